@@ -1,0 +1,157 @@
+/**
+ * `npm run bench:engine`: pyocyte's native engine against the PyTorch reference, in one run.
+ * For each configuration (padded U-Net, BatchNorm, depth 4, 256-px patches): the training-step and
+ * inference times of both, the ratios, GFLOP/s, and a per-kernel profile of pyocyte's step.
+ * Writes bench/results/engine-<date>.json; the last stdout line is the F16 result as JSON.
+ *
+ *   npm run bench:engine                       # both configs
+ *   node --import tsx bench/engine.ts --steps 8 --configs 16x4
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NativeEngine, createEngine } from '../src/engine/index.js';
+import type { ProfileEntry } from '../src/engine/native/index.js';
+import { unet } from '../src/nn/model.js';
+import { dayStamp, machineInfo } from './machine.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const torchScript = join(root, '..', 'shared', 'bench', 'torch_unet.py');
+const args = process.argv.slice(2);
+const arg = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const steps = Number(arg('steps', '6'));
+const threads = Number(arg('threads', '2'));
+const configs = arg('configs', '16x4,32x8').split(',').map((c) => {
+  const [filters, batch] = c.split('x').map(Number);
+  return { filters, batch, patch: 256, depth: 4 };
+});
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+};
+
+/** A python3 that can import torch: PATH's first, then Debian's. */
+function findTorchPython(): string | undefined {
+  for (const python of ['python3', '/usr/bin/python3']) {
+    const r = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' });
+    if (r.status === 0) return python;
+  }
+  return undefined;
+}
+
+function runTorch(python: string, c: (typeof configs)[number]) {
+  const out = execFileSync(python, [torchScript, 'step', '--filters', String(c.filters), '--patch', String(c.patch),
+    '--batch', String(c.batch), '--threads', String(threads), '--steps', String(steps)], { encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').pop()!) as { engine: string; params: number; train_step_ms_median: number; infer_batch_ms_median: number };
+}
+
+async function runPyocyte(c: (typeof configs)[number]) {
+  const engine = createEngine({ backend: 'native', threads });
+  if (!(engine instanceof NativeEngine)) throw new Error('the native engine is required for this benchmark');
+  const model = unet({ inChannels: 3, classes: 1, depth: c.depth, filters: c.filters, padding: 'same', norm: 'batch' }, { engine, seed: 0 });
+  model.configureTraining({ loss: 'bce', optimizer: 'adam' });
+  const n = c.batch * c.patch * c.patch;
+  // Same inputs as the reference: uniform images, random binary targets (seeded here).
+  let s = 1;
+  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const x = Float32Array.from({ length: 3 * n }, rand);
+  const y = Float32Array.from({ length: n }, () => (rand() > 0.5 ? 1 : 0));
+  const batch = { x, y, inputShape: [c.batch, 3, c.patch, c.patch] as [number, number, number, number], targetShape: [c.batch, c.patch, c.patch] as [number, number, number] };
+  const train: number[] = [];
+  for (let i = 0; i < steps + 2; i++) {
+    const t0 = performance.now();
+    await model.trainStep(batch, { learningRate: 1e-3 });
+    if (i >= 2) train.push(performance.now() - t0);
+  }
+  engine.setProfiling(true);
+  await model.trainStep(batch, { learningRate: 1e-3 });
+  const profile = engine.takeProfile();
+  engine.setProfiling(false);
+  const infer: number[] = [];
+  for (let i = 0; i < steps + 2; i++) {
+    const t0 = performance.now();
+    await model.predictLogits(x, batch.inputShape);
+    if (i >= 2) infer.push(performance.now() - t0);
+  }
+  engine.setProfiling(true);
+  await model.predictLogits(x, batch.inputShape);
+  const inferProfile = engine.takeProfile();
+  engine.setProfiling(false);
+  return { train, infer, profile, inferProfile, params: model.network.parameterCount(), engine: engine.description };
+}
+
+/** Kernel kinds by time, with GFLOP/s for the convolutions. */
+function summarizeProfile(profile: Record<string, ProfileEntry>) {
+  const total = Object.values(profile).reduce((a, e) => a + e.seconds, 0);
+  return Object.entries(profile)
+    .sort((a, b) => b[1].seconds - a[1].seconds)
+    .map(([kernel, e]) => ({
+      kernel, calls: e.calls, ms: Math.round(e.seconds * 10000) / 10, share: Math.round((e.seconds / total) * 1000) / 1000,
+      ...(e.flops > 0 ? { gflops_per_s: Math.round(e.flops / e.seconds / 1e8) / 10 } : {}),
+    }));
+}
+
+async function main() {
+  const python = findTorchPython();
+  if (!python) {
+    console.error('bench:engine needs PyTorch for the same-run comparison: sudo apt-get install python3-torch');
+    process.exit(1);
+  }
+  const results = [];
+  for (const c of configs) {
+    // PyTorch first, then pyocyte, back to back: both see the same machine state.
+    process.stderr.write(`bench: PyTorch F${c.filters} batch ${c.batch} ...\n`);
+    const torch = runTorch(python, c);
+    process.stderr.write(`bench: pyocyte F${c.filters} batch ${c.batch} ...\n`);
+    const ours = await runPyocyte(c);
+    const trainFlops = Object.values(ours.profile).reduce((a, e) => a + e.flops, 0);
+    const inferFlops = Object.values(ours.inferProfile).reduce((a, e) => a + e.flops, 0);
+    const trainMs = median(ours.train);
+    const inferMs = median(ours.infer);
+    const convSeconds = Object.entries(ours.profile).filter(([, e]) => e.flops > 0).reduce((a, [, e]) => a + e.seconds, 0);
+    const result = {
+      config: `F${c.filters} batch ${c.batch} patch ${c.patch} depth ${c.depth} padded BatchNorm`,
+      filters: c.filters, batch: c.batch, patch: c.patch, depth: c.depth, threads,
+      params: ours.params, torch_params: torch.params,
+      pytorch: { engine: torch.engine, train_step_ms: torch.train_step_ms_median, infer_ms: torch.infer_batch_ms_median },
+      pyocyte: { engine: ours.engine, train_step_ms: trainMs, infer_ms: inferMs, train_steps_ms: ours.train.map(Math.round), infer_runs_ms: ours.infer.map(Math.round) },
+      train_speedup: torch.train_step_ms_median / trainMs,
+      infer_speedup: torch.infer_batch_ms_median / inferMs,
+      train_gflop: trainFlops / 1e9,
+      train_gflops_per_s: trainFlops / (trainMs / 1000) / 1e9,
+      pytorch_train_gflops_per_s: trainFlops / (torch.train_step_ms_median / 1000) / 1e9,
+      infer_gflops_per_s: inferFlops / (inferMs / 1000) / 1e9,
+      conv_gflops_per_s: trainFlops / convSeconds / 1e9,
+      conv_share_of_step: convSeconds / (trainMs / 1000),
+      roofline_gflops_per_s: '160-230 fp32 (shared/bench/onednn_conv_roofline.cpp)',
+      profile_train_step: summarizeProfile(ours.profile),
+      profile_inference: summarizeProfile(ours.inferProfile),
+    };
+    results.push(result);
+    process.stderr.write(`bench: F${c.filters}: train ${trainMs.toFixed(0)} ms vs PyTorch ${torch.train_step_ms_median.toFixed(0)} ms (×${result.train_speedup.toFixed(2)}), ` +
+      `infer ${inferMs.toFixed(0)} ms vs ${torch.infer_batch_ms_median.toFixed(0)} ms (×${result.infer_speedup.toFixed(2)}), ${result.train_gflops_per_s.toFixed(0)} GFLOP/s\n`);
+  }
+  const file = join(root, 'bench', 'results', `engine-${dayStamp()}.json`);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify({ benchmark: 'engine', machine: machineInfo(), steps, results }, null, 2)}\n`);
+  process.stderr.write(`bench: wrote ${file}\n`);
+  const f16 = results.find((r) => r.filters === 16) ?? results[0];
+  for (const r of results) if (r !== f16) console.log(JSON.stringify(pick(r)));
+  console.log(JSON.stringify(pick(f16)));
+}
+
+const pick = (r: Record<string, unknown>) => {
+  const { profile_train_step: _p, profile_inference: _i, ...rest } = r;
+  return rest;
+};
+
+if (!existsSync(torchScript)) {
+  console.error(`bench:engine needs the PyTorch reference at ${torchScript}`);
+  process.exit(1);
+}
+await main();

@@ -1,0 +1,106 @@
+/**
+ * `npm run bench:quality`: the default recipe on the real datasets, each trained from scratch
+ * within a 10-minute budget on this machine, then scored on the test subset of split.json.
+ *   1. wbc-cellavision, binary (foreground = mask > 0)
+ *   2. wbc-cellavision, three classes (0 background / 128 cytoplasm / 255 nucleus)
+ *   3. isbi2012-em, membrane (the black pixels)
+ *   4. the binary model of (1) on copies of the wbc test images rescaled ×0.5 and ×2, each
+ *      evaluated with its pixel size given, against the native-size Dice.
+ * Prints one JSON line per result and writes bench/results/quality-<date>.json.
+ *
+ *   npm run bench:quality                 # everything (~35 min on 2 cores)
+ *   node --import tsx bench/quality.ts --only wbc-binary --minutes 2
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readImage, toFloatImage, writeImage } from '../src/data/image-io.js';
+import { resampleImage, resampleLabels } from '../src/data/resample.js';
+import type { RasterImage } from '../src/data/types.js';
+import { evaluate } from '../src/infer/evaluate.js';
+import { reportSummary } from '../src/io/reports.js';
+import { train } from '../src/train/fit.js';
+import type { TrainOptions } from '../src/train/options.js';
+import { dayStamp, machineInfo } from './machine.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const shared = process.env.PYOCYTE_SHARED_DATA ?? join(root, '..', 'shared', 'data');
+const work = join(root, '.cache', 'bench-quality');
+const args = process.argv.slice(2);
+const arg = (name: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const minutes = Number(arg('minutes') ?? 10);
+const only = arg('only')?.split(',');
+const results: Record<string, unknown>[] = [];
+
+function emit(result: Record<string, unknown>) {
+  results.push(result);
+  console.log(JSON.stringify(result));
+}
+
+async function trainAndTest(name: string, options: Omit<TrainOptions, 'out'>) {
+  const out = join(work, name);
+  await rm(out, { recursive: true, force: true });
+  const trained = await train({ ...options, out, minutes }, {});
+  const report = await evaluate({ model: out, data: options.data, subset: 'test', valueMap: options.valueMap, strayValues: options.strayValues, progressStream: null });
+  const summary = reportSummary(report);
+  emit({
+    benchmark: name, data: options.data.replace(`${shared}/`, ''), task: options.task ?? 'binary', minutes_budget: minutes,
+    train_seconds: Math.round(trained.seconds), epochs: trained.epochs, steps: trained.steps, threshold: trained.threshold,
+    val_dice: trained.valDice, test: summary,
+  });
+  return { out, summary };
+}
+
+/** Writes the wbc test images and masks resampled by `scale` into a dataset folder of their own. */
+async function rescaledCopy(scale: number): Promise<string> {
+  const source = join(shared, 'wbc-cellavision');
+  const dir = join(work, `wbc-test-x${scale}`);
+  await rm(dir, { recursive: true, force: true });
+  const split = JSON.parse(readFileSync(join(source, 'split.json'), 'utf8')) as { test: string[] };
+  for (const stem of split.test) {
+    const image = toFloatImage(await readImage(join(source, 'images', `${stem}.bmp`)));
+    const mask = await readImage(join(source, 'masks', `${stem}.png`));
+    const width = Math.round(image.width * scale);
+    const height = Math.round(image.height * scale);
+    const resized = resampleImage(image, width, height);
+    const data = Uint8Array.from(resized.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
+    await writeImage(join(dir, 'images', `${stem}.png`), { width, height, channels: 3, bitDepth: 8, data });
+    const labels = resampleLabels(mask.data as Uint8Array, mask.width, mask.height, width, height);
+    const scaledMask: RasterImage = { width, height, channels: 1, bitDepth: 8, data: labels };
+    await writeImage(join(dir, 'masks', `${stem}.png`), scaledMask);
+  }
+  writeFileSync(join(dir, 'split.json'), JSON.stringify({ train: [], val: [], test: split.test }));
+  return dir;
+}
+
+const wanted = (name: string) => !only || only.includes(name);
+const wbc = join(shared, 'wbc-cellavision');
+if (wanted('wbc-binary') || wanted('scales')) {
+  // The pixel size is a description of the data (1 unit per pixel), so rescaled copies can say theirs.
+  const { out, summary } = await trainAndTest('wbc-binary', { data: wbc, pixelSizeUm: 1 });
+  if (wanted('scales')) {
+    for (const scale of [0.5, 2]) {
+      const dir = await rescaledCopy(scale);
+      const report = await evaluate({ model: out, data: dir, subset: 'test', pixelSizeUm: 1 / scale, progressStream: null });
+      const scaled = reportSummary(report);
+      emit({
+        benchmark: `wbc-binary-scale-x${scale}`, pixel_size_um: 1 / scale, model_pixel_size_um: 1, test: scaled,
+        native_dice: summary.dice, dice_drop: (summary.dice as number) - (scaled.dice as number),
+      });
+    }
+  }
+}
+if (wanted('wbc-3class')) {
+  await trainAndTest('wbc-3class', { data: wbc, task: 'multiclass', valueMap: '0:background,128:cytoplasm,255:nucleus', strayValues: 'nearest' });
+}
+if (wanted('isbi')) {
+  await trainAndTest('isbi-membrane', { data: join(shared, 'isbi2012-em') });
+}
+const file = join(root, 'bench', 'results', `quality-${dayStamp()}.json`);
+mkdirSync(dirname(file), { recursive: true });
+writeFileSync(file, `${JSON.stringify({ benchmark: 'quality', machine: machineInfo(), minutes, results }, null, 2)}\n`);
+process.stderr.write(`bench: wrote ${file}\n`);

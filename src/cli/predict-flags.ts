@@ -1,0 +1,25 @@
+import type { PredictOptions } from '../infer/predict.js';
+import type { FlagSpec, FlagValue } from './args.js';
+
+/** Inference flags shared by predict and evaluate. */
+export const PREDICT_FLAGS: Record<string, FlagSpec> = {
+  tta: { type: 'boolean', description: 'average the four flips (slower, slightly better)' },
+  'tile-size': { type: 'number', description: 'tile side for large images', defaultText: '512' },
+  overlap: { type: 'number', description: 'fraction of each tile shared with its neighbour', defaultText: '0.25' },
+  threshold: { type: 'number', description: "foreground probability threshold", defaultText: "the model's tuned threshold" },
+  'min-size': { type: 'number', description: 'smallest cell kept, in pixels', defaultText: '30' },
+  'pixel-size': { type: 'number', description: 'micrometres per pixel of the images (they are rescaled to the model\'s)' },
+};
+
+/** Predict options from parsed flags. */
+export function predictOptions(f: Record<string, FlagValue | undefined>): PredictOptions & { threshold?: number; minSizePx?: number } {
+  const num = (v: FlagValue | undefined) => (typeof v === 'number' ? v : undefined);
+  return {
+    tta: f.tta === true,
+    tileSize: num(f.tileSize),
+    overlapFraction: num(f.overlap),
+    threshold: num(f.threshold),
+    minSizePx: num(f.minSize),
+    pixelSizeUm: num(f.pixelSize),
+  };
+}

@@ -1,0 +1,108 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fail } from '../util/errors.js';
+import { discoverDataset, type DatasetIndex } from './dataset.js';
+import type { MaskOptions, MaskPolarity, StrayValuePolicy } from './masks.js';
+import { loadSamples } from './samples.js';
+import { type Split, splitStems } from './split.js';
+import type { Sample, Task } from './types.js';
+import { parseValueMap } from './value-map.js';
+
+/** How a dataset folder is read and split; shared by train, evaluate and the benchmarks. */
+export interface DatasetOptions {
+  /** Default 'binary', or 'multiclass' when a value map is given or declared by the dataset. */
+  task?: Task;
+  maskPolarity?: MaskPolarity;
+  /** File value → class, e.g. "0:background,128:cytoplasm,255:nucleus". */
+  valueMap?: string;
+  strayValues?: StrayValuePolicy;
+  maskThreshold?: number;
+  /** A split.json to honour; default the dataset's own split.json, else a seeded split. */
+  splitFile?: string;
+  /** Split counts `[train, val, test]` when there is no split file (e.g. the seed's 30/5/5). */
+  splitCounts?: [number, number, number];
+  splitSeed?: number;
+  /** µm per pixel of the files (overrides the dataset's pyocyte.json). */
+  pixelSizeUm?: number;
+  /** Resample to this pixel size on load. */
+  targetPixelSizeUm?: number;
+  onNote?: (note: string) => void;
+}
+
+/** What the masks mean, as a model must remember it. */
+export interface LabelScheme {
+  task: Task;
+  /** Including background; 1 for binary (the network's output channels), K for K classes. */
+  outputChannels: number;
+  classNames: string[];
+  mask: { polarity?: 'white' | 'black'; valueMap?: Record<number, number> };
+}
+
+export interface OpenDataset {
+  index: DatasetIndex;
+  split: Split;
+  scheme: LabelScheme;
+  pixelSizeUm?: number;
+  /** Loads a subset with one set of mask rules for the whole dataset (fixed by the first load). */
+  load(subset: keyof Split, options?: { onProgress?: (done: number, total: number) => void }): Promise<Sample[]>;
+}
+
+/** Indexes a dataset folder, fixes its label scheme and split, and loads subsets on demand. */
+export async function openDataset(dir: string, options: DatasetOptions = {}): Promise<OpenDataset> {
+  const index = await discoverDataset(dir);
+  const mapped = options.valueMap ? parseValueMap(options.valueMap) : undefined;
+  const valueMap = mapped?.valueMap ?? index.valueMap;
+  const task: Task = options.task ?? (valueMap ? 'multiclass' : 'binary');
+  let classNames = mapped?.classNames ?? index.classNames;
+  if (task === 'multiclass' && !valueMap) {
+    fail('a multi-class task needs to know which mask value is which class: pass --value-map, e.g. "0:background,128:cytoplasm,255:nucleus"');
+  }
+  if (task === 'binary') classNames = ['background', 'foreground'];
+  const splitFile = options.splitFile ?? (index.splitFile && existsSync(index.splitFile) ? index.splitFile : undefined);
+  if (options.splitFile && !existsSync(options.splitFile)) fail(`the split file ${options.splitFile} does not exist`);
+  const stems = index.pairs.map((p) => p.stem);
+  const split = splitStems(stems, { splitFile, counts: options.splitCounts, seed: options.splitSeed ?? 0 });
+  const pixelSizeUm = options.pixelSizeUm ?? index.pixelSizeUm;
+  const scheme: LabelScheme = {
+    task,
+    outputChannels: task === 'binary' ? 1 : classNames!.length,
+    classNames: classNames!,
+    mask: task === 'binary' ? {} : { valueMap },
+  };
+  let maskRules: MaskOptions | undefined;
+  const baseRules: MaskOptions = {
+    task,
+    polarity: options.maskPolarity ?? index.maskPolarity ?? 'auto',
+    valueMap: task === 'multiclass' ? valueMap : undefined,
+    strayValues: options.strayValues,
+    threshold: options.maskThreshold,
+  };
+  return {
+    index,
+    split,
+    scheme,
+    pixelSizeUm,
+    async load(subset, loadOptions = {}) {
+      const wanted = new Set(split[subset]);
+      const pairs = index.pairs.filter((p) => wanted.has(p.stem));
+      if (pairs.length === 0) fail(`the ${subset} subset of ${dir} is empty; check split.json or the split counts`);
+      const samples = await loadSamples(pairs, {
+        ...(maskRules ?? baseRules),
+        pixelSizeUm,
+        targetPixelSizeUm: options.targetPixelSizeUm,
+        onNote: options.onNote,
+        onProgress: loadOptions.onProgress,
+        onResolved: (resolved) => {
+          if (maskRules) return;
+          const { task: t, polarity, valueMap: v, strayValues, threshold, background, instances } = resolved;
+          maskRules = { task: t, polarity, valueMap: v, strayValues, threshold, background, instances };
+          if (task === 'binary' && (polarity === 'white' || polarity === 'black')) scheme.mask.polarity = polarity;
+        },
+      });
+      return samples;
+    },
+  };
+}
+
+/** The conventional location of a dataset's split file. */
+export const splitFileOf = (dir: string) => join(dir, 'split.json');

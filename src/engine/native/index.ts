@@ -1,0 +1,151 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type {
+  AdamKernel, AdamOptions, AddKernel, BatchNorm2dKernel, BatchNorm2dOptions, ConcatKernel, Conv2dKernel, Conv2dOptions,
+  ConvTranspose2dKernel, DropoutKernel, Engine, EngineStats, LossKernel, LossOptions, MaxPool2dKernel, ReluKernel,
+  SgdKernel, SgdOptions, Tensor,
+} from '../types.js';
+
+/** The addon's exports (native/addon.cc). Kernels mirror the interfaces in types.ts. */
+interface Addon {
+  tensor(shape: readonly number[], data?: Float32Array): Tensor;
+  zerosLike(like: Tensor): Tensor;
+  write(tensor: Tensor, data: Float32Array): void;
+  read(tensor: Tensor): Promise<Float32Array>;
+  sync(): Promise<void>;
+  setThreads(threads: number): void;
+  stats(): EngineStats;
+  info(): { version: string; isa: string; threads: number };
+  setProfiling(on: boolean): void;
+  takeProfile(): Record<string, ProfileEntry>;
+  Conv2d: new (options: Conv2dOptions) => {
+    forward(x: Tensor, w: Tensor, b: Tensor | null): Tensor;
+    backward(dy: Tensor, inputGrad: boolean): ReturnType<Conv2dKernel['backward']>;
+  };
+  ConvTranspose2d: new (options: { stride: number }) => ConvTranspose2dKernel;
+  MaxPool2d: new () => MaxPool2dKernel;
+  BatchNorm2d: new (options: BatchNorm2dOptions) => BatchNorm2dKernel;
+  Relu: new () => ReluKernel;
+  Concat: new () => ConcatKernel;
+  Add: new () => AddKernel;
+  Dropout: new (options: { rate: number }) => DropoutKernel;
+  Loss: new (options: LossOptions) => LossKernel;
+  Adam: new (options: AdamOptions) => AdamKernel;
+  Sgd: new (options: SgdOptions) => SgdKernel;
+}
+
+/** Time and arithmetic of one kind of kernel while profiling. */
+export interface ProfileEntry {
+  calls: number;
+  seconds: number;
+  /** Floating-point operations (convolutions only). */
+  flops: number;
+}
+
+/** Where the addon is built (node-gyp's output), relative to the package root. */
+export const ADDON_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'build', 'Release', 'pyocyte.node');
+
+let cached: { addon?: Addon; error?: string } | undefined;
+
+/** Loads the addon once; returns why it could not be loaded instead of throwing. */
+export function loadAddon(): { addon?: Addon; error?: string } {
+  if (cached) return cached;
+  if (!existsSync(ADDON_PATH)) {
+    cached = { error: 'the native addon is not built (build/Release/pyocyte.node is missing)' };
+  } else {
+    try {
+      cached = { addon: createRequire(import.meta.url)(ADDON_PATH) as Addon };
+    } catch (error) {
+      cached = { error: `the native addon failed to load: ${(error as Error).message}` };
+    }
+  }
+  return cached;
+}
+
+/** The oneDNN engine. Kernels queue their work on the addon's compute thread. */
+export class NativeEngine implements Engine {
+  readonly name = 'native' as const;
+  private readonly addon: Addon;
+
+  constructor(addon: Addon, options: { threads?: number } = {}) {
+    this.addon = addon;
+    if (options.threads) addon.setThreads(options.threads);
+  }
+
+  get description(): string {
+    const info = this.addon.info();
+    return `native: oneDNN ${info.version}, ${info.isa}, ${info.threads} thread${info.threads === 1 ? '' : 's'}`;
+  }
+
+  tensor(shape: readonly number[], data?: Float32Array): Tensor {
+    return this.addon.tensor(shape, data);
+  }
+  zerosLike(like: Tensor): Tensor {
+    return this.addon.zerosLike(like);
+  }
+  write(tensor: Tensor, data: Float32Array): void {
+    this.addon.write(tensor, data);
+  }
+  read(tensor: Tensor): Promise<Float32Array> {
+    return this.addon.read(tensor);
+  }
+  sync(): Promise<void> {
+    return this.addon.sync();
+  }
+  setThreads(threads: number): void {
+    this.addon.setThreads(threads);
+  }
+  stats(): EngineStats {
+    return this.addon.stats();
+  }
+
+  /** Starts or stops timing every queued kernel by kind (for benchmarks). */
+  setProfiling(on: boolean): void {
+    this.addon.setProfiling(on);
+  }
+
+  /** The per-kind profile since the last call (waits for the queue). */
+  takeProfile(): Record<string, ProfileEntry> {
+    return this.addon.takeProfile();
+  }
+
+  conv2d(options: Conv2dOptions): Conv2dKernel {
+    const kernel = new this.addon.Conv2d(options);
+    return {
+      forward: (x, w, b) => kernel.forward(x, w, b),
+      backward: (dy, { inputGrad }) => kernel.backward(dy, inputGrad),
+    };
+  }
+  convTranspose2d(options: { stride: number }): ConvTranspose2dKernel {
+    return new this.addon.ConvTranspose2d(options);
+  }
+  maxPool2d(): MaxPool2dKernel {
+    return new this.addon.MaxPool2d();
+  }
+  batchNorm2d(options: BatchNorm2dOptions = {}): BatchNorm2dKernel {
+    return new this.addon.BatchNorm2d(options);
+  }
+  relu(): ReluKernel {
+    return new this.addon.Relu();
+  }
+  concat(): ConcatKernel {
+    return new this.addon.Concat();
+  }
+  add(): AddKernel {
+    return new this.addon.Add();
+  }
+  dropout(options: { rate: number }): DropoutKernel {
+    return new this.addon.Dropout(options);
+  }
+  loss(options: LossOptions): LossKernel {
+    return new this.addon.Loss(options);
+  }
+  adam(options: AdamOptions = {}): AdamKernel {
+    return new this.addon.Adam(options);
+  }
+  sgd(options: SgdOptions = {}): SgdKernel {
+    return new this.addon.Sgd(options);
+  }
+}

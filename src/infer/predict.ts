@@ -1,0 +1,144 @@
+import type { FloatImage } from '../data/types.js';
+import { normalizeImage } from '../data/normalize.js';
+import { resampleImage } from '../data/resample.js';
+import type { Model } from '../nn/model.js';
+import { nextValidTileSize } from '../nn/unet.js';
+import { fail } from '../util/errors.js';
+import { accumulateTile, blendWeights, finishBlend, flipPlanar, flipVariants, planTiles, readTile, type TilePlan } from './tiling.js';
+
+export interface PredictOptions {
+  /** Input tile side in pixels, rounded up to a size the network takes. Default 512. */
+  tileSize?: number;
+  /** Fraction of each output tile shared with its neighbour. Default 0.25. */
+  overlapFraction?: number;
+  /**
+   * Padded net only: mirrored context read around each output tile and thrown away, so tile
+   * borders never see the convolutions' zero padding. Default 32 px.
+   */
+  contextMargin?: number;
+  /** Average the four flips (test-time augmentation). Default false. */
+  tta?: boolean;
+  /** Tiles per engine call. Default 4. */
+  batchSize?: number;
+  /**
+   * Micrometres per pixel of this image. With the model's own pixel size known, the image is
+   * resampled to it for the network and the result is resampled back.
+   */
+  pixelSizeUm?: number;
+  /** Called after each batch of tiles. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Per-pixel class probabilities of one image. */
+export interface ProbabilityMap {
+  width: number;
+  height: number;
+  /** 1 (foreground probability, binary) or K (softmax). */
+  channels: number;
+  /** `[channels, H, W]`, planar. */
+  data: Float32Array;
+}
+
+/** The tile plan `predictProbabilities` uses for an image of this size. */
+export function planImageTiles(model: Model, width: number, height: number, options: PredictOptions = {}): TilePlan {
+  const config = model.config;
+  const alignment = 2 ** config.depth;
+  const overlapFraction = options.overlapFraction ?? 0.25;
+  const wanted = options.tileSize ?? 512;
+  if (config.padding === 'valid') {
+    // The network's own shrinkage is the context: output = input − 2·margin.
+    const inputSize = nextValidTileSize(Math.min(wanted, Math.max(width, height) + 2 * validMargin(model, wanted)), config);
+    const outputSize = model.outputSize(inputSize)!;
+    return planTiles({ width, height, tileSize: inputSize, overlapFraction, outputMargin: (inputSize - outputSize) / 2, alignment });
+  }
+  const context = Math.ceil((options.contextMargin ?? 32) / alignment) * alignment;
+  // One tile when the whole image (plus context) fits, else tiles of the requested size.
+  const whole = nextValidTileSize(Math.max(width, height) + 2 * context, config);
+  const inputSize = Math.min(whole, nextValidTileSize(Math.max(wanted, 2 * context + alignment), config));
+  return planTiles({ width, height, tileSize: inputSize, overlapFraction, outputMargin: context, alignment });
+}
+
+function validMargin(model: Model, size: number): number {
+  const input = nextValidTileSize(size, model.config);
+  return (input - model.outputSize(input)!) / 2;
+}
+
+/**
+ * Class probabilities of an image of any size by overlap-tile inference: mirror padding at the
+ * borders, Gaussian-weighted blending of overlapping tiles, the unpadded net's output offsets,
+ * optional flip TTA. Memory grows with the image, not with the tile count.
+ * @param image `[H, W, C]` in [0, 1], as loaded (the model's normalisation is applied here).
+ */
+export async function predictProbabilities(model: Model, image: FloatImage, options: PredictOptions = {}): Promise<ProbabilityMap> {
+  const { inChannels, classes } = model.config;
+  if (image.channels !== inChannels) {
+    fail(`the model takes ${inChannels}-channel images but this image has ${image.channels} channel${image.channels === 1 ? '' : 's'}`);
+  }
+  const scale = options.pixelSizeUm && model.metadata.pixelSizeUm ? options.pixelSizeUm / model.metadata.pixelSizeUm : 1;
+  if (Math.abs(scale - 1) > 1e-6) {
+    const width = Math.max(1, Math.round(image.width * scale));
+    const height = Math.max(1, Math.round(image.height * scale));
+    const scaled = await predictProbabilities(model, resampleImage(image, width, height), { ...options, pixelSizeUm: undefined });
+    return resampleProbabilities(scaled, image.width, image.height);
+  }
+  const normalized: FloatImage = { ...image, data: normalizeImage(image, model.metadata.normalization) };
+  const plan = planImageTiles(model, image.width, image.height, options);
+  const outChannels = classes === 1 ? 1 : classes;
+  const accumulator = new Float32Array(outChannels * image.width * image.height);
+  const weightSum = new Float32Array(image.width * image.height);
+  const weights = blendWeights(plan.outputSize, plan.outputSize);
+  const flips = flipVariants(options.tta ? 'flips' : 'none');
+  const batchSize = Math.max(1, options.batchSize ?? 4);
+  const tileValues = inChannels * plan.inputSize * plan.inputSize;
+  const outValues = outChannels * plan.outputSize * plan.outputSize;
+  const input = new Float32Array(batchSize * tileValues);
+  const tileBuffer = new Float32Array(tileValues);
+  // Work items: every (tile, flip) pair, run in batches.
+  const items = plan.tiles.flatMap((tile) => flips.map((flip) => ({ tile, flip })));
+  for (let start = 0; start < items.length; start += batchSize) {
+    const batch = items.slice(start, start + batchSize);
+    batch.forEach(({ tile, flip }, i) => {
+      const planar = readTile(normalized, tile.x, tile.y, plan.inputSize, plan.inputSize, tileBuffer);
+      input.set(flip.horizontal || flip.vertical ? flipPlanar(planar, inChannels, plan.inputSize, plan.inputSize, flip) : planar, i * tileValues);
+    });
+    const shape = [batch.length, inChannels, plan.inputSize, plan.inputSize] as const;
+    const probabilities = await model.predict(input.subarray(0, batch.length * tileValues), shape);
+    batch.forEach(({ tile, flip }, i) => {
+      let out = probabilities.subarray(i * outValues, (i + 1) * outValues);
+      if (flip.horizontal || flip.vertical) out = flipPlanar(out, outChannels, plan.outputSize, plan.outputSize, flip);
+      accumulateTile(accumulator, weightSum, out, weights, tile, plan);
+    });
+    options.onProgress?.(Math.min(items.length, start + batchSize), items.length);
+  }
+  return { width: image.width, height: image.height, channels: outChannels, data: finishBlend(accumulator, weightSum) };
+}
+
+/** Bilinear/area resampling of a planar probability map. */
+export function resampleProbabilities(map: ProbabilityMap, width: number, height: number): ProbabilityMap {
+  const plane = map.width * map.height;
+  const interleaved = new Float32Array(map.data.length);
+  for (let k = 0; k < map.channels; k++) for (let i = 0; i < plane; i++) interleaved[i * map.channels + k] = map.data[k * plane + i];
+  const resized = resampleImage({ width: map.width, height: map.height, channels: map.channels, data: interleaved }, width, height);
+  const data = new Float32Array(resized.data.length);
+  for (let k = 0; k < map.channels; k++) for (let i = 0; i < width * height; i++) data[k * width * height + i] = resized.data[i * map.channels + k];
+  return { width, height, channels: map.channels, data };
+}
+
+/**
+ * Class labels from probabilities: foreground where p > threshold (binary), else the argmax.
+ * @returns `[H, W]` class indices.
+ */
+export function probabilitiesToLabels(map: ProbabilityMap, threshold: number): Uint8Array {
+  const plane = map.width * map.height;
+  const labels = new Uint8Array(plane);
+  if (map.channels === 1) {
+    for (let i = 0; i < plane; i++) labels[i] = map.data[i] > threshold ? 1 : 0;
+    return labels;
+  }
+  for (let i = 0; i < plane; i++) {
+    let best = 0;
+    for (let k = 1; k < map.channels; k++) if (map.data[k * plane + i] > map.data[best * plane + i]) best = k;
+    labels[i] = best;
+  }
+  return labels;
+}

@@ -1,0 +1,104 @@
+import { join } from 'node:path';
+import { csvField } from '../infer/cells.js';
+import type { InstanceMatch, ObjectSummary } from '../metrics/objects.js';
+import type { MeanImageMetrics, PixelMetrics } from '../metrics/pixel.js';
+import { writeFileAtomic } from '../util/fs.js';
+
+export interface ImageScores {
+  image: string;
+  metrics: PixelMetrics;
+  objects: InstanceMatch;
+}
+
+/** Everything `pyocyte evaluate` measured. */
+export interface EvaluationReport {
+  model: string;
+  data: string;
+  subset: string;
+  images: number;
+  threshold: number;
+  task: string;
+  classNames: string[];
+  pixelSizeUm?: number;
+  modelPixelSizeUm?: number;
+  tta: boolean;
+  /** Pooled over all pixels of all images (the reference's `dice`). */
+  pixels: PixelMetrics;
+  /** Averaged over images. */
+  meanImage: MeanImageMetrics;
+  objects: ObjectSummary;
+  perImage: ImageScores[];
+}
+
+/** The one-line JSON summary printed last by `pyocyte evaluate`. */
+export function reportSummary(report: EvaluationReport): Record<string, unknown> {
+  const foreground = report.pixels.perClass.slice(1);
+  return {
+    dice: report.pixels.meanDice,
+    iou: report.pixels.meanIou,
+    accuracy: report.pixels.accuracy,
+    ...(report.task === 'multiclass' ? { dice_per_class: Object.fromEntries(foreground.map((c) => [c.name, c.dice])) } : {}),
+    mean_image_dice: report.meanImage.meanDice,
+    object_f1: report.objects.f1,
+    count_mae: report.objects.countMae,
+    images: report.images,
+    subset: report.subset,
+  };
+}
+
+const f4 = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : '');
+
+function markdown(report: EvaluationReport): string {
+  const lines = [
+    `# pyocyte evaluation`,
+    '',
+    `- model: \`${report.model}\``,
+    `- data: \`${report.data}\` (${report.subset}, ${report.images} images)`,
+    `- task: ${report.task}; threshold ${report.threshold}; TTA ${report.tta ? 'on' : 'off'}` +
+      (report.pixelSizeUm ? `; images at ${report.pixelSizeUm} µm/px, model at ${report.modelPixelSizeUm ?? '?'} µm/px` : ''),
+    '',
+    '## Pixels (pooled over all images)',
+    '',
+    '| class | Dice | IoU | precision | recall | mean Dice per image |',
+    '|---|---|---|---|---|---|',
+    ...report.pixels.perClass.slice(1).map((c, i) =>
+      `| ${c.name} | ${f4(c.dice)} | ${f4(c.iou)} | ${f4(c.precision)} | ${f4(c.recall)} | ${f4(report.meanImage.perClass[i + 1].dice)} |`),
+    '',
+    `Pixel accuracy ${f4(report.pixels.accuracy)} (mean per image ${f4(report.meanImage.accuracy)}).`,
+    '',
+    '## Objects (IoU ≥ 0.5)',
+    '',
+    '| precision | recall | F1 | count MAE | mean true count | mean predicted count |',
+    '|---|---|---|---|---|---|',
+    `| ${f4(report.objects.precision)} | ${f4(report.objects.recall)} | ${f4(report.objects.f1)} | ${f4(report.objects.countMae)} | ${f4(report.objects.meanTrueCount)} | ${f4(report.objects.meanPredictedCount)} |`,
+    '',
+    'Per-image scores: `per_image.csv`.',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+function perImageCsv(report: EvaluationReport): string {
+  const classes = report.pixels.perClass.slice(1).map((c) => c.name);
+  const multi = classes.length > 1;
+  const header = ['image', 'dice', 'iou', 'accuracy', 'precision', 'recall',
+    ...(multi ? classes.flatMap((c) => [`dice_${c}`, `iou_${c}`]) : []),
+    'true_count', 'predicted_count', 'matched', 'object_f1'];
+  const rows = report.perImage.map(({ image, metrics, objects }) => {
+    const fg = metrics.perClass.slice(1);
+    const mean = (pick: (c: (typeof fg)[number]) => number) => fg.reduce((a, c) => a + pick(c), 0) / fg.length;
+    return [csvField(image), f4(metrics.meanDice), f4(metrics.meanIou), f4(metrics.accuracy), f4(mean((c) => c.precision)), f4(mean((c) => c.recall)),
+      ...(multi ? fg.flatMap((c) => [f4(c.dice), f4(c.iou)]) : []),
+      objects.trueCount, objects.predictedCount, objects.truePositives, f4(objects.f1)].join(',');
+  });
+  return `${[header.join(','), ...rows].join('\n')}\n`;
+}
+
+/** Writes report.json, report.md and per_image.csv into `dir`. */
+export async function writeEvaluationReport(dir: string, report: EvaluationReport): Promise<void> {
+  const { perImage, ...aggregate } = report;
+  const json = { ...aggregate, summary: reportSummary(report), perImage: perImage.map((p) => ({ image: p.image, dice: p.metrics.meanDice, iou: p.metrics.meanIou, accuracy: p.metrics.accuracy, objects: { true: p.objects.trueCount, predicted: p.objects.predictedCount, matched: p.objects.truePositives } })) };
+  await writeFileAtomic(join(dir, 'report.json'), `${JSON.stringify(json, null, 2)}\n`);
+  await writeFileAtomic(join(dir, 'report.md'), markdown(report));
+  await writeFileAtomic(join(dir, 'per_image.csv'), perImageCsv(report));
+}

@@ -1,0 +1,177 @@
+import type { Engine, LossKernel, Tensor } from '../engine/types.js';
+import type { Batch, Normalization, Task } from '../data/types.js';
+import { fail } from '../util/errors.js';
+import { hash32 } from '../util/random.js';
+import { type LossName, lossDefinition } from './losses.js';
+import { Optimizer, type OptimizerName, type OptimizerOptions } from './optimizers.js';
+import { UNet, type UNetConfig, resolveUNetConfig, unetOutputSize } from './unet.js';
+
+/** What a trained model knows besides its weights; stored in the model file's JSON. */
+export interface ModelMetadata {
+  task: Task;
+  /** One name per class, background first (binary: ['background', 'foreground']). */
+  classNames: string[];
+  normalization: Normalization;
+  /** Probability above which a pixel is foreground (binary), tuned on validation data. */
+  threshold: number;
+  /** The pixel size the model was trained at, µm/px, when known. */
+  pixelSizeUm?: number;
+  /** How the training masks were drawn, so predicted masks are written the same way. */
+  mask?: { polarity?: 'white' | 'black'; valueMap?: Record<number, number> };
+  /** Free-form facts about the training run (dataset, epochs, scores). */
+  training?: Record<string, unknown>;
+}
+
+export interface TrainingOptions {
+  loss?: LossName;
+  optimizer?: OptimizerName;
+  optimizerOptions?: OptimizerOptions;
+  /** Base seed of the dropout masks. */
+  seed?: number;
+}
+
+export interface StepResult {
+  /** The weighted total loss. */
+  loss: number;
+  /** Each loss term, in the loss definition's order. */
+  terms: number[];
+  /** The batch's confusion at p > 0.5 / argmax: correct, pixels, then tp, fp, fn per foreground class. */
+  counts: number[];
+}
+
+/**
+ * A U-Net with its metadata, trainable and usable for prediction on either engine.
+ * `trainStep` queues a whole step (forward, loss, backward, update) before its first `await`, so
+ * the caller can prepare the next batch while the engine computes.
+ */
+export class Model {
+  readonly network: UNet;
+  readonly engine: Engine;
+  metadata: ModelMetadata;
+  private loss?: { name: LossName; kernel: LossKernel; pixelWeights: boolean };
+  private optimizer?: Optimizer;
+  private seed = 0;
+  private readonly inputs = new Map<string, Tensor>();
+
+  constructor(engine: Engine, config: UNetConfig, metadata: ModelMetadata, options: { seed?: number } = {}) {
+    this.engine = engine;
+    this.network = new UNet(engine, config, options);
+    this.metadata = metadata;
+  }
+
+  get config(): UNetConfig {
+    return this.network.config;
+  }
+
+  /** The output size of this network for an input size along one axis, or null when invalid. */
+  outputSize(inputSize: number): number | null {
+    return unetOutputSize(inputSize, this.config);
+  }
+
+  /** Chooses the loss and optimizer for `trainStep` (defaults: bce+dice, AdamW). */
+  configureTraining(options: TrainingOptions = {}): void {
+    const name = options.loss ?? 'bce+dice';
+    const definition = lossDefinition(name);
+    this.loss = {
+      name,
+      kernel: this.engine.loss({ terms: definition.terms, classes: this.config.classes }),
+      pixelWeights: definition.pixelWeights,
+    };
+    this.optimizer = new Optimizer(this.engine, options.optimizer ?? 'adamw', options.optimizerOptions);
+    this.seed = options.seed ?? 0;
+  }
+
+  get trainingOptimizer(): Optimizer | undefined {
+    return this.optimizer;
+  }
+
+  /** A tensor for an input of this shape, allocated once and rewritten each call. */
+  private input(role: string, shape: readonly number[], data: Float32Array): Tensor {
+    const key = `${role}:${shape.join('x')}`;
+    let tensor = this.inputs.get(key);
+    if (!tensor) {
+      tensor = this.engine.tensor(shape);
+      this.inputs.set(key, tensor);
+    }
+    this.engine.write(tensor, data);
+    return tensor;
+  }
+
+  /** One optimisation step on a batch; resolves with the loss once the engine has run it. */
+  async trainStep(batch: Batch, options: { learningRate: number }): Promise<StepResult> {
+    if (!this.loss || !this.optimizer) this.configureTraining();
+    const loss = this.loss!;
+    const optimizer = this.optimizer!;
+    const [N, , H, W] = batch.inputShape;
+    const [, h, w] = batch.targetShape;
+    if (this.outputSize(H) !== h || this.outputSize(W) !== w) {
+      fail(`batch targets are ${h}×${w} but a ${H}×${W} input gives ${this.outputSize(H)}×${this.outputSize(W)} outputs`);
+    }
+    if (loss.pixelWeights && !batch.weights) fail(`the '${loss.name}' loss needs per-pixel weight maps from the data loader`);
+    const x = this.input('x', batch.inputShape, batch.x);
+    const y = this.input('y', [N, h, w], batch.y);
+    const weights = loss.pixelWeights ? this.input('weights', [N, h, w], batch.weights!) : null;
+    const logits = this.network.forward(x, { training: true, seed: hash32(this.seed, optimizer.step) });
+    const { value, dLogits, counts } = loss.kernel.forward(logits, y, weights);
+    this.network.backward(dLogits);
+    optimizer.apply(this.network.parameters(), options.learningRate);
+    const [values, confusion] = await Promise.all([this.engine.read(value), this.engine.read(counts)]);
+    const result = { loss: values[0], terms: Array.from(values.subarray(1)), counts: Array.from(confusion) };
+    if (!Number.isFinite(result.loss)) {
+      fail(`the training loss became ${result.loss} at step ${optimizer.step}; lower the learning rate or check the data`);
+    }
+    return result;
+  }
+
+  /**
+   * Logits for `x [N, C, H, W]` (normalised): `[N, K, h, w]`, in evaluation mode (running
+   * BatchNorm statistics, no dropout).
+   */
+  async predictLogits(x: Float32Array, shape: readonly [number, number, number, number]): Promise<Float32Array> {
+    const logits = this.network.forward(this.input('predict', shape, x), { training: false, seed: 0 });
+    return this.engine.read(logits);
+  }
+
+  /** Class probabilities `[N, K', h, w]`: K' = 1 (sigmoid) for binary, K (softmax) otherwise. */
+  async predict(x: Float32Array, shape: readonly [number, number, number, number]): Promise<Float32Array> {
+    const logits = await this.predictLogits(x, shape);
+    return logitsToProbabilities(logits, this.config.classes, logits.length / (shape[0] * this.config.classes));
+  }
+}
+
+/** Sigmoid for one channel, softmax across channels otherwise, in place. `logits [N, K, plane]`. */
+export function logitsToProbabilities(logits: Float32Array, classes: number, plane: number): Float32Array {
+  if (classes === 1) {
+    for (let i = 0; i < logits.length; i++) logits[i] = 1 / (1 + Math.exp(-logits[i]));
+    return logits;
+  }
+  const images = logits.length / (classes * plane);
+  for (let n = 0; n < images; n++) {
+    const base = n * classes * plane;
+    for (let j = 0; j < plane; j++) {
+      let max = -Infinity;
+      for (let k = 0; k < classes; k++) max = Math.max(max, logits[base + k * plane + j]);
+      let sum = 0;
+      for (let k = 0; k < classes; k++) sum += logits[base + k * plane + j] = Math.exp(logits[base + k * plane + j] - max);
+      for (let k = 0; k < classes; k++) logits[base + k * plane + j] /= sum;
+    }
+  }
+  return logits;
+}
+
+/** Creates a model: `unet({ inChannels: 3, classes: 1 }, { engine })`. */
+export function unet(
+  config: Partial<UNetConfig> & Pick<UNetConfig, 'inChannels' | 'classes'>,
+  options: { engine: Engine; seed?: number; metadata?: Partial<ModelMetadata> },
+): Model {
+  const resolved = resolveUNetConfig(config);
+  const classes = resolved.classes;
+  const metadata: ModelMetadata = {
+    task: classes === 1 ? 'binary' : 'multiclass',
+    classNames: classes === 1 ? ['background', 'foreground'] : Array.from({ length: classes }, (_, k) => (k === 0 ? 'background' : `class${k}`)),
+    normalization: { kind: 'meanStd', mean: new Array(resolved.inChannels).fill(0), std: new Array(resolved.inChannels).fill(1) },
+    threshold: 0.5,
+    ...options.metadata,
+  };
+  return new Model(options.engine, resolved, metadata, { seed: options.seed });
+}

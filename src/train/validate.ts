@@ -1,0 +1,104 @@
+import type { Sample } from '../data/types.js';
+import { type PredictOptions, type ProbabilityMap, predictProbabilities, probabilitiesToLabels } from '../infer/predict.js';
+import { confusionMatrix, summarizeImages } from '../metrics/pixel.js';
+import { type LossName, lossDefinition } from '../nn/losses.js';
+import type { Model } from '../nn/model.js';
+
+/** Scores of a model on whole images, as logged per epoch. */
+export interface ValidationScores {
+  /** The training loss's terms evaluated on the blended probabilities (the weighted loss as plain cross-entropy). */
+  loss: number;
+  accuracy: number;
+  /** Pooled Dice over all pixels, mean over foreground classes. */
+  dice: number;
+  iou: number;
+  /** Per foreground class (binary: one value). */
+  dicePerClass: number[];
+}
+
+/** The loss terms computed from probabilities, summed over a set of images. */
+class ProbabilityLoss {
+  private crossEntropy = 0;
+  private focal = 0;
+  private pixels = 0;
+  private readonly intersection: Float64Array;
+  private readonly total: Float64Array;
+
+  constructor(private readonly classes: number) {
+    this.intersection = new Float64Array(Math.max(classes, 2));
+    this.total = new Float64Array(Math.max(classes, 2));
+  }
+
+  add(map: ProbabilityMap, labels: Uint8Array): void {
+    const plane = map.width * map.height;
+    for (let i = 0; i < plane; i++) {
+      const t = labels[i];
+      const p1 = map.data[i];
+      const pt = Math.min(1 - 1e-7, Math.max(1e-7, map.channels === 1 ? (t === 1 ? p1 : 1 - p1) : map.data[t * plane + i]));
+      const ce = -Math.log(pt);
+      this.crossEntropy += ce;
+      this.focal += (1 - pt) ** 2 * ce;
+      for (let c = 1; c < this.total.length; c++) {
+        const p = map.channels === 1 ? p1 : map.data[c * plane + i];
+        this.intersection[c] += t === c ? p : 0;
+        this.total[c] += p + (t === c ? 1 : 0);
+      }
+    }
+    this.pixels += plane;
+  }
+
+  value(lossName: LossName): number {
+    let dice = 0;
+    for (let c = 1; c < this.total.length; c++) dice += 1 - (2 * this.intersection[c] + 1) / (this.total[c] + 1);
+    dice /= this.total.length - 1;
+    const term = { crossEntropy: this.crossEntropy / this.pixels, focal: this.focal / this.pixels, dice };
+    return lossDefinition(lossName).terms.reduce((sum, t) => sum + t.weight * term[t.kind], 0);
+  }
+}
+
+/**
+ * Predicts every sample whole (overlap-tile, as `pyocyte predict` does) and scores it at the
+ * model's decision rule. Optionally keeps the foreground probabilities for threshold tuning.
+ */
+export async function validate(
+  model: Model,
+  samples: readonly Sample[],
+  options: { lossName: LossName; threshold?: number; keepProbabilities?: boolean; predict?: PredictOptions },
+): Promise<{ scores: ValidationScores; probabilities: Float32Array[] }> {
+  const classes = Math.max(model.config.classes, 2);
+  const loss = new ProbabilityLoss(model.config.classes);
+  const confusions: Float64Array[] = [];
+  const kept: Float32Array[] = [];
+  for (const sample of samples) {
+    const map = await predictProbabilities(model, sample.image, options.predict);
+    loss.add(map, sample.labels);
+    const predicted = probabilitiesToLabels(map, options.threshold ?? 0.5);
+    confusions.push(confusionMatrix(predicted, sample.labels, { classes }));
+    if (options.keepProbabilities && map.channels === 1) kept.push(map.data);
+  }
+  const { global } = summarizeImages(confusions, { classes });
+  return {
+    scores: {
+      loss: loss.value(options.lossName),
+      accuracy: global.accuracy,
+      dice: global.meanDice,
+      iou: global.meanIou,
+      dicePerClass: global.perClass.slice(1).map((c) => c.dice),
+    },
+    probabilities: kept,
+  };
+}
+
+/** Training-batch scores from the loss kernel's confusion counts, summed over an epoch. */
+export function countsToScores(counts: readonly number[]): { accuracy: number; dice: number; iou: number } {
+  const [correct, pixels] = counts;
+  let dice = 0;
+  let iou = 0;
+  const classes = (counts.length - 2) / 3;
+  for (let c = 0; c < classes; c++) {
+    const [tp, fp, fn] = counts.slice(2 + 3 * c, 5 + 3 * c);
+    dice += tp + fp + fn === 0 ? 1 : (2 * tp) / (2 * tp + fp + fn);
+    iou += tp + fp + fn === 0 ? 1 : tp / (tp + fp + fn);
+  }
+  return { accuracy: pixels > 0 ? correct / pixels : 1, dice: dice / classes, iou: iou / classes };
+}
