@@ -138,7 +138,9 @@ Napi::Value queue_completion(Napi::Env env, const TensorPtr& tensor) {
 
 void run_upload(Job& job) {
   TensorImpl& t = *job.tensors[0];
-  t.upload.execute(compute_stream(), t.staging_mem, t.mem);
+  Exec& e = *t.upload;
+  if (e.scratch_bytes > 0) e.scratch.set_data_handle(compute_scratchpad(e.scratch_bytes));
+  e.prim.execute(compute_stream(), e.args);
   t.pending_uploads -= 1;
 }
 }  // namespace
@@ -157,8 +159,13 @@ void write_tensor(Napi::Env env, const TensorPtr& t, const Napi::Value& value) {
     if (!t->staging) t->staging = std::make_shared<Buffer>(static_cast<size_t>(t->elements()) * sizeof(float));
     if (!t->staging_mem || t->staging_mem.get_desc() != t->plain) t->staging_mem = memory(t->plain, cpu(), t->staging->ptr);
     std::memcpy(t->staging->ptr, data.Data(), data.ByteLength());
-    if (!t->upload || t->upload_for != t->mem.get_desc()) {
-      t->upload = dnnl::reorder(t->staging_mem, t->mem);
+    if (!t->upload || t->upload_for != t->mem.get_desc() || t->upload->args.at(DNNL_ARG_FROM).get() != t->staging_mem.get()) {
+      auto exec = std::make_shared<Exec>();
+      const auto pd = dnnl::reorder::primitive_desc(t->staging_mem, t->mem, scratch_attr());
+      exec->init(dnnl::reorder(pd), pd);
+      exec->args[DNNL_ARG_FROM] = t->staging_mem;
+      exec->args[DNNL_ARG_TO] = t->mem;
+      t->upload = exec;
       t->upload_for = t->mem.get_desc();
     }
     t->pending_uploads += 1;
@@ -201,6 +208,13 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   int n = info[0].As<Napi::Number>().Int32Value();
   if (n < 1) throw Napi::RangeError::New(info.Env(), "threads must be at least 1");
   set_compute_threads(n);
+  return info.Env().Undefined();
+}
+
+Napi::Value SetPrecision(const Napi::CallbackInfo& info) {
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  if (name != "fp32" && name != "bf16") throw Napi::RangeError::New(info.Env(), "precision must be fp32 or bf16");
+  set_activation_type(name == "bf16" ? dt::bf16 : dt::f32);
   return info.Env().Undefined();
 }
 
@@ -248,6 +262,10 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   }
   o.Set("isa", isa);
   o.Set("threads", compute_threads());
+  o.Set("precision", activation_type() == dt::bf16 ? "bf16" : "fp32");
+  // bf16 arithmetic in hardware (not emulated): AVX-512 BF16 or AMX.
+  const auto effective = dnnl::get_effective_cpu_isa();
+  o.Set("bf16Native", effective == dnnl::cpu_isa::avx512_core_bf16 || effective == dnnl::cpu_isa::avx512_core_amx);
   return o;
 }
 
@@ -261,6 +279,7 @@ void InitRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("stats", Napi::Function::New(env, GetStats));
   exports.Set("setProfiling", Napi::Function::New(env, SetProfiling));
+  exports.Set("setPrecision", Napi::Function::New(env, SetPrecision));
   exports.Set("takeProfile", Napi::Function::New(env, TakeProfile));
   exports.Set("info", Napi::Function::New(env, Info));
   completions = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),

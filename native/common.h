@@ -28,6 +28,15 @@ using dims = memory::dims;
 dnnl::engine& cpu();
 dnnl::stream& compute_stream();  // only used on the compute thread
 
+// Every primitive takes its scratchpad from us (user mode). oneDNN's own "global" scratchpad is
+// thread-local to the thread that *created* the primitive, but ours are created on the JS thread
+// and run on the compute thread, which would then find a scratchpad of the wrong size.
+dnnl::primitive_attr scratch_attr();
+// A scratchpad buffer of at least `bytes`, owned by the compute thread (grows, never shrinks).
+void* compute_scratchpad(size_t bytes);
+
+struct Exec;
+
 // An aligned allocation, counted in the engine's statistics.
 struct Buffer {
   void* ptr = nullptr;
@@ -55,7 +64,7 @@ struct TensorImpl {
   // Upload staging, allocated on the first write.
   std::shared_ptr<Buffer> staging;
   memory staging_mem;
-  dnnl::reorder upload;
+  std::shared_ptr<Exec> upload;
   md upload_for;
   std::atomic<int> pending_uploads{0};
   int64_t elements() const;
@@ -63,14 +72,16 @@ struct TensorImpl {
 using TensorPtr = std::shared_ptr<TensorImpl>;
 
 md plain_md(const dims& shape);
-md any_md(const dims& shape);
+md any_md(const dims& shape, dt type = dt::f32);
+// The data type of activations and convolution arithmetic for kernels created from now on:
+// f32, or bf16 (weights, gradients of weights, statistics and losses stay f32).
+dt activation_type();
+void set_activation_type(dt type);
 // A zero-filled tensor with the given layout.
 TensorPtr make_tensor(const dims& shape, const md& layout);
 TensorPtr make_tensor_like(const TensorPtr& like);
 // Moves a tensor's data into a new layout whose dims are `plain_in_layout`'s (queued reorder).
 void relayout(TensorImpl& t, const md& layout, const md& plain_in_layout);
-// The physical offset (in elements) of a logical index in a blocked layout.
-int64_t physical_offset(const md& layout, const int64_t* index);
 
 // ---- the compute queue ----
 struct Job {
@@ -101,7 +112,11 @@ struct Exec {
   std::unordered_map<int, memory> args;
   const char* label = "other";
   double flops = 0;
+  // The primitive's scratchpad: a view whose buffer the compute thread provides when it runs.
+  memory scratch;
+  size_t scratch_bytes = 0;
   bool ready() const { return static_cast<bool>(prim); }
+  void init(const dnnl::primitive& p, const dnnl::primitive_desc_base& pd);
   // Sets an argument; a changed value waits for the queue first so no queued run sees a half-update.
   void set(int key, const memory& m);
   // The same, keeping the tensor alive as long as it is an argument.

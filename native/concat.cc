@@ -55,9 +55,9 @@ class Concat : public Napi::ObjectWrap<Concat> {
             n->b_layout = lb;
             n->crop_offsets = {0, 0, (sb[2] - sa[2]) / 2, (sb[3] - sa[3]) / 2};
             n->b_view = lb.submemory_desc({sb[0], sb[1], sa[2], sa[3]}, n->crop_offsets);
-            n->pd = concat::primitive_desc(1, {la, n->b_view}, cpu());
+            n->pd = concat::primitive_desc(1, {la, n->b_view}, cpu(), scratch_attr());
             n->y.ensure({sa[0], sa[1] + sb[1], sa[2], sa[3]}, n->pd.dst_desc());
-            n->fwd.prim = concat(n->pd);
+            n->fwd.init(concat(n->pd), n->pd);
             n->fwd.label = "concat.fwd";
             return n;
           },
@@ -99,8 +99,10 @@ class Concat : public Napi::ObjectWrap<Concat> {
     e.grad_layout = source;
     e.view_a = view_a;
     e.view_b = view_b;
-    e.to_da.prim = dnnl::reorder(dnnl::reorder::primitive_desc(cpu(), view_a, cpu(), e.da.t->mem.get_desc()));
-    e.to_db.prim = dnnl::reorder(dnnl::reorder::primitive_desc(cpu(), view_b, cpu(), db_view));
+    const auto to_a = dnnl::reorder::primitive_desc(cpu(), view_a, cpu(), e.da.t->mem.get_desc(), scratch_attr());
+    const auto to_b = dnnl::reorder::primitive_desc(cpu(), view_b, cpu(), db_view, scratch_attr());
+    e.to_da.init(dnnl::reorder(to_a), to_a);
+    e.to_db.init(dnnl::reorder(to_b), to_b);
     e.to_da.args[DNNL_ARG_TO] = e.da.t->mem;
     e.to_da.label = e.to_db.label = "concat.bwd";
     e.to_db.args[DNNL_ARG_TO] = memory(db_view, cpu(), e.db.t->mem.get_data_handle());
@@ -161,9 +163,9 @@ class Add : public Napi::ObjectWrap<Add> {
                                        n->shape = a->shape;
                                        n->la = la;
                                        n->lb = lb;
-                                       auto pd = sum::primitive_desc(la, {1.f, 1.f}, {la, lb}, cpu());
+                                       auto pd = sum::primitive_desc(la, {1.f, 1.f}, {la, lb}, cpu(), scratch_attr());
                                        n->y.ensure(a->shape, pd.dst_desc());
-                                       n->exec.prim = sum(pd);
+                                       n->exec.init(sum(pd), pd);
                                        n->exec.label = "add";
                                        return n;
                                      });
@@ -179,6 +181,8 @@ class Add : public Napi::ObjectWrap<Add> {
 };
 
 // Inverted dropout; element j (row-major logical index) is dropped when hash_uniform(seed, j) < rate.
+// It works on plain fp32 copies: it sits at the bottleneck, where tensors are small, and a plain
+// layout makes the logical index the memory index in both engines.
 class Dropout : public Napi::ObjectWrap<Dropout> {
  public:
   static Napi::Function Init(Napi::Env env) {
@@ -192,38 +196,36 @@ class Dropout : public Napi::ObjectWrap<Dropout> {
  private:
   struct Entry {
     dims shape;
-    md layout;
-    std::vector<int64_t> offsets;  // physical offset of each logical element
     TensorPtr mask;
     Output y, dx;
-    LayoutCache dy_cache;
+    LayoutCache x_cache, dy_cache;
     void release_js() { pyo::release_js(y, dx); }
   };
+
+  static float* data(const TensorPtr& t) { return static_cast<float*>(t->mem.get_data_handle()); }
 
   static void run_forward(Job& job) {
     auto* e = static_cast<Entry*>(job.self);
     const double rate = job.scalars[1];
     const uint32_t seed = to_uint32(job.scalars[0]);
     const float keep = static_cast<float>(1.0 / (1.0 - rate));
-    float* mask = static_cast<float*>(e->mask->mem.get_data_handle());
-    const int64_t n = static_cast<int64_t>(e->offsets.size());
+    const float* x = data(job.tensors[0]);
+    float *mask = data(e->mask), *y = data(e->y.t);
+    const int64_t n = e->mask->elements();
 #pragma omp parallel for schedule(static)
-    for (int64_t j = 0; j < n; ++j) mask[e->offsets[j]] = hash_uniform(seed, static_cast<uint32_t>(j)) < rate ? 0.f : keep;
-    multiply(job.tensors[0], e->mask, e->y.t);
+    for (int64_t j = 0; j < n; ++j) {
+      mask[j] = hash_uniform(seed, static_cast<uint32_t>(j)) < rate ? 0.f : keep;
+      y[j] = x[j] * mask[j];
+    }
   }
 
   static void run_backward(Job& job) {
     auto* e = static_cast<Entry*>(job.self);
-    multiply(job.tensors[0], e->mask, e->dx.t);
-  }
-
-  static void multiply(const TensorPtr& a, const TensorPtr& mask, const TensorPtr& out) {
-    const float* x = static_cast<const float*>(a->mem.get_data_handle());
-    const float* m = static_cast<const float*>(mask->mem.get_data_handle());
-    float* y = static_cast<float*>(out->mem.get_data_handle());
-    const int64_t n = static_cast<int64_t>(out->mem.get_desc().get_size() / sizeof(float));
+    const float *dy = data(job.tensors[0]), *mask = data(e->mask);
+    float* dx = data(e->dx.t);
+    const int64_t n = e->mask->elements();
 #pragma omp parallel for schedule(static)
-    for (int64_t k = 0; k < n; ++k) y[k] = x[k] * m[k];
+    for (int64_t j = 0; j < n; ++j) dx[j] = dy[j] * mask[j];
   }
 
   Napi::Value Forward(const Napi::CallbackInfo& info) {
@@ -231,24 +233,12 @@ class Dropout : public Napi::ObjectWrap<Dropout> {
       TensorPtr x = unwrap(info[0], "dropout input");
       Napi::Object o = info[1].As<Napi::Object>();
       if (!bool_option(o, "training", true) || rate_ <= 0) return info[0];
-      const md layout = x->mem.get_desc();
-      Entry* e = cache_.find_or_make([&](const Entry& c) { return c.shape == x->shape && c.layout == layout; },
+      Entry* e = cache_.find_or_make([&](const Entry& c) { return c.shape == x->shape; },
                                      [&] {
                                        auto n = std::make_unique<Entry>();
                                        n->shape = x->shape;
-                                       n->layout = layout;
-                                       n->mask = make_tensor(x->shape, layout);
-                                       n->y.ensure(x->shape, layout);
-                                       n->y.t->plain = x->plain;
-                                       n->offsets.resize(static_cast<size_t>(x->elements()));
-                                       std::vector<int64_t> index(x->shape.size(), 0);
-                                       for (auto& offset : n->offsets) {
-                                         offset = physical_offset(layout, index.data());
-                                         for (int d = static_cast<int>(index.size()) - 1; d >= 0; --d) {
-                                           if (++index[d] < x->shape[d]) break;
-                                           index[d] = 0;
-                                         }
-                                       }
+                                       n->mask = make_tensor(x->shape, plain_md(x->shape));
+                                       n->y.ensure(x->shape, plain_md(x->shape));
                                        return n;
                                      },
                                      last_);
@@ -257,7 +247,7 @@ class Dropout : public Napi::ObjectWrap<Dropout> {
       job.run = run_forward;
       job.label = "dropout.fwd";
       job.self = e;
-      job.tensors[0] = x;
+      job.tensors[0] = e->x_cache.get(x, plain_md(x->shape));
       job.scalars[0] = number_option(o, "seed", 0);
       job.scalars[1] = rate_;
       enqueue(std::move(job));
@@ -272,12 +262,12 @@ class Dropout : public Napi::ObjectWrap<Dropout> {
       if (!e) throw std::runtime_error("dropout backward called before a training forward");
       TensorPtr dy = unwrap(info[0], "dropout output gradient");
       if (dy->shape != e->shape) throw std::runtime_error("dropout backward: gradient " + shape_text(dy->shape) + " for " + shape_text(e->shape));
-      e->dx.ensure(e->shape, e->layout);
+      e->dx.ensure(e->shape, plain_md(e->shape));
       Job job;
       job.run = run_backward;
       job.label = "dropout.bwd";
       job.self = e;
-      job.tensors[0] = e->dy_cache.get(dy, e->layout);
+      job.tensors[0] = e->dy_cache.get(dy, plain_md(e->shape));
       enqueue(std::move(job));
       return e->dx.value(info.Env());
     });

@@ -2,6 +2,7 @@
 // forward and backward. oneDNN chooses the layouts (format `any`); weights move once into the
 // layout the forward primitive wants, and their gradients are produced in that same layout so the
 // optimizer can update them element by element.
+#include "channels.h"
 #include "common.h"
 
 namespace pyo {
@@ -20,7 +21,8 @@ struct WeightGrad {
     if (preferred == weights->mem.get_desc()) return grad.t->mem;
     if (!raw || raw->mem.get_desc() != preferred) {
       raw = make_tensor(weights->shape, preferred);
-      reorder.prim = dnnl::reorder(raw->mem, grad.t->mem);
+      const auto pd = dnnl::reorder::primitive_desc(raw->mem, grad.t->mem, scratch_attr());
+      reorder.init(dnnl::reorder(pd), pd);
       reorder.label = "reorder";
       reorder.args = {{DNNL_ARG_FROM, raw->mem}, {DNNL_ARG_TO, grad.t->mem}};
     }
@@ -57,10 +59,11 @@ class Conv2d : public Napi::ObjectWrap<Conv2d> {
     bool has_bias = false;
     convolution_forward::primitive_desc fwd_pd;
     Exec fwd;
-    LayoutCache x_cache;
+    LayoutCache x_cache, w_fwd_cache;
     Output y;
     TensorPtr x_used, w, b;
     double flops = 0;
+    dt act = dt::f32;
     // Backward, built on first use.
     bool backward_ready = false;
     eltwise_backward::primitive_desc relu_pd;
@@ -94,12 +97,14 @@ class Conv2d : public Napi::ObjectWrap<Conv2d> {
           [&](const Entry& c) { return c.x_shape == x->shape && c.w_shape == w->shape && c.x_layout == x_layout && c.has_bias == (b != nullptr); },
           [&] { return make_entry(x, w, b != nullptr); }, last_);
       last_ = e;
-      if (w->mem.get_desc() != e->fwd_pd.weights_desc()) relayout(*w, e->fwd_pd.weights_desc(), plain_md(w->shape));
+      // fp32: the weight moves once into the layout the primitive wants. bf16: the fp32 weight stays
+      // the master copy, and each forward pass converts it.
+      if (e->act == dt::f32 && w->mem.get_desc() != e->fwd_pd.weights_desc()) relayout(*w, e->fwd_pd.weights_desc(), plain_md(w->shape));
       e->x_used = e->x_cache.get(x, e->fwd_pd.src_desc());
       e->w = w;
       e->b = b;
       e->fwd.set(DNNL_ARG_SRC, e->x_used);
-      e->fwd.set(DNNL_ARG_WEIGHTS, w);
+      e->fwd.set(DNNL_ARG_WEIGHTS, e->act == dt::f32 ? w : e->w_fwd_cache.get(w, e->fwd_pd.weights_desc()));
       if (b) e->fwd.set(DNNL_ARG_BIAS, b);
       e->fwd.set(DNNL_ARG_DST, e->y.t->mem);
       e->fwd.enqueue();
@@ -113,12 +118,14 @@ class Conv2d : public Napi::ObjectWrap<Conv2d> {
     e->w_shape = w->shape;
     e->x_layout = x->mem.get_desc();
     e->has_bias = has_bias;
+    e->act = activation_type();
+    const dt act = e->act;
     const int64_t n = x->shape[0], oc = w->shape[0];
     const int64_t oh = (x->shape[2] + 2 * padding_ - kernel_) / stride_ + 1;
     const int64_t ow = (x->shape[3] + 2 * padding_ - kernel_) / stride_ + 1;
     if (oh < 1 || ow < 1) throw std::runtime_error("conv2d: input " + shape_text(x->shape) + " is too small");
     const dims y_shape{n, oc, oh, ow};
-    primitive_attr attr;
+    primitive_attr attr = scratch_attr();
     if (relu_) {
       post_ops ops;
       ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
@@ -126,11 +133,11 @@ class Conv2d : public Napi::ObjectWrap<Conv2d> {
     }
     const md bias_md = has_bias ? md({oc}, dt::f32, tag::a) : md();
     e->fwd_pd = convolution_forward::primitive_desc(
-        convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, any_md(x->shape),
-                                  any_md(w->shape), bias_md, any_md(y_shape), strides(), pads(), pads()),
+        convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, any_md(x->shape, act),
+                                  any_md(w->shape, act), bias_md, any_md(y_shape, act), strides(), pads(), pads()),
         attr, cpu());
     e->y.ensure(y_shape, e->fwd_pd.dst_desc());
-    e->fwd.prim = convolution_forward(e->fwd_pd);
+    e->fwd.init(convolution_forward(e->fwd_pd), e->fwd_pd);
     e->flops = 2.0 * n * oh * ow * oc * w->shape[1] * kernel_ * kernel_;
     e->fwd.label = kernel_ == 1 ? "conv1x1.fwd" : "conv3x3.fwd";
     e->fwd.flops = e->flops;
@@ -144,26 +151,26 @@ class Conv2d : public Napi::ObjectWrap<Conv2d> {
     const md y_layout = e.y.t->mem.get_desc();
     if (relu_) {
       auto hint = eltwise_forward::primitive_desc(
-          eltwise_forward::desc(prop_kind::forward_training, algorithm::eltwise_relu_use_dst_for_bwd, y_layout, 0.f), cpu());
+          eltwise_forward::desc(prop_kind::forward_training, algorithm::eltwise_relu_use_dst_for_bwd, y_layout, 0.f), scratch_attr(), cpu());
       e.relu_pd = eltwise_backward::primitive_desc(
-          eltwise_backward::desc(algorithm::eltwise_relu_use_dst_for_bwd, y_layout, y_layout, 0.f), cpu(), hint);
+          eltwise_backward::desc(algorithm::eltwise_relu_use_dst_for_bwd, y_layout, y_layout, 0.f), scratch_attr(), cpu(), hint);
       e.relu_grad.ensure(e.y.t->shape, e.relu_pd.diff_src_desc());
-      e.relu_bwd.prim = eltwise_backward(e.relu_pd);
+      e.relu_bwd.init(eltwise_backward(e.relu_pd), e.relu_pd);
       e.relu_bwd.label = "relu.bwd";
     }
     e.data_pd = convolution_backward_data::primitive_desc(
-        convolution_backward_data::desc(algorithm::convolution_direct, any_md(e.x_shape), any_md(e.w_shape),
-                                        any_md(e.y.t->shape), strides(), pads(), pads()),
-        cpu(), e.fwd_pd);
-    e.bwd_data.prim = convolution_backward_data(e.data_pd);
+        convolution_backward_data::desc(algorithm::convolution_direct, any_md(e.x_shape, e.act), any_md(e.w_shape, e.act),
+                                        any_md(e.y.t->shape, e.act), strides(), pads(), pads()),
+        scratch_attr(), cpu(), e.fwd_pd);
+    e.bwd_data.init(convolution_backward_data(e.data_pd), e.data_pd);
     e.bwd_data.label = kernel_ == 1 ? "conv1x1.bwd_data" : "conv3x3.bwd_data";
     e.bwd_data.flops = e.flops;
     e.weights_pd = convolution_backward_weights::primitive_desc(
-        convolution_backward_weights::desc(algorithm::convolution_direct, any_md(e.x_shape), any_md(e.w_shape),
+        convolution_backward_weights::desc(algorithm::convolution_direct, any_md(e.x_shape, e.act), any_md(e.w_shape),
                                            e.has_bias ? md({e.w_shape[0]}, dt::f32, tag::a) : md(),
-                                           any_md(e.y.t->shape), strides(), pads(), pads()),
-        cpu(), e.fwd_pd);
-    e.bwd_weights.prim = convolution_backward_weights(e.weights_pd);
+                                           any_md(e.y.t->shape, e.act), strides(), pads(), pads()),
+        scratch_attr(), cpu(), e.fwd_pd);
+    e.bwd_weights.init(convolution_backward_weights(e.weights_pd), e.weights_pd);
     e.bwd_weights.label = kernel_ == 1 ? "conv1x1.bwd_weights" : "conv3x3.bwd_weights";
     e.bwd_weights.flops = e.flops;
     e.backward_ready = true;
@@ -241,10 +248,12 @@ class ConvTranspose2d : public Napi::ObjectWrap<ConvTranspose2d> {
     bool has_bias = false;
     deconvolution_forward::primitive_desc fwd_pd;
     Exec fwd;
-    LayoutCache x_cache;
+    LayoutCache x_cache, w_fwd_cache;
     Output y;
-    TensorPtr x_used, w;
+    TensorPtr x_used, w, b;
+    dt act = dt::f32;
     bool backward_ready = false;
+    LayoutCache g_bias_cache;
     deconvolution_backward_data::primitive_desc data_pd;
     Exec bwd_data;
     LayoutCache g_data_cache, g_weights_cache, w_data_cache, x_weights_cache;
@@ -273,14 +282,24 @@ class ConvTranspose2d : public Napi::ObjectWrap<ConvTranspose2d> {
       last_ = e;
       // Compare the plain view too: with I == O the dims alone cannot tell iohw from oihw.
       const md iohw(e->oi_shape, dt::f32, tag::iohw);
-      if (w->mem.get_desc() != e->fwd_pd.weights_desc() || w->plain != iohw) relayout(*w, e->fwd_pd.weights_desc(), iohw);
+      // bf16: the fp32 master moves once to the plain {O, I, s, s} view, then converts per pass.
+      const md master = e->act == dt::f32 ? e->fwd_pd.weights_desc() : iohw;
+      if (w->mem.get_desc() != master || w->plain != iohw) relayout(*w, master, iohw);
       e->x_used = e->x_cache.get(x, e->fwd_pd.src_desc());
       e->w = w;
       e->fwd.set(DNNL_ARG_SRC, e->x_used);
-      e->fwd.set(DNNL_ARG_WEIGHTS, w);
-      if (b) e->fwd.set(DNNL_ARG_BIAS, b);
+      e->fwd.set(DNNL_ARG_WEIGHTS, e->act == dt::f32 ? w : e->w_fwd_cache.get(w, e->fwd_pd.weights_desc()));
       e->fwd.set(DNNL_ARG_DST, e->y.t->mem);
       e->fwd.enqueue();
+      e->b = b;
+      if (b) {
+        Job job;
+        job.run = [](Job& j) { add_channel_bias(j.tensors[0], j.tensors[1]); };
+        job.label = "upconv.bias";
+        job.tensors[0] = e->y.t;
+        job.tensors[1] = b;
+        enqueue(std::move(job));
+      }
       return e->y.value(info.Env());
     });
   }
@@ -292,14 +311,16 @@ class ConvTranspose2d : public Napi::ObjectWrap<ConvTranspose2d> {
     e->oi_shape = {w->shape[1], w->shape[0], stride_, stride_};
     e->x_layout = x->mem.get_desc();
     e->has_bias = has_bias;
+    e->act = activation_type();
     const dims y_shape{x->shape[0], w->shape[1], x->shape[2] * stride_, x->shape[3] * stride_};
+    // The bias is added by add_channel_bias (oneDNN's own bias path is slow here), over an output
+    // layout fixed to nChw16c, which both that loop and the concatenation after it handle well.
     e->fwd_pd = deconvolution_forward::primitive_desc(
-        deconvolution_forward::desc(prop_kind::forward_training, algorithm::deconvolution_direct, any_md(x->shape),
-                                    any_md(e->oi_shape), has_bias ? md({w->shape[1]}, dt::f32, tag::a) : md(),
-                                    any_md(y_shape), strides(), {0, 0}, {0, 0}),
-        cpu());
+        deconvolution_forward::desc(prop_kind::forward_training, algorithm::deconvolution_direct, any_md(x->shape, e->act),
+                                    any_md(e->oi_shape, e->act), md(y_shape, e->act, tag::aBcd16b), strides(), {0, 0}, {0, 0}),
+        scratch_attr(), cpu());
     e->y.ensure(y_shape, e->fwd_pd.dst_desc());
-    e->fwd.prim = deconvolution_forward(e->fwd_pd);
+    e->fwd.init(deconvolution_forward(e->fwd_pd), e->fwd_pd);
     e->fwd.label = "upconv.fwd";
     e->fwd.flops = 2.0 * x->shape[0] * x->shape[2] * x->shape[3] * x->shape[1] * w->shape[1] * stride_ * stride_;
     return e;
@@ -307,18 +328,17 @@ class ConvTranspose2d : public Napi::ObjectWrap<ConvTranspose2d> {
 
   void build_backward(Entry& e) {
     e.data_pd = deconvolution_backward_data::primitive_desc(
-        deconvolution_backward_data::desc(algorithm::deconvolution_direct, any_md(e.x_shape), any_md(e.oi_shape),
-                                          any_md(e.y.t->shape), strides(), {0, 0}, {0, 0}),
-        cpu(), e.fwd_pd);
-    e.bwd_data.prim = deconvolution_backward_data(e.data_pd);
+        deconvolution_backward_data::desc(algorithm::deconvolution_direct, any_md(e.x_shape, e.act), any_md(e.oi_shape, e.act),
+                                          any_md(e.y.t->shape, e.act), strides(), {0, 0}, {0, 0}),
+        scratch_attr(), cpu(), e.fwd_pd);
+    e.bwd_data.init(deconvolution_backward_data(e.data_pd), e.data_pd);
     e.bwd_data.label = "upconv.bwd_data";
     e.bwd_data.flops = e.fwd.flops;
     e.weights_pd = deconvolution_backward_weights::primitive_desc(
-        deconvolution_backward_weights::desc(algorithm::deconvolution_direct, any_md(e.x_shape), any_md(e.oi_shape),
-                                             e.has_bias ? md({e.oi_shape[0]}, dt::f32, tag::a) : md(),
-                                             any_md(e.y.t->shape), strides(), {0, 0}, {0, 0}),
-        cpu(), e.fwd_pd);
-    e.bwd_weights.prim = deconvolution_backward_weights(e.weights_pd);
+        deconvolution_backward_weights::desc(algorithm::deconvolution_direct, any_md(e.x_shape, e.act), any_md(e.oi_shape),
+                                             any_md(e.y.t->shape, e.act), strides(), {0, 0}, {0, 0}),
+        scratch_attr(), cpu(), e.fwd_pd);
+    e.bwd_weights.init(deconvolution_backward_weights(e.weights_pd), e.weights_pd);
     e.bwd_weights.label = "upconv.bwd_weights";
     e.bwd_weights.flops = e.fwd.flops;
     e.backward_ready = true;
@@ -341,12 +361,17 @@ class ConvTranspose2d : public Napi::ObjectWrap<ConvTranspose2d> {
       e->bwd_weights.set(DNNL_ARG_SRC, e->x_weights_cache.get(e->x_used, e->weights_pd.src_desc())->mem);
       e->bwd_weights.set(DNNL_ARG_DIFF_DST, e->g_weights_cache.get(dy, e->weights_pd.diff_dst_desc())->mem);
       e->bwd_weights.set(DNNL_ARG_DIFF_WEIGHTS, e->dw.target(preferred, e->w));
-      if (e->has_bias) {
-        e->db.ensure({e->oi_shape[0]}, md({e->oi_shape[0]}, dt::f32, tag::a));
-        e->bwd_weights.set(DNNL_ARG_DIFF_BIAS, e->db.t->mem);
-      }
       e->bwd_weights.enqueue();
       e->dw.finish(preferred, e->w);
+      if (e->has_bias) {
+        e->db.ensure({e->oi_shape[0]}, md({e->oi_shape[0]}, dt::f32, tag::a));
+        Job job;
+        job.run = [](Job& j) { channel_sums(j.tensors[0], j.tensors[1]); };
+        job.label = "upconv.dbias";
+        job.tensors[0] = e->g_bias_cache.get(dy, e->y.t->mem.get_desc());
+        job.tensors[1] = e->db.t;
+        enqueue(std::move(job));
+      }
       Napi::Object result = Napi::Object::New(env);
       result.Set("dx", e->dx.value(env));
       result.Set("dWeight", e->dw.grad.value(env));

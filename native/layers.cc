@@ -67,10 +67,10 @@ class MaxPool2d : public Napi::ObjectWrap<MaxPool2d> {
             const dims y_shape{x->shape[0], x->shape[1], x->shape[2] / 2, x->shape[3] / 2};
             n->fwd_pd = pooling_forward::primitive_desc(
                 pooling_forward::desc(training ? prop_kind::forward_training : prop_kind::forward_inference,
-                                      algorithm::pooling_max, layout, any_md(y_shape), {2, 2}, {2, 2}, {0, 0}, {0, 0}),
-                cpu());
+                                      algorithm::pooling_max, layout, any_md(y_shape, layout.data_type()), {2, 2}, {2, 2}, {0, 0}, {0, 0}),
+                scratch_attr(), cpu());
             n->y.ensure(y_shape, n->fwd_pd.dst_desc());
-            n->fwd.prim = pooling_forward(n->fwd_pd);
+            n->fwd.init(pooling_forward(n->fwd_pd), n->fwd_pd);
             n->fwd.label = "maxpool.fwd";
             if (training) {
               n->workspace = make_tensor({1}, n->fwd_pd.workspace_desc());
@@ -95,8 +95,8 @@ class MaxPool2d : public Napi::ObjectWrap<MaxPool2d> {
       if (!e->backward_ready) {
         e->bwd_pd = pooling_backward::primitive_desc(
             pooling_backward::desc(algorithm::pooling_max, e->x_layout, e->y.t->mem.get_desc(), {2, 2}, {2, 2}, {0, 0}, {0, 0}),
-            cpu(), e->fwd_pd);
-        e->bwd.prim = pooling_backward(e->bwd_pd);
+            scratch_attr(), cpu(), e->fwd_pd);
+        e->bwd.init(pooling_backward(e->bwd_pd), e->bwd_pd);
         e->bwd.label = "maxpool.bwd";
         e->bwd.args[DNNL_ARG_WORKSPACE] = e->workspace->mem;
         e->backward_ready = true;
@@ -188,9 +188,9 @@ class BatchNorm2d : public Napi::ObjectWrap<BatchNorm2d> {
             n->fwd_pd = batch_normalization_forward::primitive_desc(
                 batch_normalization_forward::desc(training ? prop_kind::forward_training : prop_kind::forward_inference,
                                                   layout, epsilon_, flags(training)),
-                cpu());
+                scratch_attr(), cpu());
             n->y.ensure(x->shape, n->fwd_pd.dst_desc());
-            n->fwd.prim = batch_normalization_forward(n->fwd_pd);
+            n->fwd.init(batch_normalization_forward(n->fwd_pd), n->fwd_pd);
             n->fwd.label = "batchnorm.fwd";
             if (training) {
               n->mean = make_tensor(c_shape, n->fwd_pd.mean_desc());
@@ -243,8 +243,8 @@ class BatchNorm2d : public Napi::ObjectWrap<BatchNorm2d> {
       if (!e->backward_ready) {
         e->bwd_pd = batch_normalization_backward::primitive_desc(
             batch_normalization_backward::desc(prop_kind::backward, e->y.t->mem.get_desc(), e->x_layout, epsilon_, flags(true)),
-            cpu(), e->fwd_pd);
-        e->bwd.prim = batch_normalization_backward(e->bwd_pd);
+            scratch_attr(), cpu(), e->fwd_pd);
+        e->bwd.init(batch_normalization_backward(e->bwd_pd), e->bwd_pd);
         e->bwd.label = "batchnorm.bwd";
         e->bwd.args[DNNL_ARG_MEAN] = e->mean->mem;
         e->bwd.args[DNNL_ARG_VARIANCE] = e->variance->mem;
@@ -314,10 +314,10 @@ class Relu : public Napi::ObjectWrap<Relu> {
                                        n->fwd_pd = eltwise_forward::primitive_desc(
                                            eltwise_forward::desc(prop_kind::forward_training,
                                                                  algorithm::eltwise_relu_use_dst_for_bwd, layout, 0.f),
-                                           cpu());
+                                           scratch_attr(), cpu());
                                        n->y.ensure(x->shape, n->fwd_pd.dst_desc());
                                        n->y.t->plain = x->plain;
-                                       n->fwd.prim = eltwise_forward(n->fwd_pd);
+                                       n->fwd.init(eltwise_forward(n->fwd_pd), n->fwd_pd);
                                        n->fwd.label = "relu.fwd";
                                        return n;
                                      },
@@ -338,8 +338,8 @@ class Relu : public Napi::ObjectWrap<Relu> {
       if (!e->backward_ready) {
         e->bwd_pd = eltwise_backward::primitive_desc(
             eltwise_backward::desc(algorithm::eltwise_relu_use_dst_for_bwd, e->y.t->mem.get_desc(), e->y.t->mem.get_desc(), 0.f),
-            cpu(), e->fwd_pd);
-        e->bwd.prim = eltwise_backward(e->bwd_pd);
+            scratch_attr(), cpu(), e->fwd_pd);
+        e->bwd.init(eltwise_backward(e->bwd_pd), e->bwd_pd);
         e->bwd.label = "relu.bwd";
         e->dx.ensure(e->shape, e->bwd_pd.diff_src_desc());
         e->backward_ready = true;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <sstream>
@@ -25,6 +26,18 @@ dnnl::engine& cpu() {
 dnnl::stream& compute_stream() {
   static dnnl::stream stream(cpu());
   return stream;
+}
+
+dnnl::primitive_attr scratch_attr() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+void* compute_scratchpad(size_t bytes) {
+  static std::unique_ptr<Buffer> buffer;
+  if (!buffer || buffer->bytes < bytes) buffer = std::make_unique<Buffer>(bytes);
+  return buffer->ptr;
 }
 
 Stats& stats() {
@@ -58,7 +71,13 @@ md plain_md(const dims& shape) {
   return md(shape, dt::f32, tags[shape.size()]);
 }
 
-md any_md(const dims& shape) { return md(shape, dt::f32, tag::any); }
+md any_md(const dims& shape, dt type) { return md(shape, type, tag::any); }
+
+namespace {
+std::atomic<dt> g_activation_type{dt::f32};
+}
+dt activation_type() { return g_activation_type; }
+void set_activation_type(dt type) { g_activation_type = type; }
 
 TensorPtr make_tensor(const dims& shape, const md& layout) {
   auto t = std::make_shared<TensorImpl>();
@@ -76,10 +95,11 @@ TensorPtr make_tensor_like(const TensorPtr& like) {
 }
 
 namespace {
-void run_reorder_job(Job& job) {
-  auto* r = static_cast<dnnl::reorder*>(job.extra);
-  r->execute(compute_stream(), job.tensors[0]->mem, job.tensors[1]->mem);
-  delete r;
+void run_exec(Job& job);
+
+void run_owned_exec(Job& job) {
+  run_exec(job);
+  delete static_cast<Exec*>(job.self);
 }
 }  // namespace
 
@@ -98,35 +118,22 @@ void relayout(TensorImpl& t, const md& layout, const md& plain_in_layout) {
   memory source = old->mem;
   if (old->mem.get_desc() == t.plain && t.plain != plain_in_layout) source = memory(plain_in_layout, cpu(), old->buffer->ptr);
   old->mem = source;
+  auto* exec = new Exec();
+  const auto pd = dnnl::reorder::primitive_desc(source, fresh->mem, scratch_attr());
+  exec->init(dnnl::reorder(pd), pd);
+  exec->args[DNNL_ARG_FROM] = source;
+  exec->args[DNNL_ARG_TO] = fresh->mem;
   Job job;
-  job.run = run_reorder_job;
+  job.run = run_owned_exec;
   job.label = "reorder";
+  job.self = exec;
   job.tensors[0] = old;
   job.tensors[1] = fresh;
-  job.extra = new dnnl::reorder(source, fresh->mem);
   t.mem = fresh->mem;
   t.buffer = fresh->buffer;
   t.plain = plain_in_layout;
-  t.upload = dnnl::reorder();
+  t.upload.reset();
   enqueue(std::move(job));
-}
-
-int64_t physical_offset(const md& layout, const int64_t* index) {
-  const auto& d = layout.data;
-  if (d.format_kind != dnnl_blocked) throw std::runtime_error("physical_offset needs a blocked layout");
-  int64_t position[DNNL_MAX_NDIMS];
-  for (int i = 0; i < d.ndims; ++i) position[i] = index[i] + d.padded_offsets[i];
-  const auto& b = d.format_desc.blocking;
-  int64_t offset = d.offset0;
-  int64_t block_stride = 1;
-  for (int i = b.inner_nblks - 1; i >= 0; --i) {
-    const int dim = static_cast<int>(b.inner_idxs[i]);
-    offset += (position[dim] % b.inner_blks[i]) * block_stride;
-    position[dim] /= b.inner_blks[i];
-    block_stride *= b.inner_blks[i];
-  }
-  for (int i = 0; i < d.ndims; ++i) offset += position[i] * b.strides[i];
-  return offset;
 }
 
 // ---- the compute queue ----
@@ -153,6 +160,7 @@ struct Queue {
   std::thread thread;
   int threads = 0;
   std::atomic<bool> profiling{false};
+  const bool debug_jobs = std::getenv("PYOCYTE_DEBUG_JOBS") != nullptr;
   std::unordered_map<std::string, ProfileEntry> profile;  // guarded by mu
 
   void start() {
@@ -174,6 +182,7 @@ struct Queue {
         busy = true;
       }
       try {
+        if (debug_jobs) std::fprintf(stderr, "job: %s\n", job.label);
         if (profiling) {
           const auto t0 = std::chrono::steady_clock::now();
           job.run(job);
@@ -290,9 +299,20 @@ void Exec::set(int key, const TensorPtr& t) {
   owners[key] = t;
 }
 
+void Exec::init(const dnnl::primitive& p, const dnnl::primitive_desc_base& pd) {
+  prim = p;
+  const md scratch_md = pd.scratchpad_desc();
+  scratch_bytes = scratch_md.get_size();
+  if (scratch_bytes > 0) {
+    scratch = memory(scratch_md, cpu(), DNNL_MEMORY_NONE);
+    args[DNNL_ARG_SCRATCHPAD] = scratch;
+  }
+}
+
 namespace {
 void run_exec(Job& job) {
   auto* e = static_cast<Exec*>(job.self);
+  if (e->scratch_bytes > 0) e->scratch.set_data_handle(compute_scratchpad(e->scratch_bytes));
   e->prim.execute(compute_stream(), e->args);
 }
 }  // namespace
@@ -311,9 +331,13 @@ TensorPtr LayoutCache::get(const TensorPtr& t, const md& want) {
   if (!scratch || scratch->mem.get_desc() != want || !exec.ready() ||
       exec.args.at(DNNL_ARG_FROM).get_desc() != t->mem.get_desc()) {
     wait_idle();
+    if (std::getenv("PYOCYTE_DEBUG_LAYOUTS")) {
+      std::fprintf(stderr, "layout: reorder %s %s -> %s\n", shape_text(t->shape).c_str(), describe(t->mem.get_desc()).c_str(), describe(want).c_str());
+    }
     scratch = make_tensor(t->shape, want);
     scratch->plain = t->plain;
-    exec.prim = dnnl::reorder(t->mem, scratch->mem);
+    const auto pd = dnnl::reorder::primitive_desc(t->mem, scratch->mem, scratch_attr());
+    exec.init(dnnl::reorder(pd), pd);
     exec.label = "reorder";
     exec.args.clear();
     exec.args[DNNL_ARG_FROM] = t->mem;

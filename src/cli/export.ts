@@ -1,6 +1,6 @@
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createEngine } from '../engine/index.js';
-import { resolveModelPath, loadModel } from '../io/model-file.js';
+import { resolveModelPath, runFolderOf, loadModel } from '../io/model-file.js';
 import { exportOnnx, onnxIrVersion, unetInputSizes } from '../io/onnx-export.js';
 import { fail } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -42,7 +42,8 @@ export const command = defineCommand(spec, async ({ flags }) => {
   // Export only reads weights, so the reference engine is enough (and never warns about the addon).
   const model = await loadModel(modelFile, { engine: createEngine({ backend: 'reference' }) });
   const bytes = await exportOnnx(model, { opsetVersion, includeActivation: flags.logits !== true });
-  const out = (flags.out as string | undefined) ?? join(dirname(modelFile), `model.${format}`);
+  // Beside the run's model folder, not inside it: saving a model replaces that folder whole.
+  const out = (flags.out as string | undefined) ?? join(runFolderOf(modelFile), `model.${format}`);
   await writeFileAtomic(out, bytes);
   const { inChannels, classes, padding } = model.config;
   const sizes = unetInputSizes(model.config);

@@ -77,8 +77,25 @@ export function warpPatch(
     }
     if (weights && out.weights) {
       if (exact) nearestRow(weights, W, H, 1, margin, crop, out.weights, o, 0);
+      else if (rowInside) bilinearInteriorPlane(weights, W, margin, crop, out.weights, o);
       else bilinearRow(weights, W, H, 1, margin, crop, out.weights, o, 0);
     }
+  }
+}
+
+/** Bilinear samples of a one-channel plane (weights) for a row known to lie inside it. */
+function bilinearInteriorPlane(data: Float32Array, W: number, first: number, count: number, out: Float32Array, o: number): void {
+  for (let u = first; u < first + count; u++, o++) {
+    const sx = rowX[u];
+    const sy = rowY[u];
+    const x0 = sx | 0;
+    const y0 = sy | 0;
+    const fx = sx - x0;
+    const fy = sy - y0;
+    const i = y0 * W + x0;
+    const top = data[i] + fx * (data[i + 1] - data[i]);
+    const bottom = data[i + W] + fx * (data[i + W + 1] - data[i + W]);
+    out[o] = top + fy * (bottom - top);
   }
 }
 

@@ -2,7 +2,7 @@ import { labelComponents } from './instances.js';
 import { openDataset, type DatasetOptions } from '../data/prepare.js';
 import type { Split } from '../data/split.js';
 import { createEngine, type BackendName } from '../engine/index.js';
-import { loadModel, runFolderOf } from '../io/model-file.js';
+import { loadModel, resolveModelPath, runFolderOf } from '../io/model-file.js';
 import { join } from 'node:path';
 import { type EvaluationReport, type ImageScores, writeEvaluationReport } from '../io/reports.js';
 import { type InstanceMatch, matchInstances, objectSummary } from '../metrics/objects.js';
@@ -10,6 +10,7 @@ import { confusionMatrix, pixelMetrics, summarizeImages } from '../metrics/pixel
 import type { Model } from '../nn/model.js';
 import { createProgress, type ProgressStream } from '../train/progress.js';
 import { fail } from '../util/errors.js';
+import { checkName } from '../util/registry.js';
 import { type PredictOptions, predictProbabilities } from './predict.js';
 import { segment } from './segment.js';
 
@@ -51,6 +52,7 @@ function maskRulesOf(model: Model): DatasetOptions {
 export async function evaluate(options: EvaluateOptions): Promise<EvaluationReport> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const modelPath = typeof options.model === 'string' ? options.model : undefined;
+  if (modelPath) resolveModelPath(modelPath);  // a missing model fails before any engine starts
   const model = typeof options.model === 'string'
     ? await loadModel(options.model, { engine: createEngine({ backend: options.engine, threads: options.threads, warn: log }) })
     : options.model;
@@ -59,7 +61,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
   if (rules.task !== model.metadata.task) fail(`the model is ${model.metadata.task} but --task ${rules.task} was given`);
   const dataset = await openDataset(options.data, { ...rules, onNote: (n) => log(`note: ${n}`) });
   let subset = options.subset ?? 'test';
-  if (!(subset in SUBSETS)) fail(`unknown subset '${subset}'; valid subsets are: ${Object.keys(SUBSETS).join(', ')}`);
+  checkName(SUBSETS, subset, 'subset');
   if (subset === 'test' && dataset.split.test.length === 0) {
     log(`note: ${options.data} has no test images in its split; evaluating all images`);
     subset = 'all';

@@ -5,7 +5,7 @@ import { isImageFile, readImage, toFloatImage, writeImage } from '../data/image-
 import { labelsToMask } from '../data/masks.js';
 import type { RasterImage } from '../data/types.js';
 import { createEngine, type BackendName } from '../engine/index.js';
-import { loadModel } from '../io/model-file.js';
+import { loadModel, resolveModelPath } from '../io/model-file.js';
 import type { Model } from '../nn/model.js';
 import { createProgress, type ProgressStream } from '../train/progress.js';
 import { PyocyteError, PyocyteErrors, fail } from '../util/errors.js';
@@ -71,6 +71,7 @@ function probabilityRaster(map: ProbabilityMap, channel: number): RasterImage {
  */
 export async function predictFiles(options: PredictFilesOptions): Promise<PredictFilesResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  if (typeof options.model === 'string') resolveModelPath(options.model);  // fail before any engine starts
   const files = await collectImages(options.inputs);
   const model = typeof options.model === 'string'
     ? await loadModel(options.model, { engine: createEngine({ backend: options.engine, threads: options.threads, warn: log }) })

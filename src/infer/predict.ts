@@ -51,7 +51,9 @@ export function planImageTiles(model: Model, width: number, height: number, opti
     const outputSize = model.outputSize(inputSize)!;
     return planTiles({ width, height, tileSize: inputSize, overlapFraction, outputMargin: (inputSize - outputSize) / 2, alignment });
   }
-  const context = Math.ceil((options.contextMargin ?? 32) / alignment) * alignment;
+  // Default context: 32 px, but never more than an eighth of the tile, so small tiles stay useful.
+  const defaultContext = Math.min(32, Math.max(alignment, Math.floor(wanted / 8)));
+  const context = Math.ceil((options.contextMargin ?? defaultContext) / alignment) * alignment;
   // One tile when the whole image (plus context) fits, else tiles of the requested size.
   const whole = nextValidTileSize(Math.max(width, height) + 2 * context, config);
   const inputSize = Math.min(whole, nextValidTileSize(Math.max(wanted, 2 * context + alignment), config));
@@ -72,7 +74,8 @@ function validMargin(model: Model, size: number): number {
 export async function predictProbabilities(model: Model, image: FloatImage, options: PredictOptions = {}): Promise<ProbabilityMap> {
   const { inChannels, classes } = model.config;
   if (image.channels !== inChannels) {
-    fail(`the model takes ${inChannels}-channel images but this image has ${image.channels} channel${image.channels === 1 ? '' : 's'}`);
+    const hint = inChannels === 3 && image.channels === 1 ? '; convert it to RGB' : inChannels === 1 ? '; convert it to grayscale' : '';
+    fail(`the model takes ${inChannels}-channel images but this image has ${image.channels} channel${image.channels === 1 ? '' : 's'}${hint}`);
   }
   const scale = options.pixelSizeUm && model.metadata.pixelSizeUm ? options.pixelSizeUm / model.metadata.pixelSizeUm : 1;
   if (Math.abs(scale - 1) > 1e-6) {
@@ -90,7 +93,10 @@ export async function predictProbabilities(model: Model, image: FloatImage, opti
   const flips = flipVariants(options.tta ? 'flips' : 'none');
   const batchSize = Math.max(1, options.batchSize ?? 4);
   const tileValues = inChannels * plan.inputSize * plan.inputSize;
-  const outValues = outChannels * plan.outputSize * plan.outputSize;
+  // The padded net's output is as large as its input: its context margin is cropped off here.
+  const networkOutput = model.outputSize(plan.inputSize)!;
+  const netValues = outChannels * networkOutput * networkOutput;
+  const crop = (networkOutput - plan.outputSize) / 2;
   const input = new Float32Array(batchSize * tileValues);
   const tileBuffer = new Float32Array(tileValues);
   // Work items: every (tile, flip) pair, run in batches.
@@ -104,13 +110,27 @@ export async function predictProbabilities(model: Model, image: FloatImage, opti
     const shape = [batch.length, inChannels, plan.inputSize, plan.inputSize] as const;
     const probabilities = await model.predict(input.subarray(0, batch.length * tileValues), shape);
     batch.forEach(({ tile, flip }, i) => {
-      let out = probabilities.subarray(i * outValues, (i + 1) * outValues);
-      if (flip.horizontal || flip.vertical) out = flipPlanar(out, outChannels, plan.outputSize, plan.outputSize, flip);
-      accumulateTile(accumulator, weightSum, out, weights, tile, plan);
+      let out = probabilities.subarray(i * netValues, (i + 1) * netValues);
+      if (flip.horizontal || flip.vertical) out = flipPlanar(out, outChannels, networkOutput, networkOutput, flip);
+      accumulateTile(accumulator, weightSum, centerCrop(out, outChannels, networkOutput, crop), weights, tile, plan);
     });
     options.onProgress?.(Math.min(items.length, start + batchSize), items.length);
   }
   return { width: image.width, height: image.height, channels: outChannels, data: finishBlend(accumulator, weightSum) };
+}
+
+/** The centre `size − 2·margin` square of a planar `[C, size, size]` array. */
+function centerCrop(data: Float32Array, channels: number, size: number, margin: number): Float32Array {
+  if (margin === 0) return data;
+  const inner = size - 2 * margin;
+  const out = new Float32Array(channels * inner * inner);
+  for (let c = 0; c < channels; c++) {
+    for (let y = 0; y < inner; y++) {
+      const from = (c * size + y + margin) * size + margin;
+      out.set(data.subarray(from, from + inner), (c * inner + y) * inner);
+    }
+  }
+  return out;
 }
 
 /** Bilinear/area resampling of a planar probability map. */

@@ -1,4 +1,5 @@
 import type { AdamKernel, Engine, SgdKernel, Tensor } from '../engine/types.js';
+import { fail } from '../util/errors.js';
 import { lookup } from '../util/registry.js';
 import type { Parameter } from './layers.js';
 
@@ -79,7 +80,9 @@ export class Optimizer {
     const suffixes = this.name === 'sgd' ? ['velocity'] : ['m', 'v'];
     for (const p of parameters) {
       const saved = suffixes.map((s) => state.tensors[`${p.name}.${s}`]);
-      if (saved.some((t) => !t)) continue;
+      const missing = suffixes.filter((_, i) => !saved[i]).map((s) => `${p.name}.${s}`);
+      if (missing.length === suffixes.length && state.step === 0) continue;
+      if (missing.length > 0) fail(`the optimizer state lacks ${missing.join(', ')}; the checkpoint is incomplete`);
       const slots = this.slots(p);
       saved.forEach((t, i) => this.engine.write(slots[i], t!.data));
     }

@@ -45,15 +45,15 @@ export interface TrainResult {
 
 /** Trains a U-Net on a dataset folder; writes the model, checkpoints, log.jsonl and curves.png to `out`. */
 export async function train(options: TrainOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
-  const resolved = resolveTrainOptions(options);
-  await writeFileAtomic(join(resolved.out, 'config.json'), `${JSON.stringify(resolved, null, 2)}\n`);
-  return run(resolved, false, hooks);
+  return run(resolveTrainOptions(options), false, hooks);
 }
 
 /** Continues an interrupted run exactly where it stopped (same batches, same schedule). */
 export async function resumeTraining(runDir: string, overrides: Pick<TrainOptions, 'threads' | 'engine'> = {}, hooks: TrainHooks = {}): Promise<TrainResult> {
   const file = join(runDir, 'config.json');
   if (!existsSync(file)) fail(`cannot resume ${runDir}: no config.json there (is it a pyocyte training run?)`);
+  const checkpoint = join(runDir, CHECKPOINTS.last, 'trainer.json');
+  if (!existsSync(checkpoint)) fail(`cannot resume ${runDir}: it has no checkpoint yet (${checkpoint} is missing)`);
   const saved = JSON.parse(await readFile(file, 'utf8')) as ResolvedTrainOptions;
   return run(resolveTrainOptions({ ...saved, ...overrides, out: runDir }), true, hooks);
 }
@@ -65,6 +65,8 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
   log(`data: ${dataset.index.pairs.length} image/mask pairs in ${o.data}; split ${split.train.length}/${split.val.length}/${split.test.length} (train/val/test)`);
   const trainSamples = await dataset.load('train');
   const valSamples = split.val.length > 0 ? await dataset.load('val') : [];
+  // Written once the data has been read, so a typo in --data leaves no run folder behind.
+  if (!resume) await writeFileAtomic(join(o.out, 'config.json'), `${JSON.stringify(o, null, 2)}\n`);
   const engine = createEngine({ backend: o.engine, threads: o.threads, warn: log });
   log(`engine: ${engine.description}`);
   const configure = (m: Model) => m.configureTraining({ loss: o.loss, optimizer: o.optimizer, optimizerOptions: { weightDecay: o.weightDecay }, seed: o.seed });
@@ -140,7 +142,10 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
 
   /** One optimisation step; the next batch is prepared while the engine computes this one. */
   async function step(): Promise<void> {
-    const pending = model.trainStep(loader.next(), { learningRate: lr(state.step, state.totalSteps, o.learningRate) });
+    const batch = loader.next();
+    const pending = model.trainStep(batch, { learningRate: lr(state.step, state.totalSteps, o.learningRate) });
+    // trainStep has copied the batch to the engine: its arrays can be reused for the next one.
+    loader.release(batch);
     loader.prefetch();
     const result = await pending;
     state.step += 1;
@@ -230,7 +235,10 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
     if (valSamples.length > 0) {
       const { scores, probabilities } = await validate(model, valSamples, { lossName, predict, keepProbabilities: true });
       valDice = scores.dice;
-      if (scheme.task === 'binary') {
+      // Without foreground in the validation images every threshold above the largest probability
+      // scores a perfect Dice; the tuning would be meaningless, so 0.5 stays.
+      const hasForeground = valSamples.some((s: Sample) => s.labels.some((v) => v > 0));
+      if (scheme.task === 'binary' && hasForeground) {
         const tuned = bestThreshold(probabilities, valSamples.map((s: Sample) => s.labels));
         model.metadata.threshold = tuned.threshold;
         valDice = tuned.dice;

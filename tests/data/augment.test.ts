@@ -60,9 +60,17 @@ describe('geometric augmentation keeps labels aligned', () => {
   test('valid U-Net patch 48 output 32: labels are the centre crop of the warped image', () => {
     for (let seed = 0; seed < 5; seed++) {
       const params = drawAugmentation(GEOMETRY_ONLY, new Random(100 + seed));
-      const out = augmentPatch(source, { x: 106, y: 86, patchSize: 48, outputSize: 32 }, params);
+      // The weight map holds (x/W + y/H)/2, the mean of image channels 0 and 1: bilinear warps agree.
+      const weights = Float32Array.from({ length: width * height }, (_, i) => ((i % width) / width + Math.floor(i / width) / height) / 2);
+      const out = augmentPatch({ ...source, weights }, { x: 106, y: 86, patchSize: 48, outputSize: 32 }, params);
       assert.equal(out.labels!.length, 32 * 32);
       assert.ok(assertAligned(out.image, out.labels!, 48, 32, width, height) > 32 * 32 * 0.95);
+      for (let v = 0; v < 32; v++) {
+        for (let u = 0; u < 32; u++) {
+          const i = (v + 8) * 48 + u + 8;
+          assert.ok(Math.abs(out.weights![v * 32 + u] - (out.image[i] + out.image[48 * 48 + i]) / 2) < 1e-5);
+        }
+      }
     }
   });
   test('patch past a corner with rotation: labels only take input values {0, 7, 200}', () => {

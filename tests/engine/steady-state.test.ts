@@ -131,7 +131,7 @@ describe('native steady state', { skip }, () => {
     const losses: number[][] = [];
     for (const threads of [1, 2]) {
       engine.setThreads(threads);
-      assert.match(engine.description, new RegExp(`, ${threads} threads?$`));
+      assert.match(engine.description, new RegExp(`, ${threads} threads?,`));
       const model = tinyModel(engine, 8, 7);
       const batch = randomBatch(model, 2, 32, 8);
       const run: number[] = [];

@@ -17,7 +17,8 @@ interface Addon {
   sync(): Promise<void>;
   setThreads(threads: number): void;
   stats(): EngineStats;
-  info(): { version: string; isa: string; threads: number };
+  info(): { version: string; isa: string; threads: number; precision: 'fp32' | 'bf16'; bf16Native: boolean };
+  setPrecision(precision: 'fp32' | 'bf16'): void;
   setProfiling(on: boolean): void;
   takeProfile(): Record<string, ProfileEntry>;
   Conv2d: new (options: Conv2dOptions) => {
@@ -69,14 +70,24 @@ export class NativeEngine implements Engine {
   readonly name = 'native' as const;
   private readonly addon: Addon;
 
-  constructor(addon: Addon, options: { threads?: number } = {}) {
+  readonly precision: 'fp32' | 'bf16';
+
+  /**
+   * `precision` 'bf16' computes convolutions and keeps activations in bfloat16 (fp32 master
+   * weights, statistics and losses); 'auto' picks it where the CPU has bf16 arithmetic.
+   * The addon's precision is process-wide: the last engine created sets it.
+   */
+  constructor(addon: Addon, options: { threads?: number; precision?: 'fp32' | 'bf16' | 'auto' } = {}) {
     this.addon = addon;
     if (options.threads) addon.setThreads(options.threads);
+    const wanted = options.precision ?? 'fp32';
+    this.precision = wanted === 'auto' ? (addon.info().bf16Native ? 'bf16' : 'fp32') : wanted;
+    addon.setPrecision(this.precision);
   }
 
   get description(): string {
     const info = this.addon.info();
-    return `native: oneDNN ${info.version}, ${info.isa}, ${info.threads} thread${info.threads === 1 ? '' : 's'}`;
+    return `native: oneDNN ${info.version}, ${info.isa}, ${info.threads} thread${info.threads === 1 ? '' : 's'}, ${this.precision}`;
   }
 
   tensor(shape: readonly number[], data?: Float32Array): Tensor {
