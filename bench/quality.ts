@@ -33,6 +33,11 @@ const arg = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const minutes = Number(arg('minutes') ?? 10);
+// `--set filters=16,precision=bf16`: try other training options (recorded in the results).
+const overrides: Partial<TrainOptions> = Object.fromEntries((arg('set') ?? '').split(',').filter(Boolean).map((kv) => {
+  const [key, value] = kv.split('=');
+  return [key, Number.isNaN(Number(value)) ? value : Number(value)];
+}));
 const only = arg('only')?.split(',');
 const results: Record<string, unknown>[] = [];
 
@@ -44,11 +49,11 @@ function emit(result: Record<string, unknown>) {
 async function trainAndTest(name: string, options: Omit<TrainOptions, 'out'>) {
   const out = join(work, name);
   await rm(out, { recursive: true, force: true });
-  const trained = await train({ ...options, out, minutes }, {});
+  const trained = await train({ ...options, ...overrides, out, minutes }, {});
   const report = await evaluate({ model: out, data: options.data, subset: 'test', valueMap: options.valueMap, strayValues: options.strayValues, progressStream: null });
   const summary = reportSummary(report);
   emit({
-    benchmark: name, data: options.data.replace(`${shared}/`, ''), task: options.task ?? 'binary', minutes_budget: minutes,
+    benchmark: name, data: options.data.replace(`${shared}/`, ''), task: options.task ?? 'binary', minutes_budget: minutes, overrides,
     train_seconds: Math.round(trained.seconds), epochs: trained.epochs, steps: trained.steps, threshold: trained.threshold,
     val_dice: trained.valDice, test: summary,
   });
@@ -102,5 +107,6 @@ if (wanted('isbi')) {
 }
 const file = join(root, 'bench', 'results', `quality-${dayStamp()}.json`);
 mkdirSync(dirname(file), { recursive: true });
-writeFileSync(file, `${JSON.stringify({ benchmark: 'quality', machine: machineInfo(), minutes, results }, null, 2)}\n`);
-process.stderr.write(`bench: wrote ${file}\n`);
+const file2 = arg('out') ? join(root, arg('out')!) : file;
+writeFileSync(file2, `${JSON.stringify({ benchmark: 'quality', machine: machineInfo(), minutes, overrides, results }, null, 2)}\n`);
+process.stderr.write(`bench: wrote ${file2}\n`);

@@ -5,7 +5,11 @@
 namespace pyo {
 void InitRuntime(Napi::Env env, Napi::Object exports);
 void InitConv(Napi::Env env, Napi::Object exports);
-void InitLayers(Napi::Env env, Napi::Object exports);
+void InitUpconv(Napi::Env env, Napi::Object exports);
+void InitPool(Napi::Env env, Napi::Object exports);
+void InitNorm(Napi::Env env, Napi::Object exports);
+void InitEltwise(Napi::Env env, Napi::Object exports);
+void InitConcat(Napi::Env env, Napi::Object exports);
 void InitLoss(Napi::Env env, Napi::Object exports);
 void InitOptim(Napi::Env env, Napi::Object exports);
 }  // namespace pyo
@@ -13,7 +17,11 @@ void InitOptim(Napi::Env env, Napi::Object exports);
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   pyo::InitRuntime(env, exports);
   pyo::InitConv(env, exports);
-  pyo::InitLayers(env, exports);
+  pyo::InitUpconv(env, exports);
+  pyo::InitPool(env, exports);
+  pyo::InitNorm(env, exports);
+  pyo::InitEltwise(env, exports);
+  pyo::InitConcat(env, exports);
   pyo::InitLoss(env, exports);
   pyo::InitOptim(env, exports);
   return exports;

@@ -11,6 +11,7 @@
 #include <dnnl.hpp>
 
 #include <atomic>
+#include <initializer_list>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -110,6 +111,8 @@ std::unordered_map<std::string, ProfileEntry> take_profile();
 struct Exec {
   dnnl::primitive prim;
   std::unordered_map<int, memory> args;
+  // Tensors that arguments point into, kept alive while they are arguments.
+  std::unordered_map<int, TensorPtr> owners;
   const char* label = "other";
   double flops = 0;
   // The primitive's scratchpad: a view whose buffer the compute thread provides when it runs.
@@ -121,9 +124,13 @@ struct Exec {
   void set(int key, const memory& m);
   // The same, keeping the tensor alive as long as it is an argument.
   void set(int key, const TensorPtr& t);
-  std::unordered_map<int, TensorPtr> owners;
+  // Queues one run; the Exec must outlive it (kernels own theirs).
   void enqueue();
 };
+
+// Queues one run of a heap-allocated Exec that is freed afterwards, keeping `keep` (up to five
+// tensors whose buffers it reads or writes) alive until then.
+void enqueue_owned(Exec* exec, std::initializer_list<TensorPtr> keep);
 
 // Gives a tensor in a wanted layout: the tensor itself, or a cached scratch copy refreshed by a
 // queued reorder. Layout mismatches happen only at the network's input/output and where oneDNN

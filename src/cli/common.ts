@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { MASK_POLARITIES, STRAY_VALUE_POLICIES, type MaskPolarity, type StrayValuePolicy } from '../data/masks.js';
 import type { DatasetOptions } from '../data/prepare.js';
 import type { Task } from '../data/types.js';
-import { BACKENDS } from '../engine/index.js';
+import { BACKENDS, PRECISIONS } from '../engine/index.js';
 import { fail } from '../util/errors.js';
 import type { FlagSpec, FlagValue } from './args.js';
 
@@ -22,6 +22,7 @@ export const DATASET_FLAGS: Record<string, FlagSpec> = {
 export const ENGINE_FLAGS: Record<string, FlagSpec> = {
   threads: { type: 'number', description: 'compute threads', defaultText: 'all cores' },
   engine: { type: 'string', choices: Object.keys(BACKENDS), description: 'compute engine', defaultText: 'auto (native oneDNN, else reference)' },
+  precision: { type: 'string', choices: Object.keys(PRECISIONS), description: 'native arithmetic: fp32, bf16 (faster where the CPU has it) or auto', defaultText: 'fp32' },
 };
 
 type Flags = Record<string, FlagValue | undefined>;

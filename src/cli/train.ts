@@ -51,7 +51,7 @@ const spec: CommandSpec = {
 /** `pyocyte train`: trains and prints a JSON summary as the last line. */
 export const command = defineCommand(spec, async ({ flags: f }) => {
   const signal = interruptSignal('train');
-  const engineFlags = defined({ threads: f.threads as number | undefined, engine: f.engine as TrainOptions['engine'] });
+  const engineFlags = defined({ threads: f.threads as number | undefined, engine: f.engine as TrainOptions['engine'], precision: f.precision as TrainOptions['precision'] });
   let result;
   if (typeof f.resume === 'string') {
     result = await resumeTraining(f.resume, engineFlags, { signal });

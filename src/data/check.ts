@@ -179,7 +179,7 @@ export async function checkDataset(dir: string, options: CheckOptions = {}): Pro
     if (foreground === 0) summary.emptyMasks.push(sample.stem);
     const areas = sample.instances
       ? instanceAreas(sample.instances)
-      : labelComponents(sample.labels, sample.image.width, sample.image.height).areas.slice(1);
+      : instanceAreas(labelComponents(sample.labels, sample.image.width, sample.image.height).labels);
     for (const area of areas) diameters.push(equivalentDiameter(area));
   }
   for (let c = 0; c < classPixels.length; c++) classPixels[c] ??= 0;

@@ -1,78 +1,84 @@
 /**
- * Connected-component labelling for dataset statistics (object counts and sizes). Two passes with
- * union–find over a flat parent array: linear in the number of pixels, no recursion.
+ * Connected components of label maps (two-pass union–find over a flat parent array: linear in the
+ * number of pixels, no recursion), and object sizes. Dataset statistics, border weights, instance
+ * segmentation and object metrics all label components with this one function.
+ * Instance ids are 1..count in raster order of each instance's first pixel.
  */
+import { fail } from '../util/errors.js';
+import { checkSize } from './distance.js';
 
-/** Connected components of a foreground mask. */
-export interface Components {
-  /** Component id per pixel `[H, W]`, 1…count; 0 is background. */
-  ids: Int32Array;
+/** Options of {@link labelComponents}. */
+export interface ComponentOptions {
+  /** 4 (edges) or 8 (edges and corners) neighbours connect pixels. Default 8. */
+  connectivity?: 4 | 8;
+}
+
+/** Instance ids per pixel (`[H, W]`, 0 = background) and their number. */
+export interface InstanceLabels {
+  labels: Int32Array;
   count: number;
-  /** Pixel count per component; `areas[0]` is unused (0). */
-  areas: number[];
 }
 
-function find(parent: Int32Array, i: number): number {
-  while (parent[i] !== i) {
-    parent[i] = parent[parent[i]];
-    i = parent[i];
+/** The root of `a`'s set (union-find with path halving). */
+export function find(parent: Int32Array, a: number): number {
+  while (parent[a] !== a) {
+    parent[a] = parent[parent[a]];
+    a = parent[a];
   }
-  return i;
+  return a;
 }
 
-/**
- * Labels the connected regions of `mask` (any non-zero value is foreground).
- * @param mask `[H, W]` values; e.g. binary labels.
- * @param options.connectivity 8 (default: diagonal neighbours join) or 4.
- */
-export function labelComponents(
-  mask: ArrayLike<number>, width: number, height: number, options: { connectivity?: 4 | 8 } = {},
-): Components {
-  const diagonal = (options.connectivity ?? 8) === 8;
-  const provisional = new Int32Array(width * height);
-  const parent = new Int32Array(width * height + 1);
+/** Joins two sets, keeping the smaller root so that roots stay in raster order. */
+export function union(parent: Int32Array, a: number, b: number): number {
+  const ra = find(parent, a);
+  const rb = find(parent, b);
+  if (ra < rb) parent[rb] = ra;
+  else parent[ra] = rb;
+  return ra < rb ? ra : rb;
+}
+
+/** The label of a pixel that touches `label` and `other` (either may be 0 = none yet). */
+function join(parent: Int32Array, label: number, other: number): number {
+  if (other === 0 || other === label) return label;
+  return label === 0 ? other : union(parent, label, other);
+}
+
+/** Connected components of `mask ≠ 0` (two-pass union-find). */
+export function labelComponents(mask: ArrayLike<number>, width: number, height: number, options: ComponentOptions = {}): InstanceLabels {
+  const connectivity = options.connectivity ?? 8;
+  if (connectivity !== 4 && connectivity !== 8) fail(`connectivity must be 4 or 8, got ${connectivity}`);
+  checkSize(mask.length, width, height, 'labelComponents');
+  const n = width * height;
+  let foreground = 0;
+  for (let i = 0; i < n; i++) if (mask[i] !== 0) foreground++;
+  const parent = new Int32Array(foreground + 1);
+  const labels = new Int32Array(n);
+  const diagonal = connectivity === 8;
   let next = 1;
-  const union = (a: number, b: number) => {
-    const ra = find(parent, a);
-    const rb = find(parent, b);
-    if (ra < rb) parent[rb] = ra;
-    else if (rb < ra) parent[ra] = rb;
-  };
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      const i = y * width + x;
-      if (!mask[i]) continue;
-      // Neighbours already visited: left, and the three above (or just above for 4-connectivity).
-      const left = x > 0 ? provisional[i - 1] : 0;
-      const up = y > 0 ? provisional[i - width] : 0;
-      const upLeft = diagonal && x > 0 && y > 0 ? provisional[i - width - 1] : 0;
-      const upRight = diagonal && x < width - 1 && y > 0 ? provisional[i - width + 1] : 0;
-      let label = left || up || upLeft || upRight;
+      const p = y * width + x;
+      if (mask[p] === 0) continue;
+      // Neighbours already visited: left, up, and with 8-connectivity up-left and up-right.
+      let label = x > 0 ? labels[p - 1] : 0;
+      if (y > 0) {
+        label = join(parent, label, labels[p - width]);
+        if (diagonal && x > 0) label = join(parent, label, labels[p - width - 1]);
+        if (diagonal && x < width - 1) label = join(parent, label, labels[p - width + 1]);
+      }
       if (label === 0) {
         label = next++;
         parent[label] = label;
-      } else {
-        for (const other of [left, up, upLeft, upRight]) if (other && other !== label) union(label, other);
       }
-      provisional[i] = label;
+      labels[p] = label;
     }
   }
+  // A set's root is its smallest provisional label, i.e. its first pixel in raster order.
   const final = new Int32Array(next);
   let count = 0;
-  for (let label = 1; label < next; label++) {
-    const root = find(parent, label);
-    if (final[root] === 0) final[root] = ++count;
-    final[label] = final[root];
-  }
-  const areas = new Array<number>(count + 1).fill(0);
-  for (let i = 0; i < provisional.length; i++) {
-    if (provisional[i]) {
-      const id = final[provisional[i]];
-      provisional[i] = id;
-      areas[id]++;
-    }
-  }
-  return { ids: provisional, count, areas };
+  for (let l = 1; l < next; l++) final[l] = parent[l] === l ? ++count : final[find(parent, l)];
+  for (let i = 0; i < n; i++) if (labels[i] !== 0) labels[i] = final[labels[i]];
+  return { labels, count };
 }
 
 /** The pixel area of each object id in an instance image (0 = background is skipped). */

@@ -145,7 +145,7 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
     let weights = weightMaps.get(index);
     if (!weights) {
       const { image, labels, instances } = samples[index];
-      const ids = instances ?? labelComponents(labels, image.width, image.height).ids;
+      const ids = instances ?? labelComponents(labels, image.width, image.height).labels;
       weights = borderWeightMap(ids, image.width, image.height, { ...weightMap, labels });
       weightMaps.set(index, weights);
     }

@@ -6,6 +6,9 @@
  * background pixels only; cell pixels get w_c.
  */
 import { fail } from '../util/errors.js';
+import { INF, squaredDistanceTransform } from './distance.js';
+
+export { squaredDistanceTransform } from './distance.js';
 
 /** Options of {@link borderWeightMap}. */
 export interface BorderWeightOptions {
@@ -20,73 +23,6 @@ export interface BorderWeightOptions {
   classBalance?: boolean;
   /** Class per pixel `[H, W]` for class balancing; default foreground (instance ≠ 0) vs background. */
   labels?: Uint8Array;
-}
-
-const INF = 1e20;
-
-/**
- * Squared Euclidean distance transform of one line (Felzenszwalb & Huttenlocher 2012): the lower
- * envelope of parabolas rooted at the finite entries of `f` (0 at object pixels, or squared
- * distances from the previous pass). Lines without any finite entry stay INF.
- */
-function distanceLine(f: Float64Array, n: number, d: Float64Array, v: Int32Array, z: Float64Array): void {
-  let k = -1;
-  for (let q = 0; q < n; q++) {
-    if (f[q] >= INF) continue;
-    if (k < 0) {
-      k = 0;
-      v[0] = q;
-      z[0] = -INF;
-      z[1] = INF;
-      continue;
-    }
-    let s: number;
-    // z[0] = −INF, so this stops at k = 0 at the latest.
-    for (;;) {
-      const p = v[k];
-      s = (f[q] + q * q - (f[p] + p * p)) / (2 * (q - p));
-      if (s > z[k]) break;
-      k--;
-    }
-    k++;
-    v[k] = q;
-    z[k] = s;
-    z[k + 1] = INF;
-  }
-  if (k < 0) {
-    d.fill(INF, 0, n);
-    return;
-  }
-  k = 0;
-  for (let q = 0; q < n; q++) {
-    while (z[k + 1] < q) k++;
-    const p = v[k];
-    d[q] = (q - p) * (q - p) + f[p];
-  }
-}
-
-/**
- * Exact squared Euclidean distance from every pixel to the nearest non-zero pixel of `mask`
- * (`[H, W]`). Returns `[H, W]` squared distances, 1e20 where the mask is empty.
- */
-export function squaredDistanceTransform(mask: ArrayLike<number>, width: number, height: number): Float64Array {
-  const n = Math.max(width, height);
-  const f = new Float64Array(n);
-  const d = new Float64Array(n);
-  const v = new Int32Array(n);
-  const z = new Float64Array(n + 1);
-  const out = new Float64Array(width * height);
-  for (let x = 0; x < width; x++) {
-    for (let y = 0; y < height; y++) f[y] = mask[y * width + x] !== 0 ? 0 : INF;
-    distanceLine(f, height, d, v, z);
-    for (let y = 0; y < height; y++) out[y * width + x] = d[y];
-  }
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) f[x] = out[y * width + x];
-    distanceLine(f, width, d, v, z);
-    for (let x = 0; x < width; x++) out[y * width + x] = d[x];
-  }
-  return out;
 }
 
 /** Bounding boxes of instance ids: `[x0, y0, x1, y1]` (inclusive) per id. */

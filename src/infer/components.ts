@@ -1,83 +1,12 @@
 /**
- * Connected components and small-object removal on `[H, W]` label maps (union-find, linear time).
- * Instance ids are 1..count in raster order of each instance's first pixel.
+ * Small-object removal on `[H, W]` instance maps. Connected components are labelled by
+ * data/components.ts, re-exported here.
  */
+import { find, union, type InstanceLabels } from '../data/components.js';
 import { fail } from '../util/errors.js';
 import { checkSize } from './distance.js';
 
-/** Options of {@link labelComponents}. */
-export interface ComponentOptions {
-  /** 4 (edges) or 8 (edges and corners) neighbours connect pixels. Default 8. */
-  connectivity?: 4 | 8;
-}
-
-/** Instance ids per pixel (`[H, W]`, 0 = background) and their number. */
-export interface InstanceLabels {
-  labels: Int32Array;
-  count: number;
-}
-
-/** The root of `a`'s set (union-find with path halving). */
-export function find(parent: Int32Array, a: number): number {
-  while (parent[a] !== a) {
-    parent[a] = parent[parent[a]];
-    a = parent[a];
-  }
-  return a;
-}
-
-/** Joins two sets, keeping the smaller root so that roots stay in raster order. */
-export function union(parent: Int32Array, a: number, b: number): number {
-  const ra = find(parent, a);
-  const rb = find(parent, b);
-  if (ra < rb) parent[rb] = ra;
-  else parent[ra] = rb;
-  return ra < rb ? ra : rb;
-}
-
-/** The label of a pixel that touches `label` and `other` (either may be 0 = none yet). */
-function join(parent: Int32Array, label: number, other: number): number {
-  if (other === 0 || other === label) return label;
-  return label === 0 ? other : union(parent, label, other);
-}
-
-/** Connected components of `mask ≠ 0` (two-pass union-find). */
-export function labelComponents(mask: Uint8Array, width: number, height: number, options: ComponentOptions = {}): InstanceLabels {
-  const connectivity = options.connectivity ?? 8;
-  if (connectivity !== 4 && connectivity !== 8) fail(`connectivity must be 4 or 8, got ${connectivity}`);
-  checkSize(mask.length, width, height, 'labelComponents');
-  const n = width * height;
-  let foreground = 0;
-  for (let i = 0; i < n; i++) if (mask[i] !== 0) foreground++;
-  const parent = new Int32Array(foreground + 1);
-  const labels = new Int32Array(n);
-  const diagonal = connectivity === 8;
-  let next = 1;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const p = y * width + x;
-      if (mask[p] === 0) continue;
-      // Neighbours already visited: left, up, and with 8-connectivity up-left and up-right.
-      let label = x > 0 ? labels[p - 1] : 0;
-      if (y > 0) {
-        label = join(parent, label, labels[p - width]);
-        if (diagonal && x > 0) label = join(parent, label, labels[p - width - 1]);
-        if (diagonal && x < width - 1) label = join(parent, label, labels[p - width + 1]);
-      }
-      if (label === 0) {
-        label = next++;
-        parent[label] = label;
-      }
-      labels[p] = label;
-    }
-  }
-  // A set's root is its smallest provisional label, i.e. its first pixel in raster order.
-  const final = new Int32Array(next);
-  let count = 0;
-  for (let l = 1; l < next; l++) final[l] = parent[l] === l ? ++count : final[find(parent, l)];
-  for (let i = 0; i < n; i++) if (labels[i] !== 0) labels[i] = final[labels[i]];
-  return { labels, count };
-}
+export { find, labelComponents, union, type ComponentOptions, type InstanceLabels } from '../data/components.js';
 
 /** Options of {@link removeSmallObjects}. */
 export interface SmallObjectOptions {

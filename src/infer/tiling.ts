@@ -9,7 +9,10 @@
  */
 import { fail } from '../util/errors.js';
 import { lookup } from '../util/registry.js';
+import { mirrorIndex } from '../data/patches.js';
 import type { FloatImage } from '../data/types.js';
+
+export { mirrorIndex } from '../data/patches.js';
 
 /** Options of {@link planTiles}. */
 export interface TileOptions {
@@ -183,14 +186,6 @@ export function blendWeights(tileWidth: number, tileHeight: number, options: Ble
     for (let x = 0; x < tileWidth; x++) weights[y * tileWidth + x] = Math.max(minimum, gy[y] * gx[x]);
   }
   return weights;
-}
-
-/** Reflect index `i` into `[0, n)` like numpy's 'reflect' pad (…, 2, 1, 0, 1, 2, …); any integer `i`. */
-export function mirrorIndex(i: number, n: number): number {
-  if (n === 1) return 0;
-  const period = 2 * n - 2;
-  const r = ((i % period) + period) % period;
-  return r < n ? r : period - r;
 }
 
 /**

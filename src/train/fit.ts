@@ -49,7 +49,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
 }
 
 /** Continues an interrupted run exactly where it stopped (same batches, same schedule). */
-export async function resumeTraining(runDir: string, overrides: Pick<TrainOptions, 'threads' | 'engine'> = {}, hooks: TrainHooks = {}): Promise<TrainResult> {
+export async function resumeTraining(runDir: string, overrides: Pick<TrainOptions, 'threads' | 'engine' | 'precision'> = {}, hooks: TrainHooks = {}): Promise<TrainResult> {
   const file = join(runDir, 'config.json');
   if (!existsSync(file)) fail(`cannot resume ${runDir}: no config.json there (is it a pyocyte training run?)`);
   const checkpoint = join(runDir, CHECKPOINTS.last, 'trainer.json');
@@ -67,7 +67,7 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
   const valSamples = split.val.length > 0 ? await dataset.load('val') : [];
   // Written once the data has been read, so a typo in --data leaves no run folder behind.
   if (!resume) await writeFileAtomic(join(o.out, 'config.json'), `${JSON.stringify(o, null, 2)}\n`);
-  const engine = createEngine({ backend: o.engine, threads: o.threads, warn: log });
+  const engine = createEngine({ backend: o.engine, threads: o.threads, precision: o.precision, warn: log });
   log(`engine: ${engine.description}`);
   const configure = (m: Model) => m.configureTraining({ loss: o.loss, optimizer: o.optimizer, optimizerOptions: { weightDecay: o.weightDecay }, seed: o.seed });
   let model: Model;
@@ -183,6 +183,7 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
       learningRate: lr(state.step - 1, state.totalSteps, o.learningRate), train, val, best,
     });
     state.epochSums = { loss: 0, steps: 0, counts: [] };
+    if (o.minutes !== undefined && !state.replanned && state.epoch >= 2) replan();
     recordElapsed();
     await saveLastCheckpoint(o.out, model, state);
     await writeTrainingLog(o.out, state.history);
@@ -225,6 +226,26 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
     }
     log(`budget: ${o.minutes} min → ${epochs} epochs of ${state.stepsPerEpoch} steps (${(stepSeconds * 1000).toFixed(0)} ms/step, validation ${validationSeconds.toFixed(1)} s)`);
     return epochs * state.stepsPerEpoch;
+  }
+
+  /**
+   * A time budget is planned from a few warm-up steps, which other work on the machine (or the
+   * first touches of fresh memory) can make slow or fast. After the second epoch, the plan is
+   * corrected once from that epoch's real time (the first pays for compiling kernels); the
+   * schedule is still in its early phase then.
+   */
+  function replan(): void {
+    state.replanned = true;
+    const budget = 0.97 * o.minutes! * 60;
+    const [before, last] = state.history.slice(-2);
+    const epochSeconds = last.seconds - before.seconds;
+    const epochs = Math.max(state.epoch, state.epoch + Math.floor((budget - elapsed()) / epochSeconds));
+    const planned = epochs * state.stepsPerEpoch;
+    if (Math.abs(planned - state.totalSteps) > 0.03 * state.totalSteps) {
+      log(`budget: epoch ${state.epoch} took ${epochSeconds.toFixed(1)} s; re-planned ${Math.round(state.totalSteps / state.stepsPerEpoch)} → ${epochs} epochs`);
+      state.totalSteps = planned;
+      progress?.setTotal(planned);
+    }
   }
 
   /** Restores the best weights, tunes the decision threshold on validation, saves the model. */

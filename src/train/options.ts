@@ -4,7 +4,7 @@ import type { SamplingName } from '../data/loader.js';
 import { SAMPLINGS } from '../data/loader.js';
 import type { DatasetOptions } from '../data/prepare.js';
 import { NORMALIZATIONS, type NormalizationKind } from '../data/normalize.js';
-import { BACKENDS, type BackendName } from '../engine/index.js';
+import { BACKENDS, PRECISIONS, type BackendName, type PrecisionName } from '../engine/index.js';
 import { LOSSES, type LossName } from '../nn/losses.js';
 import { OPTIMIZERS, type OptimizerName } from '../nn/optimizers.js';
 import { NORMS, PADDINGS, type NormName, type PaddingMode, nextValidTileSize } from '../nn/unet.js';
@@ -47,6 +47,8 @@ export interface TrainOptions extends DatasetOptions {
   seed?: number;
   threads?: number;
   engine?: BackendName;
+  /** Arithmetic of the native engine: fp32, bf16 (about twice as fast where the CPU has it), or auto. */
+  precision?: PrecisionName;
   /** Tile side for whole-image validation. */
   validationTileSize?: number;
 }
@@ -80,6 +82,7 @@ export const TRAIN_DEFAULTS = {
   patience: 0,
   seed: 0,
   engine: 'auto',
+  precision: 'fp32',
   validationTileSize: 512,
 } as const satisfies Partial<TrainOptions>;
 
@@ -100,6 +103,7 @@ export function resolveTrainOptions(options: TrainOptions): ResolvedTrainOptions
   checkName(SAMPLINGS, o.sampling, 'patch sampling');
   checkName(NORMALIZATIONS, o.normalization, 'normalization');
   checkName(BACKENDS, o.engine, 'engine');
+  checkName(PRECISIONS, o.precision, 'precision');
   const positiveInteger = (value: number | undefined, name: string) => {
     if (value !== undefined && !(Number.isInteger(value) && value >= 1)) fail(`--${name} must be a positive whole number, got ${value}`);
   };

@@ -38,6 +38,8 @@ export interface ProgressOptions {
 export interface Progress {
   /** Reports `done` of `total` steps and the fields to show, e.g. `{ epoch: '3/40', loss: 0.213 }`. */
   update(done: number, fields?: Record<string, string | number>): void;
+  /** Changes the number of steps when complete (a re-planned run). */
+  setTotal(total: number): void;
   /** Prints a line (e.g. an epoch summary) above the bar without breaking it. */
   log(line: string): void;
   /** Draws the final state, ends the bar line and prints `finalLine` when given. */
@@ -122,9 +124,10 @@ function truncate(line: string, columns: number): string {
 /** Starts a progress display; see {@link ProgressOptions}. */
 export function createProgress(options: ProgressOptions): Progress {
   const {
-    total, initialDone = 0, label = '', stream = process.stderr, tty = stream.isTTY === true,
+    initialDone = 0, label = '', stream = process.stderr, tty = stream.isTTY === true,
     intervalMs = 10_000, redrawMs = 100, columns = 80, now = Date.now,
   } = options;
+  let total = options.total;
   const startMs = now();
   const rate = new RateEstimator();
   rate.add(startMs / 1000, initialDone);
@@ -166,6 +169,9 @@ export function createProgress(options: ProgressOptions): Progress {
       if (newFields !== undefined) fields = newFields;
       rate.add(now() / 1000, done);
       if (now() - lastWriteMs >= (tty ? redrawMs : intervalMs)) draw();
+    },
+    setTotal(newTotal) {
+      total = newTotal;
     },
     log(line) {
       if (tty && barVisible) {

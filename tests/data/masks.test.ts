@@ -226,13 +226,13 @@ describe('labelComponents', () => {
   test('3x3 diagonal: one component with 8-connectivity, three with 4', () => {
     assert.equal(labelComponents(diagonal, 3, 3).count, 1);
     const four = labelComponents(diagonal, 3, 3, { connectivity: 4 });
-    assert.deepEqual([four.count, four.areas], [3, [0, 1, 1, 1]]);
+    assert.deepEqual([four.count, instanceAreas(four.labels)], [3, [1, 1, 1]]);
   });
 
   test('U shape merges two provisional labels into one', () => {
     const u = Uint8Array.from([1, 0, 1, 1, 0, 1, 1, 1, 1]);
     const result = labelComponents(u, 3, 3);
-    assert.deepEqual([result.count, result.areas[1], Array.from(result.ids)], [1, 7, [1, 0, 1, 1, 0, 1, 1, 1, 1]]);
+    assert.deepEqual([result.count, instanceAreas(result.labels)[0], Array.from(result.labels)], [1, 7, [1, 0, 1, 1, 0, 1, 1, 1, 1]]);
   });
 
   test('instanceAreas and equivalentDiameter', () => {

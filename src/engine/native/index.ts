@@ -45,8 +45,11 @@ export interface ProfileEntry {
   flops: number;
 }
 
-/** Where the addon is built (node-gyp's output), relative to the package root. */
-export const ADDON_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'build', 'Release', 'pyocyte.node');
+/**
+ * Where the addon is built (node-gyp's output), relative to the package root; PYOCYTE_ADDON
+ * overrides it (tests use it to exercise the fallback).
+ */
+export const ADDON_PATH = process.env.PYOCYTE_ADDON ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'build', 'Release', 'pyocyte.node');
 
 let cached: { addon?: Addon; error?: string } | undefined;
 
