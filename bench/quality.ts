@@ -10,19 +10,18 @@
  *
  *   npm run bench:quality                 # everything (~35 min on 2 cores)
  *   node --import tsx bench/quality.ts --only wbc-binary --minutes 2
+ *   node --import tsx bench/quality.ts --only isbi --set filters=32,augment=default --out .cache/try.json
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readImage, toFloatImage, writeImage } from '../src/data/image-io.js';
-import { resampleImage, resampleLabels } from '../src/data/resample.js';
-import type { RasterImage } from '../src/data/types.js';
 import { evaluate } from '../src/infer/evaluate.js';
 import { reportSummary } from '../src/io/reports.js';
 import { train } from '../src/train/fit.js';
 import type { TrainOptions } from '../src/train/options.js';
 import { dayStamp, machineInfo } from './machine.js';
+import { rescaledCopy } from './rescale.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const shared = process.env.PYOCYTE_SHARED_DATA ?? join(root, '..', 'shared', 'data');
@@ -60,28 +59,6 @@ async function trainAndTest(name: string, options: Omit<TrainOptions, 'out'>) {
   return { out, summary };
 }
 
-/** Writes the wbc test images and masks resampled by `scale` into a dataset folder of their own. */
-async function rescaledCopy(scale: number): Promise<string> {
-  const source = join(shared, 'wbc-cellavision');
-  const dir = join(work, `wbc-test-x${scale}`);
-  await rm(dir, { recursive: true, force: true });
-  const split = JSON.parse(readFileSync(join(source, 'split.json'), 'utf8')) as { test: string[] };
-  for (const stem of split.test) {
-    const image = toFloatImage(await readImage(join(source, 'images', `${stem}.bmp`)));
-    const mask = await readImage(join(source, 'masks', `${stem}.png`));
-    const width = Math.round(image.width * scale);
-    const height = Math.round(image.height * scale);
-    const resized = resampleImage(image, width, height);
-    const data = Uint8Array.from(resized.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
-    await writeImage(join(dir, 'images', `${stem}.png`), { width, height, channels: 3, bitDepth: 8, data });
-    const labels = resampleLabels(mask.data as Uint8Array, mask.width, mask.height, width, height);
-    const scaledMask: RasterImage = { width, height, channels: 1, bitDepth: 8, data: labels };
-    await writeImage(join(dir, 'masks', `${stem}.png`), scaledMask);
-  }
-  writeFileSync(join(dir, 'split.json'), JSON.stringify({ train: [], val: [], test: split.test }));
-  return dir;
-}
-
 const wanted = (name: string) => !only || only.includes(name);
 const wbc = join(shared, 'wbc-cellavision');
 if (wanted('wbc-binary') || wanted('scales')) {
@@ -89,7 +66,7 @@ if (wanted('wbc-binary') || wanted('scales')) {
   const { out, summary } = await trainAndTest('wbc-binary', { data: wbc, pixelSizeUm: 1 });
   if (wanted('scales')) {
     for (const scale of [0.5, 2]) {
-      const dir = await rescaledCopy(scale);
+      const dir = await rescaledCopy(join(shared, 'wbc-cellavision'), join(work, `wbc-test-x${scale}`), scale);
       const report = await evaluate({ model: out, data: dir, subset: 'test', pixelSizeUm: 1 / scale, progressStream: null });
       const scaled = reportSummary(report);
       emit({
@@ -105,8 +82,7 @@ if (wanted('wbc-3class')) {
 if (wanted('isbi')) {
   await trainAndTest('isbi-membrane', { data: join(shared, 'isbi2012-em') });
 }
-const file = join(root, 'bench', 'results', `quality-${dayStamp()}.json`);
+const file = arg('out') ? join(root, arg('out')!) : join(root, 'bench', 'results', `quality-${dayStamp()}.json`);
 mkdirSync(dirname(file), { recursive: true });
-const file2 = arg('out') ? join(root, arg('out')!) : file;
-writeFileSync(file2, `${JSON.stringify({ benchmark: 'quality', machine: machineInfo(), minutes, overrides, results }, null, 2)}\n`);
-process.stderr.write(`bench: wrote ${file2}\n`);
+writeFileSync(file, `${JSON.stringify({ benchmark: 'quality', machine: machineInfo(), minutes, overrides, results }, null, 2)}\n`);
+process.stderr.write(`bench: wrote ${file}\n`);

@@ -1,3 +1,4 @@
+import { POSTPROCESSING } from '../infer/postprocess.js';
 import type { PredictOptions } from '../infer/predict.js';
 import type { FlagSpec, FlagValue } from './args.js';
 
@@ -8,11 +9,12 @@ export const PREDICT_FLAGS: Record<string, FlagSpec> = {
   overlap: { type: 'number', description: 'fraction of each tile shared with its neighbour', defaultText: '0.25' },
   threshold: { type: 'number', description: "foreground probability threshold", defaultText: "the model's tuned threshold" },
   'min-size': { type: 'number', description: 'smallest cell kept, in pixels', defaultText: '30' },
+  postprocessing: { type: 'string', choices: Object.keys(POSTPROCESSING), description: 'clean-up of the class map', defaultText: "the one the model chose on its validation images" },
   'pixel-size': { type: 'number', description: 'micrometres per pixel of the images (they are rescaled to the model\'s)' },
 };
 
 /** Predict options from parsed flags. */
-export function predictOptions(f: Record<string, FlagValue | undefined>): PredictOptions & { threshold?: number; minSizePx?: number } {
+export function predictOptions(f: Record<string, FlagValue | undefined>): PredictOptions & { threshold?: number; minSizePx?: number; postprocessing?: string } {
   const num = (v: FlagValue | undefined) => (typeof v === 'number' ? v : undefined);
   return {
     tta: f.tta === true,
@@ -20,6 +22,7 @@ export function predictOptions(f: Record<string, FlagValue | undefined>): Predic
     overlapFraction: num(f.overlap),
     threshold: num(f.threshold),
     minSizePx: num(f.minSize),
+    postprocessing: typeof f.postprocessing === 'string' ? f.postprocessing : undefined,
     pixelSizeUm: num(f.pixelSize),
   };
 }

@@ -85,7 +85,7 @@ export async function openDataset(dir: string, options: DatasetOptions = {}): Pr
     async load(subset, loadOptions = {}) {
       const wanted = new Set(split[subset]);
       const pairs = index.pairs.filter((p) => wanted.has(p.stem));
-      if (pairs.length === 0) fail(`the ${subset} subset of ${dir} is empty; check split.json or the split counts`);
+      if (pairs.length === 0) fail(`the ${subset} subset of ${dir} is empty; check its split.json or the split counts`);
       const samples = await loadSamples(pairs, {
         ...(maskRules ?? baseRules),
         pixelSizeUm,

@@ -45,7 +45,8 @@ export function parseSplit(content: unknown, name: string): Split {
     }
     split[set] = list as string[];
   }
-  if (split.train.length === 0) throw new PyocyteError(`${name} lists no training images`, { file: name });
+  // A split without training images is fine for evaluation; training checks its own subset.
+  if (split.train.length + split.val.length + split.test.length === 0) throw new PyocyteError(`${name} lists no images`, { file: name });
   return split;
 }
 

@@ -26,6 +26,8 @@ export interface EvaluateOptions extends DatasetOptions, Omit<PredictOptions, 'o
   out?: string;
   threshold?: number;
   minSizePx?: number;
+  /** Override the model's post-processing ('none' or 'largestComponent'). */
+  postprocessing?: string;
   /** Matching IoU for object detection scores. Default 0.5. */
   iouThreshold?: number;
   engine?: BackendName;
@@ -70,13 +72,14 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
   const samples = (await Promise.all(sets.filter((s) => dataset.split[s].length > 0).map((s) => dataset.load(s)))).flat();
   const classes = Math.max(2, model.config.classes);
   const threshold = options.threshold ?? model.metadata.threshold;
+  const postprocessing = options.postprocessing ?? model.metadata.postprocessing ?? 'none';
   const progress = options.progressStream === null ? undefined : createProgress({ total: samples.length, label: 'evaluate', stream: options.progressStream });
   const confusions: Float64Array[] = [];
   const matches: InstanceMatch[] = [];
   const perImage: ImageScores[] = [];
   for (const [i, sample] of samples.entries()) {
     const map = await predictProbabilities(model, sample.image, options);
-    const { labels, instances } = segment(map, { threshold, minSizePx: options.minSizePx });
+    const { labels, instances } = segment(map, { threshold, minSizePx: options.minSizePx, postprocessing });
     const confusion = confusionMatrix(labels, sample.labels, { classes });
     confusions.push(confusion);
     const truthInstances = sample.instances ?? labelComponents(foregroundOf(sample.labels), sample.image.width, sample.image.height).labels;
@@ -89,7 +92,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
   progress?.done();
   const { global, meanImage } = summarizeImages(confusions, { classes, classNames: model.metadata.classNames });
   const report: EvaluationReport = {
-    model: modelPath ?? '(in memory)', data: options.data, subset, images: samples.length, threshold,
+    model: modelPath ?? '(in memory)', data: options.data, subset, images: samples.length, threshold, postprocessing,
     task: model.metadata.task, classNames: model.metadata.classNames, pixelSizeUm: options.pixelSizeUm,
     modelPixelSizeUm: model.metadata.pixelSizeUm, tta: options.tta ?? false,
     pixels: global, meanImage, objects: objectSummary(matches), perImage,

@@ -26,6 +26,8 @@ export interface PredictFilesOptions extends Omit<PredictOptions, 'onProgress'> 
   threshold?: number;
   /** Smallest cell kept, in pixels. Default 30. */
   minSizePx?: number;
+  /** Override the model's post-processing ('none' or 'largestComponent'). */
+  postprocessing?: string;
   engine?: BackendName;
   threads?: number;
   log?: (line: string) => void;
@@ -91,7 +93,7 @@ export async function predictFiles(options: PredictFilesOptions): Promise<Predic
       const raster = await readImage(file);
       const image = toFloatImage(raster, { file });
       const map = await predictProbabilities(model, image, { ...options, pixelSizeUm: options.pixelSizeUm });
-      const { labels, instances, count } = segment(map, { threshold, minSizePx: options.minSizePx });
+      const { labels, instances, count } = segment(map, { threshold, minSizePx: options.minSizePx, postprocessing: options.postprocessing ?? metadata.postprocessing });
       const { width, height } = image;
       await writeImage(join(options.out, `${stem}_mask.png`), labelsToMask(labels, width, height, metadata.mask ?? {}));
       for (let k = map.channels === 1 ? 0 : 1; k < map.channels; k++) {

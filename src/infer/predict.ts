@@ -18,7 +18,11 @@ export interface PredictOptions {
   contextMargin?: number;
   /** Average the four flips (test-time augmentation). Default false. */
   tta?: boolean;
-  /** Tiles per engine call. Default 4. */
+  /**
+   * Tiles per engine call. Default: as many as make 512² input pixels (one 512-px tile, four
+   * 256-px ones). The engine keeps every activation of a call, so this bounds its memory:
+   * about 450 MB for the 16-filter net; a 4096² image then predicts in about 1.1 GB RSS.
+   */
   batchSize?: number;
   /**
    * Micrometres per pixel of this image. With the model's own pixel size known, the image is
@@ -38,6 +42,9 @@ export interface ProbabilityMap {
   /** `[channels, H, W]`, planar. */
   data: Float32Array;
 }
+
+/** Default input pixels per engine call during prediction (see {@link PredictOptions.batchSize}). */
+const MAX_BATCH_PIXELS = 512 * 512;
 
 /** The tile plan `predictProbabilities` uses for an image of this size. */
 export function planImageTiles(model: Model, width: number, height: number, options: PredictOptions = {}): TilePlan {
@@ -91,7 +98,7 @@ export async function predictProbabilities(model: Model, image: FloatImage, opti
   const weightSum = new Float32Array(image.width * image.height);
   const weights = blendWeights(plan.outputSize, plan.outputSize);
   const flips = flipVariants(options.tta ? 'flips' : 'none');
-  const batchSize = Math.max(1, options.batchSize ?? 4);
+  const batchSize = Math.max(1, options.batchSize ?? Math.floor(MAX_BATCH_PIXELS / plan.inputSize ** 2));
   const tileValues = inChannels * plan.inputSize * plan.inputSize;
   // The padded net's output is as large as its input: its context margin is cropped off here.
   const networkOutput = model.outputSize(plan.inputSize)!;

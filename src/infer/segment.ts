@@ -1,4 +1,5 @@
 import { splitTouching } from './instances.js';
+import { postprocess } from './postprocess.js';
 import { type ProbabilityMap, probabilitiesToLabels } from './predict.js';
 
 export interface SegmentOptions {
@@ -6,6 +7,8 @@ export interface SegmentOptions {
   threshold: number;
   /** Objects smaller than this many pixels are merged into a neighbour or dropped. Default 30. */
   minSizePx?: number;
+  /** A step from POSTPROCESSING, normally the one the model chose on its validation images. */
+  postprocessing?: string;
 }
 
 /** A probability map turned into classes and cells. */
@@ -22,7 +25,7 @@ export interface Segmentation {
  * touching cells are split by the distance-transform watershed.
  */
 export function segment(map: ProbabilityMap, options: SegmentOptions): Segmentation {
-  const labels = probabilitiesToLabels(map, options.threshold);
+  const labels = postprocess(probabilitiesToLabels(map, options.threshold), map.width, map.height, options.postprocessing);
   const foreground = new Uint8Array(labels.length);
   for (let i = 0; i < labels.length; i++) foreground[i] = labels[i] > 0 ? 1 : 0;
   const { labels: instances, count } = splitTouching(foreground, map.width, map.height, { minSizePx: options.minSizePx ?? 30 });

@@ -17,6 +17,7 @@ export interface EvaluationReport {
   subset: string;
   images: number;
   threshold: number;
+  postprocessing: string;
   task: string;
   classNames: string[];
   pixelSizeUm?: number;
@@ -54,7 +55,7 @@ function markdown(report: EvaluationReport): string {
     '',
     `- model: \`${report.model}\``,
     `- data: \`${report.data}\` (${report.subset}, ${report.images} images)`,
-    `- task: ${report.task}; threshold ${report.threshold}; TTA ${report.tta ? 'on' : 'off'}` +
+    `- task: ${report.task}; threshold ${report.threshold}; post-processing ${report.postprocessing}; TTA ${report.tta ? 'on' : 'off'}` +
       (report.pixelSizeUm ? `; images at ${report.pixelSizeUm} µm/px, model at ${report.modelPixelSizeUm ?? '?'} µm/px` : ''),
     '',
     '## Pixels (pooled over all images)',

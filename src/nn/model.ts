@@ -14,6 +14,8 @@ export interface ModelMetadata {
   normalization: Normalization;
   /** Probability above which a pixel is foreground (binary), tuned on validation data. */
   threshold: number;
+  /** Post-processing of class maps chosen on the validation images (see infer/postprocess.ts). */
+  postprocessing?: 'none' | 'largestComponent';
   /** The pixel size the model was trained at, µm/px, when known. */
   pixelSizeUm?: number;
   /** How the training masks were drawn, so predicted masks are written the same way. */

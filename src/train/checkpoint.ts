@@ -35,8 +35,6 @@ export interface TrainerState {
   stepsPerEpoch: number;
   /** Training seconds so far, summed over sessions. */
   elapsedSeconds: number;
-  /** Time-budgeted runs: whether the plan was corrected after the first epoch's real timing. */
-  replanned?: boolean;
   bestDice: number;
   bestEpoch: number;
   epochsWithoutImprovement: number;

@@ -8,6 +8,7 @@ import type { Sample } from '../data/types.js';
 import { createEngine } from '../engine/index.js';
 import { MODEL_FOLDER, loadModelTensors, saveModel } from '../io/model-file.js';
 import { decodeSafetensors } from '../io/safetensors.js';
+import { choosePostprocessing } from '../infer/postprocess.js';
 import { bestThreshold } from '../metrics/pixel.js';
 import { type Model, unet } from '../nn/model.js';
 import { fail } from '../util/errors.js';
@@ -183,7 +184,13 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
       learningRate: lr(state.step - 1, state.totalSteps, o.learningRate), train, val, best,
     });
     state.epochSums = { loss: 0, steps: 0, counts: [] };
-    if (o.minutes !== undefined && !state.replanned && state.epoch >= 2) replan();
+    if (o.minutes !== undefined && state.epoch >= 2 && state.step < 0.3 * state.totalSteps) replan();
+    // Re-planning stops at 30 % of the schedule; if the machine slows down later, the budget
+    // still holds. The shortened plan is saved, so the run counts as complete.
+    if (o.minutes !== undefined && elapsed() >= o.minutes * 60 && state.step < state.totalSteps) {
+      stopReason = `time budget reached after ${state.epoch} of ${Math.round(state.totalSteps / state.stepsPerEpoch)} planned epochs`;
+      state.totalSteps = state.step;
+    }
     recordElapsed();
     await saveLastCheckpoint(o.out, model, state);
     await writeTrainingLog(o.out, state.history);
@@ -230,19 +237,19 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
 
   /**
    * A time budget is planned from a few warm-up steps, which other work on the machine (or the
-   * first touches of fresh memory) can make slow or fast. After the second epoch, the plan is
-   * corrected once from that epoch's real time (the first pays for compiling kernels); the
-   * schedule is still in its early phase then.
+   * first touches of fresh memory) can make slow or fast. While the schedule is in its first 30 %,
+   * the plan is corrected after every epoch from the median real epoch time (the first epoch,
+   * which pays for compiling kernels, left out).
    */
   function replan(): void {
-    state.replanned = true;
     const budget = 0.97 * o.minutes! * 60;
-    const [before, last] = state.history.slice(-2);
-    const epochSeconds = last.seconds - before.seconds;
+    const durations = state.history.slice(1).map((e, i) => e.seconds - state.history[i].seconds).sort((a, b) => a - b);
+    const epochSeconds = durations[Math.floor((durations.length - 1) / 2)];
+    if (!(epochSeconds > 0)) return; // epochs shorter than the log's 0.1 s resolution: keep the plan
     const epochs = Math.max(state.epoch, state.epoch + Math.floor((budget - elapsed()) / epochSeconds));
     const planned = epochs * state.stepsPerEpoch;
     if (Math.abs(planned - state.totalSteps) > 0.03 * state.totalSteps) {
-      log(`budget: epoch ${state.epoch} took ${epochSeconds.toFixed(1)} s; re-planned ${Math.round(state.totalSteps / state.stepsPerEpoch)} → ${epochs} epochs`);
+      log(`budget: epochs take ${epochSeconds.toFixed(1)} s; re-planned ${Math.round(state.totalSteps / state.stepsPerEpoch)} → ${epochs} epochs`);
       state.totalSteps = planned;
       progress?.setTotal(planned);
     }
@@ -254,16 +261,20 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
     if (existsSync(bestFile)) loadModelTensors(model, decodeSafetensors(await readFile(bestFile), { file: bestFile }).tensors, bestFile);
     let valDice: number | undefined;
     if (valSamples.length > 0) {
-      const { scores, probabilities } = await validate(model, valSamples, { lossName, predict, keepProbabilities: true });
+      const { scores, maps } = await validate(model, valSamples, { lossName, predict, keepMaps: true });
       valDice = scores.dice;
       // Without foreground in the validation images every threshold above the largest probability
       // scores a perfect Dice; the tuning would be meaningless, so 0.5 stays.
       const hasForeground = valSamples.some((s: Sample) => s.labels.some((v) => v > 0));
       if (scheme.task === 'binary' && hasForeground) {
-        const tuned = bestThreshold(probabilities, valSamples.map((s: Sample) => s.labels));
+        const tuned = bestThreshold(maps.map((m) => m.data), valSamples.map((s: Sample) => s.labels));
         model.metadata.threshold = tuned.threshold;
         valDice = tuned.dice;
       }
+      const chosen = choosePostprocessing(maps, valSamples, { threshold: model.metadata.threshold, classes: Math.max(2, scheme.outputChannels) });
+      model.metadata.postprocessing = chosen.name;
+      valDice = chosen.dice[chosen.name];
+      log(`post-processing: ${chosen.name} (validation Dice ${Object.entries(chosen.dice).map(([n, d]) => `${n} ${d.toFixed(4)}`).join(', ')})`);
     }
     model.metadata.training = {
       data: o.data, epochs: state.epoch, steps: state.step, seconds: Math.round(state.elapsedSeconds), bestEpoch: state.bestEpoch,

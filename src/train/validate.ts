@@ -63,18 +63,18 @@ class ProbabilityLoss {
 export async function validate(
   model: Model,
   samples: readonly Sample[],
-  options: { lossName: LossName; threshold?: number; keepProbabilities?: boolean; predict?: PredictOptions },
-): Promise<{ scores: ValidationScores; probabilities: Float32Array[] }> {
+  options: { lossName: LossName; threshold?: number; keepMaps?: boolean; predict?: PredictOptions },
+): Promise<{ scores: ValidationScores; maps: ProbabilityMap[] }> {
   const classes = Math.max(model.config.classes, 2);
   const loss = new ProbabilityLoss(model.config.classes);
   const confusions: Float64Array[] = [];
-  const kept: Float32Array[] = [];
+  const kept: ProbabilityMap[] = [];
   for (const sample of samples) {
     const map = await predictProbabilities(model, sample.image, options.predict);
     loss.add(map, sample.labels);
     const predicted = probabilitiesToLabels(map, options.threshold ?? 0.5);
     confusions.push(confusionMatrix(predicted, sample.labels, { classes }));
-    if (options.keepProbabilities && map.channels === 1) kept.push(map.data);
+    if (options.keepMaps) kept.push(map);
   }
   const { global } = summarizeImages(confusions, { classes });
   return {
@@ -85,7 +85,7 @@ export async function validate(
       iou: global.meanIou,
       dicePerClass: global.perClass.slice(1).map((c) => c.dice),
     },
-    probabilities: kept,
+    maps: kept,
   };
 }
 

@@ -124,6 +124,7 @@ describe('pyocyte CLI end to end on synth --count 8 --size 96x96 --seed 3', () =
   test('predicted masks are drawn like the training masks (black cells on white): below-threshold pixels are 255', async () => {
     const threshold = (readJson(join(R, 'model', 'model.json')).metadata as { threshold: number }).threshold;
     let background = 0;
+    let foreground = 0;
     for (const stem of stems) {
       const mask = await readImage(join(P, `${stem}_mask.png`));
       const probability = await readImage(join(P, `${stem}_probability.png`));
@@ -136,10 +137,12 @@ describe('pyocyte CLI end to end on synth --count 8 --size 96x96 --seed 3', () =
           background++;
         } else if (p > threshold + 1e-3) {
           assert.equal(mask.data[i], 0, `${stem}_mask.png pixel ${i} (p=${p.toFixed(3)})`);
+          foreground++;
         }
       }
     }
-    assert.ok(background > 0.5 * 8 * 96 * 96, `only ${background} background pixels`);
+    // A 6-step model is poor, so only ask that both polarities were checked on many pixels.
+    assert.ok(background >= 100 && foreground >= 100, `${background} background and ${foreground} foreground pixels`);
   });
 
   test('export --model R writes R/model.onnx that onnxruntime runs on 1x3x64x64 → [1,1,64,64] probabilities', async () => {

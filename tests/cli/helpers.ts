@@ -130,8 +130,9 @@ export const TEST_ENGINE: BackendName = nativeAvailability().available ? 'native
  * Options shared by the library-level training tests: a depth-2, 4-filter net on 32-px patches,
  * two patches per image, batches of 2, on {@link TEST_ENGINE}.
  */
+// fp32: the tests compare training-time validation with a reloaded model, which predicts in fp32.
 export const TINY_TRAINING = {
-  depth: 2, filters: 4, patchSize: 32, batchSize: 2, patchesPerImage: 2, engine: TEST_ENGINE, seed: 5,
+  depth: 2, filters: 4, patchSize: 32, batchSize: 2, patchesPerImage: 2, engine: TEST_ENGINE, seed: 5, precision: 'fp32',
 } as const;
 
 /** Training hooks that print nothing. */

@@ -16,6 +16,7 @@ import type { TrainerState } from '../../src/train/checkpoint.js';
 import { type TrainHooks, type TrainResult, resumeTraining, train } from '../../src/train/fit.js';
 import type { TrainOptions } from '../../src/train/options.js';
 import { validate } from '../../src/train/validate.js';
+import { choosePostprocessing } from '../../src/infer/postprocess.js';
 import { assertBitExact } from '../engine/helpers.js';
 import { QUIET, TEST_ENGINE, TINY_TRAINING, tempFolder, tinyDataset } from '../cli/helpers.js';
 
@@ -84,17 +85,20 @@ describe('train / resumeTraining on 6 synthetic 64x64 images, 4 steps per epoch,
     for (const e of log) for (const key of ['loss', 'dice', 'iou', 'accuracy']) assert.ok(Number.isFinite(e.train[key]) && Number.isFinite(e.val[key]), key);
   });
 
-  test('the tuned threshold is a candidate, stored in model.json, and is what bestThreshold picks on the validation images', async () => {
-    const json = readJson<{ metadata: { threshold: number; training: { valDice: number } } }>(join(uninterrupted.runDir, 'model', 'model.json'));
+  test('the tuned threshold and post-processing are stored in model.json and are what the validation images pick', async () => {
+    const json = readJson<{ metadata: { threshold: number; postprocessing: string; training: { valDice: number } } }>(join(uninterrupted.runDir, 'model', 'model.json'));
     assert.ok(DEFAULT_THRESHOLD_CANDIDATES.includes(json.metadata.threshold), String(json.metadata.threshold));
     assert.equal(json.metadata.threshold, uninterrupted.threshold);
     assert.equal(json.metadata.training.valDice, uninterrupted.valDice);
     const model = await loadModel(join(uninterrupted.runDir, 'model'), { engine: createEngine({ backend: TEST_ENGINE }) });
     const valSamples = await (await openDataset(data)).load('val');
-    const { probabilities } = await validate(model, valSamples, { lossName: 'bce+dice', keepProbabilities: true });
-    const tuned = bestThreshold(probabilities, valSamples.map((s) => s.labels));
+    const { maps } = await validate(model, valSamples, { lossName: 'bce+dice', keepMaps: true });
+    const tuned = bestThreshold(maps.map((m) => m.data), valSamples.map((s) => s.labels));
     assert.equal(tuned.threshold, json.metadata.threshold);
-    assert.equal(tuned.dice, uninterrupted.valDice);
+    const chosen = choosePostprocessing(maps, valSamples, { threshold: tuned.threshold, classes: 2 });
+    assert.equal(json.metadata.postprocessing, chosen.name);
+    assert.equal(chosen.dice[chosen.name], uninterrupted.valDice);
+    assert.ok(chosen.dice[chosen.name] >= chosen.dice.none);
   });
 
   test('interrupted at step 2 of 8: returns interrupted, leaves checkpoints/last at step 2 and no model yet', async () => {
@@ -118,6 +122,14 @@ describe('train / resumeTraining on 6 synthetic 64x64 images, 4 steps per epoch,
     assert.deepEqual([second.interrupted, second.steps, second.epochs], [true, 6, 1]);
     const last = await resumeTraining(first.runDir, {}, QUIET);
     assertSameRun(uninterrupted, last);
+  });
+
+  test('precision bf16 (the default where the CPU has it), 16 filters: resumed after step 3 equals uninterrupted', async () => {
+    const bf16 = { precision: 'bf16', filters: 16 } as const;
+    const whole = await train(options('D', bf16), QUIET);
+    await train(options('E', bf16), abortAt(3));
+    const resumed = await resumeTraining(join(tmp.dir, 'E'), {}, QUIET);
+    assertSameRun(whole, resumed);
   });
 });
 

@@ -1,0 +1,29 @@
+/** Copies of a dataset's test images and masks at another resolution, for the scale benchmark. */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readImage, toFloatImage, writeImage } from '../src/data/image-io.js';
+import { resampleImage, resampleLabels } from '../src/data/resample.js';
+import type { RasterImage } from '../src/data/types.js';
+
+/** Writes the wbc test images and masks resampled by `scale` into a dataset folder of their own. */
+export async function rescaledCopy(source: string, dir: string, scale: number): Promise<string> {
+  await rm(dir, { recursive: true, force: true });
+  const split = JSON.parse(readFileSync(join(source, 'split.json'), 'utf8')) as { test: string[] };
+  for (const stem of split.test) {
+    const file = (await readdir(join(source, 'images'))).find((f) => f.startsWith(`${stem}.`))!;
+    const image = toFloatImage(await readImage(join(source, 'images', file)));
+    const mask = await readImage(join(source, 'masks', `${stem}.png`));
+    const width = Math.round(image.width * scale);
+    const height = Math.round(image.height * scale);
+    const resized = resampleImage(image, width, height);
+    const data = Uint8Array.from(resized.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
+    await writeImage(join(dir, 'images', `${stem}.png`), { width, height, channels: 3, bitDepth: 8, data });
+    const labels = resampleLabels(mask.data as Uint8Array, mask.width, mask.height, width, height);
+    const scaledMask: RasterImage = { width, height, channels: 1, bitDepth: 8, data: labels };
+    await writeImage(join(dir, 'masks', `${stem}.png`), scaledMask);
+  }
+  writeFileSync(join(dir, 'split.json'), JSON.stringify({ train: [], val: [], test: split.test }));
+  return dir;
+}
+

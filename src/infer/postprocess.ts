@@ -1,0 +1,54 @@
+/**
+ * Post-processing of class maps, chosen per model on its validation images (nnU-Net's rule):
+ * a step is kept only if it raises the validation Dice. `largestComponent` keeps the largest
+ * connected foreground region and clears the rest, which suits datasets annotated with one
+ * object per image (a centred white cell) and never wins on images of many cells.
+ */
+import { labelComponents } from '../data/components.js';
+import type { Sample } from '../data/types.js';
+import { confusionMatrix, summarizeImages } from '../metrics/pixel.js';
+import { lookup } from '../util/registry.js';
+import { type ProbabilityMap, probabilitiesToLabels } from './predict.js';
+
+/** `[H, W]` class labels → foreground outside the largest 8-connected foreground region set to 0. */
+export function keepLargestComponent(labels: Uint8Array, width: number, height: number): Uint8Array {
+  const foreground = Uint8Array.from(labels, (v) => (v > 0 ? 1 : 0));
+  const { labels: ids, count } = labelComponents(foreground, width, height);
+  if (count <= 1) return labels;
+  const areas = new Float64Array(count + 1);
+  for (let i = 0; i < ids.length; i++) areas[ids[i]]++;
+  let largest = 1;
+  for (let id = 2; id <= count; id++) if (areas[id] > areas[largest]) largest = id;
+  return Uint8Array.from(labels, (v, i) => (ids[i] === largest ? v : 0));
+}
+
+export const POSTPROCESSING = {
+  none: (labels: Uint8Array) => labels,
+  largestComponent: keepLargestComponent,
+} as const;
+export type PostprocessingName = keyof typeof POSTPROCESSING;
+
+/** Applies a named post-processing step to `[H, W]` class labels. */
+export function postprocess(labels: Uint8Array, width: number, height: number, name: string = 'none'): Uint8Array {
+  return lookup(POSTPROCESSING, name, 'post-processing')(labels, width, height);
+}
+
+/**
+ * The post-processing that scores best on validation images, with the Dice of each option.
+ * `none` wins ties, so a step is only added when it helps.
+ */
+export function choosePostprocessing(
+  maps: readonly ProbabilityMap[], samples: readonly Sample[], options: { threshold: number; classes: number },
+): { name: PostprocessingName; dice: Record<PostprocessingName, number> } {
+  const dice = {} as Record<PostprocessingName, number>;
+  let best: PostprocessingName = 'none';
+  for (const name of Object.keys(POSTPROCESSING) as PostprocessingName[]) {
+    const confusions = maps.map((map, i) => {
+      const labels = postprocess(probabilitiesToLabels(map, options.threshold), map.width, map.height, name);
+      return confusionMatrix(labels, samples[i].labels, { classes: options.classes });
+    });
+    dice[name] = summarizeImages(confusions, { classes: options.classes }).global.meanDice;
+    if (dice[name] > dice[best] + 1e-6) best = name;
+  }
+  return { name: best, dice };
+}
