@@ -1,15 +1,16 @@
 /**
  * `npm run bench:data`: training patches per second of the data pipeline (patch sampling,
  * augmentation, normalisation, NCHW layout) on ONE core, for 256×256 RGB patches:
- * (a) the default augmentation chain, (b) every transform forced on (p = 1), (c) no augmentation,
- * and (d) the default chain with U-Net border weight maps. The images are procedural stained
+ * (a) the `default` augmentation chain, (b) every transform forced on (p = 1), (c) no augmentation,
+ * (d) the default chain with U-Net border weight maps, and (e) the `light` preset that training
+ * uses by default. The images are procedural stained
  * smears built here, so the numbers do not depend on any dataset being present.
  * Prints one JSON line and writes bench/results/data-<yyyy-mm-dd>.json (same day: overwritten).
  */
 import { loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { forceAllTransforms, DEFAULT_AUGMENT, type AugmentOptions } from '../src/data/augment.js';
+import { AUGMENT_PRESETS, forceAllTransforms, DEFAULT_AUGMENT, type AugmentOptions } from '../src/data/augment.js';
 import { createLoader } from '../src/data/loader.js';
 import type { Sample } from '../src/data/types.js';
 import { writeFileAtomic } from '../src/util/fs.js';
@@ -102,6 +103,7 @@ async function main(): Promise<void> {
     allTransformsForced: measure(samples, forceAllTransforms(DEFAULT_AUGMENT), false),
     noAugmentation: measure(samples, false, false),
     defaultChainWithWeightMaps: measure(samples, DEFAULT_AUGMENT, true),
+    lightPresetTrainingDefault: measure(samples, AUGMENT_PRESETS.light, false),
   };
   const report = {
     benchmark: 'data',

@@ -2,7 +2,9 @@
  * `npm run bench:engine`: pyocyte's native engine against the PyTorch reference, in one run.
  * For each configuration (padded U-Net, BatchNorm, depth 4, 256-px patches): the training-step and
  * inference times of both, the ratios, GFLOP/s, and a per-kernel profile of pyocyte's step.
- * Writes bench/results/engine-<date>.json; the last stdout line is the F16 result as JSON.
+ * pyocyte runs in fp32 (PyTorch's arithmetic) and, where the CPU has it, in bf16 (the training
+ * default there). Writes bench/results/engine-<date>.json; the last stdout line is the F16 result
+ * as JSON, its top-level speedups the fp32 ones.
  *
  *   npm run bench:engine                       # both configs
  *   node --import tsx bench/engine.ts --steps 8 --configs 16x4
@@ -50,8 +52,8 @@ function runTorch(python: string, c: (typeof configs)[number]) {
   return JSON.parse(out.trim().split('\n').pop()!) as { engine: string; params: number; train_step_ms_median: number; infer_batch_ms_median: number };
 }
 
-async function runPyocyte(c: (typeof configs)[number]) {
-  const engine = createEngine({ backend: 'native', threads });
+async function runPyocyte(c: (typeof configs)[number], precision: 'fp32' | 'bf16') {
+  const engine = createEngine({ backend: 'native', threads, precision });
   if (!(engine instanceof NativeEngine)) throw new Error('the native engine is required for this benchmark');
   const model = unet({ inChannels: 3, classes: 1, depth: c.depth, filters: c.filters, padding: 'same', norm: 'batch' }, { engine, seed: 0 });
   model.configureTraining({ loss: 'bce', optimizer: 'adam' });
@@ -85,6 +87,12 @@ async function runPyocyte(c: (typeof configs)[number]) {
   return { train, infer, profile, inferProfile, params: model.network.parameterCount(), engine: engine.description };
 }
 
+/** GFLOP/s of the kernels that do arithmetic (the convolutions), over their own time. */
+function convRate(profile: Record<string, ProfileEntry>): number {
+  const flops = Object.values(profile).reduce((a, e) => a + e.flops, 0);
+  return flops / Object.values(profile).filter((e) => e.flops > 0).reduce((a, e) => a + e.seconds, 0) / 1e9;
+}
+
 /** Kernel kinds by time, with GFLOP/s for the convolutions. */
 function summarizeProfile(profile: Record<string, ProfileEntry>) {
   const total = Object.values(profile).reduce((a, e) => a + e.seconds, 0);
@@ -102,18 +110,21 @@ async function main() {
     console.error('bench:engine needs PyTorch for the same-run comparison: sudo apt-get install python3-torch');
     process.exit(1);
   }
+  const bf16Native = (createEngine({ backend: 'native', precision: 'auto' }) as NativeEngine).precision === 'bf16';
   const results = [];
   for (const c of configs) {
     // PyTorch first, then pyocyte, back to back: both see the same machine state.
     process.stderr.write(`bench: PyTorch F${c.filters} batch ${c.batch} ...\n`);
     const torch = runTorch(python, c);
     process.stderr.write(`bench: pyocyte F${c.filters} batch ${c.batch} ...\n`);
-    const ours = await runPyocyte(c);
+    const ours = await runPyocyte(c, 'fp32');
+    // bf16 is what training uses by default where the CPU has bf16 arithmetic (precision 'auto').
+    const bf16 = bf16Native ? await runPyocyte(c, 'bf16') : undefined;
     const trainFlops = Object.values(ours.profile).reduce((a, e) => a + e.flops, 0);
     const inferFlops = Object.values(ours.inferProfile).reduce((a, e) => a + e.flops, 0);
     const trainMs = median(ours.train);
     const inferMs = median(ours.infer);
-    const convSeconds = Object.entries(ours.profile).filter(([, e]) => e.flops > 0).reduce((a, [, e]) => a + e.seconds, 0);
+    const convSeconds = Object.values(ours.profile).filter((e) => e.flops > 0).reduce((a, e) => a + e.seconds, 0);
     const result = {
       config: `F${c.filters} batch ${c.batch} patch ${c.patch} depth ${c.depth} padded BatchNorm`,
       filters: c.filters, batch: c.batch, patch: c.patch, depth: c.depth, threads,
@@ -126,15 +137,21 @@ async function main() {
       train_gflops_per_s: trainFlops / (trainMs / 1000) / 1e9,
       pytorch_train_gflops_per_s: trainFlops / (torch.train_step_ms_median / 1000) / 1e9,
       infer_gflops_per_s: inferFlops / (inferMs / 1000) / 1e9,
-      conv_gflops_per_s: trainFlops / convSeconds / 1e9,
+      conv_gflops_per_s: convRate(ours.profile),
       conv_share_of_step: convSeconds / (trainMs / 1000),
-      roofline_gflops_per_s: '160-230 fp32 (shared/bench/onednn_conv_roofline.cpp)',
+      roofline_gflops_per_s: '160-230 fp32, 400-460 bf16 (shared/bench/onednn_conv_roofline.cpp)',
+      bf16: bf16 ? {
+        train_step_ms: median(bf16.train), infer_ms: median(bf16.infer),
+        train_speedup: torch.train_step_ms_median / median(bf16.train), infer_speedup: torch.infer_batch_ms_median / median(bf16.infer),
+        conv_gflops_per_s: convRate(bf16.profile), profile_train_step: summarizeProfile(bf16.profile),
+      } : 'this CPU has no bf16 arithmetic',
       profile_train_step: summarizeProfile(ours.profile),
       profile_inference: summarizeProfile(ours.inferProfile),
     };
     results.push(result);
     process.stderr.write(`bench: F${c.filters}: train ${trainMs.toFixed(0)} ms vs PyTorch ${torch.train_step_ms_median.toFixed(0)} ms (×${result.train_speedup.toFixed(2)}), ` +
-      `infer ${inferMs.toFixed(0)} ms vs ${torch.infer_batch_ms_median.toFixed(0)} ms (×${result.infer_speedup.toFixed(2)}), ${result.train_gflops_per_s.toFixed(0)} GFLOP/s\n`);
+      `infer ${inferMs.toFixed(0)} ms vs ${torch.infer_batch_ms_median.toFixed(0)} ms (×${result.infer_speedup.toFixed(2)}), ${result.train_gflops_per_s.toFixed(0)} GFLOP/s` +
+      (bf16 ? `; bf16: train ${median(bf16.train).toFixed(0)} ms (×${(torch.train_step_ms_median / median(bf16.train)).toFixed(2)}), infer ${median(bf16.infer).toFixed(0)} ms (×${(torch.infer_batch_ms_median / median(bf16.infer)).toFixed(2)})` : '') + '\n');
   }
   const file = join(root, 'bench', 'results', `engine-${dayStamp()}.json`);
   mkdirSync(dirname(file), { recursive: true });
@@ -146,8 +163,12 @@ async function main() {
 }
 
 const pick = (r: Record<string, unknown>) => {
-  const { profile_train_step: _p, profile_inference: _i, ...rest } = r;
-  return rest;
+  const { profile_train_step: _p, profile_inference: _i, bf16, ...rest } = r;
+  if (bf16 && typeof bf16 === 'object') {
+    const { profile_train_step: _b, ...bf16Rest } = bf16 as Record<string, unknown>;
+    return { ...rest, bf16: bf16Rest };
+  }
+  return { ...rest, bf16 };
 };
 
 if (!existsSync(torchScript)) {

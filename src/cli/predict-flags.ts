@@ -4,7 +4,7 @@ import type { FlagSpec, FlagValue } from './args.js';
 
 /** Inference flags shared by predict and evaluate. */
 export const PREDICT_FLAGS: Record<string, FlagSpec> = {
-  tta: { type: 'boolean', description: 'average the four flips (slower, slightly better)' },
+  tta: { type: 'boolean', description: 'average the four flips (4× slower); --no-tta turns it off', defaultText: 'as the model chose on its validation images' },
   'tile-size': { type: 'number', description: 'tile side for large images', defaultText: '512' },
   overlap: { type: 'number', description: 'fraction of each tile shared with its neighbour', defaultText: '0.25' },
   threshold: { type: 'number', description: "foreground probability threshold", defaultText: "the model's tuned threshold" },
@@ -17,7 +17,7 @@ export const PREDICT_FLAGS: Record<string, FlagSpec> = {
 export function predictOptions(f: Record<string, FlagValue | undefined>): PredictOptions & { threshold?: number; minSizePx?: number; postprocessing?: string } {
   const num = (v: FlagValue | undefined) => (typeof v === 'number' ? v : undefined);
   return {
-    tta: f.tta === true,
+    tta: typeof f.tta === 'boolean' ? f.tta : undefined,
     tileSize: num(f.tileSize),
     overlapFraction: num(f.overlap),
     threshold: num(f.threshold),

@@ -94,7 +94,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
   const report: EvaluationReport = {
     model: modelPath ?? '(in memory)', data: options.data, subset, images: samples.length, threshold, postprocessing,
     task: model.metadata.task, classNames: model.metadata.classNames, pixelSizeUm: options.pixelSizeUm,
-    modelPixelSizeUm: model.metadata.pixelSizeUm, tta: options.tta ?? false,
+    modelPixelSizeUm: model.metadata.pixelSizeUm, tta: options.tta ?? model.metadata.tta ?? false,
     pixels: global, meanImage, objects: objectSummary(matches), perImage,
   };
   const out = options.out ?? (modelPath ? join(runFolderOf(modelPath), `eval-${subset}`) : undefined);

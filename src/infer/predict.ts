@@ -16,12 +16,12 @@ export interface PredictOptions {
    * borders never see the convolutions' zero padding. Default 32 px.
    */
   contextMargin?: number;
-  /** Average the four flips (test-time augmentation). Default false. */
+  /** Average the four flips (test-time augmentation). Default: the model's choice (made on its validation images), else false. */
   tta?: boolean;
   /**
    * Tiles per engine call. Default: as many as make 512² input pixels (one 512-px tile, four
    * 256-px ones). The engine keeps every activation of a call, so this bounds its memory:
-   * about 450 MB for the 16-filter net; a 4096² image then predicts in about 1.1 GB RSS.
+   * about 450 MB for the 16-filter net; `pyocyte predict` on a 4096² image peaks near 1.25 GB RSS.
    */
   batchSize?: number;
   /**
@@ -97,7 +97,7 @@ export async function predictProbabilities(model: Model, image: FloatImage, opti
   const accumulator = new Float32Array(outChannels * image.width * image.height);
   const weightSum = new Float32Array(image.width * image.height);
   const weights = blendWeights(plan.outputSize, plan.outputSize);
-  const flips = flipVariants(options.tta ? 'flips' : 'none');
+  const flips = flipVariants(options.tta ?? model.metadata.tta ? 'flips' : 'none');
   const batchSize = Math.max(1, options.batchSize ?? Math.floor(MAX_BATCH_PIXELS / plan.inputSize ** 2));
   const tileValues = inChannels * plan.inputSize * plan.inputSize;
   // The padded net's output is as large as its input: its context margin is cropped off here.

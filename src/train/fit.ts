@@ -8,8 +8,6 @@ import type { Sample } from '../data/types.js';
 import { createEngine } from '../engine/index.js';
 import { MODEL_FOLDER, loadModelTensors, saveModel } from '../io/model-file.js';
 import { decodeSafetensors } from '../io/safetensors.js';
-import { choosePostprocessing } from '../infer/postprocess.js';
-import { bestThreshold } from '../metrics/pixel.js';
 import { type Model, unet } from '../nn/model.js';
 import { fail } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -18,7 +16,7 @@ import { writeTrainingLog } from './log.js';
 import { type ResolvedTrainOptions, type TrainOptions, resolveTrainOptions } from './options.js';
 import { type ProgressStream, createProgress } from './progress.js';
 import { schedule } from './schedules.js';
-import { countsToScores, validate } from './validate.js';
+import { chooseDecisionRule, countsToScores, validate } from './validate.js';
 
 export interface TrainHooks {
   /** Aborting stops after the current step, saves the `last` checkpoint and resolves (resumable). */
@@ -255,26 +253,16 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
     }
   }
 
-  /** Restores the best weights, tunes the decision threshold on validation, saves the model. */
+  /** Restores the best weights, chooses the decision rule on validation, saves the model. */
   async function finish(): Promise<TrainResult> {
     const bestFile = join(o.out, CHECKPOINTS.best, 'model.safetensors');
     if (existsSync(bestFile)) loadModelTensors(model, decodeSafetensors(await readFile(bestFile), { file: bestFile }).tensors, bestFile);
     let valDice: number | undefined;
     if (valSamples.length > 0) {
-      const { scores, maps } = await validate(model, valSamples, { lossName, predict, keepMaps: true });
-      valDice = scores.dice;
-      // Without foreground in the validation images every threshold above the largest probability
-      // scores a perfect Dice; the tuning would be meaningless, so 0.5 stays.
-      const hasForeground = valSamples.some((s: Sample) => s.labels.some((v) => v > 0));
-      if (scheme.task === 'binary' && hasForeground) {
-        const tuned = bestThreshold(maps.map((m) => m.data), valSamples.map((s: Sample) => s.labels));
-        model.metadata.threshold = tuned.threshold;
-        valDice = tuned.dice;
-      }
-      const chosen = choosePostprocessing(maps, valSamples, { threshold: model.metadata.threshold, classes: Math.max(2, scheme.outputChannels) });
-      model.metadata.postprocessing = chosen.name;
-      valDice = chosen.dice[chosen.name];
-      log(`post-processing: ${chosen.name} (validation Dice ${Object.entries(chosen.dice).map(([n, d]) => `${n} ${d.toFixed(4)}`).join(', ')})`);
+      const rule = await chooseDecisionRule(model, valSamples, { lossName, predict });
+      Object.assign(model.metadata, { threshold: rule.threshold, postprocessing: rule.postprocessing, tta: rule.tta });
+      valDice = rule.dice;
+      log(rule.summary);
     }
     model.metadata.training = {
       data: o.data, epochs: state.epoch, steps: state.step, seconds: Math.round(state.elapsedSeconds), bestEpoch: state.bestEpoch,

@@ -15,8 +15,7 @@ import { DEFAULT_THRESHOLD_CANDIDATES, bestThreshold } from '../../src/metrics/p
 import type { TrainerState } from '../../src/train/checkpoint.js';
 import { type TrainHooks, type TrainResult, resumeTraining, train } from '../../src/train/fit.js';
 import type { TrainOptions } from '../../src/train/options.js';
-import { validate } from '../../src/train/validate.js';
-import { choosePostprocessing } from '../../src/infer/postprocess.js';
+import { chooseDecisionRule, validate } from '../../src/train/validate.js';
 import { assertBitExact } from '../engine/helpers.js';
 import { QUIET, TEST_ENGINE, TINY_TRAINING, tempFolder, tinyDataset } from '../cli/helpers.js';
 
@@ -85,20 +84,21 @@ describe('train / resumeTraining on 6 synthetic 64x64 images, 4 steps per epoch,
     for (const e of log) for (const key of ['loss', 'dice', 'iou', 'accuracy']) assert.ok(Number.isFinite(e.train[key]) && Number.isFinite(e.val[key]), key);
   });
 
-  test('the tuned threshold and post-processing are stored in model.json and are what the validation images pick', async () => {
-    const json = readJson<{ metadata: { threshold: number; postprocessing: string; training: { valDice: number } } }>(join(uninterrupted.runDir, 'model', 'model.json'));
-    assert.ok(DEFAULT_THRESHOLD_CANDIDATES.includes(json.metadata.threshold), String(json.metadata.threshold));
-    assert.equal(json.metadata.threshold, uninterrupted.threshold);
-    assert.equal(json.metadata.training.valDice, uninterrupted.valDice);
+  test('the decision rule (threshold, post-processing, TTA) in model.json is what the validation images pick', async () => {
+    type Metadata = { threshold: number; postprocessing: string; tta: boolean; training: { valDice: number } };
+    const { metadata } = readJson<{ metadata: Metadata }>(join(uninterrupted.runDir, 'model', 'model.json'));
+    assert.ok(DEFAULT_THRESHOLD_CANDIDATES.includes(metadata.threshold), String(metadata.threshold));
+    assert.equal(metadata.threshold, uninterrupted.threshold);
+    assert.equal(metadata.training.valDice, uninterrupted.valDice);
     const model = await loadModel(join(uninterrupted.runDir, 'model'), { engine: createEngine({ backend: TEST_ENGINE }) });
     const valSamples = await (await openDataset(data)).load('val');
-    const { maps } = await validate(model, valSamples, { lossName: 'bce+dice', keepMaps: true });
-    const tuned = bestThreshold(maps.map((m) => m.data), valSamples.map((s) => s.labels));
-    assert.equal(tuned.threshold, json.metadata.threshold);
-    const chosen = choosePostprocessing(maps, valSamples, { threshold: tuned.threshold, classes: 2 });
-    assert.equal(json.metadata.postprocessing, chosen.name);
-    assert.equal(chosen.dice[chosen.name], uninterrupted.valDice);
-    assert.ok(chosen.dice[chosen.name] >= chosen.dice.none);
+    const rule = await chooseDecisionRule(model, valSamples, { lossName: 'bce+dice' });
+    assert.deepEqual([metadata.threshold, metadata.postprocessing, metadata.tta], [rule.threshold, rule.postprocessing, rule.tta]);
+    assert.equal(rule.dice, uninterrupted.valDice);
+    // The plain rule's own threshold search is what bestThreshold finds on the maps.
+    const { maps } = await validate(model, valSamples, { lossName: 'bce+dice', keepMaps: true, predict: { tta: false } });
+    const plainThreshold = bestThreshold(maps.map((m) => m.data), valSamples.map((s) => s.labels)).threshold;
+    if (!rule.tta) assert.equal(rule.threshold, plainThreshold);
   });
 
   test('interrupted at step 2 of 8: returns interrupted, leaves checkpoints/last at step 2 and no model yet', async () => {
