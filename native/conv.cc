@@ -160,7 +160,7 @@ class Conv2d : public Napi::ObjectWrap<Conv2d> {
       if (relu_) {
         TensorPtr dy_in = e->dy_cache.get(dy, e->relu_pd.diff_dst_desc());
         e->relu_bwd.set(DNNL_ARG_DST, e->y.t->mem);
-        e->relu_bwd.set(DNNL_ARG_DIFF_DST, dy_in->mem);
+        e->relu_bwd.set(DNNL_ARG_DIFF_DST, dy_in);
         e->relu_bwd.set(DNNL_ARG_DIFF_SRC, e->relu_grad.t->mem);
         e->relu_bwd.enqueue();
         g = e->relu_grad.t;
@@ -169,8 +169,8 @@ class Conv2d : public Napi::ObjectWrap<Conv2d> {
       Napi::Object result = Napi::Object::New(env);
       if (input_grad) {
         e->dx.ensure(e->x_shape, e->data_pd.diff_src_desc());
-        e->bwd_data.set(DNNL_ARG_DIFF_DST, e->g_data_cache.get(g, e->data_pd.diff_dst_desc())->mem);
-        e->bwd_data.set(DNNL_ARG_WEIGHTS, e->w_data_cache.get(e->w, e->data_pd.weights_desc())->mem);
+        e->bwd_data.set(DNNL_ARG_DIFF_DST, e->g_data_cache.get(g, e->data_pd.diff_dst_desc()));
+        e->bwd_data.set(DNNL_ARG_WEIGHTS, e->w_data_cache.get(e->w, e->data_pd.weights_desc()));
         e->bwd_data.set(DNNL_ARG_DIFF_SRC, e->dx.t->mem);
         e->bwd_data.enqueue();
         result.Set("dx", e->dx.value(env));
@@ -178,8 +178,8 @@ class Conv2d : public Napi::ObjectWrap<Conv2d> {
         result.Set("dx", env.Null());
       }
       const md preferred = e->weights_pd.diff_weights_desc();
-      e->bwd_weights.set(DNNL_ARG_SRC, e->x_weights_cache.get(e->x_used, e->weights_pd.src_desc())->mem);
-      e->bwd_weights.set(DNNL_ARG_DIFF_DST, e->g_weights_cache.get(g, e->weights_pd.diff_dst_desc())->mem);
+      e->bwd_weights.set(DNNL_ARG_SRC, e->x_weights_cache.get(e->x_used, e->weights_pd.src_desc()));
+      e->bwd_weights.set(DNNL_ARG_DIFF_DST, e->g_weights_cache.get(g, e->weights_pd.diff_dst_desc()));
       e->bwd_weights.set(DNNL_ARG_DIFF_WEIGHTS, e->dw.target(preferred, e->w));
       if (e->has_bias) {
         e->db.ensure({e->w_shape[0]}, md({e->w_shape[0]}, dt::f32, tag::a));

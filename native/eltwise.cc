@@ -74,7 +74,7 @@ class Relu : public Napi::ObjectWrap<Relu> {
         e->backward_ready = true;
       }
       e->bwd.set(DNNL_ARG_DST, e->y.t->mem);
-      e->bwd.set(DNNL_ARG_DIFF_DST, e->dy_cache.get(dy, e->bwd_pd.diff_dst_desc())->mem);
+      e->bwd.set(DNNL_ARG_DIFF_DST, e->dy_cache.get(dy, e->bwd_pd.diff_dst_desc()));
       e->bwd.set(DNNL_ARG_DIFF_SRC, e->dx.t->mem);
       e->bwd.enqueue();
       return e->dx.value(info.Env());

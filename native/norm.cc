@@ -148,7 +148,7 @@ class BatchNorm2d : public Napi::ObjectWrap<BatchNorm2d> {
         e->backward_ready = true;
       }
       e->bwd.set(DNNL_ARG_SRC, e->x->mem);
-      e->bwd.set(DNNL_ARG_DIFF_DST, e->dy_cache.get(dy, e->bwd_pd.diff_dst_desc())->mem);
+      e->bwd.set(DNNL_ARG_DIFF_DST, e->dy_cache.get(dy, e->bwd_pd.diff_dst_desc()));
       e->bwd.set(DNNL_ARG_SCALE, e->gamma->mem);
       e->bwd.set(DNNL_ARG_SHIFT, e->beta->mem);
       e->bwd.set(DNNL_ARG_DIFF_SRC, e->dx.t->mem);

@@ -85,7 +85,7 @@ class MaxPool2d : public Napi::ObjectWrap<MaxPool2d> {
         e->backward_ready = true;
       }
       e->dx.ensure(e->x_shape, e->bwd_pd.diff_src_desc());
-      e->bwd.set(DNNL_ARG_DIFF_DST, e->dy_cache.get(dy, e->bwd_pd.diff_dst_desc())->mem);
+      e->bwd.set(DNNL_ARG_DIFF_DST, e->dy_cache.get(dy, e->bwd_pd.diff_dst_desc()));
       e->bwd.set(DNNL_ARG_DIFF_SRC, e->dx.t->mem);
       e->bwd.enqueue();
       return e->dx.value(info.Env());

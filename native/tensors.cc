@@ -96,7 +96,7 @@ void relayout(TensorImpl& t, const md& layout, const md& plain_in_layout) {
 TensorPtr LayoutCache::get(const TensorPtr& t, const md& want) {
   if (t->mem.get_desc() == want) return t;
   if (!scratch || scratch->mem.get_desc() != want || !exec.ready() ||
-      exec.args.at(DNNL_ARG_FROM).get_desc() != t->mem.get_desc()) {
+      exec.args.count(DNNL_ARG_FROM) == 0 || exec.args.at(DNNL_ARG_FROM).get_desc() != t->mem.get_desc()) {
     wait_idle();
     if (std::getenv("PYOCYTE_DEBUG_LAYOUTS")) {
       std::fprintf(stderr, "layout: reorder %s %s -> %s\n", shape_text(t->shape).c_str(), describe(t->mem.get_desc()).c_str(), describe(want).c_str());
@@ -107,10 +107,12 @@ TensorPtr LayoutCache::get(const TensorPtr& t, const md& want) {
     exec.init(dnnl::reorder(pd), pd);
     exec.label = "reorder";
     exec.args.clear();
-    exec.args[DNNL_ARG_FROM] = t->mem;
+    exec.owners.clear();
     exec.args[DNNL_ARG_TO] = scratch->mem;
   }
-  exec.set(DNNL_ARG_FROM, t->mem);
+  // Owning the source keeps a temporary (a gradient only JS referenced) alive until the queued
+  // reorder has read it.
+  exec.set(DNNL_ARG_FROM, t);
   exec.enqueue();
   return scratch;
 }

@@ -133,13 +133,13 @@ class ConvTranspose2d : public Napi::ObjectWrap<ConvTranspose2d> {
       if (!e->backward_ready) build_backward(*e);
       Napi::Env env = info.Env();
       e->dx.ensure(e->x_shape, e->data_pd.diff_src_desc());
-      e->bwd_data.set(DNNL_ARG_DIFF_DST, e->g_data_cache.get(dy, e->data_pd.diff_dst_desc())->mem);
-      e->bwd_data.set(DNNL_ARG_WEIGHTS, e->w_data_cache.get(e->w, e->data_pd.weights_desc())->mem);
+      e->bwd_data.set(DNNL_ARG_DIFF_DST, e->g_data_cache.get(dy, e->data_pd.diff_dst_desc()));
+      e->bwd_data.set(DNNL_ARG_WEIGHTS, e->w_data_cache.get(e->w, e->data_pd.weights_desc()));
       e->bwd_data.set(DNNL_ARG_DIFF_SRC, e->dx.t->mem);
       e->bwd_data.enqueue();
       const md preferred = e->weights_pd.diff_weights_desc();
-      e->bwd_weights.set(DNNL_ARG_SRC, e->x_weights_cache.get(e->x_used, e->weights_pd.src_desc())->mem);
-      e->bwd_weights.set(DNNL_ARG_DIFF_DST, e->g_weights_cache.get(dy, e->weights_pd.diff_dst_desc())->mem);
+      e->bwd_weights.set(DNNL_ARG_SRC, e->x_weights_cache.get(e->x_used, e->weights_pd.src_desc()));
+      e->bwd_weights.set(DNNL_ARG_DIFF_DST, e->g_weights_cache.get(dy, e->weights_pd.diff_dst_desc()));
       e->bwd_weights.set(DNNL_ARG_DIFF_WEIGHTS, e->dw.target(preferred, e->w));
       e->bwd_weights.enqueue();
       e->dw.finish(preferred, e->w);

@@ -1,8 +1,11 @@
 /**
- * Reproduces a rare native-engine race (open issue, see the closing note of 2026-11-27): a
- * BatchNorm training forward + backward on [2, 5, 8, 8] repeated on fresh engines; about 1 run in
- * 200–600 returns a wrong dx (and sometimes dGamma), with or without the fused ReLU and with 1 or
- * 2 compute threads. Transposed-convolution dBias has shown the same once in the test suite.
+ * Stress check for a fixed native-engine race: a gradient passed to a backward kernel as a JS
+ * temporary (`bn.backward(e.tensor(...))`) could be garbage-collected, and its buffer freed,
+ * before the compute thread ran the queued backward, which then read freed memory (about 1 run
+ * in 200–600 here gave a wrong dx or dGamma; transposed-convolution dBias once in the suite).
+ * Kernels now own the tensors their queued primitives read (Exec::set with a TensorPtr, and
+ * LayoutCache owns its source). Repeats a BatchNorm training forward + backward on fresh engines
+ * and counts mismatches with the reference; run it beside other load to vary the timing.
  *
  *   RELU=1 T=2 node --import tsx scripts/stress-parity.mts 600
  */
