@@ -97,7 +97,7 @@ export async function predictProbabilities(model: Model, image: FloatImage, opti
   const accumulator = new Float32Array(outChannels * image.width * image.height);
   const weightSum = new Float32Array(image.width * image.height);
   const weights = blendWeights(plan.outputSize, plan.outputSize);
-  const flips = flipVariants(options.tta ?? model.metadata.tta ? 'flips' : 'none');
+  const flips = flipVariants((options.tta ?? model.metadata.tta) ? 'flips' : 'none');
   const batchSize = Math.max(1, options.batchSize ?? Math.floor(MAX_BATCH_PIXELS / plan.inputSize ** 2));
   const tileValues = inChannels * plan.inputSize * plan.inputSize;
   // The padded net's output is as large as its input: its context margin is cropped off here.
