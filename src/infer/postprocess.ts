@@ -42,9 +42,10 @@ export function choosePostprocessing(
 ): { name: PostprocessingName; dice: Record<PostprocessingName, number> } {
   const dice = {} as Record<PostprocessingName, number>;
   let best: PostprocessingName = 'none';
+  const thresholded = maps.map((map) => probabilitiesToLabels(map, options.threshold));
   for (const name of Object.keys(POSTPROCESSING) as PostprocessingName[]) {
     const confusions = maps.map((map, i) => {
-      const labels = postprocess(probabilitiesToLabels(map, options.threshold), map.width, map.height, name);
+      const labels = postprocess(thresholded[i], map.width, map.height, name);
       return confusionMatrix(labels, samples[i].labels, { classes: options.classes });
     });
     dice[name] = summarizeImages(confusions, { classes: options.classes }).global.meanDice;

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { createLoader } from '../data/loader.js';
 import { computeNormalization } from '../data/normalize.js';
 import { openDataset } from '../data/prepare.js';
-import type { Sample } from '../data/types.js';
 import { createEngine } from '../engine/index.js';
 import { MODEL_FOLDER, loadModelTensors, saveModel } from '../io/model-file.js';
 import { decodeSafetensors } from '../io/safetensors.js';
@@ -259,7 +258,7 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
     if (existsSync(bestFile)) loadModelTensors(model, decodeSafetensors(await readFile(bestFile), { file: bestFile }).tensors, bestFile);
     let valDice: number | undefined;
     if (valSamples.length > 0) {
-      const rule = await chooseDecisionRule(model, valSamples, { lossName, predict });
+      const rule = await chooseDecisionRule(model, valSamples, { predict });
       Object.assign(model.metadata, { threshold: rule.threshold, postprocessing: rule.postprocessing, tta: rule.tta });
       valDice = rule.dice;
       log(rule.summary);

@@ -59,23 +59,21 @@ class ProbabilityLoss {
 
 /**
  * Predicts every sample whole (overlap-tile, as `pyocyte predict` does) and scores it at the
- * model's decision rule. Optionally keeps the foreground probabilities for threshold tuning.
+ * model's decision rule.
  */
 export async function validate(
   model: Model,
   samples: readonly Sample[],
-  options: { lossName: LossName; threshold?: number; keepMaps?: boolean; predict?: PredictOptions },
-): Promise<{ scores: ValidationScores; maps: ProbabilityMap[] }> {
+  options: { lossName: LossName; threshold?: number; predict?: PredictOptions },
+): Promise<{ scores: ValidationScores }> {
   const classes = Math.max(model.config.classes, 2);
   const loss = new ProbabilityLoss(model.config.classes);
   const confusions: Float64Array[] = [];
-  const kept: ProbabilityMap[] = [];
   for (const sample of samples) {
     const map = await predictProbabilities(model, sample.image, options.predict);
     loss.add(map, sample.labels);
     const predicted = probabilitiesToLabels(map, options.threshold ?? 0.5);
     confusions.push(confusionMatrix(predicted, sample.labels, { classes }));
-    if (options.keepMaps) kept.push(map);
   }
   const { global } = summarizeImages(confusions, { classes });
   return {
@@ -86,7 +84,6 @@ export async function validate(
       iou: global.meanIou,
       dicePerClass: global.perClass.slice(1).map((c) => c.dice),
     },
-    maps: kept,
   };
 }
 
@@ -113,13 +110,14 @@ export interface DecisionRule {
 export async function chooseDecisionRule(
   model: Model,
   samples: readonly Sample[],
-  options: { lossName: LossName; predict?: PredictOptions },
+  options: { predict?: PredictOptions } = {},
 ): Promise<DecisionRule> {
   const binary = model.config.classes === 1;
   const tuneThreshold = binary && samples.some((s) => s.labels.some((v) => v > 0));
   const rules: DecisionRule[] = [];
   for (const tta of [false, true]) {
-    const { maps } = await validate(model, samples, { lossName: options.lossName, predict: { ...options.predict, tta }, keepMaps: true });
+    const maps: ProbabilityMap[] = [];
+    for (const sample of samples) maps.push(await predictProbabilities(model, sample.image, { ...options.predict, tta }));
     const threshold = tuneThreshold ? bestThreshold(maps.map((m) => m.data), samples.map((s) => s.labels)).threshold : 0.5;
     const chosen = choosePostprocessing(maps, samples, { threshold, classes: Math.max(2, model.config.classes) });
     const dice = chosen.dice[chosen.name];

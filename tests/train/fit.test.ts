@@ -15,7 +15,8 @@ import { DEFAULT_THRESHOLD_CANDIDATES, bestThreshold } from '../../src/metrics/p
 import type { TrainerState } from '../../src/train/checkpoint.js';
 import { type TrainHooks, type TrainResult, resumeTraining, train } from '../../src/train/fit.js';
 import type { TrainOptions } from '../../src/train/options.js';
-import { chooseDecisionRule, validate } from '../../src/train/validate.js';
+import { chooseDecisionRule } from '../../src/train/validate.js';
+import { predictProbabilities } from '../../src/infer/predict.js';
 import { assertBitExact } from '../engine/helpers.js';
 import { QUIET, TEST_ENGINE, TINY_TRAINING, tempFolder, tinyDataset } from '../cli/helpers.js';
 
@@ -92,11 +93,12 @@ describe('train / resumeTraining on 6 synthetic 64x64 images, 4 steps per epoch,
     assert.equal(metadata.training.valDice, uninterrupted.valDice);
     const model = await loadModel(join(uninterrupted.runDir, 'model'), { engine: createEngine({ backend: TEST_ENGINE }) });
     const valSamples = await (await openDataset(data)).load('val');
-    const rule = await chooseDecisionRule(model, valSamples, { lossName: 'bce+dice' });
+    const rule = await chooseDecisionRule(model, valSamples);
     assert.deepEqual([metadata.threshold, metadata.postprocessing, metadata.tta], [rule.threshold, rule.postprocessing, rule.tta]);
     assert.equal(rule.dice, uninterrupted.valDice);
     // The plain rule's own threshold search is what bestThreshold finds on the maps.
-    const { maps } = await validate(model, valSamples, { lossName: 'bce+dice', keepMaps: true, predict: { tta: false } });
+    const maps = [];
+    for (const sample of valSamples) maps.push(await predictProbabilities(model, sample.image, { tta: false }));
     const plainThreshold = bestThreshold(maps.map((m) => m.data), valSamples.map((s) => s.labels)).threshold;
     if (!rule.tta) assert.equal(rule.threshold, plainThreshold);
   });
