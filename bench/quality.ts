@@ -53,8 +53,8 @@ async function trainAndTest(name: string, options: Omit<TrainOptions, 'out'>) {
   const summary = reportSummary(report);
   emit({
     benchmark: name, data: options.data.replace(`${shared}/`, ''), task: options.task ?? 'binary', minutes_budget: minutes, overrides,
-    train_seconds: Math.round(trained.seconds), epochs: trained.epochs, steps: trained.steps, threshold: trained.threshold,
-    val_dice: trained.valDice, test: summary,
+    train_seconds: Math.round(trained.seconds), epochs: trained.epochs, steps: trained.steps, best_epoch: trained.bestEpoch,
+    threshold: trained.threshold, postprocessing: report.postprocessing, tta: report.tta, val_dice: trained.valDice, test: summary,
   });
   return { out, summary };
 }

@@ -4,7 +4,7 @@ import type { FlagSpec, FlagValue } from './args.js';
 
 /** Inference flags shared by predict and evaluate. */
 export const PREDICT_FLAGS: Record<string, FlagSpec> = {
-  tta: { type: 'boolean', description: 'average the four flips (4× slower); --no-tta turns it off', defaultText: 'as the model chose on its validation images' },
+  tta: { type: 'boolean', description: 'average the eight quarter turns and reflections of every tile (8× slower); --no-tta turns it off', defaultText: 'as the model chose on its validation images' },
   'tile-size': { type: 'number', description: 'tile side for large images', defaultText: '512' },
   overlap: { type: 'number', description: 'fraction of each tile shared with its neighbour', defaultText: '0.25' },
   threshold: { type: 'number', description: "foreground probability threshold", defaultText: "the model's tuned threshold" },

@@ -11,7 +11,7 @@ import type { Model } from '../nn/model.js';
 import { createProgress, type ProgressStream } from '../train/progress.js';
 import { fail } from '../util/errors.js';
 import { checkName } from '../util/registry.js';
-import { type PredictOptions, predictProbabilities } from './predict.js';
+import { type PredictOptions, predictProbabilities, ttaMode } from './predict.js';
 import { segment } from './segment.js';
 
 export const SUBSETS = { train: 'train', val: 'val', test: 'test', all: 'all' } as const;
@@ -94,7 +94,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
   const report: EvaluationReport = {
     model: modelPath ?? '(in memory)', data: options.data, subset, images: samples.length, threshold, postprocessing,
     task: model.metadata.task, classNames: model.metadata.classNames, pixelSizeUm: options.pixelSizeUm,
-    modelPixelSizeUm: model.metadata.pixelSizeUm, tta: options.tta ?? model.metadata.tta ?? false,
+    modelPixelSizeUm: model.metadata.pixelSizeUm, tta: ttaMode(options.tta ?? model.metadata.tta),
     pixels: global, meanImage, objects: objectSummary(matches), perImage,
   };
   const out = options.out ?? (modelPath ? join(runFolderOf(modelPath), `eval-${subset}`) : undefined);

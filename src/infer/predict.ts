@@ -4,7 +4,9 @@ import { resampleImage } from '../data/resample.js';
 import type { Model } from '../nn/model.js';
 import { nextValidTileSize } from '../nn/unet.js';
 import { fail } from '../util/errors.js';
-import { accumulateTile, blendWeights, finishBlend, flipPlanar, flipVariants, planTiles, readTile, type TilePlan } from './tiling.js';
+import {
+  type TtaModeName, type TilePlan, accumulateTile, applySymmetry, blendWeights, finishBlend, invertSymmetry, isIdentity, planTiles, readTile, ttaSymmetries,
+} from './tiling.js';
 
 export interface PredictOptions {
   /** Input tile side in pixels, rounded up to a size the network takes. Default 512. */
@@ -16,8 +18,12 @@ export interface PredictOptions {
    * borders never see the convolutions' zero padding. Default 32 px.
    */
   contextMargin?: number;
-  /** Average the four flips (test-time augmentation). Default: the model's choice (made on its validation images), else false. */
-  tta?: boolean;
+  /**
+   * Test-time augmentation: `true` averages the eight quarter turns and reflections of every
+   * tile (`'dihedral'`), or name a mode (`'flips'`, `'none'`). Default: the model's choice (made
+   * on its validation images), else none.
+   */
+  tta?: boolean | TtaModeName;
   /**
    * Tiles per engine call. Default: as many as make 512² input pixels (one 512-px tile, four
    * 256-px ones). The engine keeps every activation of a call, so this bounds its memory:
@@ -43,6 +49,11 @@ export interface ProbabilityMap {
   data: Float32Array;
 }
 
+/** The TTA mode of a `tta` option: `true` means every symmetry of the square. */
+export function ttaMode(tta: boolean | string | undefined): string {
+  return typeof tta === 'string' ? tta : tta ? 'dihedral' : 'none';
+}
+
 /** Default input pixels per engine call during prediction (see {@link PredictOptions.batchSize}). */
 const MAX_BATCH_PIXELS = 512 * 512;
 
@@ -61,9 +72,10 @@ export function planImageTiles(model: Model, width: number, height: number, opti
   // Default context: 32 px, but never more than an eighth of the tile, so small tiles stay useful.
   const defaultContext = Math.min(32, Math.max(alignment, Math.floor(wanted / 8)));
   const context = Math.ceil((options.contextMargin ?? defaultContext) / alignment) * alignment;
-  // One tile when the whole image (plus context) fits, else tiles of the requested size.
+  // One tile when the whole image plus its context fits in the requested tile plus that context:
+  // a 512² image at the default 512 is one 576² tile, not four overlapping 512² ones (3× the work).
   const whole = nextValidTileSize(Math.max(width, height) + 2 * context, config);
-  const inputSize = Math.min(whole, nextValidTileSize(Math.max(wanted, 2 * context + alignment), config));
+  const inputSize = whole <= wanted + 2 * context ? whole : nextValidTileSize(Math.max(wanted, 2 * context + alignment), config);
   return planTiles({ width, height, tileSize: inputSize, overlapFraction, outputMargin: context, alignment });
 }
 
@@ -97,7 +109,7 @@ export async function predictProbabilities(model: Model, image: FloatImage, opti
   const accumulator = new Float32Array(outChannels * image.width * image.height);
   const weightSum = new Float32Array(image.width * image.height);
   const weights = blendWeights(plan.outputSize, plan.outputSize);
-  const flips = flipVariants((options.tta ?? model.metadata.tta) ? 'flips' : 'none');
+  const symmetries = ttaSymmetries(ttaMode(options.tta ?? model.metadata.tta));
   const batchSize = Math.max(1, options.batchSize ?? Math.floor(MAX_BATCH_PIXELS / plan.inputSize ** 2));
   const tileValues = inChannels * plan.inputSize * plan.inputSize;
   // The padded net's output is as large as its input: its context margin is cropped off here.
@@ -106,19 +118,19 @@ export async function predictProbabilities(model: Model, image: FloatImage, opti
   const crop = (networkOutput - plan.outputSize) / 2;
   const input = new Float32Array(batchSize * tileValues);
   const tileBuffer = new Float32Array(tileValues);
-  // Work items: every (tile, flip) pair, run in batches.
-  const items = plan.tiles.flatMap((tile) => flips.map((flip) => ({ tile, flip })));
+  // Work items: every (tile, symmetry) pair, run in batches.
+  const items = plan.tiles.flatMap((tile) => symmetries.map((symmetry) => ({ tile, symmetry })));
   for (let start = 0; start < items.length; start += batchSize) {
     const batch = items.slice(start, start + batchSize);
-    batch.forEach(({ tile, flip }, i) => {
+    batch.forEach(({ tile, symmetry }, i) => {
       const planar = readTile(normalized, tile.x, tile.y, plan.inputSize, plan.inputSize, tileBuffer);
-      input.set(flip.horizontal || flip.vertical ? flipPlanar(planar, inChannels, plan.inputSize, plan.inputSize, flip) : planar, i * tileValues);
+      input.set(isIdentity(symmetry) ? planar : applySymmetry(planar, inChannels, plan.inputSize, plan.inputSize, symmetry), i * tileValues);
     });
     const shape = [batch.length, inChannels, plan.inputSize, plan.inputSize] as const;
     const probabilities = await model.predict(input.subarray(0, batch.length * tileValues), shape);
-    batch.forEach(({ tile, flip }, i) => {
+    batch.forEach(({ tile, symmetry }, i) => {
       let out = probabilities.subarray(i * netValues, (i + 1) * netValues);
-      if (flip.horizontal || flip.vertical) out = flipPlanar(out, outChannels, networkOutput, networkOutput, flip);
+      if (!isIdentity(symmetry)) out = invertSymmetry(out, outChannels, networkOutput, networkOutput, symmetry);
       accumulateTile(accumulator, weightSum, centerCrop(out, outChannels, networkOutput, crop), weights, tile, plan);
     });
     options.onProgress?.(Math.min(items.length, start + batchSize), items.length);

@@ -260,38 +260,78 @@ export function finishBlend(accumulator: Float32Array, weightSum: Float32Array):
   return accumulator;
 }
 
-/** Which flips a test-time-augmentation variant applies. */
-export interface Flip {
+/**
+ * One symmetry of the square (an element of the dihedral group D4) that test-time augmentation
+ * applies to a tile: an optional transpose (swap x and y), then optional flips.
+ */
+export interface Symmetry {
+  transpose: boolean;
   horizontal: boolean;
   vertical: boolean;
 }
 
-/** The four flip variants of test-time augmentation. */
-export const FLIP_VARIANTS = {
-  none: { horizontal: false, vertical: false },
-  horizontal: { horizontal: true, vertical: false },
-  vertical: { horizontal: false, vertical: true },
-  both: { horizontal: true, vertical: true },
-} as const satisfies Record<string, Flip>;
-export type FlipVariantName = keyof typeof FLIP_VARIANTS;
+const FLIPS = [
+  { horizontal: false, vertical: false },
+  { horizontal: true, vertical: false },
+  { horizontal: false, vertical: true },
+  { horizontal: true, vertical: true },
+] as const;
 
-/** Test-time augmentation modes: which flip variants are averaged. */
+/**
+ * Test-time augmentation modes: `flips` averages the four flips (nnU-Net's mirroring),
+ * `dihedral` adds their transposes, which makes all eight quarter turns and reflections.
+ */
 export const TTA_MODES = {
-  none: ['none'],
-  flips: ['none', 'horizontal', 'vertical', 'both'],
-} as const satisfies Record<string, readonly FlipVariantName[]>;
+  none: [{ transpose: false, horizontal: false, vertical: false }],
+  flips: FLIPS.map((flip) => ({ transpose: false, ...flip })),
+  dihedral: [false, true].flatMap((transpose) => FLIPS.map((flip) => ({ transpose, ...flip }))),
+} as const satisfies Record<string, readonly Symmetry[]>;
 export type TtaModeName = keyof typeof TTA_MODES;
 
-/** The flips of a TTA mode (`'none'` → identity only, `'flips'` → all four). */
-export function flipVariants(mode: string): Flip[] {
-  return lookup(TTA_MODES, mode, 'TTA mode').map((name) => FLIP_VARIANTS[name]);
+/** The symmetries a TTA mode averages (`'none'` → the identity only). */
+export function ttaSymmetries(mode: string): readonly Symmetry[] {
+  return lookup(TTA_MODES, mode, 'TTA mode');
+}
+
+/** Whether a symmetry changes anything (the identity is skipped without copying). */
+export function isIdentity(symmetry: Symmetry): boolean {
+  return !symmetry.transpose && !symmetry.horizontal && !symmetry.vertical;
 }
 
 /**
- * Flips a planar `[C, H, W]` array (a tile input or output). A flip is its own inverse: flip the
- * input, run the network, flip the output with the same `flip` to map it back.
+ * Applies a symmetry to a planar `[C, H, W]` array (a tile input); a transpose needs H = W.
+ * {@link invertSymmetry} maps the network's output back.
  */
-export function flipPlanar(data: Float32Array, channels: number, height: number, width: number, flip: Flip): Float32Array {
+export function applySymmetry(data: Float32Array, channels: number, height: number, width: number, symmetry: Symmetry): Float32Array {
+  const turned = symmetry.transpose ? transposePlanar(data, channels, height, width) : data;
+  return symmetry.horizontal || symmetry.vertical ? flipPlanar(turned, channels, height, width, symmetry) : turned;
+}
+
+/** Undoes {@link applySymmetry}: the flips (each its own inverse) first, then the transpose. */
+export function invertSymmetry(data: Float32Array, channels: number, height: number, width: number, symmetry: Symmetry): Float32Array {
+  const flipped = symmetry.horizontal || symmetry.vertical ? flipPlanar(data, channels, height, width, symmetry) : data;
+  return symmetry.transpose ? transposePlanar(flipped, channels, height, width) : flipped;
+}
+
+/** Swaps rows and columns of a planar `[C, S, S]` array. */
+export function transposePlanar(data: Float32Array, channels: number, height: number, width: number): Float32Array {
+  if (height !== width) fail(`transposePlanar: tiles must be square, got ${height}×${width}`);
+  if (data.length !== channels * height * width) fail(`transposePlanar: ${data.length} values is not ${channels}×${height}×${width}`);
+  const out = new Float32Array(data.length);
+  const plane = height * width;
+  for (let c = 0; c < channels; c++) {
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) out[c * plane + x * width + y] = data[c * plane + y * width + x];
+  }
+  return out;
+}
+
+/**
+ * Flips a planar `[C, H, W]` array. A flip is its own inverse: flip the input, run the network,
+ * flip the output the same way to map it back.
+ */
+export function flipPlanar(
+  data: Float32Array, channels: number, height: number, width: number, flip: { horizontal: boolean; vertical: boolean },
+): Float32Array {
   if (data.length !== channels * height * width) fail(`flipPlanar: ${data.length} values is not ${channels}×${height}×${width}`);
   const out = new Float32Array(data.length);
   const plane = height * width;

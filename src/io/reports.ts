@@ -22,7 +22,8 @@ export interface EvaluationReport {
   classNames: string[];
   pixelSizeUm?: number;
   modelPixelSizeUm?: number;
-  tta: boolean;
+  /** TTA mode name: none, flips or dihedral. */
+  tta: string;
   /** Pooled over all pixels of all images (the reference's `dice`). */
   pixels: PixelMetrics;
   /** Averaged over images. */
@@ -55,7 +56,7 @@ function markdown(report: EvaluationReport): string {
     '',
     `- model: \`${report.model}\``,
     `- data: \`${report.data}\` (${report.subset}, ${report.images} images)`,
-    `- task: ${report.task}; threshold ${report.threshold}; post-processing ${report.postprocessing}; TTA ${report.tta ? 'on' : 'off'}` +
+    `- task: ${report.task}; threshold ${report.threshold}; post-processing ${report.postprocessing}; TTA ${report.tta}` +
       (report.pixelSizeUm ? `; images at ${report.pixelSizeUm} µm/px, model at ${report.modelPixelSizeUm ?? '?'} µm/px` : ''),
     '',
     '## Pixels (pooled over all images)',

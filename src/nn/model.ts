@@ -16,8 +16,11 @@ export interface ModelMetadata {
   threshold: number;
   /** Post-processing of class maps chosen on the validation images (see infer/postprocess.ts). */
   postprocessing?: 'none' | 'largestComponent';
-  /** Whether prediction averages the four flips, chosen on the validation images. */
-  tta?: boolean;
+  /**
+   * Test-time augmentation chosen on the validation images: a mode of infer/tiling.ts's
+   * `TTA_MODES` ('none', 'flips', 'dihedral'); `true` means 'dihedral'.
+   */
+  tta?: boolean | string;
   /** The pixel size the model was trained at, µm/px, when known. */
   pixelSizeUm?: number;
   /** How the training masks were drawn, so predicted masks are written the same way. */

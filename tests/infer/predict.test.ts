@@ -59,6 +59,14 @@ for (const { name, make, skip } of engines()) {
       assert.ok(maxDifference(tiled.data, whole.data) < 1e-3, `max difference ${maxDifference(tiled.data, whole.data)}`);
     });
 
+    test('padded depth 2, tile 512: image 512x512 is one 576 tile with its context, image 600x600 is 512 tiles', async () => {
+      const model = await trainedModel(make, { padding: 'same', depth: 2 });
+      const single = planImageTiles(model, 512, 512, { tileSize: 512 });
+      assert.deepEqual([single.tiles.length, single.inputSize, single.outputMargin], [1, 576, 32]);
+      const tiled = planImageTiles(model, 600, 600, { tileSize: 512 });
+      assert.deepEqual([tiled.tiles.length, tiled.inputSize], [4, 512]);
+    });
+
     test('valid depth 2, 3 classes: image 70x50 tiles vs whole within 1e-3, softmax sums to 1', async () => {
       const model = await trainedModel(make, { padding: 'valid', depth: 2, classes: 3 });
       const image = randomImage(70, 50, 8);
@@ -73,7 +81,7 @@ for (const { name, make, skip } of engines()) {
       }
     });
 
-    test('tta=flips on image 40x40: probabilities in [0,1] and close to the plain prediction', async () => {
+    test('tta=true (dihedral) on image 40x40: probabilities in [0,1] and close to the plain prediction', async () => {
       const model = await trainedModel(make, { padding: 'same', depth: 2 });
       const image = randomImage(40, 40, 9);
       const plain = await predictProbabilities(model, image, {});

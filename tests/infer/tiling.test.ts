@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  accumulateTile, blendWeights, finishBlend, flipPlanar, flipVariants, mirrorIndex, planTiles, readTile,
+  accumulateTile, blendWeights, finishBlend, applySymmetry, flipPlanar, invertSymmetry, transposePlanar, ttaSymmetries, mirrorIndex, planTiles, readTile,
   type TilePlan,
 } from '../../src/infer/tiling.js';
 import type { FloatImage } from '../../src/data/types.js';
@@ -166,11 +166,32 @@ describe('flipPlanar', () => {
     assert.deepEqual([...flipPlanar(data, 2, 2, 3, { horizontal: false, vertical: true })], [4, 5, 6, 1, 2, 3, 10, 11, 12, 7, 8, 9]);
   });
 
-  test('every TTA flip applied twice is the identity', () => {
-    for (const flip of flipVariants('flips')) {
-      assert.deepEqual(flipPlanar(flipPlanar(data, 2, 2, 3, flip), 2, 2, 3, flip), data);
+  test('C=2 H=2 W=3: every flip applied twice is the identity', () => {
+    for (const flip of ttaSymmetries('flips')) assert.deepEqual(flipPlanar(flipPlanar(data, 2, 2, 3, flip), 2, 2, 3, flip), data);
+  });
+});
+
+describe('TTA symmetries', () => {
+  const square = Float32Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18); // [C=2, H=3, W=3]
+  test('C=2 H=3 W=3 transpose of a literal', () => {
+    assert.deepEqual([...transposePlanar(square, 2, 3, 3)], [1, 4, 7, 2, 5, 8, 3, 6, 9, 10, 13, 16, 11, 14, 17, 12, 15, 18]);
+    assert.throws(() => transposePlanar(new Float32Array(6), 1, 2, 3), /square/);
+  });
+
+  test('dihedral: 8 distinct symmetries, each undone by invertSymmetry', () => {
+    const seen = new Set<string>();
+    for (const symmetry of ttaSymmetries('dihedral')) {
+      const turned = applySymmetry(square, 2, 3, 3, symmetry);
+      seen.add(turned.join(','));
+      assert.deepEqual(invertSymmetry(turned, 2, 3, 3, symmetry), square);
     }
-    assert.equal(flipVariants('none').length, 1);
-    assert.throws(() => flipVariants('rotations'), /valid TTA modes are: none, flips/);
+    assert.equal(seen.size, 8);
+  });
+
+  test('modes: none is the identity alone, flips has 4 and no transpose, unknown names list the valid ones', () => {
+    assert.equal(ttaSymmetries('none').length, 1);
+    assert.equal(ttaSymmetries('flips').length, 4);
+    assert.ok(ttaSymmetries('flips').every((s) => !s.transpose));
+    assert.throws(() => ttaSymmetries('rotations'), /valid TTA modes are: none, flips, dihedral/);
   });
 });

@@ -86,7 +86,7 @@ describe('train / resumeTraining on 6 synthetic 64x64 images, 4 steps per epoch,
   });
 
   test('the decision rule (threshold, post-processing, TTA) in model.json is what the validation images pick', async () => {
-    type Metadata = { threshold: number; postprocessing: string; tta: boolean; training: { valDice: number } };
+    type Metadata = { threshold: number; postprocessing: string; tta: string; training: { valDice: number } };
     const { metadata } = readJson<{ metadata: Metadata }>(join(uninterrupted.runDir, 'model', 'model.json'));
     assert.ok(DEFAULT_THRESHOLD_CANDIDATES.includes(metadata.threshold), String(metadata.threshold));
     assert.equal(metadata.threshold, uninterrupted.threshold);
@@ -100,7 +100,7 @@ describe('train / resumeTraining on 6 synthetic 64x64 images, 4 steps per epoch,
     const maps = [];
     for (const sample of valSamples) maps.push(await predictProbabilities(model, sample.image, { tta: false }));
     const plainThreshold = bestThreshold(maps.map((m) => m.data), valSamples.map((s) => s.labels)).threshold;
-    if (!rule.tta) assert.equal(rule.threshold, plainThreshold);
+    if (rule.tta === 'none') assert.equal(rule.threshold, plainThreshold);
   });
 
   test('interrupted at step 2 of 8: returns interrupted, leaves checkpoints/last at step 2 and no model yet', async () => {
