@@ -293,7 +293,7 @@ export function ttaSymmetries(mode: string): readonly Symmetry[] {
   return lookup(TTA_MODES, mode, 'TTA mode');
 }
 
-/** Whether a symmetry changes anything (the identity is skipped without copying). */
+/** Whether a symmetry is the identity, which prediction skips without copying the tile. */
 export function isIdentity(symmetry: Symmetry): boolean {
   return !symmetry.transpose && !symmetry.horizontal && !symmetry.vertical;
 }
