@@ -87,10 +87,14 @@ async function runPyocyte(c: (typeof configs)[number], precision: 'fp32' | 'bf16
   return { train, infer, profile, inferProfile, params: model.network.parameterCount(), engine: engine.description };
 }
 
-/** GFLOP/s of the kernels that do arithmetic (the convolutions), over their own time. */
+/** Seconds spent in the kernels that do arithmetic (the convolutions). */
+function convSeconds(profile: Record<string, ProfileEntry>): number {
+  return Object.values(profile).filter((e) => e.flops > 0).reduce((a, e) => a + e.seconds, 0);
+}
+
+/** GFLOP/s of the convolutions, over their own time. */
 function convRate(profile: Record<string, ProfileEntry>): number {
-  const flops = Object.values(profile).reduce((a, e) => a + e.flops, 0);
-  return flops / Object.values(profile).filter((e) => e.flops > 0).reduce((a, e) => a + e.seconds, 0) / 1e9;
+  return Object.values(profile).reduce((a, e) => a + e.flops, 0) / convSeconds(profile) / 1e9;
 }
 
 /** Kernel kinds by time, with GFLOP/s for the convolutions. */
@@ -124,7 +128,6 @@ async function main() {
     const inferFlops = Object.values(ours.inferProfile).reduce((a, e) => a + e.flops, 0);
     const trainMs = median(ours.train);
     const inferMs = median(ours.infer);
-    const convSeconds = Object.values(ours.profile).filter((e) => e.flops > 0).reduce((a, e) => a + e.seconds, 0);
     const result = {
       config: `F${c.filters} batch ${c.batch} patch ${c.patch} depth ${c.depth} padded BatchNorm`,
       filters: c.filters, batch: c.batch, patch: c.patch, depth: c.depth, threads,
@@ -138,7 +141,7 @@ async function main() {
       pytorch_train_gflops_per_s: trainFlops / (torch.train_step_ms_median / 1000) / 1e9,
       infer_gflops_per_s: inferFlops / (inferMs / 1000) / 1e9,
       conv_gflops_per_s: convRate(ours.profile),
-      conv_share_of_step: convSeconds / (trainMs / 1000),
+      conv_share_of_step: convSeconds(ours.profile) / (trainMs / 1000),
       roofline_gflops_per_s: '160-230 fp32, 400-460 bf16 (shared/bench/onednn_conv_roofline.cpp)',
       bf16: bf16 ? {
         train_step_ms: median(bf16.train), infer_ms: median(bf16.infer),

@@ -66,7 +66,7 @@ if (wanted('wbc-binary') || wanted('scales')) {
   const { out, summary } = await trainAndTest('wbc-binary', { data: wbc, pixelSizeUm: 1 });
   if (wanted('scales')) {
     for (const scale of [0.5, 2]) {
-      const dir = await rescaledCopy(join(shared, 'wbc-cellavision'), join(work, `wbc-test-x${scale}`), scale);
+      const dir = await rescaledCopy(wbc, join(work, `wbc-test-x${scale}`), scale);
       const report = await evaluate({ model: out, data: dir, subset: 'test', pixelSizeUm: 1 / scale, progressStream: null });
       const scaled = reportSummary(report);
       emit({

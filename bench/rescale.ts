@@ -6,12 +6,13 @@ import { readImage, toFloatImage, writeImage } from '../src/data/image-io.js';
 import { resampleImage, resampleLabels } from '../src/data/resample.js';
 import type { RasterImage } from '../src/data/types.js';
 
-/** Writes the wbc test images and masks resampled by `scale` into a dataset folder of their own. */
+/** Writes a dataset's test images and masks resampled by `scale` into a dataset folder of their own. */
 export async function rescaledCopy(source: string, dir: string, scale: number): Promise<string> {
   await rm(dir, { recursive: true, force: true });
   const split = JSON.parse(readFileSync(join(source, 'split.json'), 'utf8')) as { test: string[] };
+  const imageFiles = await readdir(join(source, 'images'));
   for (const stem of split.test) {
-    const file = (await readdir(join(source, 'images'))).find((f) => f.startsWith(`${stem}.`))!;
+    const file = imageFiles.find((f) => f.startsWith(`${stem}.`))!;
     const image = toFloatImage(await readImage(join(source, 'images', file)));
     const mask = await readImage(join(source, 'masks', `${stem}.png`));
     const width = Math.round(image.width * scale);

@@ -12,8 +12,8 @@ import { type ProbabilityMap, probabilitiesToLabels } from './predict.js';
 
 /** `[H, W]` class labels → foreground outside the largest 8-connected foreground region set to 0. */
 export function keepLargestComponent(labels: Uint8Array, width: number, height: number): Uint8Array {
-  const foreground = Uint8Array.from(labels, (v) => (v > 0 ? 1 : 0));
-  const { labels: ids, count } = labelComponents(foreground, width, height);
+  // labelComponents takes every non-zero class as foreground.
+  const { labels: ids, count } = labelComponents(labels, width, height);
   if (count <= 1) return labels;
   const areas = new Float64Array(count + 1);
   for (let i = 0; i < ids.length; i++) areas[ids[i]]++;

@@ -5,7 +5,7 @@ import type { Model } from '../nn/model.js';
 import { nextValidTileSize } from '../nn/unet.js';
 import { fail } from '../util/errors.js';
 import {
-  type TtaModeName, type TilePlan, accumulateTile, applySymmetry, blendWeights, finishBlend, invertSymmetry, isIdentity, planTiles, readTile, ttaSymmetries,
+  type TtaModeName, type TilePlan, accumulateTile, applySymmetry, blendWeights, finishBlend, invertSymmetry, planTiles, readTile, ttaSymmetries,
 } from './tiling.js';
 
 export interface PredictOptions {
@@ -124,13 +124,12 @@ export async function predictProbabilities(model: Model, image: FloatImage, opti
     const batch = items.slice(start, start + batchSize);
     batch.forEach(({ tile, symmetry }, i) => {
       const planar = readTile(normalized, tile.x, tile.y, plan.inputSize, plan.inputSize, tileBuffer);
-      input.set(isIdentity(symmetry) ? planar : applySymmetry(planar, inChannels, plan.inputSize, plan.inputSize, symmetry), i * tileValues);
+      input.set(applySymmetry(planar, inChannels, plan.inputSize, plan.inputSize, symmetry), i * tileValues);
     });
     const shape = [batch.length, inChannels, plan.inputSize, plan.inputSize] as const;
     const probabilities = await model.predict(input.subarray(0, batch.length * tileValues), shape);
     batch.forEach(({ tile, symmetry }, i) => {
-      let out = probabilities.subarray(i * netValues, (i + 1) * netValues);
-      if (!isIdentity(symmetry)) out = invertSymmetry(out, outChannels, networkOutput, networkOutput, symmetry);
+      const out = invertSymmetry(probabilities.subarray(i * netValues, (i + 1) * netValues), outChannels, networkOutput, networkOutput, symmetry);
       accumulateTile(accumulator, weightSum, centerCrop(out, outChannels, networkOutput, crop), weights, tile, plan);
     });
     options.onProgress?.(Math.min(items.length, start + batchSize), items.length);

@@ -293,14 +293,9 @@ export function ttaSymmetries(mode: string): readonly Symmetry[] {
   return lookup(TTA_MODES, mode, 'TTA mode');
 }
 
-/** Whether a symmetry is the identity, which prediction skips without copying the tile. */
-export function isIdentity(symmetry: Symmetry): boolean {
-  return !symmetry.transpose && !symmetry.horizontal && !symmetry.vertical;
-}
-
 /**
  * Applies a symmetry to a planar `[C, H, W]` array (a tile input); a transpose needs H = W.
- * {@link invertSymmetry} maps the network's output back.
+ * The identity returns `data` itself, uncopied. {@link invertSymmetry} maps the network's output back.
  */
 export function applySymmetry(data: Float32Array, channels: number, height: number, width: number, symmetry: Symmetry): Float32Array {
   const turned = symmetry.transpose ? transposePlanar(data, channels, height, width) : data;
