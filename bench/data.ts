@@ -10,7 +10,7 @@
 import { loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AUGMENT_PRESETS, forceAllTransforms, DEFAULT_AUGMENT, type AugmentOptions } from '../src/data/augment.js';
+import { AUGMENT_PRESETS, forceAllTransforms, DEFAULT_AUGMENT, type AugmentOptions } from '../src/augment/pipeline.js';
 import { createLoader } from '../src/data/loader.js';
 import type { Sample } from '../src/data/types.js';
 import { writeFileAtomic } from '../src/util/fs.js';

@@ -2,9 +2,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readImage, toFloatImage, writeImage } from '../src/data/image-io.js';
-import { resampleImage, resampleLabels } from '../src/data/resample.js';
-import type { RasterImage } from '../src/data/types.js';
+import { readImage, toFloatImage, writeImage } from '../src/io/image/image-io.js';
+import { resampleImage, resampleLabels } from '../src/image/resample.js';
+import type { RasterImage } from '../src/image/types.js';
 
 /** Writes a dataset's test images and masks resampled by `scale` into a dataset folder of their own. */
 export async function rescaledCopy(source: string, dir: string, scale: number): Promise<string> {

@@ -9,9 +9,9 @@
  *
  *   RELU=1 T=2 node --import tsx scripts/stress-parity.mts 600
  */
-import { createEngine } from '../src/engine/index.ts';
-import type { Engine } from '../src/engine/types.ts';
-import { randomArray, relativeError } from '../tests/engine/helpers.ts';
+import { createEngine } from '../src/engine/index.js';
+import type { Engine } from '../src/engine/types.js';
+import { randomArray, relativeError } from '../tests/engine/helpers.js';
 
 async function run(e: Engine): Promise<Float32Array[]> {
   const C = 5;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { MASK_POLARITIES, STRAY_VALUE_POLICIES, type MaskPolarity, type StrayValuePolicy } from '../data/masks.js';
 import type { DatasetOptions } from '../data/prepare.js';
-import type { Task } from '../data/types.js';
+import type { Task } from '../nn/types.js';
 import { BACKENDS, PRECISIONS } from '../engine/index.js';
 import { fail } from '../util/errors.js';
 import type { FlagSpec, FlagValue } from './args.js';

@@ -1,7 +1,9 @@
 import { defineCommand, type CommandSpec, type ParsedArgs } from './args.js';
-import { checkDataset, formatSummary } from '../data/check.js';
-import { MASK_POLARITIES, STRAY_VALUE_POLICIES, parseValueMap, type MaskPolarity, type StrayValuePolicy } from '../data/masks.js';
-import type { Task } from '../data/types.js';
+import { checkDataset } from '../data/check.js';
+import { formatSummary } from '../data/check-format.js';
+import { MASK_POLARITIES, STRAY_VALUE_POLICIES, type MaskPolarity, type StrayValuePolicy } from '../data/masks.js';
+import { parseValueMap } from '../data/value-map.js';
+import type { Task } from '../nn/types.js';
 import { lookup } from '../util/registry.js';
 
 const spec: CommandSpec = {

@@ -1,4 +1,4 @@
-import { runDemo } from '../demo.js';
+import { runDemo } from '../workflows/demo.js';
 import { type CommandSpec, defineCommand } from './args.js';
 import { ENGINE_FLAGS } from './common.js';
 

@@ -1,4 +1,4 @@
-import { SUBSETS, type SubsetName, evaluate } from '../infer/evaluate.js';
+import { SUBSETS, type SubsetName, evaluate } from '../workflows/evaluate.js';
 import { reportSummary } from '../io/reports.js';
 import { fail } from '../util/errors.js';
 import { type CommandSpec, defineCommand } from './args.js';

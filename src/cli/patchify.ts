@@ -1,5 +1,5 @@
 import { MASK_POLARITIES, type MaskPolarity } from '../data/masks.js';
-import { patchifyDataset } from '../data/patchify.js';
+import { patchifyDataset } from '../workflows/patchify.js';
 import { fail } from '../util/errors.js';
 import { defineCommand, type CommandSpec } from './args.js';
 

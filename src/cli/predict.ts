@@ -1,4 +1,4 @@
-import { predictFiles } from '../infer/predict-files.js';
+import { predictFiles } from '../workflows/predict-files.js';
 import { fail } from '../util/errors.js';
 import { type CommandSpec, defineCommand } from './args.js';
 import { ENGINE_FLAGS } from './common.js';

@@ -1,4 +1,5 @@
-import { MASK_STYLES, resolveSynthOptions, writeSyntheticDataset, type MaskStyle } from '../data/synth.js';
+import { MASK_STYLES, writeSyntheticDataset, type MaskStyle } from '../synth/dataset.js';
+import { resolveSynthOptions } from '../synth/smear.js';
 import { fail } from '../util/errors.js';
 import { defineCommand, type CommandSpec } from './args.js';
 

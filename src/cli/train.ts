@@ -1,10 +1,10 @@
-import { AUGMENT_PRESETS } from '../data/augment.js';
+import { AUGMENT_PRESETS } from '../augment/pipeline.js';
 import { SAMPLINGS } from '../data/loader.js';
 import { NORMALIZATIONS } from '../data/normalize.js';
 import { LOSSES } from '../nn/losses.js';
 import { OPTIMIZERS } from '../nn/optimizers.js';
 import { NORMS, PADDINGS } from '../nn/unet.js';
-import { resumeTraining, train } from '../train/fit.js';
+import { resumeTraining, train } from '../workflows/train.js';
 import { TRAIN_DEFAULTS, type TrainOptions } from '../train/options.js';
 import { SCHEDULES } from '../train/schedules.js';
 import { fail } from '../util/errors.js';

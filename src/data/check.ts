@@ -1,15 +1,14 @@
 import { PyocyteError, PyocyteErrors } from '../util/errors.js';
-import { equivalentDiameter, instanceAreas, labelComponents } from './components.js';
+import { equivalentDiameter, instanceAreas, labelComponents } from '../image/components.js';
 import { discoverDataset, type DatasetConvention } from './dataset.js';
-import { readImageInfo } from './image-io.js';
+import { readImageInfo } from '../io/image/image-io.js';
 import { mergeHistograms, type ValueHistogram } from './mask-values.js';
 import { resolveMaskOptions, surveyMask, type MaskSurvey } from './masks.js';
-import { mapPool } from './pool.js';
+import { mapPool } from '../util/pool.js';
 import { displayName, pairToSample, readPair, scaleFactor, type LoadedPair, type LoadOptions } from './samples.js';
 import { splitStems } from './split.js';
-import type { Task } from './types.js';
+import type { Task } from '../nn/types.js';
 
-export { formatSummary } from './check-format.js';
 
 /** What `pyocyte data check` found in a dataset folder. */
 export interface DatasetSummary {

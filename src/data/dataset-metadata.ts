@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PyocyteError } from '../util/errors.js';
-import { parseValueMap, MASK_POLARITIES, type MaskPolarity } from './masks.js';
+import { MASK_POLARITIES, type MaskPolarity } from './masks.js';
+import { parseValueMap } from './value-map.js';
 
 /** What a dataset folder may declare about itself in `pyocyte.json` (or nnU-Net's `dataset.json`). */
 export interface DatasetMetadata {

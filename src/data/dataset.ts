@@ -3,11 +3,11 @@ import { readdir, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { PyocyteError, PyocyteErrors } from '../util/errors.js';
 import { readDatasetMetadata } from './dataset-metadata.js';
-import { IMAGE_EXTENSIONS, isImageFile, readImageInfo, type ImageInfo } from './image-io.js';
+import { readImageInfo, type ImageInfo } from '../io/image/image-io.js';
+import { IMAGE_EXTENSIONS, isImageFile } from '../io/image/formats.js';
 import type { MaskPolarity } from './masks.js';
-import { mapPool } from './pool.js';
+import { mapPool } from '../util/pool.js';
 
-export { loadSample, loadSamples, type LoadOptions } from './samples.js';
 
 /** Folder layouts pyocyte recognises, tried in this order. */
 export const DATASET_CONVENTIONS = {

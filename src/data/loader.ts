@@ -6,11 +6,12 @@
 import { fail, PyocyteErrors } from '../util/errors.js';
 import { hash32, Random } from '../util/random.js';
 import { checkName } from '../util/registry.js';
-import { augmentPatch, drawAugmentation, resolveAugment, type AugmentedPatch, type AugmentOptions, type AugmentPresetName } from './augment.js';
-import { labelComponents } from './components.js';
+import { augmentPatch, drawAugmentation, resolveAugment, type AugmentedPatch, type AugmentOptions, type AugmentPresetName } from '../augment/pipeline.js';
+import { labelComponents } from '../image/components.js';
 import { channelPercentiles } from './normalize.js';
 import { fixedPatches, samplePatchOrigin, type FixedPatch } from './patches.js';
-import type { Batch, Normalization, Sample } from './types.js';
+import type { Sample } from './types.js';
+import type { Batch, Normalization } from '../nn/types.js';
 import { borderWeightMap } from './weights.js';
 
 /** How training patches are chosen. */

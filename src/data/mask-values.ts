@@ -1,6 +1,6 @@
 import { extname } from 'node:path';
 import { PyocyteError } from '../util/errors.js';
-import type { RasterImage } from './types.js';
+import type { RasterImage } from '../image/types.js';
 
 /** The distinct values of a mask and how many pixels have each, ascending by value. */
 export interface ValueHistogram {

@@ -1,13 +1,12 @@
 import { PyocyteError } from '../util/errors.js';
-import type { RasterImage, Task } from './types.js';
+import type { Task } from '../nn/types.js';
+import type { RasterImage } from '../image/types.js';
 import {
   countOf, describeValues, interiorFraction, lossyHint, maskValues, mergeHistograms, percent, valueHistogram,
   type MaskValues, type ValueHistogram,
 } from './mask-values.js';
 import { mapValues } from './value-map.js';
 
-export { parseValueMap, labelsToMask } from './value-map.js';
-export type { ValueHistogram } from './mask-values.js';
 
 /** Which colour the objects are in a two-valued mask. */
 export const MASK_POLARITIES = {

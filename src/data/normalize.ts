@@ -1,6 +1,7 @@
 import { PyocyteError } from '../util/errors.js';
 import { checkName } from '../util/registry.js';
-import type { FloatImage, Normalization } from './types.js';
+import type { Normalization } from '../nn/types.js';
+import type { FloatImage } from '../image/types.js';
 
 /**
  * Intensity normalisation, stored in the model file so prediction repeats it exactly.

@@ -5,6 +5,7 @@
 import { fail } from '../util/errors.js';
 import type { Random } from '../util/random.js';
 import type { Sample } from './types.js';
+import { mirrorIndex } from '../image/plane.js';
 
 /** Any typed array that holds pixels. */
 export type PixelArray = Uint8Array | Uint16Array | Int32Array | Float32Array;
@@ -21,20 +22,6 @@ export interface PixelGrid<T extends PixelArray = PixelArray> {
 export interface PatchOrigin {
   x: number;
   y: number;
-}
-
-/**
- * Reflects any index into `[0, n)` like numpy's `'reflect'` pad mode (the edge pixel is not
- * repeated): for n = 4, index −1 → 1, 4 → 2, 7 → 1. Repeats as often as needed, so an image much
- * smaller than a patch is tiled by reflections.
- */
-export function mirrorIndex(i: number, n: number): number {
-  if (n <= 1) return 0;
-  if (i >= 0 && i < n) return i;
-  const period = 2 * (n - 1);
-  let m = (i % period) | 0;
-  if (m < 0) m += period;
-  return m < n ? m : period - m;
 }
 
 /** How {@link gridPatches} spaces patches: a fixed stride, or a fixed number per image. */

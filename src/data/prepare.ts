@@ -5,7 +5,8 @@ import { discoverDataset, type DatasetIndex } from './dataset.js';
 import type { MaskOptions, MaskPolarity, StrayValuePolicy } from './masks.js';
 import { loadSamples } from './samples.js';
 import { type Split, splitStems } from './split.js';
-import type { Sample, Task } from './types.js';
+import type { Sample } from './types.js';
+import type { Task } from '../nn/types.js';
 import { parseValueMap } from './value-map.js';
 
 /** How a dataset folder is read and split; shared by train, evaluate and the benchmarks. */

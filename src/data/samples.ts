@@ -1,11 +1,12 @@
 import { isAbsolute, relative } from 'node:path';
 import { PyocyteError, PyocyteErrors } from '../util/errors.js';
 import type { ImagePair } from './dataset.js';
-import { readImage, toFloatImage } from './image-io.js';
+import { readImage, toFloatImage } from '../io/image/image-io.js';
 import { maskToLabels, resolveMaskOptions, surveyMask, type MaskOptions } from './masks.js';
-import { mapPool } from './pool.js';
-import { resampleImage, resampleLabels, scaledSize } from './resample.js';
-import type { FloatImage, RasterImage, Sample } from './types.js';
+import { mapPool } from '../util/pool.js';
+import { resampleImage, resampleLabels, scaledSize } from '../image/resample.js';
+import type { Sample } from './types.js';
+import type { FloatImage, RasterImage } from '../image/types.js';
 
 /** How to load image/mask pairs into samples. */
 export interface LoadOptions extends MaskOptions {

@@ -1,6 +1,6 @@
 import { PyocyteError } from '../util/errors.js';
 import { describeValues, lossyHint, type MaskValues, type ValueHistogram } from './mask-values.js';
-import type { RasterImage } from './types.js';
+import type { RasterImage } from '../image/types.js';
 
 /**
  * Parses a value map such as `"0:background,128:cytoplasm,255:nucleus"`: file value → class name.

@@ -6,9 +6,8 @@
  * background pixels only; cell pixels get w_c.
  */
 import { fail } from '../util/errors.js';
-import { INF, squaredDistanceTransform } from './distance.js';
+import { INF, squaredDistanceTransform } from '../image/distance.js';
 
-export { squaredDistanceTransform } from './distance.js';
 
 /** Options of {@link borderWeightMap}. */
 export interface BorderWeightOptions {

@@ -2,8 +2,9 @@
  * Per-cell measurements from an instance map: centroid, area, equivalent diameter, perimeter,
  * circularity, and a CSV export.
  */
+import { csvField } from '../util/csv.js';
 import { fail } from '../util/errors.js';
-import { checkSize } from './distance.js';
+import { checkSize } from '../image/distance.js';
 
 /** Options of {@link measureCells} and {@link cellsCsv}. */
 export interface MeasureOptions {
@@ -146,9 +147,4 @@ export function cellsCsv(cells: readonly CellMeasurement[], options: MeasureOpti
     ].join(','));
   }
   return lines.length ? `${lines.join('\n')}\n` : '';
-}
-
-/** Quotes a CSV field when it needs it (commas, quotes, line breaks). */
-export function csvField(value: string): string {
-  return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }

@@ -5,14 +5,12 @@
  * building blocks, so `import { … } from './instances.js'` is the one entry point.
  */
 import { fail } from '../util/errors.js';
-import { find, labelComponents, removeSmallObjects, union, type InstanceLabels } from './components.js';
-import { checkSize, distanceTransform, smoothInsideMask } from './distance.js';
-import { hMaximaMarkers, markerWatershed } from './watershed.js';
+import { removeSmallObjects } from '../image/small-objects.js';
+import { find, labelComponents, union, type InstanceLabels } from '../image/components.js';
+import { smoothInsideMask } from '../image/smooth.js';
+import { checkSize, distanceTransform } from '../image/distance.js';
+import { hMaximaMarkers, markerWatershed } from '../image/watershed.js';
 
-export { labelComponents, removeSmallObjects, type ComponentOptions, type InstanceLabels, type SmallObjectOptions } from './components.js';
-export { distanceTransform, smoothInsideMask, type DistanceOptions } from './distance.js';
-export { hMaximaMarkers, markerWatershed } from './watershed.js';
-export { measureCells, cellsCsv, type CellMeasurement, type MeasureOptions } from './cells.js';
 
 /** Options of {@link splitTouching}. */
 export interface SplitOptions {

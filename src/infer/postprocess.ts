@@ -4,7 +4,7 @@
  * connected foreground region and clears the rest, which suits datasets annotated with one
  * object per image (a centred white cell) and never wins on images of many cells.
  */
-import { labelComponents } from '../data/components.js';
+import { labelComponents } from '../image/components.js';
 import type { Sample } from '../data/types.js';
 import { confusionMatrix, summarizeImages } from '../metrics/pixel.js';
 import { lookup } from '../util/registry.js';

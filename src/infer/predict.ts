@@ -1,12 +1,10 @@
-import type { FloatImage } from '../data/types.js';
+import type { FloatImage } from '../image/types.js';
 import { normalizeImage } from '../data/normalize.js';
-import { resampleImage } from '../data/resample.js';
+import { resampleImage } from '../image/resample.js';
 import type { Model } from '../nn/model.js';
 import { nextValidTileSize } from '../nn/unet.js';
 import { fail } from '../util/errors.js';
-import {
-  type TtaModeName, type TilePlan, accumulateTile, applySymmetry, blendWeights, finishBlend, invertSymmetry, planTiles, readTile, ttaSymmetries,
-} from './tiling.js';
+import { type TtaModeName, type TilePlan, accumulateTile, applySymmetry, blendWeights, finishBlend, invertSymmetry, planTiles, readTile, ttaSymmetries } from './tiling.js';
 
 export interface PredictOptions {
   /** Input tile side in pixels, rounded up to a size the network takes. Default 512. */

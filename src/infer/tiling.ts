@@ -9,10 +9,9 @@
  */
 import { fail } from '../util/errors.js';
 import { lookup } from '../util/registry.js';
-import { mirrorIndex } from '../data/patches.js';
-import type { FloatImage } from '../data/types.js';
+import { mirrorIndex } from '../image/plane.js';
+import type { FloatImage } from '../image/types.js';
 
-export { mirrorIndex } from '../data/patches.js';
 
 /** Options of {@link planTiles}. */
 export interface TileOptions {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { csvField } from '../infer/cells.js';
+import { csvField } from '../util/csv.js';
 import type { InstanceMatch, ObjectSummary } from '../metrics/objects.js';
 import type { MeanImageMetrics, PixelMetrics } from '../metrics/pixel.js';
 import { writeFileAtomic } from '../util/fs.js';

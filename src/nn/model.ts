@@ -1,5 +1,5 @@
 import type { Engine, LossKernel, Tensor } from '../engine/types.js';
-import type { Batch, Normalization, Task } from '../data/types.js';
+import type { Batch, Normalization, Task } from './types.js';
 import { fail } from '../util/errors.js';
 import { hash32 } from '../util/random.js';
 import { type LossName, lossDefinition } from './losses.js';

@@ -1,5 +1,5 @@
-import type { AugmentPresetName } from '../data/augment.js';
-import { AUGMENT_PRESETS } from '../data/augment.js';
+import type { AugmentPresetName } from '../augment/pipeline.js';
+import { AUGMENT_PRESETS } from '../augment/pipeline.js';
 import type { SamplingName } from '../data/loader.js';
 import { SAMPLINGS } from '../data/loader.js';
 import type { DatasetOptions } from '../data/prepare.js';

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
-import { readImage, readImageInfo } from '../../src/data/image-io.js';
+import { readImage, readImageInfo } from '../../src/io/image/image-io.js';
 import { DEFAULT_THRESHOLD_CANDIDATES } from '../../src/metrics/pixel.js';
 import { type CliResult, describeRun, runCli, tempFolder, threeClassCopy } from './helpers.js';
 

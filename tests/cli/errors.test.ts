@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { writeImage } from '../../src/data/image-io.js';
+import { writeImage } from '../../src/io/image/image-io.js';
 import { LOSSES } from '../../src/nn/losses.js';
 import { resolveTrainOptions } from '../../src/train/options.js';
 import { assertOneLineError, describeRun, nonEmptyLines, runCli, stackFrames, tempFolder, tinyDataset, untrainedRun } from './helpers.js';
@@ -67,7 +67,7 @@ describe('pyocyte CLI errors are one line without a stack trace', () => {
     assertOneLineError(runCli(['train', '--resume', at('empty-run')]), /cannot resume .*empty-run: no config\.json/);
   });
 
-  // Pins a bug: resumeTraining (src/train/fit.ts) loads the data and the engine before it looks
+  // Pins a bug: resumeTraining (src/workflows/train.ts) loads the data and the engine before it looks
   // for checkpoints/last, so the error comes after three lines of progress (and, on a big dataset, late).
   test('train --resume on a run with config.json but no checkpoint fails at once, saying the checkpoint is missing', () => {
     const run = at('no-checkpoint-run');

@@ -11,12 +11,13 @@ import { dirname, join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { checkDataset } from '../../src/data/check.js';
-import { discoverDataset, loadSample, loadSamples } from '../../src/data/dataset.js';
-import { readImage, readImageInfo, writeImage } from '../../src/data/image-io.js';
+import { discoverDataset } from '../../src/data/dataset.js';
+import { loadSample, loadSamples } from '../../src/data/samples.js';
+import { readImage, readImageInfo, writeImage } from '../../src/io/image/image-io.js';
 import { maskToLabels } from '../../src/data/masks.js';
 import { PyocyteError, PyocyteErrors } from '../../src/util/errors.js';
 import { Random } from '../../src/util/random.js';
-import type { RasterImage } from '../../src/data/types.js';
+import type { RasterImage } from '../../src/image/types.js';
 
 let root: string;
 let count = 0;

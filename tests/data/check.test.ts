@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { checkDataset, formatSummary } from '../../src/data/check.js';
-import { writeImage } from '../../src/data/image-io.js';
+import { checkDataset } from '../../src/data/check.js';
+import { formatSummary } from '../../src/data/check-format.js';
+import { writeImage } from '../../src/io/image/image-io.js';
 import { command } from '../../src/cli/data.js';
 
 let root: string;

@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { discoverDataset, loadSample, loadSamples } from '../../src/data/dataset.js';
-import { writeImage } from '../../src/data/image-io.js';
+import { discoverDataset } from '../../src/data/dataset.js';
+import { loadSample, loadSamples } from '../../src/data/samples.js';
+import { writeImage } from '../../src/io/image/image-io.js';
 import { PyocyteErrors } from '../../src/util/errors.js';
 
 let root: string;

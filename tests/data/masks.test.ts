@@ -1,10 +1,9 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  labelsToMask, maskToLabels, parseValueMap, resolveMaskOptions, surveyMask,
-} from '../../src/data/masks.js';
-import { equivalentDiameter, instanceAreas, labelComponents } from '../../src/data/components.js';
-import type { RasterImage } from '../../src/data/types.js';
+import { maskToLabels, resolveMaskOptions, surveyMask } from '../../src/data/masks.js';
+import { labelsToMask, parseValueMap } from '../../src/data/value-map.js';
+import { equivalentDiameter, instanceAreas, labelComponents } from '../../src/image/components.js';
+import type { RasterImage } from '../../src/image/types.js';
 
 /** A one-channel 8-bit mask from rows of values. */
 function mask8(rows: number[][]): RasterImage {

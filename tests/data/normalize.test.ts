@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { channelPercentiles, computeNormalization, normalizeImage } from '../../src/data/normalize.js';
-import type { FloatImage } from '../../src/data/types.js';
+import type { FloatImage } from '../../src/image/types.js';
 
 const image = (channels: number, values: number[]): FloatImage => ({ width: values.length / channels, height: 1, channels, data: Float32Array.from(values) });
 const rounded = (values: ArrayLike<number>) => Array.from(values, (v) => +v.toFixed(5));

@@ -3,11 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readImage, writeImage } from '../../src/data/image-io.js';
-import { patchifyDataset } from '../../src/data/patchify.js';
-import {
-  extractPatch, fixedPatches, foregroundPixels, gridPatches, gridShape, mirrorIndex, samplePatchOrigin,
-} from '../../src/data/patches.js';
+import { readImage, writeImage } from '../../src/io/image/image-io.js';
+import { patchifyDataset } from '../../src/workflows/patchify.js';
+import { extractPatch, fixedPatches, foregroundPixels, gridPatches, gridShape, samplePatchOrigin } from '../../src/data/patches.js';
+import { mirrorIndex } from '../../src/image/plane.js';
 import type { Sample } from '../../src/data/types.js';
 import { Random } from '../../src/util/random.js';
 

@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { borderWeightMap, squaredDistanceTransform } from '../../src/data/weights.js';
+import { borderWeightMap } from '../../src/data/weights.js';
+import { squaredDistanceTransform } from '../../src/image/distance.js';
 import { Random } from '../../src/util/random.js';
 
 /** Two 4x4 squares in a 11x6 image, one background column (x = 5) between them. */

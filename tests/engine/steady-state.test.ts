@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createEngine, nativeAvailability, type Engine } from '../../src/engine/index.js';
-import type { Batch } from '../../src/data/types.js';
+import type { Batch } from '../../src/nn/types.js';
 import { unet, type Model } from '../../src/nn/model.js';
 import { Random } from '../../src/util/random.js';
 import { randomArray } from './helpers.js';

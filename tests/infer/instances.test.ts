@@ -1,6 +1,10 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { cellsCsv, distanceTransform, labelComponents, measureCells, removeSmallObjects, splitTouching } from '../../src/infer/instances.js';
+import { splitTouching } from '../../src/infer/instances.js';
+import { cellsCsv, measureCells } from '../../src/infer/cells.js';
+import { distanceTransform } from '../../src/image/distance.js';
+import { removeSmallObjects } from '../../src/image/small-objects.js';
+import { labelComponents } from '../../src/image/components.js';
 import { PyocyteError } from '../../src/util/errors.js';
 import { Random } from '../../src/util/random.js';
 

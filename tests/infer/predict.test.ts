@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { FloatImage } from '../../src/data/types.js';
+import type { FloatImage } from '../../src/image/types.js';
 import type { Engine } from '../../src/engine/index.js';
 import { planImageTiles, predictProbabilities, probabilitiesToLabels } from '../../src/infer/predict.js';
 import { type Model, unet } from '../../src/nn/model.js';

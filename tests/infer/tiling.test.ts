@@ -1,10 +1,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  accumulateTile, blendWeights, finishBlend, applySymmetry, flipPlanar, invertSymmetry, transposePlanar, ttaSymmetries, mirrorIndex, planTiles, readTile,
-  type TilePlan,
-} from '../../src/infer/tiling.js';
-import type { FloatImage } from '../../src/data/types.js';
+import { accumulateTile, blendWeights, finishBlend, applySymmetry, flipPlanar, invertSymmetry, transposePlanar, ttaSymmetries, planTiles, readTile, type TilePlan } from '../../src/infer/tiling.js';
+import { mirrorIndex } from '../../src/image/plane.js';
+import type { FloatImage } from '../../src/image/types.js';
 import { PyocyteError } from '../../src/util/errors.js';
 
 /** How many tiles write each pixel, `[H, W]`. */

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { nativeAvailability } from '../../src/engine/index.js';
-import { evaluate } from '../../src/infer/evaluate.js';
-import { train } from '../../src/train/fit.js';
+import { evaluate } from '../../src/workflows/evaluate.js';
+import { train } from '../../src/workflows/train.js';
 import { sharedDataset } from '../shared-data.js';
 
 const wbc = sharedDataset('wbc-cellavision');

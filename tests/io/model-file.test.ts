@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Batch } from '../../src/data/types.js';
+import type { Batch } from '../../src/nn/types.js';
 import { type Engine, createEngine, nativeAvailability } from '../../src/engine/index.js';
 import { loadModel, loadModelTensors, modelTensors, resolveModelPath, runFolderOf, saveModel } from '../../src/io/model-file.js';
 import { decodeSafetensors } from '../../src/io/safetensors.js';

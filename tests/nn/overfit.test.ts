@@ -5,8 +5,8 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { synthesizeSmear } from '../../src/data/synth.js';
-import type { Batch } from '../../src/data/types.js';
+import { synthesizeSmear } from '../../src/synth/smear.js';
+import type { Batch } from '../../src/nn/types.js';
 import { unet } from '../../src/nn/model.js';
 import { engines } from '../engine/helpers.js';
 

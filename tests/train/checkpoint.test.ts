@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Batch } from '../../src/data/types.js';
+import type { Batch } from '../../src/nn/types.js';
 import { createEngine } from '../../src/engine/index.js';
 import { modelTensors } from '../../src/io/model-file.js';
 import { type Model, unet } from '../../src/nn/model.js';

@@ -13,7 +13,7 @@ import { loadModel } from '../../src/io/model-file.js';
 import { decodeSafetensors } from '../../src/io/safetensors.js';
 import { DEFAULT_THRESHOLD_CANDIDATES, bestThreshold } from '../../src/metrics/pixel.js';
 import type { TrainerState } from '../../src/train/checkpoint.js';
-import { type TrainHooks, type TrainResult, resumeTraining, train } from '../../src/train/fit.js';
+import { type TrainHooks, type TrainResult, resumeTraining, train } from '../../src/workflows/train.js';
 import type { TrainOptions } from '../../src/train/options.js';
 import { chooseDecisionRule } from '../../src/train/validate.js';
 import { predictProbabilities } from '../../src/infer/predict.js';

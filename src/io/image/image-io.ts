@@ -1,0 +1,284 @@
+import { open, readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import { PyocyteError } from '../../util/errors.js';
+import { writeFileAtomic } from '../../util/fs.js';
+import { decodeBmp, parseBmpHeader } from './bmp.js';
+import { checkImageBytes, IMAGE_FORMATS, type ImageFormat } from './formats.js';
+import { encodeTiff } from './tiff.js';
+import type { FloatImage, RasterImage } from '../../image/types.js';
+
+
+/** Images above this many pixels are refused unless `maxPixels` says otherwise (100 Mpx). */
+export const DEFAULT_MAX_PIXELS = 100_000_000;
+
+/** What an image file's header says, read without decoding the pixels. */
+export interface ImageInfo {
+  width: number;
+  height: number;
+  /** Channels as decoded: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA (palette files report 3 or 4). */
+  channels: number;
+  bitDepth: 8 | 16 | 32;
+  /** `png`, `jpeg`, `tiff`, `webp` or `bmp`. */
+  format: ImageFormat;
+  /** Pages (TIFF stacks, animated WebP); pyocyte reads single-page images only. */
+  pages: number;
+}
+
+/** Options for reading an image. */
+export interface ReadImageOptions {
+  /** Refuse images with more pixels than this, checked from the header before decoding. Default 100e6. */
+  maxPixels?: number;
+  /** How messages name the file (e.g. `masks/017.png` relative to a dataset); default the path. */
+  name?: string;
+}
+
+const HEAD_BYTES = 4096;
+
+function fileError(error: unknown, name: string): never {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') throw new PyocyteError(`${name} does not exist`, { file: name });
+  if (code === 'EISDIR') throw new PyocyteError(`${name} is a folder, not an image file`, { file: name });
+  if (code === 'EACCES' || code === 'EPERM') throw new PyocyteError(`cannot read ${name}: permission denied`, { file: name });
+  throw error;
+}
+
+const bitDepthOf = (depth: string): 8 | 16 | 32 =>
+  depth === 'uchar' || depth === 'char' ? 8 : depth === 'ushort' || depth === 'short' ? 16 : 32;
+
+async function headerOf(
+  input: string | Buffer, head: Uint8Array, format: ImageFormat, name: string,
+): Promise<ImageInfo & { metadata?: Metadata }> {
+  if (format === 'bmp') {
+    const header = parseBmpHeader(head, name);
+    return { width: header.width, height: header.height, channels: header.channels, bitDepth: 8, format, pages: 1 };
+  }
+  let metadata: Metadata;
+  try {
+    metadata = await sharp(input, { limitInputPixels: false }).metadata();
+  } catch (error) {
+    throw corrupt(name, format, error);
+  }
+  const channels = metadata.space === 'cmyk' ? 3 : metadata.channels;
+  const { width, height } = metadata.autoOrient ?? metadata;
+  return { width, height, channels, bitDepth: bitDepthOf(metadata.depth), format, pages: metadata.pages ?? 1, metadata };
+}
+
+function corrupt(name: string, format: ImageFormat, error: unknown): PyocyteError {
+  const detail = (error instanceof Error ? error.message : String(error)).split('\n')[0].trim();
+  return new PyocyteError(
+    `${name} is a corrupt or truncated ${IMAGE_FORMATS[format].label} file (the decoder said: ${detail}); re-export it or remove it`,
+    { file: name, cause: error },
+  );
+}
+
+/**
+ * Width and height straight from a PNG's IHDR or a BMP's header, so an oversized image is refused
+ * before any decoder (even sharp's header reader) runs. Undefined for other formats.
+ */
+function quickSize(format: ImageFormat, head: Uint8Array, name: string): Pick<ImageInfo, 'width' | 'height' | 'channels' | 'bitDepth'> | undefined {
+  if (format === 'bmp') return { ...parseBmpHeader(head, name), bitDepth: 8 };
+  if (format === 'png' && head.length >= 26 && String.fromCharCode(...head.subarray(12, 16)) === 'IHDR') {
+    const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+    const channels = [1, 0, 3, 3, 2, 0, 4][head[25]] ?? 4;
+    return { width: view.getUint32(16), height: view.getUint32(20), channels, bitDepth: head[24] === 16 ? 16 : 8 };
+  }
+  return undefined;
+}
+
+function checkSize(info: Pick<ImageInfo, 'width' | 'height' | 'channels' | 'bitDepth' | 'pages'>, name: string, maxPixels: number): void {
+  const pixels = info.width * info.height;
+  if (info.pages > 1) {
+    throw new PyocyteError(
+      `${name} has ${info.pages} pages (a stack or time series); pyocyte reads single 2D images: save each page as its own file`,
+      { file: name },
+    );
+  }
+  if (pixels > maxPixels) {
+    const gigabytes = (pixels * info.channels * (info.bitDepth / 8 + 4)) / 1e9;
+    throw new PyocyteError(
+      `${name} is ${info.width}×${info.height} (${(pixels / 1e6).toFixed(0)} Mpx), above the limit of ${(maxPixels / 1e6).toFixed(0)} Mpx; ` +
+        `loading it would need about ${gigabytes.toFixed(1)} GB. Cut it into tiles (e.g. with 'vips dzsave' or ImageJ), ` +
+        `or raise the limit (--max-megapixels) if the machine has the memory`,
+      { file: name },
+    );
+  }
+}
+
+/**
+ * Reads only an image file's header: its size, channels, bit depth and format. Checks the file's
+ * first bytes against its extension first (empty, text, renamed files fail with a clear message).
+ */
+export async function readImageInfo(path: string, options: { name?: string } = {}): Promise<ImageInfo> {
+  const name = options.name ?? path;
+  let head: Uint8Array;
+  let size: number;
+  try {
+    const handle = await open(path, 'r');
+    try {
+      size = (await handle.stat()).size;
+      const buffer = Buffer.alloc(Math.min(HEAD_BYTES, size));
+      await handle.read(buffer, 0, buffer.length, 0);
+      head = buffer;
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    fileError(error, name);
+  }
+  const format = checkImageBytes(name, head, size);
+  const { metadata: _, ...info } = await headerOf(path, head, format, name);
+  return info;
+}
+
+/** Copies `bytes` into a typed array of the bit depth's type (sharp's buffers may be unaligned). */
+function typed(bytes: Buffer, bitDepth: 8 | 16 | 32): RasterImage['data'] {
+  if (bitDepth === 8) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+  const copy = new Uint8Array(bytes.length);
+  copy.set(bytes);
+  return bitDepth === 16 ? new Uint16Array(copy.buffer) : new Float32Array(copy.buffer);
+}
+
+/** Keeps channel 0 and, when `alpha`, the last channel: undoes sharp's gray → sRGB expansion. */
+function grayFrom(data: RasterImage['data'], channels: number, alpha: boolean): RasterImage['data'] {
+  const pixels = data.length / channels;
+  const outChannels = alpha ? 2 : 1;
+  const out = new (data.constructor as Uint8ArrayConstructor)(pixels * outChannels) as RasterImage['data'];
+  for (let i = 0; i < pixels; i++) {
+    out[i * outChannels] = data[i * channels];
+    if (alpha) out[i * 2 + 1] = data[i * channels + channels - 1];
+  }
+  return out;
+}
+
+function isGray(data: RasterImage['data'], channels: number): boolean {
+  for (let i = 0; i < data.length; i += channels) {
+    if (data[i] !== data[i + 1] || data[i] !== data[i + 2]) return false;
+  }
+  return true;
+}
+
+async function decodeWithSharp(buffer: Buffer, info: ImageInfo, metadata: Metadata, name: string): Promise<RasterImage> {
+  const { bitDepth } = info;
+  const color = metadata.channels >= 3 || metadata.space === 'cmyk';
+  const space = bitDepth === 16 ? (color || metadata.channels === 2 ? 'rgb16' : 'grey16') : color || metadata.channels === 2 ? 'srgb' : 'b-w';
+  const depth = bitDepth === 8 ? 'uchar' : bitDepth === 16 ? 'ushort' : 'float';
+  let pipeline = sharp(buffer, { limitInputPixels: false, ignoreIcc: metadata.space !== 'cmyk', failOn: 'error' }).autoOrient();
+  // Float data keeps its own interpretation (scRGB for colour): sRGB or b-w would cast it to 8 bits.
+  pipeline = pipeline.toColourspace(bitDepth === 32 ? (color ? 'scrgb' : metadata.space) : space);
+  let decoded: { data: Buffer; info: OutputInfo };
+  try {
+    decoded = await pipeline.raw({ depth }).toBuffer({ resolveWithObject: true });
+  } catch (error) {
+    throw corrupt(name, info.format, error);
+  }
+  let data = typed(decoded.data, bitDepth);
+  let channels = decoded.info.channels;
+  const hasAlpha = channels === 2 || channels === 4;
+  if (metadata.channels <= 2 && channels > 2) {
+    data = grayFrom(data, channels, hasAlpha);
+    channels = hasAlpha ? 2 : 1;
+  } else if (metadata.isPalette && channels >= 3 && isGray(data, channels)) {
+    // A palette of grays is a gray image (common for label masks saved by image editors).
+    data = grayFrom(data, channels, hasAlpha);
+    channels = hasAlpha ? 2 : 1;
+  }
+  return { width: decoded.info.width, height: decoded.info.height, channels, bitDepth, data };
+}
+
+/**
+ * Reads an image file: PNG, JPEG, TIFF, WebP (via sharp) or BMP. Gray, gray+alpha, palette, RGB
+ * and RGBA; 8- and 16-bit (32-bit float TIFFs as `Float32Array`). EXIF orientation is applied;
+ * embedded ICC profiles are ignored so pixel values stay as stored. The header is checked before
+ * decoding: wrong or corrupt files and images above `maxPixels` fail naming the file.
+ * @returns a raster `[H, W, C]` with the file's native bit depth.
+ */
+export async function readImage(path: string, options: ReadImageOptions = {}): Promise<RasterImage> {
+  const name = options.name ?? path;
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  let buffer: Buffer;
+  try {
+    buffer = await readFile(path);
+  } catch (error) {
+    fileError(error, name);
+  }
+  const format = checkImageBytes(name, buffer.subarray(0, HEAD_BYTES), buffer.length);
+  const quick = quickSize(format, buffer, name);
+  if (quick) checkSize({ ...quick, pages: 1 }, name, maxPixels);
+  const { metadata, ...info } = await headerOf(buffer, buffer, format, name);
+  checkSize(info, name, maxPixels);
+  if (format === 'bmp' || metadata === undefined) return decodeBmp(buffer, name);
+  return decodeWithSharp(buffer, info, metadata, name);
+}
+
+/** sharp colourspace names for writing a raster of each bit depth and channel count. */
+function outputSpace(image: RasterImage): 'b-w' | 'srgb' | 'grey16' | 'rgb16' {
+  if (image.bitDepth === 16) return image.channels <= 2 ? 'grey16' : 'rgb16';
+  return image.channels <= 2 ? 'b-w' : 'srgb';
+}
+
+function checkRaster(image: RasterImage, name: string): void {
+  const expected = image.width * image.height * image.channels;
+  const type = image.bitDepth === 8 ? Uint8Array : image.bitDepth === 16 ? Uint16Array : Float32Array;
+  if (!(image.data instanceof type) || image.data.length !== expected || image.channels < 1 || image.channels > 4) {
+    throw new PyocyteError(
+      `cannot write ${name}: expected ${image.width}×${image.height}×${image.channels} ${image.bitDepth}-bit samples (1–4 channels), got ${image.data.length} in a ${image.data.constructor.name}`,
+    );
+  }
+}
+
+/**
+ * Writes a raster atomically (temp file + rename): `.png` (8/16-bit, 1–4 channels) or
+ * `.tif`/`.tiff` (8/16-bit or 32-bit float, lossless deflate).
+ */
+export async function writeImage(path: string, image: RasterImage): Promise<void> {
+  const extension = extname(path).toLowerCase();
+  checkRaster(image, path);
+  let bytes: Uint8Array;
+  if (extension === '.tif' || extension === '.tiff') {
+    bytes = encodeTiff(image);
+  } else if (extension === '.png') {
+    if (image.bitDepth === 32) throw new PyocyteError(`cannot write ${path}: 32-bit float images can only be saved as TIFF (.tif)`);
+    const raw = { width: image.width, height: image.height, channels: image.channels as 1 | 2 | 3 | 4 };
+    bytes = await sharp(image.data, { raw }).toColourspace(outputSpace(image)).png({ compressionLevel: 6 }).toBuffer();
+  } else {
+    throw new PyocyteError(`cannot write ${path}: pyocyte writes images as .png, .tif or .tiff; change the file extension`);
+  }
+  await writeFileAtomic(path, bytes);
+}
+
+/**
+ * Converts a raster to floats in [0, 1] (8-bit ÷ 255, 16-bit ÷ 65535; 32-bit float kept as is).
+ * An alpha channel that is fully opaque is dropped; transparent pixels fail, naming `options.file`,
+ * because nothing says what lies under them.
+ * @returns `[H, W, C]` with C = 1 or 3 (or as in the raster when it has no alpha).
+ */
+export function toFloatImage(raster: RasterImage, options: { file?: string } = {}): FloatImage {
+  const { width, height, bitDepth } = raster;
+  const channels = raster.channels === 2 || raster.channels === 4 ? raster.channels - 1 : raster.channels;
+  const data = raster.data;
+  const pixels = width * height;
+  if (channels !== raster.channels) {
+    const opaque = bitDepth === 8 ? 255 : bitDepth === 16 ? 65535 : 1;
+    let transparent = 0;
+    for (let i = 0; i < pixels; i++) if (data[i * raster.channels + channels] < opaque) transparent++;
+    if (transparent > 0) {
+      const name = options.file ?? 'the image';
+      throw new PyocyteError(
+        `${name} has an alpha channel with ${transparent} transparent pixel${transparent === 1 ? '' : 's'}; ` +
+          `pyocyte cannot know what lies under them: flatten it onto a background or save it without alpha`,
+        { file: options.file },
+      );
+    }
+  }
+  const scale = bitDepth === 8 ? 1 / 255 : bitDepth === 16 ? 1 / 65535 : 1;
+  const out = new Float32Array(pixels * channels);
+  if (channels === raster.channels) {
+    for (let i = 0; i < out.length; i++) out[i] = data[i] * scale;
+  } else {
+    for (let i = 0, o = 0; i < pixels; i++) {
+      for (let c = 0; c < channels; c++) out[o++] = data[i * raster.channels + c] * scale;
+    }
+  }
+  return { width, height, channels, data: out };
+}

@@ -1,0 +1,25 @@
+/** What the network is trained on and what a model records about its inputs. */
+
+/** The segmentation task: one foreground class (sigmoid head) or several classes (softmax head). */
+export type Task = 'binary' | 'multiclass';
+
+/** How image intensities are normalised before the network sees them; stored in the model file. */
+export type Normalization =
+  | { kind: 'meanStd'; mean: number[]; std: number[] }
+  | { kind: 'percentile'; low: number; high: number };
+
+/**
+ * A training batch in the engine's layout.
+ * `x` is `[N, C, H, W]`, normalised. `y` is `[N, h, w]` class indices as floats; `h, w` equal
+ * `H, W` for the padded U-Net and are smaller (centre crop) for the unpadded one.
+ * `weights`, when present, is `[N, h, w]` per-pixel loss weights (the U-Net paper's border map).
+ */
+export interface Batch {
+  x: Float32Array;
+  y: Float32Array;
+  weights?: Float32Array;
+  /** `[N, C, H, W]` of `x`. */
+  inputShape: [number, number, number, number];
+  /** `[N, h, w]` of `y`. */
+  targetShape: [number, number, number];
+}

@@ -1,0 +1,113 @@
+import { labelComponents } from '../image/components.js';
+import { openDataset, type DatasetOptions } from '../data/prepare.js';
+import type { Split } from '../data/split.js';
+import { createEngine, type BackendName } from '../engine/index.js';
+import { loadModel, resolveModelPath, runFolderOf } from '../io/model-file.js';
+import { join } from 'node:path';
+import { type EvaluationReport, type ImageScores, writeEvaluationReport } from '../io/reports.js';
+import { type InstanceMatch, matchInstances, objectSummary } from '../metrics/objects.js';
+import { confusionMatrix, pixelMetrics, summarizeImages } from '../metrics/pixel.js';
+import type { Model } from '../nn/model.js';
+import { createProgress, type ProgressStream } from '../util/progress.js';
+import { fail } from '../util/errors.js';
+import { checkName } from '../util/registry.js';
+import { type PredictOptions, predictProbabilities, ttaMode } from '../infer/predict.js';
+import { segment } from '../infer/segment.js';
+
+export const SUBSETS = { train: 'train', val: 'val', test: 'test', all: 'all' } as const;
+export type SubsetName = keyof typeof SUBSETS;
+
+export interface EvaluateOptions extends DatasetOptions, Omit<PredictOptions, 'onProgress'> {
+  model: string | Model;
+  data: string;
+  /** Which images to score. Default 'test' (the whole dataset when it has no test images). */
+  subset?: SubsetName;
+  /** Where report.json, report.md and per_image.csv go; default the model's folder `/eval-<subset>`. */
+  out?: string;
+  threshold?: number;
+  minSizePx?: number;
+  /** Override the model's post-processing ('none' or 'largestComponent'). */
+  postprocessing?: string;
+  /** Matching IoU for object detection scores. Default 0.5. */
+  iouThreshold?: number;
+  engine?: BackendName;
+  threads?: number;
+  log?: (line: string) => void;
+  progressStream?: ProgressStream | null;
+}
+
+/** Mask rules of the training data, so evaluation reads masks the way training did. */
+function maskRulesOf(model: Model): DatasetOptions {
+  const { task, mask, classNames } = model.metadata;
+  if (task === 'multiclass' && mask?.valueMap) {
+    const valueMap = Object.entries(mask.valueMap).map(([value, c]) => `${value}:${classNames[c] ?? `class${c}`}`).join(',');
+    return { task, valueMap };
+  }
+  return { task, maskPolarity: mask?.polarity };
+}
+
+/**
+ * Scores a model on a dataset's images: pixel metrics per class (accuracy, precision, recall,
+ * Dice, IoU; pooled and per image), object metrics (counts, detection precision/recall/F1 at
+ * IoU ≥ 0.5, count error), written as report.json, report.md and per_image.csv.
+ */
+export async function evaluate(options: EvaluateOptions): Promise<EvaluationReport> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const modelPath = typeof options.model === 'string' ? options.model : undefined;
+  if (modelPath) resolveModelPath(modelPath);  // a missing model fails before any engine starts
+  const model = typeof options.model === 'string'
+    ? await loadModel(options.model, { engine: createEngine({ backend: options.engine, threads: options.threads, warn: log }) })
+    : options.model;
+  // Masks are read as in training unless the user says otherwise.
+  const rules = { ...stripUndefined(maskRulesOf(model)), ...stripUndefined(options) };
+  if (rules.task !== model.metadata.task) fail(`the model is ${model.metadata.task} but --task ${rules.task} was given`);
+  const dataset = await openDataset(options.data, { ...rules, onNote: (n) => log(`note: ${n}`) });
+  let subset = options.subset ?? 'test';
+  checkName(SUBSETS, subset, 'subset');
+  if (subset === 'test' && dataset.split.test.length === 0) {
+    log(`note: ${options.data} has no test images in its split; evaluating all images`);
+    subset = 'all';
+  }
+  const sets: (keyof Split)[] = subset === 'all' ? ['train', 'val', 'test'] : [subset];
+  const samples = (await Promise.all(sets.filter((s) => dataset.split[s].length > 0).map((s) => dataset.load(s)))).flat();
+  const classes = Math.max(2, model.config.classes);
+  const threshold = options.threshold ?? model.metadata.threshold;
+  const postprocessing = options.postprocessing ?? model.metadata.postprocessing ?? 'none';
+  const progress = options.progressStream === null ? undefined : createProgress({ total: samples.length, label: 'evaluate', stream: options.progressStream });
+  const confusions: Float64Array[] = [];
+  const matches: InstanceMatch[] = [];
+  const perImage: ImageScores[] = [];
+  for (const [i, sample] of samples.entries()) {
+    const map = await predictProbabilities(model, sample.image, options);
+    const { labels, instances } = segment(map, { threshold, minSizePx: options.minSizePx, postprocessing });
+    const confusion = confusionMatrix(labels, sample.labels, { classes });
+    confusions.push(confusion);
+    const truthInstances = sample.instances ?? labelComponents(foregroundOf(sample.labels), sample.image.width, sample.image.height).labels;
+    const match = matchInstances(instances, truthInstances, { iouThreshold: options.iouThreshold ?? 0.5 });
+    matches.push(match);
+    const metrics = pixelMetrics(confusion, { classes, classNames: model.metadata.classNames });
+    perImage.push({ image: sample.stem, metrics, objects: match });
+    progress?.update(i + 1, { image: sample.stem, dice: metrics.meanDice });
+  }
+  progress?.done();
+  const { global, meanImage } = summarizeImages(confusions, { classes, classNames: model.metadata.classNames });
+  const report: EvaluationReport = {
+    model: modelPath ?? '(in memory)', data: options.data, subset, images: samples.length, threshold, postprocessing,
+    task: model.metadata.task, classNames: model.metadata.classNames, pixelSizeUm: options.pixelSizeUm,
+    modelPixelSizeUm: model.metadata.pixelSizeUm, tta: ttaMode(options.tta ?? model.metadata.tta),
+    pixels: global, meanImage, objects: objectSummary(matches), perImage,
+  };
+  const out = options.out ?? (modelPath ? join(runFolderOf(modelPath), `eval-${subset}`) : undefined);
+  if (out) await writeEvaluationReport(out, report);
+  return report;
+}
+
+function foregroundOf(labels: Uint8Array): Uint8Array {
+  const mask = new Uint8Array(labels.length);
+  for (let i = 0; i < labels.length; i++) mask[i] = labels[i] > 0 ? 1 : 0;
+  return mask;
+}
+
+function stripUndefined<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
