@@ -1,14 +1,13 @@
 import { splitTouching } from './instances.js';
+import type { PredictOptionFields } from './options.generated.js';
+import { PREDICT_DEFAULTS } from './options.js';
 import { postprocess } from './postprocess.js';
 import { type ProbabilityMap, probabilitiesToLabels } from './predict.js';
 
-export interface SegmentOptions {
-  /** Foreground probability threshold (binary); default the model's tuned threshold. */
+/** Options of {@link segment}; see PREDICT_OPTIONS (./options.ts) for `minSizePx` and `postprocessing`. */
+export interface SegmentOptions extends Pick<PredictOptionFields, 'minSizePx' | 'postprocessing'> {
+  /** Foreground probability threshold (binary models), normally the model's tuned one. */
   threshold: number;
-  /** Objects smaller than this many pixels are merged into a neighbour or dropped. Default 30. */
-  minSizePx?: number;
-  /** A step from POSTPROCESSING, normally the one the model chose on its validation images. */
-  postprocessing?: string;
 }
 
 /** A probability map turned into classes and cells. */
@@ -28,6 +27,6 @@ export function segment(map: ProbabilityMap, options: SegmentOptions): Segmentat
   const labels = postprocess(probabilitiesToLabels(map, options.threshold), map.width, map.height, options.postprocessing);
   const foreground = new Uint8Array(labels.length);
   for (let i = 0; i < labels.length; i++) foreground[i] = labels[i] > 0 ? 1 : 0;
-  const { labels: instances, count } = splitTouching(foreground, map.width, map.height, { minSizePx: options.minSizePx ?? 30 });
+  const { labels: instances, count } = splitTouching(foreground, map.width, map.height, { minSizePx: options.minSizePx ?? PREDICT_DEFAULTS.minSizePx });
   return { labels, instances, count };
 }
