@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { fail } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { checkName } from '../util/registry.js';
-import { HOST_IS_LITTLE_ENDIAN, littleEndianBytes, swapBytes } from './protobuf.js';
+import { HOST_IS_LITTLE_ENDIAN, littleEndianBytes, swapBytes } from '../util/bytes.js';
 
 type TypedArrayConstructor = { new (buffer: ArrayBuffer): SafetensorsData; BYTES_PER_ELEMENT: number };
 
