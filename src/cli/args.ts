@@ -85,7 +85,8 @@ export function parseCommandLine<T extends OptionTable>(spec: CommandSpec<T>, ar
   const required = spec.required ?? Object.keys(spec.options).filter((key) => spec.options[key].required);
   for (const key of required) {
     const option = spec.options[key];
-    if (values[key] === undefined) fail(`'${spec.name}' needs --${flagOf(key, option)} ${option.placeholder ?? 'VALUE'}; usage: ${spec.usage}`);
+    if (values[key] === undefined)
+      fail(`'${spec.name}' needs --${flagOf(key, option)} ${option.placeholder ?? 'VALUE'}; usage: ${spec.usage}`);
   }
   return { options: values as OptionValues<T>, positionals };
 }
@@ -93,7 +94,14 @@ export function parseCommandLine<T extends OptionTable>(spec: CommandSpec<T>, ar
 /** The help text of a command, generated from its table. */
 export function helpText(spec: Pick<CommandSpec<OptionTable>, 'summary' | 'usage' | 'options'>): string {
   const rows = flagsOf(spec.options).map(({ spec: o, flag }) => {
-    const value = o.type === 'boolean' ? '' : o.choices ? ` <${Object.keys(o.choices).join('|')}>` : o.type === 'number' ? ' <n>' : ` <${o.placeholder ?? 'value'}>`;
+    const value =
+      o.type === 'boolean'
+        ? ''
+        : o.choices
+          ? ` <${Object.keys(o.choices).join('|')}>`
+          : o.type === 'number'
+            ? ' <n>'
+            : ` <${o.placeholder ?? 'value'}>`;
     const left = `  ${o.short ? `-${o.short}, ` : ''}--${flag}${value}`;
     const shown = o.type === 'boolean' && o.default === false ? undefined : defaultText(o);
     return `${left.padEnd(34)} ${o.doc}${shown === undefined ? '' : ` (default ${shown})`}`;
@@ -106,7 +114,10 @@ export function helpText(spec: Pick<CommandSpec<OptionTable>, 'summary' | 'usage
 export type Command = (argv: readonly string[]) => Promise<number>;
 
 /** Wraps a handler with `--help` and parsing; the handler calls the library and prints. */
-export function defineCommand<const T extends OptionTable>(spec: CommandSpec<T>, handler: (parsed: ParsedCommandLine<T>) => Promise<number>): Command {
+export function defineCommand<const T extends OptionTable>(
+  spec: CommandSpec<T>,
+  handler: (parsed: ParsedCommandLine<T>) => Promise<number>,
+): Command {
   return async (argv) => {
     if (argv.includes('--help') || argv.includes('-h')) {
       console.log(helpText(spec));

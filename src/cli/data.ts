@@ -7,7 +7,8 @@ import { defineCommand } from './args.js';
 
 const spec = {
   name: 'data',
-  summary: 'Dataset tools. `data check DIR` pairs images with masks, decodes every file, and summarises sizes, mask values, foreground share, object sizes and the split; it exits 1 when it finds problems.',
+  summary:
+    'Dataset tools. `data check DIR` pairs images with masks, decodes every file, and summarises sizes, mask values, foreground share, object sizes and the split; it exits 1 when it finds problems.',
   usage: 'pyocyte data check DIR [options]',
   positionals: { min: 2, max: 2, name: 'a subcommand (check) and a dataset folder' },
   options: CHECK_OPTIONS,

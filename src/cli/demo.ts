@@ -15,6 +15,15 @@ export const command = defineCommand(spec, async ({ options }) => {
   console.log(`test Dice ${result.dice.toFixed(4)} (IoU ${result.iou.toFixed(4)}, cell detection F1 ${result.objectF1.toFixed(3)})`);
   console.log(`overlays, masks and cells.csv: ${result.predictions}`);
   console.log(`model: ${result.run}/model (try: npx pyocyte predict --model ${result.run} your-image.png --out results)`);
-  console.log(JSON.stringify({ dice: result.dice, iou: result.iou, object_f1: result.objectF1, seconds: Math.round(result.seconds), train_seconds: Math.round(result.trainSeconds), predictions: result.predictions }));
+  console.log(
+    JSON.stringify({
+      dice: result.dice,
+      iou: result.iou,
+      object_f1: result.objectF1,
+      seconds: Math.round(result.seconds),
+      train_seconds: Math.round(result.trainSeconds),
+      predictions: result.predictions,
+    }),
+  );
   return 0;
 });

@@ -7,7 +7,8 @@ import { defineCommand } from './args.js';
 
 const spec = {
   name: 'evaluate',
-  summary: 'Score a trained model on a dataset: Dice, IoU, accuracy, precision, recall per class, and object counts and detection F1. Writes report.json, report.md and per_image.csv.',
+  summary:
+    'Score a trained model on a dataset: Dice, IoU, accuracy, precision, recall per class, and object counts and detection F1. Writes report.json, report.md and per_image.csv.',
   usage: 'pyocyte evaluate --model RUN --data DIR [--subset test] [options]',
   // The images' pixel size is one option here: PREDICT_OPTIONS' (it rescales them to the model's).
   options: defineOptions({ ...EVALUATE_OPTIONS, ...omitOptions(DATASET_OPTIONS, 'pixelSizeUm', 'targetPixelSizeUm') }),
@@ -17,9 +18,13 @@ const spec = {
 export const command = defineCommand(spec, async ({ options }) => {
   const report = await evaluate(options);
   for (const c of report.pixels.perClass.slice(1)) {
-    console.log(`${c.name}: Dice ${c.dice.toFixed(4)}  IoU ${c.iou.toFixed(4)}  precision ${c.precision.toFixed(4)}  recall ${c.recall.toFixed(4)}`);
+    console.log(
+      `${c.name}: Dice ${c.dice.toFixed(4)}  IoU ${c.iou.toFixed(4)}  precision ${c.precision.toFixed(4)}  recall ${c.recall.toFixed(4)}`,
+    );
   }
-  console.log(`pixel accuracy ${report.pixels.accuracy.toFixed(4)}; cells: F1 ${report.objects.f1.toFixed(4)}, count MAE ${report.objects.countMae.toFixed(2)} (${report.images} images)`);
+  console.log(
+    `pixel accuracy ${report.pixels.accuracy.toFixed(4)}; cells: F1 ${report.objects.f1.toFixed(4)}, count MAE ${report.objects.countMae.toFixed(2)} (${report.images} images)`,
+  );
   console.log(JSON.stringify(reportSummary(report)));
   return 0;
 });

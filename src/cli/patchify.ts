@@ -5,10 +5,17 @@ import { defineCommand } from './args.js';
 
 const spec = {
   name: 'patchify',
-  summary: "Cut a dataset's images and masks into overlapping patches on disk (mirror-padded at borders). Masks keep their stored values; split.json is carried over patch by patch.",
+  summary:
+    "Cut a dataset's images and masks into overlapping patches on disk (mirror-padded at borders). Masks keep their stored values; split.json is carried over patch by patch.",
   usage: 'pyocyte patchify --data DIR --out OUT (--size 256 [--stride 192] | --per-image 15) [--mask-polarity auto|white|black]',
   options: defineOptions({
-    data: { type: 'string', required: true, short: 'd', placeholder: 'DIR', doc: 'dataset folder (images/ + masks/, nnU-Net, or <name>_mask files)' },
+    data: {
+      type: 'string',
+      required: true,
+      short: 'd',
+      placeholder: 'DIR',
+      doc: 'dataset folder (images/ + masks/, nnU-Net, or <name>_mask files)',
+    },
     out: { type: 'string', required: true, short: 'o', placeholder: 'OUT', doc: 'new folder for images/, masks/, patches.json' },
     ...PATCHIFY_OPTIONS,
   }),

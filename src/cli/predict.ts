@@ -4,7 +4,8 @@ import { defineCommand } from './args.js';
 
 const spec = {
   name: 'predict',
-  summary: 'Segment images of any size. Per image: <name>_mask.png (drawn like the training masks), <name>_probability.png, <name>_overlay.png, <name>_instances.png (touching cells split); plus cells.csv and summary.csv.',
+  summary:
+    'Segment images of any size. Per image: <name>_mask.png (drawn like the training masks), <name>_probability.png, <name>_overlay.png, <name>_instances.png (touching cells split); plus cells.csv and summary.csv.',
   usage: 'pyocyte predict --model RUN IMAGES_OR_FOLDERS... --out DIR [options]',
   positionals: { min: 1, max: Infinity, name: 'images or folders of images' },
   options: PREDICT_FILES_OPTIONS,

@@ -9,7 +9,8 @@ import { interruptSignal, readJsonOptions } from './common.js';
 const { data, out, ...training } = TRAIN_OPTIONS;
 const spec = {
   name: 'train',
-  summary: 'Train a U-Net on a folder of images and masks. Writes RUN/model.json + model.safetensors, checkpoints (best, last), log.jsonl and curves.png.',
+  summary:
+    'Train a U-Net on a folder of images and masks. Writes RUN/model.json + model.safetensors, checkpoints (best, last), log.jsonl and curves.png.',
   usage: 'pyocyte train --data DIR --out RUN [options] | pyocyte train --resume RUN',
   options: defineOptions({
     data,
@@ -32,7 +33,10 @@ export const command = defineCommand(spec, async ({ options: { resume, config, .
   let result;
   if (resume !== undefined) {
     const other = Object.keys(given).filter((key) => !(RESUME_OVERRIDES as readonly string[]).includes(key));
-    if (other.length > 0) fail(`--resume continues a run with its own options; only --threads, --engine and --precision may change (got ${other.map((k) => `--${flagOf(k, spec.options[k as keyof typeof spec.options])}`).join(', ')})`);
+    if (other.length > 0)
+      fail(
+        `--resume continues a run with its own options; only --threads, --engine and --precision may change (got ${other.map((k) => `--${flagOf(k, spec.options[k as keyof typeof spec.options])}`).join(', ')})`,
+      );
     result = await resumeTraining(resume, given, { signal });
   } else {
     const options = { ...(config === undefined ? {} : readJsonOptions(config)), ...given } as TrainOptions;
@@ -40,9 +44,17 @@ export const command = defineCommand(spec, async ({ options: { resume, config, .
     if (!options.out) fail(`train needs --out RUN, the folder for the model and logs; usage: ${spec.usage}`);
     result = await train(options, { signal });
   }
-  console.log(JSON.stringify({
-    run: result.runDir, interrupted: result.interrupted, epochs: result.epochs, steps: result.steps,
-    seconds: Math.round(result.seconds), best_epoch: result.bestEpoch, val_dice: result.valDice ?? null, threshold: result.threshold,
-  }));
+  console.log(
+    JSON.stringify({
+      run: result.runDir,
+      interrupted: result.interrupted,
+      epochs: result.epochs,
+      steps: result.steps,
+      seconds: Math.round(result.seconds),
+      best_epoch: result.bestEpoch,
+      val_dice: result.valDice ?? null,
+      threshold: result.threshold,
+    }),
+  );
   return result.interrupted ? 130 : 0;
 });

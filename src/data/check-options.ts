@@ -15,12 +15,24 @@ function megapixels(text: string, flag: string): number {
 
 export const CHECK_OPTIONS = defineOptions({
   task: { type: 'string', choices: TASKS, defaultText: 'binary', doc: 'binary (objects vs background) or multiclass' },
-  polarity: { type: 'string', flag: 'mask-polarity', choices: MASK_POLARITIES, defaultText: 'auto', doc: 'which colour the objects are in two-valued masks' },
+  polarity: {
+    type: 'string',
+    flag: 'mask-polarity',
+    choices: MASK_POLARITIES,
+    defaultText: 'auto',
+    doc: 'which colour the objects are in two-valued masks',
+  },
   valueMap: {
-    type: 'string', parse: parseValueMap, tsType: 'ReturnType<typeof parseValueMap>',
+    type: 'string',
+    parse: parseValueMap,
+    tsType: 'ReturnType<typeof parseValueMap>',
     doc: 'mask value → class, e.g. 0:background,128:cytoplasm,255:nucleus',
   },
-  threshold: { type: 'number', flag: 'mask-threshold', doc: 'binarise gray masks: foreground above this value (or below, with --mask-polarity black)' },
+  threshold: {
+    type: 'number',
+    flag: 'mask-threshold',
+    doc: 'binarise gray masks: foreground above this value (or below, with --mask-polarity black)',
+  },
   strayValues: { type: 'string', choices: STRAY_VALUE_POLICIES, defaultText: 'error', doc: 'mask values missing from --value-map' },
   pixelSizeUm: { type: 'number', flag: 'pixel-size', placeholder: 'UM', doc: 'micrometres per pixel of the images' },
   targetPixelSizeUm: { type: 'number', flag: 'target-pixel-size', placeholder: 'UM', doc: 'resample to this many micrometres per pixel' },

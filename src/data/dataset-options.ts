@@ -6,29 +6,57 @@ import { MASK_POLARITIES, STRAY_VALUE_POLICIES } from './masks.js';
 import type { DatasetOptions } from './prepare.js';
 
 /** The segmentation tasks. */
-export const TASKS = { binary: 'objects vs background (sigmoid)', multiclass: 'several classes (softmax)' } as const satisfies Record<Task, string>;
+export const TASKS = { binary: 'objects vs background (sigmoid)', multiclass: 'several classes (softmax)' } as const satisfies Record<
+  Task,
+  string
+>;
 
 /** `30,5,5` (or `30/5/5`) → `[30, 5, 5]`. */
 export function parseSplitCounts(text: string, flag = 'split-counts'): [number, number, number] {
   const parts = text.split(/[,/]/).map(Number);
-  if (parts.length !== 3 || parts.some((n) => !Number.isInteger(n) || n < 0)) fail(`--${flag} must be three whole numbers like 30,5,5; got '${text}'`);
+  if (parts.length !== 3 || parts.some((n) => !Number.isInteger(n) || n < 0))
+    fail(`--${flag} must be three whole numbers like 30,5,5; got '${text}'`);
   return parts as [number, number, number];
 }
 
 /** The {@link DatasetOptions} a command line can set. */
 export const DATASET_OPTIONS = defineOptions({
-  task: { type: 'string', choices: TASKS, defaultText: 'binary, or multiclass with --value-map', doc: 'binary (objects vs background) or multiclass' },
-  maskPolarity: { type: 'string', choices: MASK_POLARITIES, defaultText: 'auto (the minority)', doc: 'which colour the objects are in two-valued masks' },
+  task: {
+    type: 'string',
+    choices: TASKS,
+    defaultText: 'binary, or multiclass with --value-map',
+    doc: 'binary (objects vs background) or multiclass',
+  },
+  maskPolarity: {
+    type: 'string',
+    choices: MASK_POLARITIES,
+    defaultText: 'auto (the minority)',
+    doc: 'which colour the objects are in two-valued masks',
+  },
   valueMap: { type: 'string', doc: 'mask value → class, e.g. 0:background,128:cytoplasm,255:nucleus' },
   strayValues: { type: 'string', choices: STRAY_VALUE_POLICIES, defaultText: 'error', doc: 'mask values missing from --value-map' },
   maskThreshold: { type: 'number', doc: 'binarise gray masks at this value' },
-  splitFile: { type: 'string', flag: 'split', placeholder: 'FILE', defaultText: 'DIR/split.json if present', doc: 'a split.json of {train, val, test} image names' },
+  splitFile: {
+    type: 'string',
+    flag: 'split',
+    placeholder: 'FILE',
+    defaultText: 'DIR/split.json if present',
+    doc: 'a split.json of {train, val, test} image names',
+  },
   splitCounts: {
-    type: 'string', parse: parseSplitCounts, tsType: '[number, number, number]', defaultText: '70/15/15 %',
+    type: 'string',
+    parse: parseSplitCounts,
+    tsType: '[number, number, number]',
+    defaultText: '70/15/15 %',
     doc: 'train,val,test image counts when there is no split.json, e.g. 30,5,5',
   },
   pixelSizeUm: { type: 'number', flag: 'pixel-size', placeholder: 'UM', doc: 'micrometres per pixel of the images' },
-  targetPixelSizeUm: { type: 'number', flag: 'target-pixel-size', placeholder: 'UM', doc: 'resample the images to this many micrometres per pixel on load' },
+  targetPixelSizeUm: {
+    type: 'number',
+    flag: 'target-pixel-size',
+    placeholder: 'UM',
+    doc: 'resample the images to this many micrometres per pixel on load',
+  },
 });
 
 // DatasetOptions is written by hand in prepare.ts; this fails to compile when the table stops matching it.

@@ -15,8 +15,16 @@ import { littleEndianBytes } from '../util/bytes.js';
 import { PyocyteErrors, fail } from '../util/errors.js';
 import { lookup } from '../util/registry.js';
 import {
-  ATTRIBUTE_TYPES, type AttributeMessage, type DimensionMessage, type ModelMessage, ONNX_ELEMENT_TYPES, type OnnxElementType,
-  type NodeMessage, type TensorMessage, type ValueInfoMessage, modelProto,
+  ATTRIBUTE_TYPES,
+  type AttributeMessage,
+  type DimensionMessage,
+  type ModelMessage,
+  ONNX_ELEMENT_TYPES,
+  type OnnxElementType,
+  type NodeMessage,
+  type TensorMessage,
+  type ValueInfoMessage,
+  modelProto,
 } from './onnx-schema.js';
 
 /** A dimension: a fixed size, or a symbolic name such as 'N', 'H', 'W' that varies per run. */
@@ -62,7 +70,10 @@ export class OnnxGraphBuilder {
   readonly nodes: OnnxNode[] = [];
 
   /** @param name the graph name; @param docString a human-readable description. */
-  constructor(readonly name: string, readonly docString = '') {}
+  constructor(
+    readonly name: string,
+    readonly docString = '',
+  ) {}
 
   /** Declares a graph input, e.g. `addInput('image', ['N', 3, 'H', 'W'])`. */
   addInput(name: string, dims: OnnxDim[], elementType: OnnxElementType = 'float'): this {
@@ -84,8 +95,13 @@ export class OnnxGraphBuilder {
   }
 
   /** Appends a node; nodes must be added in topological order. An empty input name means "absent". */
-  addNode(opType: string, inputs: string[], outputs: string[], attributes: Record<string, OnnxAttributeValue> = {},
-    name = `${opType}_${this.nodes.length}`): this {
+  addNode(
+    opType: string,
+    inputs: string[],
+    outputs: string[],
+    attributes: Record<string, OnnxAttributeValue> = {},
+    name = `${opType}_${this.nodes.length}`,
+  ): this {
     this.nodes.push({ opType, inputs: [...inputs], outputs: [...outputs], attributes, name, domain: '' });
     return this;
   }
@@ -129,7 +145,11 @@ function checkTensor(name: string, tensor: OnnxTensor): void {
 const utf8 = new TextEncoder();
 
 function tensorMessage(name: string, tensor: OnnxTensor): TensorMessage {
-  const message: TensorMessage = { dims: tensor.dims, dataType: ONNX_ELEMENT_TYPES[elementTypeOf(tensor.data)], rawData: littleEndianBytes(tensor.data) };
+  const message: TensorMessage = {
+    dims: tensor.dims,
+    dataType: ONNX_ELEMENT_TYPES[elementTypeOf(tensor.data)],
+    rawData: littleEndianBytes(tensor.data),
+  };
   if (name) message.name = name;
   return message;
 }
@@ -147,7 +167,8 @@ function attributeMessage(node: string, name: string, value: OnnxAttributeValue)
   if (typeof value === 'string') return { name, s: utf8.encode(value), type: ATTRIBUTE_TYPES.string };
   if (value instanceof Float32Array) return { name, floats: [...value], type: ATTRIBUTE_TYPES.floats };
   if (Array.isArray(value)) {
-    if (!value.every(Number.isSafeInteger)) fail(`attribute '${name}' of node '${node}' has non-integer values [${value}]; pass a Float32Array for FLOATS`);
+    if (!value.every(Number.isSafeInteger))
+      fail(`attribute '${name}' of node '${node}' has non-integer values [${value}]; pass a Float32Array for FLOATS`);
     return { name, ints: value, type: ATTRIBUTE_TYPES.ints };
   }
   if ('float' in value) return { name, f: value.float, type: ATTRIBUTE_TYPES.float };
@@ -157,7 +178,14 @@ function attributeMessage(node: string, name: string, value: OnnxAttributeValue)
 
 function nodeMessage(node: OnnxNode): NodeMessage {
   const attribute = Object.entries(node.attributes).map(([name, value]) => attributeMessage(node.name, name, value));
-  return { input: node.inputs, output: node.outputs, name: node.name, opType: node.opType, attribute, ...(node.domain ? { domain: node.domain } : {}) };
+  return {
+    input: node.inputs,
+    output: node.outputs,
+    name: node.name,
+    opType: node.opType,
+    attribute,
+    ...(node.domain ? { domain: node.domain } : {}),
+  };
 }
 
 /** Every dangling, duplicated or unused name in the graph, as readable sentences. */
@@ -172,7 +200,8 @@ export function checkOnnxGraph(graph: OnnxGraphBuilder): string[] {
   for (const init of graph.initializers) define(init.name, 'initializer');
   for (const node of graph.nodes) {
     for (const input of node.inputs) {
-      if (input !== '' && !defined.has(input)) problems.push(`node '${node.name}' (${node.opType}) reads '${input}', which is not an input, initializer or earlier node output`);
+      if (input !== '' && !defined.has(input))
+        problems.push(`node '${node.name}' (${node.opType}) reads '${input}', which is not an input, initializer or earlier node output`);
     }
     for (const output of node.outputs) define(output, `output of node '${node.name}'`);
   }
@@ -211,97 +240,4 @@ export function encodeOnnxModel(graph: OnnxGraphBuilder, options: EncodeOnnxOpti
     ...(docString ? { docString } : {}),
   };
   return modelProto().encode(model).finish();
-}
-
-/** A decoded model, as plain data (for tests and {@link describeOnnx}). */
-export interface DecodedOnnxModel {
-  irVersion: number;
-  producerName: string;
-  producerVersion: string;
-  docString: string;
-  opsetImports: { domain: string; version: number }[];
-  metadata: Record<string, string>;
-  graph: {
-    name: string;
-    docString: string;
-    inputs: { name: string; elementType: number; dims: OnnxDim[] }[];
-    outputs: { name: string; elementType: number; dims: OnnxDim[] }[];
-    initializers: { name: string; dataType: number; dims: number[]; byteLength: number; raw: Uint8Array }[];
-    nodes: { name: string; opType: string; domain: string; inputs: string[]; outputs: string[];
-      attributes: Record<string, number | number[] | string | { tensorDims: number[] }> }[];
-  };
-}
-
-const utf8Decoder = new TextDecoder();
-
-function decodeValueInfo(m: ValueInfoMessage): DecodedOnnxModel['graph']['inputs'][number] {
-  const tensorType = m.type?.tensorType;
-  const dims = (tensorType?.shape?.dim ?? []).map((d): OnnxDim => d.dimParam ?? d.dimValue ?? 0);
-  return { name: m.name ?? '', elementType: tensorType?.elemType ?? 0, dims };
-}
-
-function decodeAttribute(m: AttributeMessage): number | number[] | string | { tensorDims: number[] } {
-  switch (m.type) {
-    case ATTRIBUTE_TYPES.float: return m.f ?? 0;
-    case ATTRIBUTE_TYPES.int: return m.i ?? 0;
-    case ATTRIBUTE_TYPES.string: return utf8Decoder.decode(m.s ?? new Uint8Array(0));
-    case ATTRIBUTE_TYPES.tensor: return { tensorDims: m.t?.dims ?? [] };
-    case ATTRIBUTE_TYPES.floats: return m.floats ?? [];
-    case ATTRIBUTE_TYPES.ints: return m.ints ?? [];
-    default: return `<attribute type ${m.type}>`;
-  }
-}
-
-/** Decodes the parts of a ModelProto that this module writes. */
-export function decodeOnnxModel(bytes: Uint8Array, { file = 'model.onnx' }: { file?: string } = {}): DecodedOnnxModel {
-  let model: ModelMessage;
-  try {
-    const type = modelProto();
-    model = type.toObject(type.decode(bytes), { longs: Number }) as ModelMessage;
-  } catch (error) {
-    return fail(`${file} is not a valid ONNX model: ${(error as Error).message}`, { file, cause: error });
-  }
-  const graph = model.graph ?? fail(`${file} is not an ONNX model: it has no graph`, { file });
-  return {
-    irVersion: model.irVersion ?? 0,
-    producerName: model.producerName ?? '',
-    producerVersion: model.producerVersion ?? '',
-    docString: model.docString ?? '',
-    opsetImports: (model.opsetImport ?? []).map((o) => ({ domain: o.domain ?? '', version: o.version ?? 0 })),
-    metadata: Object.fromEntries((model.metadataProps ?? []).map((e) => [e.key ?? '', e.value ?? ''])),
-    graph: {
-      name: graph.name ?? '',
-      docString: graph.docString ?? '',
-      inputs: (graph.input ?? []).map(decodeValueInfo),
-      outputs: (graph.output ?? []).map(decodeValueInfo),
-      initializers: (graph.initializer ?? []).map((t) => {
-        const raw = t.rawData ?? new Uint8Array(0);
-        return { name: t.name ?? '', dataType: t.dataType ?? 0, dims: t.dims ?? [], byteLength: raw.length, raw };
-      }),
-      nodes: (graph.node ?? []).map((n) => ({
-        name: n.name ?? '', opType: n.opType ?? '', domain: n.domain ?? '', inputs: n.input ?? [], outputs: n.output ?? [],
-        attributes: Object.fromEntries((n.attribute ?? []).map((a) => [a.name ?? '', decodeAttribute(a)])),
-      })),
-    },
-  };
-}
-
-/** A few human-readable lines about a model: producer, opset, inputs/outputs, parameter count, ops. */
-export function describeOnnx(bytes: Uint8Array, options: { file?: string } = {}): string {
-  const m = decodeOnnxModel(bytes, options);
-  const typeName = (code: number): string => Object.entries(ONNX_ELEMENT_TYPES).find(([, v]) => v === code)?.[0] ?? `type${code}`;
-  const values = (list: DecodedOnnxModel['graph']['inputs']): string =>
-    list.map((v) => `${v.name}: ${typeName(v.elementType)}[${v.dims.join(', ')}]`).join('; ');
-  const parameters = m.graph.initializers.reduce((sum, t) => sum + t.dims.reduce((a, b) => a * b, 1), 0);
-  const ops = new Map<string, number>();
-  for (const node of m.graph.nodes) ops.set(node.opType, (ops.get(node.opType) ?? 0) + 1);
-  const lines = [
-    `graph '${m.graph.name}' by ${m.producerName} ${m.producerVersion}`.trimEnd() + `, IR ${m.irVersion}, opset ${m.opsetImports.map((o) => `${o.domain || 'ai.onnx'}:${o.version}`).join(', ')}`,
-    `inputs: ${values(m.graph.inputs)}`,
-    `outputs: ${values(m.graph.outputs)}`,
-    `initializers: ${m.graph.initializers.length} (${parameters.toLocaleString('en-US')} values)`,
-    `nodes: ${m.graph.nodes.length} (${[...ops].map(([op, n]) => `${op}×${n}`).join(', ')})`,
-  ];
-  for (const [key, value] of Object.entries(m.metadata)) lines.push(`metadata ${key}: ${value}`);
-  return lines.join('\n');
 }

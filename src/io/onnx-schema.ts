@@ -71,4 +71,3 @@ export function modelProto(): protobuf.Type {
   modelProtoType ??= protobuf.loadSync(SCHEMA_FILE).lookupType('onnx.ModelProto');
   return modelProtoType;
 }
-

@@ -15,14 +15,29 @@ export function parseImageSize(text: string, flag = 'size'): { width: number; he
 const SMEAR = resolveSynthOptions();
 
 export const SYNTH_OPTIONS = defineOptions({
-  out: { type: 'string', required: true, short: 'o', placeholder: 'DIR', doc: 'folder to write images/, masks/, masks3/, instances/, split.json, dataset.json' },
+  out: {
+    type: 'string',
+    required: true,
+    short: 'o',
+    placeholder: 'DIR',
+    doc: 'folder to write images/, masks/, masks3/, instances/, split.json, dataset.json',
+  },
   count: { type: 'number', defaultText: '40', doc: 'number of images' },
   size: {
-    type: 'string', parse: parseImageSize, tsType: '{ width: number; height: number }', defaultText: `${SMEAR.width}x${SMEAR.height}`,
+    type: 'string',
+    parse: parseImageSize,
+    tsType: '{ width: number; height: number }',
+    defaultText: `${SMEAR.width}x${SMEAR.height}`,
     doc: 'image size WIDTHxHEIGHT in pixels',
   },
   seed: { type: 'number', defaultText: String(SMEAR.seed), doc: 'random seed; the same seed gives the same dataset' },
-  pixelSizeUm: { type: 'number', flag: 'pixel-size', placeholder: 'UM', defaultText: String(SMEAR.pixelSizeUm), doc: 'micrometres per pixel (a pus cell is ≈ 12 µm across)' },
+  pixelSizeUm: {
+    type: 'number',
+    flag: 'pixel-size',
+    placeholder: 'UM',
+    defaultText: String(SMEAR.pixelSizeUm),
+    doc: 'micrometres per pixel (a pus cell is ≈ 12 µm across)',
+  },
   maskStyle: { type: 'string', choices: MASK_STYLES, defaultText: 'black-on-white', doc: 'binary mask drawing' },
 });
 

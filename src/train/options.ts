@@ -30,9 +30,25 @@ export const DEFAULT_MINUTES = 10;
  * than 32 and end higher, and the `default` preset's elastic/scale/stain jitter cost Dice there.
  */
 export const TRAIN_OPTIONS = defineOptions({
-  data: { type: 'string', required: true, placeholder: 'DIR', doc: 'the dataset folder: images/ + masks/, <name>_mask files, or nnU-Net imagesTr/labelsTr' },
-  out: { type: 'string', required: true, short: 'o', placeholder: 'RUN', doc: 'the run folder to create: model, checkpoints, log.jsonl, curves.png' },
-  padding: { type: 'string', choices: PADDINGS, default: UNET_DEFAULTS.padding, doc: "same (padded 3×3 convolutions) or valid (the paper's unpadded U-Net)" },
+  data: {
+    type: 'string',
+    required: true,
+    placeholder: 'DIR',
+    doc: 'the dataset folder: images/ + masks/, <name>_mask files, or nnU-Net imagesTr/labelsTr',
+  },
+  out: {
+    type: 'string',
+    required: true,
+    short: 'o',
+    placeholder: 'RUN',
+    doc: 'the run folder to create: model, checkpoints, log.jsonl, curves.png',
+  },
+  padding: {
+    type: 'string',
+    choices: PADDINGS,
+    default: UNET_DEFAULTS.padding,
+    doc: "same (padded 3×3 convolutions) or valid (the paper's unpadded U-Net)",
+  },
   depth: { type: 'number', default: UNET_DEFAULTS.depth, doc: 'pooling levels of the U-Net' },
   filters: { type: 'number', default: UNET_DEFAULTS.filters, doc: 'filters in the first level (doubling per level)' },
   norm: { type: 'string', choices: NORMS, default: UNET_DEFAULTS.norm, doc: 'normalisation layers' },
@@ -40,8 +56,16 @@ export const TRAIN_OPTIONS = defineOptions({
   patchSize: { type: 'number', default: 256, doc: 'training patch side in pixels (the network input), rounded up to a size the net takes' },
   batchSize: { type: 'number', flag: 'batch', default: 8, doc: 'patches per step' },
   epochs: { type: 'number', doc: 'train for this many epochs; otherwise for --minutes' },
-  minutes: { type: 'number', defaultText: `${DEFAULT_MINUTES} when --epochs is not given`, doc: 'wall-clock training budget; the schedule is planned to end within it' },
-  patchesPerImage: { type: 'number', default: 4, doc: 'random patches per training image per epoch; grid sampling takes this many fixed patches' },
+  minutes: {
+    type: 'number',
+    defaultText: `${DEFAULT_MINUTES} when --epochs is not given`,
+    doc: 'wall-clock training budget; the schedule is planned to end within it',
+  },
+  patchesPerImage: {
+    type: 'number',
+    default: 4,
+    doc: 'random patches per training image per epoch; grid sampling takes this many fixed patches',
+  },
   sampling: { type: 'string', choices: SAMPLINGS, default: 'random', doc: 'random patches or a fixed grid' },
   schedule: { type: 'string', choices: SCHEDULES, default: 'onecycle', doc: 'learning-rate schedule' },
   learningRate: { type: 'number', flag: 'lr', default: 1e-3, doc: 'peak learning rate' },
@@ -69,7 +93,10 @@ export type ResolvedTrainOptions = Required<Omit<TrainOptions, keyof DatasetOpti
 
 /** Applies defaults and checks every option, so a run never fails late on a typo. */
 export function resolveTrainOptions(options: TrainOptions): ResolvedTrainOptions {
-  const o = { ...TRAIN_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as ResolvedTrainOptions;
+  const o = {
+    ...TRAIN_DEFAULTS,
+    ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+  } as ResolvedTrainOptions;
   if (!o.data) fail('train needs --data DIR, a folder of images and masks');
   if (!o.out) fail('train needs --out DIR, where the model and logs go');
   checkName(PADDINGS, o.padding, 'padding');

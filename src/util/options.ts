@@ -107,14 +107,19 @@ export function defineOptions<const T extends OptionTable>(table: T): T {
     if (spec.default === undefined) continue;
     const ok = spec.parse !== undefined || (spec.type === 'list' ? Array.isArray(spec.default) : typeof spec.default === spec.type);
     if (!ok) throw new Error(`option ${key}: default ${JSON.stringify(spec.default)} is not a ${spec.type}`);
-    if (spec.choices && !Object.hasOwn(spec.choices, String(spec.default))) throw new Error(`option ${key}: default '${spec.default}' is not a choice`);
+    if (spec.choices && !Object.hasOwn(spec.choices, String(spec.default)))
+      throw new Error(`option ${key}: default '${spec.default}' is not a choice`);
   }
   return table;
 }
 
 /** The defaults of a table. */
 export function defaultsOf<T extends OptionTable>(table: T): OptionDefaults<T> {
-  return Object.fromEntries(Object.entries(table).filter(([, s]) => s.default !== undefined).map(([k, s]) => [k, s.default])) as OptionDefaults<T>;
+  return Object.fromEntries(
+    Object.entries(table)
+      .filter(([, s]) => s.default !== undefined)
+      .map(([k, s]) => [k, s.default]),
+  ) as OptionDefaults<T>;
 }
 
 /** A table without some of its options, e.g. a command that has no use for `precision`. */
@@ -124,7 +129,9 @@ export function omitOptions<T extends OptionTable, K extends keyof T>(table: T, 
 
 /** `'a' | 'b'` from a registry's keys, for `tsType`. */
 export function unionOf(registry: Readonly<Record<string, unknown>>): string {
-  return Object.keys(registry).map((k) => `'${k}'`).join(' | ');
+  return Object.keys(registry)
+    .map((k) => `'${k}'`)
+    .join(' | ');
 }
 
 /** How `--help` and the TSDoc show a default: the `defaultText`, else the value. */
@@ -148,7 +155,8 @@ export function parseOptionText(spec: OptionSpec, flag: string, text: string): u
   if (spec.type === 'boolean') return !['false', '0', 'no'].includes(text);
   if (spec.choices) {
     if (spec.what) lookup(spec.choices, text, spec.what);
-    else if (!Object.hasOwn(spec.choices, text)) fail(`option --${flag} must be one of ${Object.keys(spec.choices).join(', ')}; got '${text}'`);
+    else if (!Object.hasOwn(spec.choices, text))
+      fail(`option --${flag} must be one of ${Object.keys(spec.choices).join(', ')}; got '${text}'`);
   }
   return text;
 }
@@ -182,13 +190,29 @@ export function optionDoc(key: string, spec: OptionSpec): string {
   return parts.join(' ');
 }
 
+/** An interface a generated one extends: the options the table took over unchanged from another table. */
+export interface OptionBase {
+  name: string;
+  table: OptionTable;
+}
+
 /**
  * A TypeScript interface for a table, one property per option with its TSDoc: the text of a
- * generated `options.generated.ts`. Pure, so the staleness test can compare it with the file.
+ * generated `options.generated.ts`. Options spread unchanged from a base table are inherited from
+ * that table's interface (`extends PredictOptionFields`, or `Omit<…>` of the ones left out), so
+ * no doc is written twice. Pure, so the staleness test can compare it with the file.
  */
-export function renderOptionInterface(name: string, table: OptionTable, summary: string): string {
-  const lines = [`/** ${summary} */`, `export interface ${name} {`];
+export function renderOptionInterface(name: string, table: OptionTable, summary: string, bases: readonly OptionBase[] = []): string {
+  const inherited = new Set<string>();
+  const parents = bases.map((base) => {
+    const keys = Object.keys(base.table);
+    for (const key of keys) if (table[key] === base.table[key]) inherited.add(key);
+    const left = keys.filter((key) => !Object.hasOwn(table, key)).map((key) => `'${key}'`);
+    return left.length === 0 ? base.name : `Omit<${base.name}, ${left.join(' | ')}>`;
+  });
+  const lines = [`/** ${summary} */`, `export interface ${name}${parents.length > 0 ? ` extends ${parents.join(', ')}` : ''} {`];
   for (const [key, spec] of Object.entries(table)) {
+    if (inherited.has(key)) continue;
     const doc = optionDoc(key, spec).replaceAll('*/', '*\\/');
     if (doc.length <= 110) lines.push(`  /** ${doc} */`);
     else lines.push('  /**', ...wrap(doc, 110).map((line) => `   * ${line}`), '   */');

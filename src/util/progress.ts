@@ -89,7 +89,9 @@ export function formatFieldValue(value: string | number): string {
 
 /** 'epoch 3/40 loss 0.213' from `{ epoch: '3/40', loss: 0.2131 }`. */
 export function formatFields(fields: Record<string, string | number>): string {
-  return Object.entries(fields).map(([key, value]) => `${key} ${formatFieldValue(value)}`).join(' ');
+  return Object.entries(fields)
+    .map(([key, value]) => `${key} ${formatFieldValue(value)}`)
+    .join(' ');
 }
 
 /**
@@ -102,7 +104,10 @@ export class RateEstimator {
   private windowStart: { seconds: number; done: number } | undefined;
   private first: { seconds: number; done: number } | undefined;
 
-  constructor(private readonly smoothing = 0.3, private readonly windowSeconds = 2) {}
+  constructor(
+    private readonly smoothing = 0.3,
+    private readonly windowSeconds = 2,
+  ) {}
 
   /** Adds a sample: `done` steps completed at time `seconds`. */
   add(seconds: number, done: number): void {
@@ -128,7 +133,7 @@ export class RateEstimator {
 /** Cuts a line to `columns` characters (code points), so the terminal never wraps it. */
 function truncate(line: string, columns: number): string {
   const chars = [...line];
-  return chars.length <= columns ? line : chars.slice(0, Math.max(0, columns - 1)).join('') + '…';
+  return chars.length <= columns ? line : `${chars.slice(0, Math.max(0, columns - 1)).join('')}…`;
 }
 
 // cli-progress exports only SingleBar, whose base GenericBar (state and rendering, no timer) its typings declare.
@@ -141,7 +146,11 @@ const GenericBar = Object.getPrototypeOf(cliProgress.SingleBar) as typeof cliPro
  */
 class LineTerminal {
   private pending = '';
-  constructor(private readonly stream: ProgressStream, private readonly tty: boolean, private readonly columns: number) {}
+  constructor(
+    private readonly stream: ProgressStream,
+    private readonly tty: boolean,
+    private readonly columns: number,
+  ) {}
   isTTY(): boolean {
     return this.tty;
   }
@@ -163,8 +172,14 @@ class LineTerminal {
 /** Starts a progress display; see {@link ProgressOptions}. */
 export function createProgress(options: ProgressOptions): Progress {
   const {
-    initialDone = 0, label = '', stream = process.stderr, tty = stream.isTTY === true,
-    intervalMs = 10_000, redrawMs = 100, columns = 80, now = Date.now,
+    initialDone = 0,
+    label = '',
+    stream = process.stderr,
+    tty = stream.isTTY === true,
+    intervalMs = 10_000,
+    redrawMs = 100,
+    columns = 80,
+    now = Date.now,
   } = options;
   const startMs = now();
   const rate = new RateEstimator();
@@ -190,7 +205,16 @@ export function createProgress(options: ProgressOptions): Progress {
   };
   const terminal = new LineTerminal(stream, tty, columns);
   // GenericBar takes options already completed by SingleBar's constructor: these are all it reads.
-  const barOptions = { format, terminal, forceRedraw: true, emptyOnZero: true, barsize: 20, barCompleteChar: '█', barIncompleteChar: ' ', etaBufferLength: 10 };
+  const barOptions = {
+    format,
+    terminal,
+    forceRedraw: true,
+    emptyOnZero: true,
+    barsize: 20,
+    barCompleteChar: '█',
+    barIncompleteChar: ' ',
+    etaBufferLength: 10,
+  };
   const bar = new GenericBar(barOptions as cliProgress.Options);
   bar.start(options.total, initialDone);
 

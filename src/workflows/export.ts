@@ -45,7 +45,10 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
   const sizes = unetInputSizes(model.config);
   const outputDims = padding === 'same' ? 'H, W' : `H - ${2 * sizes.outputMargin}, W - ${2 * sizes.outputMargin}`;
   return {
-    out, bytes: bytes.length, opsetVersion, irVersion,
+    out,
+    bytes: bytes.length,
+    opsetVersion,
+    irVersion,
     input: `float32[N, ${inChannels}, H, W]`,
     inputSizes: `H and W = ${sizes.smallest} + k·${sizes.step}`,
     output: `${logits ? 'logits' : 'probabilities'}[N, ${classes}, ${outputDims}]`,

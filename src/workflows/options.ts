@@ -18,13 +18,30 @@ export const EXPORT_FORMATS = {
 } as const;
 export type ExportFormat = keyof typeof EXPORT_FORMATS;
 
-const MODEL = { type: 'string', required: true, short: 'm', placeholder: 'RUN', doc: "a training run's folder, a checkpoint folder, or its model.json" } as const;
+const MODEL = {
+  type: 'string',
+  required: true,
+  short: 'm',
+  placeholder: 'RUN',
+  doc: "a training run's folder, a checkpoint folder, or its model.json",
+} as const;
 
 export const EVALUATE_OPTIONS = defineOptions({
   model: MODEL,
   data: { type: 'string', required: true, placeholder: 'DIR', doc: 'dataset folder with images and masks' },
-  subset: { type: 'string', choices: SUBSETS, default: 'test', doc: 'which images of the split to score (all of them when the split has no test images)' },
-  out: { type: 'string', short: 'o', placeholder: 'DIR', defaultText: "the model's folder /eval-<subset>", doc: 'where report.json, report.md and per_image.csv go' },
+  subset: {
+    type: 'string',
+    choices: SUBSETS,
+    default: 'test',
+    doc: 'which images of the split to score (all of them when the split has no test images)',
+  },
+  out: {
+    type: 'string',
+    short: 'o',
+    placeholder: 'DIR',
+    defaultText: "the model's folder /eval-<subset>",
+    doc: 'where report.json, report.md and per_image.csv go',
+  },
   iouThreshold: { type: 'number', default: 0.5, doc: 'IoU for a predicted cell to match a true one (object detection scores)' },
   ...PREDICT_OPTIONS,
   ...ENGINE_OPTIONS,
@@ -51,7 +68,9 @@ export const PATCHIFY_OPTIONS = defineOptions({
   stride: { type: 'number', defaultText: '¾ of the patch size (192 for 256)', doc: 'pixels between patch origins' },
   perImage: { type: 'number', doc: 'a fixed number of evenly spread patches per image instead of a stride (the seed project used 15)' },
   maskPolarity: {
-    type: 'string', choices: MASK_POLARITIES, defaultText: "the dataset's",
+    type: 'string',
+    choices: MASK_POLARITIES,
+    defaultText: "the dataset's",
     doc: 'which colour the objects are in the masks; recorded in patches.json for training on the patches',
   },
 });

@@ -24,7 +24,10 @@ const userError = (pattern: RegExp) => (e: unknown) => e instanceof PyocyteError
 
 describe('parseCommandLine', () => {
   test('-m R --tile-size 256 --batch=4 a.png: library names, numbers, the renamed flag, a positional', () => {
-    assert.deepEqual(parse('-m', 'R', '--tile-size', '256', '--batch=4', 'a.png'), { options: { model: 'R', tileSize: 256, batchSize: 4 }, positionals: ['a.png'] });
+    assert.deepEqual(parse('-m', 'R', '--tile-size', '256', '--batch=4', 'a.png'), {
+      options: { model: 'R', tileSize: 256, batchSize: 4 },
+      positionals: ['a.png'],
+    });
   });
 
   test('--tta, --no-tta, --tta=false: the last one wins', () => {
@@ -42,7 +45,10 @@ describe('parseCommandLine', () => {
   });
 
   test('--bogus lists the valid flags; -q points to --help', () => {
-    assert.throws(() => parse('-m', 'R', '--bogus'), userError(/^unknown option --bogus for 'try'; valid options are: --model, --tile-size, --tta, --names, --batch, --mode$/));
+    assert.throws(
+      () => parse('-m', 'R', '--bogus'),
+      userError(/^unknown option --bogus for 'try'; valid options are: --model, --tile-size, --tta, --names, --batch, --mode$/),
+    );
     assert.throws(() => parse('-m', 'R', '-q'), userError(/^unknown option -q for 'try'; run 'pyocyte try --help'$/));
   });
 

@@ -1,7 +1,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { OnnxGraphBuilder, encodeOnnxModel, decodeOnnxModel, describeOnnx, checkOnnxGraph } from '../../src/io/onnx-proto.js';
+import { decodeOnnxModel, describeOnnx } from '../../src/io/onnx-decode.js';
+import { OnnxGraphBuilder, encodeOnnxModel, checkOnnxGraph } from '../../src/io/onnx-proto.js';
 import { PyocyteError } from '../../src/util/errors.js';
 
 /** Deterministic small values in [-1, 1) without needing a generator. */

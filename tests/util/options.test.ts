@@ -11,7 +11,7 @@ const TABLE = defineOptions({
   inputFile: { type: 'string', required: true, placeholder: 'FILE', doc: 'the file to read' },
   tileSize: { type: 'number', default: 512, doc: 'tile side in pixels' },
   colour: { type: 'string', choices: COLOURS, default: 'red', doc: 'pen colour' },
-  rate: { type: 'number', flag: 'lr', defaultText: 'the model\'s', doc: 'learning rate' },
+  rate: { type: 'number', flag: 'lr', defaultText: "the model's", doc: 'learning rate' },
   hidden: { type: 'boolean', flag: false, doc: 'a switch' },
 });
 
@@ -31,17 +31,20 @@ describe('option tables', () => {
   });
 
   test('renderOptionInterface: required without ?, choices as a literal union', () => {
-    assert.equal(renderOptionInterface('T', omitOptions(TABLE, 'rate', 'hidden'), 'The table.'), [
-      '/** The table. */',
-      'export interface T {',
-      '  /** The file to read. CLI: `--input-file`. */',
-      '  inputFile: string;',
-      '  /** Tile side in pixels. Default `512`. CLI: `--tile-size`. */',
-      '  tileSize?: number;',
-      '  /** Pen colour. Default `red`. CLI: `--colour`. */',
-      "  colour?: 'red' | 'green';",
-      '}',
-    ].join('\n'));
+    assert.equal(
+      renderOptionInterface('T', omitOptions(TABLE, 'rate', 'hidden'), 'The table.'),
+      [
+        '/** The table. */',
+        'export interface T {',
+        '  /** The file to read. CLI: `--input-file`. */',
+        '  inputFile: string;',
+        '  /** Tile side in pixels. Default `512`. CLI: `--tile-size`. */',
+        '  tileSize?: number;',
+        '  /** Pen colour. Default `red`. CLI: `--colour`. */',
+        "  colour?: 'red' | 'green';",
+        '}',
+      ].join('\n'),
+    );
   });
 
   test('a 200-character doc is wrapped in a block comment of lines ≤ 110 characters', () => {
@@ -63,7 +66,10 @@ describe('option tables', () => {
   });
 
   test('defineOptions rejects a flag used twice, a flag not in kebab-case, a default that is not a choice', () => {
-    assert.throws(() => defineOptions({ a: { type: 'string', flag: 'x', doc: '' }, b: { type: 'string', flag: 'x', doc: '' } }), /--x is used twice/);
+    assert.throws(
+      () => defineOptions({ a: { type: 'string', flag: 'x', doc: '' }, b: { type: 'string', flag: 'x', doc: '' } }),
+      /--x is used twice/,
+    );
     assert.throws(() => defineOptions({ a: { type: 'string', flag: 'Big', doc: '' } }), /not kebab-case/);
     assert.throws(() => defineOptions({ a: { type: 'string', choices: COLOURS, default: 'blue', doc: '' } }), /not a choice/);
     assert.throws(() => defineOptions({ a: { type: 'number', default: 'x' as never, doc: '' } }), /not a number/);
@@ -76,7 +82,8 @@ describe('the defaults have one home', () => {
   });
 
   test('TRAIN_DEFAULTS take the architecture from UNET_DEFAULTS (16 filters) and the validation tile from PREDICT_DEFAULTS', () => {
-    for (const key of ['padding', 'depth', 'filters', 'norm', 'dropout'] as const) assert.equal(TRAIN_DEFAULTS[key], UNET_DEFAULTS[key], key);
+    for (const key of ['padding', 'depth', 'filters', 'norm', 'dropout'] as const)
+      assert.equal(TRAIN_DEFAULTS[key], UNET_DEFAULTS[key], key);
     assert.equal(UNET_DEFAULTS.filters, 16);
     assert.equal(TRAIN_DEFAULTS.validationTileSize, PREDICT_DEFAULTS.tileSize);
   });
