@@ -24,6 +24,7 @@ export const CHECK_OPTIONS = defineOptions({
   },
   valueMap: {
     type: 'string',
+    placeholder: 'MAP',
     parse: parseValueMap,
     tsType: 'ReturnType<typeof parseValueMap>',
     doc: 'mask value → class, e.g. 0:background,128:cytoplasm,255:nucleus',

@@ -33,7 +33,7 @@ export const DATASET_OPTIONS = defineOptions({
     defaultText: 'auto (the minority)',
     doc: 'which colour the objects are in two-valued masks',
   },
-  valueMap: { type: 'string', doc: 'mask value → class, e.g. 0:background,128:cytoplasm,255:nucleus' },
+  valueMap: { type: 'string', placeholder: 'MAP', doc: 'mask value → class, e.g. 0:background,128:cytoplasm,255:nucleus' },
   strayValues: { type: 'string', choices: STRAY_VALUE_POLICIES, defaultText: 'error', doc: 'mask values missing from --value-map' },
   maskThreshold: { type: 'number', doc: 'binarise gray masks at this value' },
   splitFile: {
@@ -45,6 +45,7 @@ export const DATASET_OPTIONS = defineOptions({
   },
   splitCounts: {
     type: 'string',
+    placeholder: 'N,N,N',
     parse: parseSplitCounts,
     tsType: '[number, number, number]',
     defaultText: '70/15/15 %',

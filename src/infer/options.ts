@@ -4,8 +4,15 @@
  * them all; their interface is generated into options.generated.ts (see src/util/options.ts).
  */
 import { defaultsOf, defineOptions, unionOf } from '../util/options.js';
-import { POSTPROCESSING } from './postprocess.js';
+import type { PostprocessingName } from './postprocess.js';
 import { TTA_MODES } from './tiling.js';
+
+// The post-processing names, type-checked against POSTPROCESSING: importing that registry here would
+// close the cycle postprocess.ts → predict.ts → options.ts → postprocess.ts.
+const POSTPROCESSING_STEPS = {
+  none: 'the class map as predicted',
+  largestComponent: 'only the largest connected component',
+} as const satisfies Record<PostprocessingName, string>;
 
 export const PREDICT_OPTIONS = defineOptions({
   tta: {
@@ -45,7 +52,7 @@ export const PREDICT_OPTIONS = defineOptions({
   },
   postprocessing: {
     type: 'string',
-    choices: POSTPROCESSING,
+    choices: POSTPROCESSING_STEPS,
     defaultText: 'the one the model chose on its validation images',
     doc: 'clean-up of the class map',
   },

@@ -25,6 +25,7 @@ export const SYNTH_OPTIONS = defineOptions({
   count: { type: 'number', defaultText: '40', doc: 'number of images' },
   size: {
     type: 'string',
+    placeholder: 'WxH',
     parse: parseImageSize,
     tsType: '{ width: number; height: number }',
     defaultText: `${SMEAR.width}x${SMEAR.height}`,
