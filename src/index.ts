@@ -13,6 +13,8 @@ export { TRAIN_DEFAULTS, type TrainOptions } from './train/options.js';
 export { SCHEDULES, type ScheduleName } from './train/schedules.js';
 export { evaluate, type EvaluateOptions } from './workflows/evaluate.js';
 export { predictProbabilities, probabilitiesToLabels, type PredictOptions, type ProbabilityMap } from './infer/predict.js';
+export { PREDICT_DEFAULTS } from './infer/options.js';
+export { exportModel, type ExportOptions } from './workflows/export.js';
 export { predictFiles, type PredictFilesOptions } from './workflows/predict-files.js';
 export { segment, type Segmentation } from './infer/segment.js';
 export { splitTouching } from './infer/instances.js';

@@ -41,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(createRequire(import.meta.url)('../../package.json').version);
     return 0;
   }
-  if (!Object.prototype.hasOwnProperty.call(COMMANDS, name)) {
+  if (!Object.hasOwn(COMMANDS, name)) {
     throw new PyocyteError(`unknown command '${name}'; valid commands are: ${Object.keys(COMMANDS).join(', ')}`);
   }
   const module = await COMMANDS[name as CommandName]();

@@ -1,34 +1,19 @@
+import { PREDICT_FILES_OPTIONS } from '../workflows/options.js';
 import { predictFiles } from '../workflows/predict-files.js';
-import { fail } from '../util/errors.js';
-import { type CommandSpec, defineCommand } from './args.js';
-import { ENGINE_FLAGS } from './common.js';
-import { PREDICT_FLAGS, predictOptions } from './predict-flags.js';
+import { defineCommand } from './args.js';
 
-const spec: CommandSpec = {
+const spec = {
   name: 'predict',
-  summary: 'Segment images of any size. Per image: <name>_mask.png (drawn like the training masks), <name>_probability.png, <name>_overlay.png, <name>_instances.png (touching cells split); plus cells.csv and summary.csv.',
+  summary:
+    'Segment images of any size. Per image: <name>_mask.png (drawn like the training masks), <name>_probability.png, <name>_overlay.png, <name>_instances.png (touching cells split); plus cells.csv and summary.csv.',
   usage: 'pyocyte predict --model RUN IMAGES_OR_FOLDERS... --out DIR [options]',
   positionals: { min: 1, max: Infinity, name: 'images or folders of images' },
-  flags: {
-    model: { type: 'string', short: 'm', description: 'a training run folder (or its model.json)' },
-    out: { type: 'string', short: 'o', description: 'output folder' },
-    ...PREDICT_FLAGS,
-    ...ENGINE_FLAGS,
-  },
-};
+  options: PREDICT_FILES_OPTIONS,
+} as const;
 
 /** `pyocyte predict`: writes the outputs and prints a JSON summary line. */
-export const command = defineCommand(spec, async ({ flags: f, positionals }) => {
-  if (typeof f.model !== 'string') fail(`predict needs --model RUN; usage: ${spec.usage}`);
-  if (typeof f.out !== 'string') fail(`predict needs --out DIR for the results; usage: ${spec.usage}`);
-  const result = await predictFiles({
-    ...predictOptions(f),
-    model: f.model,
-    inputs: positionals,
-    out: f.out,
-    threads: f.threads as number | undefined,
-    engine: f.engine as 'auto' | undefined,
-  });
+export const command = defineCommand(spec, async ({ options, positionals }) => {
+  const result = await predictFiles({ ...options, inputs: positionals });
   for (const failure of result.failed) console.error(`pyocyte: ${failure}`);
   const cells = result.images.reduce((n, r) => n + r.cells, 0);
   console.log(`${result.images.length} image${result.images.length === 1 ? '' : 's'} segmented, ${cells} cells; results in ${result.out}`);

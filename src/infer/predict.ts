@@ -5,36 +5,13 @@ import { resampleImage, scaledSize } from '../image/resample.js';
 import type { Model } from '../nn/model.js';
 import { nextValidTileSize } from '../nn/unet.js';
 import { fail } from '../util/errors.js';
+import type { PredictOptionFields } from './options.generated.js';
+import { PREDICT_DEFAULTS } from './options.js';
 import { type TtaModeName, applySymmetry, invertSymmetry, ttaSymmetries } from './symmetry.js';
 import { type TilePlan, accumulateTile, blendWeights, finishBlend, planTiles, readTile } from './tiling.js';
 
-export interface PredictOptions {
-  /** Input tile side in pixels, rounded up to a size the network takes. Default 512. */
-  tileSize?: number;
-  /** Fraction of each output tile shared with its neighbour. Default 0.25. */
-  overlapFraction?: number;
-  /**
-   * Padded net only: mirrored context read around each output tile and thrown away, so tile
-   * borders never see the convolutions' zero padding. Default 32 px.
-   */
-  contextMargin?: number;
-  /**
-   * Test-time augmentation: `true` averages the eight quarter turns and reflections of every
-   * tile (`'dihedral'`), or name a mode (`'flips'`, `'none'`). Default: the model's choice (made
-   * on its validation images), else none.
-   */
-  tta?: boolean | TtaModeName;
-  /**
-   * Tiles per engine call. Default: as many as make 512² input pixels (one 512-px tile, four
-   * 256-px ones). The engine keeps every activation of a call, so this bounds its memory:
-   * about 450 MB for the 16-filter net; `pyocyte predict` on a 4096² image peaks near 1.25 GB RSS.
-   */
-  batchSize?: number;
-  /**
-   * Micrometres per pixel of this image. With the model's own pixel size known, the image is
-   * resampled to it for the network and the result is resampled back.
-   */
-  pixelSizeUm?: number;
+/** Options of {@link predictProbabilities}; their docs and defaults are in PREDICT_OPTIONS (./options.ts). */
+export interface PredictOptions extends Pick<PredictOptionFields, 'tileSize' | 'overlapFraction' | 'contextMargin' | 'tta' | 'batchSize' | 'pixelSizeUm'> {
   /** Called after each batch of tiles. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -58,8 +35,8 @@ export function planImageTiles(model: Model, size: PlaneSize, options: PredictOp
   const { width, height } = size;
   const config = model.config;
   const alignment = 2 ** config.depth;
-  const overlapFraction = options.overlapFraction ?? 0.25;
-  const wanted = options.tileSize ?? 512;
+  const overlapFraction = options.overlapFraction ?? PREDICT_DEFAULTS.overlapFraction;
+  const wanted = options.tileSize ?? PREDICT_DEFAULTS.tileSize;
   if (config.padding === 'valid') {
     // The network's own shrinkage is the context: output = input − 2·margin.
     const inputSize = nextValidTileSize(Math.min(wanted, Math.max(width, height) + 2 * validMargin(model, wanted)), config);

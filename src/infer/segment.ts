@@ -1,16 +1,15 @@
 import type { InstanceLabels } from '../image/components.js';
 import type { Plane } from '../image/plane.js';
 import { splitTouching } from './instances.js';
+import type { PredictOptionFields } from './options.generated.js';
+import { PREDICT_DEFAULTS } from './options.js';
 import { postprocess } from './postprocess.js';
 import { type ProbabilityMap, probabilitiesToLabels } from './predict.js';
 
-export interface SegmentOptions {
-  /** Foreground probability threshold (binary); default the model's tuned threshold. */
+/** Options of {@link segment}; see PREDICT_OPTIONS (./options.ts) for `minSizePx` and `postprocessing`. */
+export interface SegmentOptions extends Pick<PredictOptionFields, 'minSizePx' | 'postprocessing'> {
+  /** Foreground probability threshold (binary models), normally the model's tuned one. */
   threshold: number;
-  /** Objects smaller than this many pixels are merged into a neighbour or dropped. Default 30. */
-  minSizePx?: number;
-  /** A step from POSTPROCESSING, normally the one the model chose on its validation images. */
-  postprocessing?: string;
 }
 
 /** A probability map turned into classes and cells, both the map's size. */
@@ -30,6 +29,6 @@ export function segment(map: ProbabilityMap, options: SegmentOptions): Segmentat
   const labels = postprocess({ width, height, data: probabilitiesToLabels(map, options.threshold) }, options.postprocessing);
   const foreground = new Uint8Array(labels.data.length);
   for (let i = 0; i < foreground.length; i++) foreground[i] = labels.data[i] > 0 ? 1 : 0;
-  const instances = splitTouching({ width, height, data: foreground }, { minSizePx: options.minSizePx ?? 30 });
+  const instances = splitTouching({ width, height, data: foreground }, { minSizePx: options.minSizePx ?? PREDICT_DEFAULTS.minSizePx });
   return { labels, instances };
 }

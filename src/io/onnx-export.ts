@@ -31,12 +31,15 @@ import { OnnxGraphBuilder, encodeOnnxModel } from './onnx-proto.js';
  */
 export const ONNX_OPSETS = { 13: 7, 14: 7, 15: 8, 16: 8, 17: 8, 18: 8, 19: 9, 20: 9, 21: 10 } as const;
 
+/** The default opset: onnxruntime ≥ 1.13, onnxruntime-web and Python onnxruntime all run it. */
+export const DEFAULT_ONNX_OPSET = 17;
+
 /** BatchNorm epsilon of pyocyte's (and PyTorch's) BatchNorm2d. */
 const BATCH_NORM_EPSILON = 1e-5;
 
 /** Options of {@link exportOnnx}. */
 export interface OnnxExportOptions {
-  /** ONNX opset, 13 to 21; default 17 (onnxruntime ≥ 1.13, onnxruntime-web, Python onnxruntime). */
+  /** ONNX opset, 13 to 21; default {@link DEFAULT_ONNX_OPSET}. */
   opsetVersion?: number;
   /** Append Sigmoid/Softmax so the output is `probabilities`; false gives raw `logits`. Default true. */
   includeActivation?: boolean;
@@ -188,7 +191,7 @@ function packageVersion(): string {
  * and the doc string. Works from any engine (weights are read with `modelTensors`).
  */
 export async function exportOnnx(model: Model, options: OnnxExportOptions = {}): Promise<Uint8Array> {
-  const { opsetVersion = 17, includeActivation = true, foldBatchNorm: fold = true } = options;
+  const { opsetVersion = DEFAULT_ONNX_OPSET, includeActivation = true, foldBatchNorm: fold = true } = options;
   const irVersion = onnxIrVersion(opsetVersion);
   const tensors = await modelTensors(model);
   const weights: Weights = (name) => {

@@ -1,6 +1,6 @@
 /**
- * Writes ONNX models without the onnx or protobuf packages. Field numbers follow onnx/onnx.proto
- * (checked against the onnx repository); tensors are stored as little-endian raw_data.
+ * Writes and reads ONNX models with protobufjs and the official schema (proto/onnx.proto, vendored
+ * from the ONNX project). Tensors are stored as little-endian raw_data.
  *
  * ```ts
  * const g = new OnnxGraphBuilder('pyocyte-unet');
@@ -11,17 +11,21 @@
  * const bytes = encodeOnnxModel(g, { producerVersion: '0.1.0' });
  * ```
  */
+import { littleEndianBytes } from '../util/bytes.js';
 import { PyocyteErrors, fail } from '../util/errors.js';
 import { lookup } from '../util/registry.js';
-import { ProtoMessage, ProtoWriter, littleEndianBytes } from './protobuf.js';
-
-/** ONNX TensorProto.DataType codes for the element types we write. */
-export const ONNX_ELEMENT_TYPES = { float: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10, double: 11 } as const;
-/** An element type name: 'float', 'int64', ... */
-export type OnnxElementType = keyof typeof ONNX_ELEMENT_TYPES;
-
-/** AttributeProto.AttributeType codes. */
-const ATTRIBUTE_TYPES = { float: 1, int: 2, string: 3, tensor: 4, floats: 6, ints: 7 } as const;
+import {
+  ATTRIBUTE_TYPES,
+  type AttributeMessage,
+  type DimensionMessage,
+  type ModelMessage,
+  ONNX_ELEMENT_TYPES,
+  type OnnxElementType,
+  type NodeMessage,
+  type TensorMessage,
+  type ValueInfoMessage,
+  modelProto,
+} from './onnx-schema.js';
 
 /** A dimension: a fixed size, or a symbolic name such as 'N', 'H', 'W' that varies per run. */
 export type OnnxDim = number | string;
@@ -66,7 +70,10 @@ export class OnnxGraphBuilder {
   readonly nodes: OnnxNode[] = [];
 
   /** @param name the graph name; @param docString a human-readable description. */
-  constructor(readonly name: string, readonly docString = '') {}
+  constructor(
+    readonly name: string,
+    readonly docString = '',
+  ) {}
 
   /** Declares a graph input, e.g. `addInput('image', ['N', 3, 'H', 'W'])`. */
   addInput(name: string, dims: OnnxDim[], elementType: OnnxElementType = 'float'): this {
@@ -88,8 +95,13 @@ export class OnnxGraphBuilder {
   }
 
   /** Appends a node; nodes must be added in topological order. An empty input name means "absent". */
-  addNode(opType: string, inputs: string[], outputs: string[], attributes: Record<string, OnnxAttributeValue> = {},
-    name = `${opType}_${this.nodes.length}`): this {
+  addNode(
+    opType: string,
+    inputs: string[],
+    outputs: string[],
+    attributes: Record<string, OnnxAttributeValue> = {},
+    name = `${opType}_${this.nodes.length}`,
+  ): this {
     this.nodes.push({ opType, inputs: [...inputs], outputs: [...outputs], attributes, name, domain: '' });
     return this;
   }
@@ -130,55 +142,50 @@ function checkTensor(name: string, tensor: OnnxTensor): void {
   }
 }
 
-function tensorProto(name: string, tensor: OnnxTensor): ProtoWriter {
-  const w = new ProtoWriter();
-  for (const d of tensor.dims) w.varint(1, d);
-  w.varint(2, ONNX_ELEMENT_TYPES[elementTypeOf(tensor.data)]);
-  if (name) w.string(8, name);
-  return w.bytes(9, littleEndianBytes(tensor.data));
+const utf8 = new TextEncoder();
+
+function tensorMessage(name: string, tensor: OnnxTensor): TensorMessage {
+  const message: TensorMessage = {
+    dims: tensor.dims,
+    dataType: ONNX_ELEMENT_TYPES[elementTypeOf(tensor.data)],
+    rawData: littleEndianBytes(tensor.data),
+  };
+  if (name) message.name = name;
+  return message;
 }
 
-function valueInfoProto(info: OnnxValueInfo): ProtoWriter {
-  const shape = new ProtoWriter();
-  for (const d of info.dims) {
-    const dim = new ProtoWriter();
-    if (typeof d === 'number') dim.varint(1, d);
-    else dim.string(2, d);
-    shape.message(1, dim);
-  }
-  const tensorType = new ProtoWriter().varint(1, ONNX_ELEMENT_TYPES[info.elementType]).message(2, shape);
-  return new ProtoWriter().string(1, info.name).message(2, new ProtoWriter().message(1, tensorType));
+function valueInfoMessage(info: OnnxValueInfo): ValueInfoMessage {
+  const dim = info.dims.map((d): DimensionMessage => (typeof d === 'number' ? { dimValue: d } : { dimParam: d }));
+  return { name: info.name, type: { tensorType: { elemType: ONNX_ELEMENT_TYPES[info.elementType], shape: { dim } } } };
 }
 
-function attributeProto(node: string, name: string, value: OnnxAttributeValue): ProtoWriter {
-  const w = new ProtoWriter().string(1, name);
+function attributeMessage(node: string, name: string, value: OnnxAttributeValue): AttributeMessage {
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) fail(`attribute '${name}' of node '${node}' is ${value}`);
-    return Number.isInteger(value) ? w.varint(3, value).varint(20, ATTRIBUTE_TYPES.int) : w.float(2, value).varint(20, ATTRIBUTE_TYPES.float);
+    return Number.isInteger(value) ? { name, i: value, type: ATTRIBUTE_TYPES.int } : { name, f: value, type: ATTRIBUTE_TYPES.float };
   }
-  if (typeof value === 'string') return w.string(4, value).varint(20, ATTRIBUTE_TYPES.string);
-  if (value instanceof Float32Array) {
-    for (const v of value) w.float(7, v);
-    return w.varint(20, ATTRIBUTE_TYPES.floats);
-  }
+  if (typeof value === 'string') return { name, s: utf8.encode(value), type: ATTRIBUTE_TYPES.string };
+  if (value instanceof Float32Array) return { name, floats: [...value], type: ATTRIBUTE_TYPES.floats };
   if (Array.isArray(value)) {
-    if (!value.every(Number.isSafeInteger)) fail(`attribute '${name}' of node '${node}' has non-integer values [${value}]; pass a Float32Array for FLOATS`);
-    for (const v of value) w.varint(8, v);
-    return w.varint(20, ATTRIBUTE_TYPES.ints);
+    if (!value.every(Number.isSafeInteger))
+      fail(`attribute '${name}' of node '${node}' has non-integer values [${value}]; pass a Float32Array for FLOATS`);
+    return { name, ints: value, type: ATTRIBUTE_TYPES.ints };
   }
-  if ('float' in value) return w.float(2, value.float).varint(20, ATTRIBUTE_TYPES.float);
+  if ('float' in value) return { name, f: value.float, type: ATTRIBUTE_TYPES.float };
   checkTensor(`${node}.${name}`, value.tensor);
-  return w.message(5, tensorProto('', value.tensor)).varint(20, ATTRIBUTE_TYPES.tensor);
+  return { name, t: tensorMessage('', value.tensor), type: ATTRIBUTE_TYPES.tensor };
 }
 
-function nodeProto(node: OnnxNode): ProtoWriter {
-  const w = new ProtoWriter();
-  for (const input of node.inputs) w.string(1, input);
-  for (const output of node.outputs) w.string(2, output);
-  w.string(3, node.name).string(4, node.opType);
-  for (const [name, value] of Object.entries(node.attributes)) w.message(5, attributeProto(node.name, name, value));
-  if (node.domain) w.string(7, node.domain);
-  return w;
+function nodeMessage(node: OnnxNode): NodeMessage {
+  const attribute = Object.entries(node.attributes).map(([name, value]) => attributeMessage(node.name, name, value));
+  return {
+    input: node.inputs,
+    output: node.outputs,
+    name: node.name,
+    opType: node.opType,
+    attribute,
+    ...(node.domain ? { domain: node.domain } : {}),
+  };
 }
 
 /** Every dangling, duplicated or unused name in the graph, as readable sentences. */
@@ -193,7 +200,8 @@ export function checkOnnxGraph(graph: OnnxGraphBuilder): string[] {
   for (const init of graph.initializers) define(init.name, 'initializer');
   for (const node of graph.nodes) {
     for (const input of node.inputs) {
-      if (input !== '' && !defined.has(input)) problems.push(`node '${node.name}' (${node.opType}) reads '${input}', which is not an input, initializer or earlier node output`);
+      if (input !== '' && !defined.has(input))
+        problems.push(`node '${node.name}' (${node.opType}) reads '${input}', which is not an input, initializer or earlier node output`);
     }
     for (const output of node.outputs) define(output, `output of node '${node.name}'`);
   }
@@ -215,109 +223,21 @@ export function encodeOnnxModel(graph: OnnxGraphBuilder, options: EncodeOnnxOpti
   const problems = checkOnnxGraph(graph);
   if (problems.length > 0) throw new PyocyteErrors(`ONNX graph '${graph.name}' is inconsistent`, problems);
 
-  const g = new ProtoWriter();
-  for (const node of graph.nodes) g.message(1, nodeProto(node));
-  g.string(2, graph.name);
-  for (const init of graph.initializers) g.message(5, tensorProto(init.name, init));
-  if (graph.docString) g.string(10, graph.docString);
-  for (const input of graph.inputs) g.message(11, valueInfoProto(input));
-  for (const output of graph.outputs) g.message(12, valueInfoProto(output));
-
-  const model = new ProtoWriter().varint(1, irVersion).string(2, producerName);
-  if (producerVersion) model.string(3, producerVersion);
-  if (docString) model.string(6, docString);
-  model.message(7, g);
-  model.message(8, new ProtoWriter().string(1, '').varint(2, opsetVersion));
-  for (const [key, value] of Object.entries(metadata)) model.message(14, new ProtoWriter().string(1, key).string(2, value));
-  return model.finish();
-}
-
-/** A decoded model, as plain data (for tests and {@link describeOnnx}). */
-export interface DecodedOnnxModel {
-  irVersion: number;
-  producerName: string;
-  producerVersion: string;
-  docString: string;
-  opsetImports: { domain: string; version: number }[];
-  metadata: Record<string, string>;
-  graph: {
-    name: string;
-    docString: string;
-    inputs: { name: string; elementType: number; dims: OnnxDim[] }[];
-    outputs: { name: string; elementType: number; dims: OnnxDim[] }[];
-    initializers: { name: string; dataType: number; dims: number[]; byteLength: number; raw: Uint8Array }[];
-    nodes: { name: string; opType: string; domain: string; inputs: string[]; outputs: string[];
-      attributes: Record<string, number | number[] | string | { tensorDims: number[] }> }[];
-  };
-}
-
-function decodeValueInfo(m: ProtoMessage): DecodedOnnxModel['graph']['inputs'][number] {
-  const tensorType = m.message(2)?.message(1);
-  const dims = (tensorType?.message(2)?.messages(1) ?? []).map((d): OnnxDim => (d.has(2) ? d.string(2) : d.int64(1)));
-  return { name: m.string(1), elementType: tensorType?.int64(1) ?? 0, dims };
-}
-
-function decodeAttribute(m: ProtoMessage): number | number[] | string | { tensorDims: number[] } {
-  switch (m.int64(20)) {
-    case ATTRIBUTE_TYPES.float: return m.float(2);
-    case ATTRIBUTE_TYPES.int: return m.int64(3);
-    case ATTRIBUTE_TYPES.string: return m.string(4);
-    case ATTRIBUTE_TYPES.tensor: return { tensorDims: m.message(5)?.int64s(1) ?? [] };
-    case ATTRIBUTE_TYPES.floats: return m.floats(7);
-    case ATTRIBUTE_TYPES.ints: return m.int64s(8);
-    default: return `<attribute type ${m.int64(20)}>`;
-  }
-}
-
-/** Decodes the parts of a ModelProto that this module writes. */
-export function decodeOnnxModel(bytes: Uint8Array, { file = 'model.onnx' }: { file?: string } = {}): DecodedOnnxModel {
-  let model: ProtoMessage;
-  try {
-    model = new ProtoMessage(bytes);
-  } catch (error) {
-    return fail(`${file} is not a valid ONNX model: ${(error as Error).message}`, { file, cause: error });
-  }
-  const graph = model.message(7) ?? fail(`${file} is not an ONNX model: it has no graph`, { file });
-  return {
-    irVersion: model.int64(1),
-    producerName: model.string(2),
-    producerVersion: model.string(3),
-    docString: model.string(6),
-    opsetImports: model.messages(8).map((o) => ({ domain: o.string(1), version: o.int64(2) })),
-    metadata: Object.fromEntries(model.messages(14).map((e) => [e.string(1), e.string(2)])),
+  const model: ModelMessage = {
+    irVersion,
+    producerName,
     graph: {
-      name: graph.string(2),
-      docString: graph.string(10),
-      inputs: graph.messages(11).map(decodeValueInfo),
-      outputs: graph.messages(12).map(decodeValueInfo),
-      initializers: graph.messages(5).map((t) => {
-        const raw = t.bytes(9) ?? new Uint8Array(0);
-        return { name: t.string(8), dataType: t.int64(2), dims: t.int64s(1), byteLength: raw.length, raw };
-      }),
-      nodes: graph.messages(1).map((n) => ({
-        name: n.string(3), opType: n.string(4), domain: n.string(7), inputs: n.strings(1), outputs: n.strings(2),
-        attributes: Object.fromEntries(n.messages(5).map((a) => [a.string(1), decodeAttribute(a)])),
-      })),
+      node: graph.nodes.map(nodeMessage),
+      name: graph.name,
+      initializer: graph.initializers.map((init) => tensorMessage(init.name, init)),
+      input: graph.inputs.map(valueInfoMessage),
+      output: graph.outputs.map(valueInfoMessage),
+      ...(graph.docString ? { docString: graph.docString } : {}),
     },
+    opsetImport: [{ domain: '', version: opsetVersion }],
+    metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),
+    ...(producerVersion ? { producerVersion } : {}),
+    ...(docString ? { docString } : {}),
   };
-}
-
-/** A few human-readable lines about a model: producer, opset, inputs/outputs, parameter count, ops. */
-export function describeOnnx(bytes: Uint8Array, options: { file?: string } = {}): string {
-  const m = decodeOnnxModel(bytes, options);
-  const typeName = (code: number): string => Object.entries(ONNX_ELEMENT_TYPES).find(([, v]) => v === code)?.[0] ?? `type${code}`;
-  const values = (list: DecodedOnnxModel['graph']['inputs']): string =>
-    list.map((v) => `${v.name}: ${typeName(v.elementType)}[${v.dims.join(', ')}]`).join('; ');
-  const parameters = m.graph.initializers.reduce((sum, t) => sum + t.dims.reduce((a, b) => a * b, 1), 0);
-  const ops = new Map<string, number>();
-  for (const node of m.graph.nodes) ops.set(node.opType, (ops.get(node.opType) ?? 0) + 1);
-  const lines = [
-    `graph '${m.graph.name}' by ${m.producerName} ${m.producerVersion}`.trimEnd() + `, IR ${m.irVersion}, opset ${m.opsetImports.map((o) => `${o.domain || 'ai.onnx'}:${o.version}`).join(', ')}`,
-    `inputs: ${values(m.graph.inputs)}`,
-    `outputs: ${values(m.graph.outputs)}`,
-    `initializers: ${m.graph.initializers.length} (${parameters.toLocaleString('en-US')} values)`,
-    `nodes: ${m.graph.nodes.length} (${[...ops].map(([op, n]) => `${op}×${n}`).join(', ')})`,
-  ];
-  for (const [key, value] of Object.entries(m.metadata)) lines.push(`metadata ${key}: ${value}`);
-  return lines.join('\n');
+  return modelProto().encode(model).finish();
 }

@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { fail } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { checkName } from '../util/registry.js';
-import { HOST_IS_LITTLE_ENDIAN, littleEndianBytes, swapBytes } from './protobuf.js';
+import { HOST_IS_LITTLE_ENDIAN, littleEndianBytes, swapBytes } from '../util/bytes.js';
 
 type TypedArrayConstructor = { new (buffer: ArrayBuffer): SafetensorsData; BYTES_PER_ELEMENT: number };
 
@@ -170,7 +170,7 @@ export function decodeSafetensors(bytes: Uint8Array, { file = 'safetensors data'
     }
     if (!isRecord(value)) return bad(`has an invalid entry for tensor '${name}'`);
     const { dtype, shape, data_offsets: offsets } = value;
-    if (typeof dtype !== 'string' || !Object.prototype.hasOwnProperty.call(SAFETENSORS_DTYPES, dtype)) {
+    if (typeof dtype !== 'string' || !Object.hasOwn(SAFETENSORS_DTYPES, dtype)) {
       bad(`has tensor '${name}' with unsupported dtype ${JSON.stringify(dtype)}; supported: ${Object.keys(SAFETENSORS_DTYPES).join(', ')}`);
     }
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) bad(`has tensor '${name}' with an invalid shape ${JSON.stringify(shape)}`);

@@ -22,9 +22,13 @@ export interface UNetConfig {
   dropout: number;
 }
 
-export const UNET_DEFAULTS: Omit<UNetConfig, 'inChannels' | 'classes'> = {
-  depth: 4, filters: 32, padding: 'same', norm: 'batch', dropout: 0,
-};
+/**
+ * The default architecture, also the default of `pyocyte train`: in a fixed time budget on a CPU,
+ * 16 base filters see several times more patches than 32 and end with a higher Dice (bench:quality).
+ */
+export const UNET_DEFAULTS = {
+  depth: 4, filters: 16, padding: 'same', norm: 'batch', dropout: 0,
+} as const satisfies Omit<UNetConfig, 'inChannels' | 'classes'>;
 
 /** Fills defaults and checks a configuration, with messages that say what is wrong. */
 export function resolveUNetConfig(config: Partial<UNetConfig> & Pick<UNetConfig, 'inChannels' | 'classes'>): UNetConfig {

@@ -1,60 +1,26 @@
-import type { AugmentPresetName } from '../augment/pipeline.js';
+/**
+ * `pyocyte train`'s options: the table (doc, flag, default, valid values of each), the defaults
+ * derived from it, and the check that resolves them. The {@link TrainOptions} interface is
+ * generated from the table into options.generated.ts (`npm run options`; see src/util/options.ts).
+ */
 import { AUGMENT_PRESETS } from '../augment/pipeline.js';
-import type { SamplingName } from '../data/loader.js';
 import { SAMPLINGS } from '../data/loader.js';
+import { NORMALIZATIONS } from '../data/normalize.js';
 import type { DatasetOptions } from '../data/prepare.js';
-import { NORMALIZATIONS, type NormalizationKind } from '../data/normalize.js';
-import { BACKENDS, PRECISIONS, type BackendName, type PrecisionName } from '../engine/index.js';
-import { LOSSES, type LossName } from '../nn/losses.js';
-import { OPTIMIZERS, type OptimizerName } from '../nn/optimizers.js';
-import { NORMS, PADDINGS, type NormName, type PaddingMode, nextValidTileSize } from '../nn/unet.js';
+import { BACKENDS, PRECISIONS } from '../engine/index.js';
+import { ENGINE_OPTIONS } from '../engine/options.js';
+import { PREDICT_DEFAULTS } from '../infer/options.js';
+import { LOSSES } from '../nn/losses.js';
+import { OPTIMIZERS } from '../nn/optimizers.js';
+import { NORMS, PADDINGS, UNET_DEFAULTS, nextValidTileSize } from '../nn/unet.js';
 import { fail } from '../util/errors.js';
+import { type Fits, type OptionValues, defaultsOf, defineOptions } from '../util/options.js';
 import { checkName } from '../util/registry.js';
-import { SCHEDULES, type ScheduleName } from './schedules.js';
+import type { TrainOptionFields } from './options.generated.js';
+import { SCHEDULES } from './schedules.js';
 
-/** Everything `pyocyte train` can be told; every field but `data` and `out` has a default. */
-export interface TrainOptions extends DatasetOptions {
-  /** The dataset folder (images/ + masks/, `_mask` files, or nnU-Net imagesTr/labelsTr). */
-  data: string;
-  /** The run folder: model, checkpoints, log.jsonl, curves.png. */
-  out: string;
-  padding?: PaddingMode;
-  depth?: number;
-  filters?: number;
-  norm?: NormName;
-  dropout?: number;
-  /** Training patch side (input of the network). */
-  patchSize?: number;
-  batchSize?: number;
-  /** Train for this many epochs; otherwise for `minutes`. */
-  epochs?: number;
-  /** Wall-clock training budget; the schedule is planned to end within it. */
-  minutes?: number;
-  /** Random patches per training image per epoch; grid sampling takes this many fixed patches. */
-  patchesPerImage?: number;
-  sampling?: SamplingName;
-  schedule?: ScheduleName;
-  /** Peak learning rate. */
-  learningRate?: number;
-  optimizer?: OptimizerName;
-  weightDecay?: number;
-  loss?: LossName;
-  augment?: AugmentPresetName;
-  foregroundFraction?: number;
-  normalization?: NormalizationKind;
-  /** Stop when validation Dice has not improved for this many epochs; 0 never stops early. */
-  patience?: number;
-  seed?: number;
-  threads?: number;
-  engine?: BackendName;
-  /** Arithmetic of the native engine: fp32, bf16 (about twice as fast where the CPU has it), or auto. */
-  precision?: PrecisionName;
-  /** Tile side for whole-image validation. */
-  validationTileSize?: number;
-}
-
-export type ResolvedTrainOptions = Required<Omit<TrainOptions, keyof DatasetOptions | 'epochs' | 'minutes' | 'threads'>> &
-  DatasetOptions & { epochs?: number; minutes?: number; threads?: number };
+/** Default budget when neither epochs nor minutes are given. */
+export const DEFAULT_MINUTES = 10;
 
 /**
  * The default recipe, chosen so a user who passes only `--data` gets a strong model on a laptop:
@@ -63,37 +29,74 @@ export type ResolvedTrainOptions = Required<Omit<TrainOptions, keyof DatasetOpti
  * Chosen on the bench:quality runs: in a fixed budget 16 filters see several times more patches
  * than 32 and end higher, and the `default` preset's elastic/scale/stain jitter cost Dice there.
  */
-export const TRAIN_DEFAULTS = {
-  padding: 'same',
-  depth: 4,
-  filters: 16,
-  norm: 'batch',
-  dropout: 0,
-  patchSize: 256,
-  batchSize: 8,
-  patchesPerImage: 4,
-  sampling: 'random',
-  schedule: 'onecycle',
-  learningRate: 1e-3,
-  optimizer: 'adamw',
-  weightDecay: 1e-4,
-  loss: 'bce+dice',
-  augment: 'light',
-  foregroundFraction: 0.33,
-  normalization: 'meanStd',
-  patience: 0,
-  seed: 0,
-  engine: 'auto',
-  precision: 'auto',
-  validationTileSize: 512,
-} as const satisfies Partial<TrainOptions>;
+export const TRAIN_OPTIONS = defineOptions({
+  data: {
+    type: 'string',
+    required: true,
+    placeholder: 'DIR',
+    doc: 'the dataset folder: images/ + masks/, <name>_mask files, or nnU-Net imagesTr/labelsTr',
+  },
+  out: {
+    type: 'string',
+    required: true,
+    short: 'o',
+    placeholder: 'RUN',
+    doc: 'the run folder to create: model, checkpoints, log.jsonl, curves.png',
+  },
+  padding: {
+    type: 'string',
+    choices: PADDINGS,
+    default: UNET_DEFAULTS.padding,
+    doc: "same (padded 3×3 convolutions) or valid (the paper's unpadded U-Net)",
+  },
+  depth: { type: 'number', default: UNET_DEFAULTS.depth, doc: 'pooling levels of the U-Net' },
+  filters: { type: 'number', default: UNET_DEFAULTS.filters, doc: 'filters in the first level (doubling per level)' },
+  norm: { type: 'string', choices: NORMS, default: UNET_DEFAULTS.norm, doc: 'normalisation layers' },
+  dropout: { type: 'number', default: UNET_DEFAULTS.dropout, doc: 'dropout rate at the bottleneck' },
+  patchSize: { type: 'number', default: 256, doc: 'training patch side in pixels (the network input), rounded up to a size the net takes' },
+  batchSize: { type: 'number', flag: 'batch', default: 8, doc: 'patches per step' },
+  epochs: { type: 'number', doc: 'train for this many epochs; otherwise for --minutes' },
+  minutes: {
+    type: 'number',
+    defaultText: `${DEFAULT_MINUTES} when --epochs is not given`,
+    doc: 'wall-clock training budget; the schedule is planned to end within it',
+  },
+  patchesPerImage: {
+    type: 'number',
+    default: 4,
+    doc: 'random patches per training image per epoch; grid sampling takes this many fixed patches',
+  },
+  sampling: { type: 'string', choices: SAMPLINGS, default: 'random', doc: 'random patches or a fixed grid' },
+  schedule: { type: 'string', choices: SCHEDULES, default: 'onecycle', doc: 'learning-rate schedule' },
+  learningRate: { type: 'number', flag: 'lr', default: 1e-3, doc: 'peak learning rate' },
+  optimizer: { type: 'string', choices: OPTIMIZERS, default: 'adamw', doc: 'optimizer' },
+  weightDecay: { type: 'number', default: 1e-4, doc: 'weight decay (not applied to biases and norms)' },
+  loss: { type: 'string', choices: LOSSES, what: 'loss', default: 'bce+dice', doc: 'training loss' },
+  augment: { type: 'string', choices: AUGMENT_PRESETS, default: 'light', doc: 'augmentation preset' },
+  foregroundFraction: { type: 'number', default: 0.33, doc: 'share of patches centred on a foreground pixel' },
+  normalization: { type: 'string', choices: NORMALIZATIONS, default: 'meanStd', doc: 'intensity normalisation' },
+  patience: { type: 'number', default: 0, doc: 'stop when validation Dice has not improved for this many epochs; 0 never stops early' },
+  seed: { type: 'number', default: 0, doc: 'random seed: the same seed gives the same run' },
+  validationTileSize: { type: 'number', flag: false, default: PREDICT_DEFAULTS.tileSize, doc: 'tile side for whole-image validation' },
+  ...ENGINE_OPTIONS,
+  precision: { ...ENGINE_OPTIONS.precision, default: 'auto' },
+});
 
-/** Default budget when neither epochs nor minutes are given. */
-export const DEFAULT_MINUTES = 10;
+/** Everything `pyocyte train` can be told; every field but `data` and `out` has a default. */
+export interface TrainOptions extends DatasetOptions, TrainOptionFields {}
+
+/** The defaults of {@link TRAIN_OPTIONS}. */
+export const TRAIN_DEFAULTS = defaultsOf(TRAIN_OPTIONS);
+
+export type ResolvedTrainOptions = Required<Omit<TrainOptions, keyof DatasetOptions | 'epochs' | 'minutes' | 'threads'>> &
+  DatasetOptions & { epochs?: number; minutes?: number; threads?: number };
 
 /** Applies defaults and checks every option, so a run never fails late on a typo. */
 export function resolveTrainOptions(options: TrainOptions): ResolvedTrainOptions {
-  const o = { ...TRAIN_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as ResolvedTrainOptions;
+  const o = {
+    ...TRAIN_DEFAULTS,
+    ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+  } as ResolvedTrainOptions;
   if (!o.data) fail('train needs --data DIR, a folder of images and masks');
   if (!o.out) fail('train needs --out DIR, where the model and logs go');
   checkName(PADDINGS, o.padding, 'padding');
@@ -125,3 +128,6 @@ export function resolveTrainOptions(options: TrainOptions): ResolvedTrainOptions
   if (o.epochs === undefined && o.minutes === undefined) o.minutes = DEFAULT_MINUTES;
   return o;
 }
+
+// The generated interface must take what the table parses; this fails to compile when it is stale.
+export type TrainOptionsFit = Fits<OptionValues<typeof TRAIN_OPTIONS>, TrainOptionFields>;

@@ -3,7 +3,17 @@
  * redraws one line: `train ▕██████▍    ▏ 42% epoch 3/40 loss 0.213 ETA 3m12s`. When stderr is
  * a log file or CI console it prints a plain line at most every `intervalMs`, so a 10-hour run
  * leaves a readable log instead of megabytes of carriage returns.
+ *
+ * The bar is cli-progress's: its GenericBar keeps the value, total and start and renders through
+ * our formatter onto a terminal adapter. Its SingleBar is not used, because it redraws from its own
+ * wall-clock timer. Measured by replaying tests/util/progress.test.ts's scenarios under node:test's
+ * mock timers: 100 updates 10 ms apart at 10 fps give 11 redraws where the contract is 10, and the
+ * non-TTY line at 10 s reads `9%` (value 36, the state at the timer's tick) where the update said
+ * 10 % (value 40); its timer is also ref'd, so a job that throws before `done()` never exits. Redraws are therefore throttled here on
+ * the injected clock, and the ETA is the smoothed {@link RateEstimator} (cli-progress's ETA is a
+ * plain average over the last ten updates, and reads `Date.now` itself).
  */
+import cliProgress from 'cli-progress';
 
 /** Where progress goes; `process.stderr` in practice, a collecting fake in tests. */
 export interface ProgressStream {
@@ -79,7 +89,9 @@ export function formatFieldValue(value: string | number): string {
 
 /** 'epoch 3/40 loss 0.213' from `{ epoch: '3/40', loss: 0.2131 }`. */
 export function formatFields(fields: Record<string, string | number>): string {
-  return Object.entries(fields).map(([key, value]) => `${key} ${formatFieldValue(value)}`).join(' ');
+  return Object.entries(fields)
+    .map(([key, value]) => `${key} ${formatFieldValue(value)}`)
+    .join(' ');
 }
 
 /**
@@ -92,7 +104,10 @@ export class RateEstimator {
   private windowStart: { seconds: number; done: number } | undefined;
   private first: { seconds: number; done: number } | undefined;
 
-  constructor(private readonly smoothing = 0.3, private readonly windowSeconds = 2) {}
+  constructor(
+    private readonly smoothing = 0.3,
+    private readonly windowSeconds = 2,
+  ) {}
 
   /** Adds a sample: `done` steps completed at time `seconds`. */
   add(seconds: number, done: number): void {
@@ -118,60 +133,108 @@ export class RateEstimator {
 /** Cuts a line to `columns` characters (code points), so the terminal never wraps it. */
 function truncate(line: string, columns: number): string {
   const chars = [...line];
-  return chars.length <= columns ? line : chars.slice(0, Math.max(0, columns - 1)).join('') + '…';
+  return chars.length <= columns ? line : `${chars.slice(0, Math.max(0, columns - 1)).join('')}…`;
+}
+
+// cli-progress exports only SingleBar, whose base GenericBar (state and rendering, no timer) its typings declare.
+const GenericBar = Object.getPrototypeOf(cliProgress.SingleBar) as typeof cliProgress.GenericBar;
+
+/**
+ * The terminal interface cli-progress renders through (cursor to column 0, write, clear to the
+ * right), over a {@link ProgressStream}: each redraw is one write, `\r…\x1b[K` on a TTY and a
+ * whole line otherwise, so no other output can land inside a half-drawn bar.
+ */
+class LineTerminal {
+  private pending = '';
+  constructor(
+    private readonly stream: ProgressStream,
+    private readonly tty: boolean,
+    private readonly columns: number,
+  ) {}
+  isTTY(): boolean {
+    return this.tty;
+  }
+  getWidth(): number {
+    return this.stream.columns ?? this.columns;
+  }
+  cursorTo(): void {
+    this.pending = this.tty ? '\r' : '';
+  }
+  write(text: string): void {
+    this.pending += this.tty ? truncate(text, this.getWidth()) : text;
+  }
+  clearRight(): void {
+    this.stream.write(`${this.pending}${this.tty ? '\x1b[K' : '\n'}`);
+    this.pending = '';
+  }
 }
 
 /** Starts a progress display; see {@link ProgressOptions}. */
 export function createProgress(options: ProgressOptions): Progress {
   const {
-    initialDone = 0, label = '', stream = process.stderr, tty = stream.isTTY === true,
-    intervalMs = 10_000, redrawMs = 100, columns = 80, now = Date.now,
+    initialDone = 0,
+    label = '',
+    stream = process.stderr,
+    tty = stream.isTTY === true,
+    intervalMs = 10_000,
+    redrawMs = 100,
+    columns = 80,
+    now = Date.now,
   } = options;
-  let total = options.total;
   const startMs = now();
   const rate = new RateEstimator();
   rate.add(startMs / 1000, initialDone);
-  let done = initialDone;
   let fields: Record<string, string | number> = {};
+  let final = false;
   let lastWriteMs = -Infinity;
   let barVisible = false;
   let finished = false;
 
-  const render = (withBar: boolean, final: boolean): string => {
-    const fraction = total > 0 ? done / total : 0;
+  const format = (_options: unknown, params: cliProgress.Params): string => {
     const nowMs = now();
     const parts = [label];
-    if (withBar) parts.push(`▕${formatBar(fraction, 20)}▏`);
-    parts.push(`${Math.floor(fraction * 100)}%`, formatFields(fields));
-    if (final || done >= total) {
+    if (tty) parts.push(`▕${formatBar(params.progress, 20)}▏`);
+    parts.push(`${Math.floor(params.progress * 100)}%`, formatFields(fields));
+    if (final || params.value >= params.total) {
       parts.push(`in ${formatDuration((nowMs - startMs) / 1000)}`);
     } else {
-      const stepsPerSecond = rate.stepsPerSecond(nowMs / 1000, done);
-      parts.push(`ETA ${stepsPerSecond ? formatDuration((total - done) / stepsPerSecond) : '?'}`);
+      const stepsPerSecond = rate.stepsPerSecond(nowMs / 1000, params.value);
+      parts.push(`ETA ${stepsPerSecond ? formatDuration((params.total - params.value) / stepsPerSecond) : '?'}`);
     }
     return parts.filter((p) => p !== '').join(' ');
   };
+  const terminal = new LineTerminal(stream, tty, columns);
+  // GenericBar takes options already completed by SingleBar's constructor: these are all it reads.
+  const barOptions = {
+    format,
+    terminal,
+    forceRedraw: true,
+    emptyOnZero: true,
+    barsize: 20,
+    barCompleteChar: '█',
+    barIncompleteChar: ' ',
+    etaBufferLength: 10,
+  };
+  const bar = new GenericBar(barOptions as cliProgress.Options);
+  bar.start(options.total, initialDone);
 
-  const draw = (final = false): void => {
-    if (tty) {
-      stream.write(`\r${truncate(render(true, final), stream.columns ?? columns)}\x1b[K`);
-      barVisible = true;
-    } else {
-      stream.write(`${render(false, final)}\n`);
-    }
+  const draw = (): void => {
+    bar.render();
+    barVisible = tty;
     lastWriteMs = now();
   };
 
   return {
     update(newDone, newFields) {
       if (finished) return;
-      done = Math.min(Math.max(0, newDone), total);
+      const done = Math.min(Math.max(0, newDone), bar.getTotal());
       if (newFields !== undefined) fields = newFields;
+      bar.update(done);
       rate.add(now() / 1000, done);
       if (now() - lastWriteMs >= (tty ? redrawMs : intervalMs)) draw();
     },
     setTotal(newTotal) {
-      total = newTotal;
+      bar.setTotal(newTotal);
     },
     log(line) {
       if (tty && barVisible) {
@@ -184,7 +247,9 @@ export function createProgress(options: ProgressOptions): Progress {
     done(finalLine) {
       if (finished) return;
       finished = true;
-      draw(true);
+      final = true;
+      draw();
+      bar.stop();
       if (tty) stream.write('\n');
       if (finalLine !== undefined) stream.write(`${finalLine}\n`);
     },

@@ -5,20 +5,16 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeSyntheticDataset } from '../synth/dataset.js';
-import type { BackendName } from '../engine/index.js';
+import type { DemoOptionFields } from './options.generated.js';
+import { DEMO_DEFAULTS } from './options.js';
 import { evaluate } from './evaluate.js';
 import { predictFiles } from './predict-files.js';
 import { reportSummary } from '../io/reports.js';
 import { train } from './train.js';
 
-export interface DemoOptions {
-  /** Working folder (data, run, predictions). Default `pyocyte-demo`. */
-  out?: string;
-  /** Training budget. Default 3 minutes. */
-  minutes?: number;
-  seed?: number;
-  engine?: BackendName;
-  threads?: number;
+/** Options of {@link runDemo}; the docs and defaults of most are in DEMO_OPTIONS (./options.ts). */
+export interface DemoOptions extends DemoOptionFields {
+  /** Where progress lines go; default stderr. */
   log?: (line: string) => void;
 }
 
@@ -35,9 +31,9 @@ export interface DemoResult {
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const started = Date.now();
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const out = resolve(options.out ?? 'pyocyte-demo');
+  const out = resolve(options.out ?? DEMO_DEFAULTS.out);
   const data = join(out, 'data');
-  const seed = options.seed ?? 1;
+  const seed = options.seed ?? DEMO_DEFAULTS.seed;
   if (existsSync(join(data, 'dataset.json'))) {
     log(`demo: reusing the synthetic dataset in ${data}`);
   } else {
@@ -47,7 +43,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const run = join(out, 'run');
   log('demo: training on 15 overlapping patches per training image (the seed recipe), with augmentation');
   const trained = await train({
-    data, out: run, sampling: 'grid', patchesPerImage: 15, minutes: options.minutes ?? 3, filters: 16, batchSize: 8,
+    data, out: run, sampling: 'grid', patchesPerImage: 15, minutes: options.minutes ?? DEMO_DEFAULTS.minutes, filters: 16, batchSize: 8,
     seed, engine: options.engine, threads: options.threads,
   }, { log });
   log('demo: evaluating on the 5 test images');

@@ -1,7 +1,7 @@
 import { labelComponents } from '../image/components.js';
 import { openDataset, type DatasetOptions } from '../data/prepare.js';
 import type { Split } from '../data/split.js';
-import { createEngine, type BackendName } from '../engine/index.js';
+import { createEngine } from '../engine/index.js';
 import { loadModel, resolveModelPath, runFolderOf } from '../io/model-file.js';
 import { join } from 'node:path';
 import { type EvaluationReport, type ImageScores, writeEvaluationReport } from '../io/reports.js';
@@ -11,28 +11,18 @@ import type { Model } from '../nn/model.js';
 import { createProgress, type ProgressStream } from '../util/progress.js';
 import { fail } from '../util/errors.js';
 import { checkName } from '../util/registry.js';
-import { type PredictOptions, predictProbabilities, ttaMode } from '../infer/predict.js';
+import { predictProbabilities, ttaMode } from '../infer/predict.js';
+import type { EvaluateOptionFields } from './options.generated.js';
+import { EVALUATE_DEFAULTS, SUBSETS } from './options.js';
 import { segment } from '../infer/segment.js';
 
-export const SUBSETS = { train: 'train', val: 'val', test: 'test', all: 'all' } as const;
-export type SubsetName = keyof typeof SUBSETS;
-
-export interface EvaluateOptions extends DatasetOptions, Omit<PredictOptions, 'onProgress'> {
+/** Options of {@link evaluate}; the docs and defaults of most are in EVALUATE_OPTIONS (./options.ts). */
+export interface EvaluateOptions extends DatasetOptions, Omit<EvaluateOptionFields, 'model'> {
+  /** A model folder or file, or a loaded model. */
   model: string | Model;
-  data: string;
-  /** Which images to score. Default 'test' (the whole dataset when it has no test images). */
-  subset?: SubsetName;
-  /** Where report.json, report.md and per_image.csv go; default the model's folder `/eval-<subset>`. */
-  out?: string;
-  threshold?: number;
-  minSizePx?: number;
-  /** Override the model's post-processing ('none' or 'largestComponent'). */
-  postprocessing?: string;
-  /** Matching IoU for object detection scores. Default 0.5. */
-  iouThreshold?: number;
-  engine?: BackendName;
-  threads?: number;
+  /** Where notes and warnings go; default stderr. */
   log?: (line: string) => void;
+  /** Where the progress display goes (default stderr); null shows none. */
   progressStream?: ProgressStream | null;
 }
 
@@ -56,13 +46,13 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
   const modelPath = typeof options.model === 'string' ? options.model : undefined;
   if (modelPath) resolveModelPath(modelPath);  // a missing model fails before any engine starts
   const model = typeof options.model === 'string'
-    ? await loadModel(options.model, { engine: createEngine({ backend: options.engine, threads: options.threads, warn: log }) })
+    ? await loadModel(options.model, { engine: createEngine({ backend: options.engine, threads: options.threads, precision: options.precision, warn: log }) })
     : options.model;
   // Masks are read as in training unless the user says otherwise.
   const rules = { ...stripUndefined(maskRulesOf(model)), ...stripUndefined(options) };
   if (rules.task !== model.metadata.task) fail(`the model is ${model.metadata.task} but --task ${rules.task} was given`);
   const dataset = await openDataset(options.data, { ...rules, onNote: (n) => log(`note: ${n}`) });
-  let subset = options.subset ?? 'test';
+  let subset = options.subset ?? EVALUATE_DEFAULTS.subset;
   checkName(SUBSETS, subset, 'subset');
   if (subset === 'test' && dataset.split.test.length === 0) {
     log(`note: ${options.data} has no test images in its split; evaluating all images`);
@@ -83,7 +73,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
     const confusion = confusionMatrix(labels.data, sample.labels, { classes });
     confusions.push(confusion);
     const truthInstances = sample.instances ?? labelComponents({ width: map.width, height: map.height, data: foregroundOf(sample.labels) }).data;
-    const match = matchInstances(instances.data, truthInstances, { iouThreshold: options.iouThreshold ?? 0.5 });
+    const match = matchInstances(instances.data, truthInstances, { iouThreshold: options.iouThreshold ?? EVALUATE_DEFAULTS.iouThreshold });
     matches.push(match);
     const metrics = pixelMetrics(confusion, { classes, classNames: model.metadata.classNames });
     perImage.push({ image: sample.stem, metrics, objects: match });

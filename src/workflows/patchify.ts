@@ -11,23 +11,17 @@ import { writeFileAtomic } from '../util/fs.js';
 import { checkName } from '../util/registry.js';
 import { discoverDataset } from '../data/dataset.js';
 import { readImage, writeImage } from '../io/image/image-io.js';
-import { MASK_POLARITIES, type MaskPolarity } from '../data/masks.js';
+import { MASK_POLARITIES } from '../data/masks.js';
+import type { PatchifyOptionFields } from './options.generated.js';
+import { PATCHIFY_DEFAULTS } from './options.js';
 import { extractPatch, gridPatches, type GridOptions } from '../data/patches.js';
 import type { PixelGrid } from '../image/plane.js';
 import { mapPool } from '../util/pool.js';
 import { readSplitFile } from '../data/split.js';
 import type { RasterImage } from '../image/types.js';
 
-/** Options of {@link patchifyDataset}. Give `stride` or `perImage`, not both. */
-export interface PatchifyOptions {
-  /** Patch side in pixels; default 256. */
-  patchSize?: number;
-  /** Pixels between patch origins; default ¾ of `patchSize` (192 for 256). */
-  stride?: number;
-  /** A fixed number of patches per image instead (the seed project used 15). */
-  perImage?: number;
-  /** Which colour the objects are in the masks; recorded for training on the patches. */
-  maskPolarity?: MaskPolarity;
+/** Options of {@link patchifyDataset}, documented in PATCHIFY_OPTIONS (./options.ts). Give `stride` or `perImage`, not both. */
+export interface PatchifyOptions extends PatchifyOptionFields {
   /** Called after each image. */
   onProgress?: (done: number, total: number, stem: string) => void;
 }
@@ -69,7 +63,7 @@ async function nonEmpty(dir: string): Promise<boolean> {
  * `dataset.json` are copied.
  */
 export async function patchifyDataset(dataDir: string, outDir: string, options: PatchifyOptions = {}): Promise<PatchifyResult> {
-  const patchSize = options.patchSize ?? 256;
+  const patchSize = options.patchSize ?? PATCHIFY_DEFAULTS.patchSize;
   if (options.stride !== undefined && options.perImage !== undefined) {
     fail('give either a stride or a number of patches per image, not both');
   }

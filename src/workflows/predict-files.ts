@@ -5,7 +5,7 @@ import { readImage, toFloatImage, writeImage } from '../io/image/image-io.js';
 import { isImageFile } from '../io/image/formats.js';
 import { labelsToMask } from '../data/value-map.js';
 import type { RasterImage } from '../image/types.js';
-import { createEngine, type BackendName } from '../engine/index.js';
+import { createEngine } from '../engine/index.js';
 import { loadModel, resolveModelPath } from '../io/model-file.js';
 import type { Model } from '../nn/model.js';
 import { createProgress, type ProgressStream } from '../util/progress.js';
@@ -14,25 +14,19 @@ import { writeFileAtomic } from '../util/fs.js';
 import { cellsCsv, measureCells } from '../infer/cells.js';
 import { csvField } from '../util/csv.js';
 import { drawOverlay } from '../image/overlay.js';
-import { type PredictOptions, type ProbabilityMap, predictProbabilities } from '../infer/predict.js';
+import { type ProbabilityMap, predictProbabilities } from '../infer/predict.js';
+import type { PredictFilesOptionFields } from './options.generated.js';
 import { segment } from '../infer/segment.js';
 
-export interface PredictFilesOptions extends Omit<PredictOptions, 'onProgress'> {
-  /** A model folder/file, or a loaded model. */
+/** Options of {@link predictFiles}; the docs and defaults of most are in PREDICT_FILES_OPTIONS (./options.ts). */
+export interface PredictFilesOptions extends Omit<PredictFilesOptionFields, 'model'> {
+  /** A model folder or file, or a loaded model. */
   model: string | Model;
   /** Image files and folders of images. */
   inputs: readonly string[];
-  /** Output folder. */
-  out: string;
-  /** Override the model's tuned threshold. */
-  threshold?: number;
-  /** Smallest cell kept, in pixels. Default 30. */
-  minSizePx?: number;
-  /** Override the model's post-processing ('none' or 'largestComponent'). */
-  postprocessing?: string;
-  engine?: BackendName;
-  threads?: number;
+  /** Where notes and warnings go; default stderr. */
   log?: (line: string) => void;
+  /** Where the progress display goes (default stderr); null shows none. */
   progressStream?: ProgressStream | null;
 }
 
@@ -78,7 +72,7 @@ export async function predictFiles(options: PredictFilesOptions): Promise<Predic
   if (typeof options.model === 'string') resolveModelPath(options.model);  // fail before any engine starts
   const files = await collectImages(options.inputs);
   const model = typeof options.model === 'string'
-    ? await loadModel(options.model, { engine: createEngine({ backend: options.engine, threads: options.threads, warn: log }) })
+    ? await loadModel(options.model, { engine: createEngine({ backend: options.engine, threads: options.threads, precision: options.precision, warn: log }) })
     : options.model;
   const { metadata } = model;
   const threshold = options.threshold ?? metadata.threshold;

@@ -50,7 +50,12 @@ function tickCounter() {
     longestGap = Math.max(longestGap, performance.now() - last);
     last = performance.now();
   }, 5);
-  return { stop: () => (clearInterval(timer), { ticks, longestGap }) };
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return { ticks, longestGap };
+    },
+  };
 }
 
 function tinyModel(engine: Engine, filters: number, seed = 1): Model {

@@ -8,7 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { createEngine } from '../../src/engine/index.js';
 import { command } from '../../src/cli/export.js';
 import { saveModel } from '../../src/io/model-file.js';
-import { decodeOnnxModel } from '../../src/io/onnx-proto.js';
+import { decodeOnnxModel } from '../../src/io/onnx-decode.js';
 import { exportOnnx, skipCropMargins, unetInputSizes } from '../../src/io/onnx-export.js';
 import { type Model, unet } from '../../src/nn/model.js';
 import { type NormName, type PaddingMode, unetOutputSize, validTileSizes } from '../../src/nn/unet.js';

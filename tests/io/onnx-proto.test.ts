@@ -1,8 +1,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { OnnxGraphBuilder, encodeOnnxModel, decodeOnnxModel, describeOnnx, checkOnnxGraph } from '../../src/io/onnx-proto.js';
-import { ProtoWriter, ProtoMessage, encodeVarint, decodeFields, swapBytes } from '../../src/io/protobuf.js';
+import { decodeOnnxModel, describeOnnx } from '../../src/io/onnx-decode.js';
+import { OnnxGraphBuilder, encodeOnnxModel, checkOnnxGraph } from '../../src/io/onnx-proto.js';
 import { PyocyteError } from '../../src/util/errors.js';
 
 /** Deterministic small values in [-1, 1) without needing a generator. */
@@ -39,37 +39,6 @@ function referenceConv(x: Float32Array, [n, c, h, w]: number[], weight: Float32A
   }
   return out;
 }
-
-describe('protobuf wire format', () => {
-  test('varint 1, 300, -1 (ten bytes)', () => {
-    assert.deepEqual([...encodeVarint(1)], [1]);
-    assert.deepEqual([...encodeVarint(300)], [0xac, 0x02]);
-    assert.deepEqual([...encodeVarint(-1)], [255, 255, 255, 255, 255, 255, 255, 255, 255, 1]);
-  });
-
-  test('field 1 = 150 is 08 96 01 (the protobuf docs example)', () => {
-    assert.deepEqual([...new ProtoWriter().varint(1, 150).finish()], [0x08, 0x96, 0x01]);
-  });
-
-  test('nested message, string, float, packed ints, negative int64 round trip', () => {
-    const inner = new ProtoWriter().string(1, 'héllo').float(2, 0.5);
-    const bytes = new ProtoWriter().message(3, inner).packedVarints(4, [1, -2, 300]).varint(5, -7).varint(5, 9).finish();
-    const m = new ProtoMessage(bytes);
-    assert.equal(m.message(3)?.string(1), 'héllo');
-    assert.equal(m.message(3)?.float(2), 0.5);
-    assert.deepEqual(m.int64s(4), [1, -2, 300]);
-    assert.deepEqual(m.int64s(5), [-7, 9]);
-  });
-
-  test('swapBytes [1,2,3,4,5,6,7,8] in 4-byte groups', () => {
-    assert.deepEqual([...swapBytes(Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]), 4)], [4, 3, 2, 1, 8, 7, 6, 5]);
-  });
-
-  test('truncated length-delimited field is an error', () => {
-    const bytes = new ProtoWriter().string(1, 'abcdef').finish();
-    assert.throws(() => decodeFields(bytes.subarray(0, 4)), /runs past the end/);
-  });
-});
 
 describe('ONNX builder run by onnxruntime', () => {
   test('Conv 3x3 pad 1 with bias + Relu, input 1x2x5x5, 3 output channels', async () => {

@@ -48,8 +48,8 @@ describe('unetOutputSize / validTileSizes / nextValidTileSize', () => {
 describe('resolveUNetConfig', () => {
   const base = { inChannels: 3, classes: 1 };
 
-  test('defaults: depth 4, filters 32, same padding, batch norm, no dropout', () => {
-    assert.deepEqual(resolveUNetConfig(base), { inChannels: 3, classes: 1, depth: 4, filters: 32, padding: 'same', norm: 'batch', dropout: 0 });
+  test('defaults: depth 4, filters 16 (the training default), same padding, batch norm, no dropout', () => {
+    assert.deepEqual(resolveUNetConfig(base), { inChannels: 3, classes: 1, depth: 4, filters: 16, padding: 'same', norm: 'batch', dropout: 0 });
   });
 
   const bad: [string, Record<string, unknown>, RegExp][] = [

@@ -71,15 +71,15 @@ describe('resolveTrainOptions errors', () => {
   });
 
   test('loss nope lists every loss', () => {
-    throwsUserError(() => resolveTrainOptions({ ...base, loss: 'nope' as never }), new RegExp(`unknown loss 'nope'.*${escape(Object.keys(LOSSES).join(', '))}$`));
+    throwsUserError(() => resolveTrainOptions({ ...base, loss: 'nope' as never }), new RegExp(`unknown loss 'nope'.*${escapeRegExp(Object.keys(LOSSES).join(', '))}$`));
   });
 
   test('optimizer nope lists every optimizer', () => {
-    throwsUserError(() => resolveTrainOptions({ ...base, optimizer: 'nope' as never }), new RegExp(`unknown optimizer 'nope'.*${escape(Object.keys(OPTIMIZERS).join(', '))}$`));
+    throwsUserError(() => resolveTrainOptions({ ...base, optimizer: 'nope' as never }), new RegExp(`unknown optimizer 'nope'.*${escapeRegExp(Object.keys(OPTIMIZERS).join(', '))}$`));
   });
 
   test('schedule nope lists every schedule', () => {
-    throwsUserError(() => resolveTrainOptions({ ...base, schedule: 'nope' as never }), new RegExp(`unknown schedule 'nope'.*${escape(Object.keys(SCHEDULES).join(', '))}$`));
+    throwsUserError(() => resolveTrainOptions({ ...base, schedule: 'nope' as never }), new RegExp(`unknown schedule 'nope'.*${escapeRegExp(Object.keys(SCHEDULES).join(', '))}$`));
   });
 
   test('padding, norm, engine, augment, sampling, normalization: unknown names fail naming the option', () => {
@@ -107,6 +107,6 @@ describe('resolveTrainOptions errors', () => {
   }
 });
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

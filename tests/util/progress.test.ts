@@ -95,10 +95,12 @@ describe('createProgress on a TTY', () => {
     progress.update(2);
     progress.log('image 017.png: 42 cells');
     assert.equal(f.writes[1], '\r\x1b[Kimage 017.png: 42 cells\n');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape sequence is what this test checks
     assert.match(f.writes[2], /^\rpredict ▕██████████          ▏ 50% ETA 1s\x1b\[K$/);
     f.advance(1);
     progress.update(4);
     progress.done();
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape sequence is what this test checks
     assert.match(f.writes.at(-2) ?? '', /100% in 2s\x1b\[K$/);
     assert.equal(f.writes.at(-1), '\n');
   });

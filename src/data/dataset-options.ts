@@ -1,0 +1,64 @@
+/** How a dataset folder is read: the options train, evaluate and `data check` share. */
+import type { Task } from '../nn/types.js';
+import { fail } from '../util/errors.js';
+import { type Fits, type OptionValues, defineOptions } from '../util/options.js';
+import { MASK_POLARITIES, STRAY_VALUE_POLICIES } from './masks.js';
+import type { DatasetOptions } from './prepare.js';
+
+/** The segmentation tasks. */
+export const TASKS = { binary: 'objects vs background (sigmoid)', multiclass: 'several classes (softmax)' } as const satisfies Record<
+  Task,
+  string
+>;
+
+/** `30,5,5` (or `30/5/5`) → `[30, 5, 5]`. */
+export function parseSplitCounts(text: string, flag = 'split-counts'): [number, number, number] {
+  const parts = text.split(/[,/]/).map(Number);
+  if (parts.length !== 3 || parts.some((n) => !Number.isInteger(n) || n < 0))
+    fail(`--${flag} must be three whole numbers like 30,5,5; got '${text}'`);
+  return parts as [number, number, number];
+}
+
+/** The {@link DatasetOptions} a command line can set. */
+export const DATASET_OPTIONS = defineOptions({
+  task: {
+    type: 'string',
+    choices: TASKS,
+    defaultText: 'binary, or multiclass with --value-map',
+    doc: 'binary (objects vs background) or multiclass',
+  },
+  maskPolarity: {
+    type: 'string',
+    choices: MASK_POLARITIES,
+    defaultText: 'auto (the minority)',
+    doc: 'which colour the objects are in two-valued masks',
+  },
+  valueMap: { type: 'string', placeholder: 'MAP', doc: 'mask value → class, e.g. 0:background,128:cytoplasm,255:nucleus' },
+  strayValues: { type: 'string', choices: STRAY_VALUE_POLICIES, defaultText: 'error', doc: 'mask values missing from --value-map' },
+  maskThreshold: { type: 'number', doc: 'binarise gray masks at this value' },
+  splitFile: {
+    type: 'string',
+    flag: 'split',
+    placeholder: 'FILE',
+    defaultText: 'DIR/split.json if present',
+    doc: 'a split.json of {train, val, test} image names',
+  },
+  splitCounts: {
+    type: 'string',
+    placeholder: 'N,N,N',
+    parse: parseSplitCounts,
+    tsType: '[number, number, number]',
+    defaultText: '70/15/15 %',
+    doc: 'train,val,test image counts when there is no split.json, e.g. 30,5,5',
+  },
+  pixelSizeUm: { type: 'number', flag: 'pixel-size', placeholder: 'UM', doc: 'micrometres per pixel of the images' },
+  targetPixelSizeUm: {
+    type: 'number',
+    flag: 'target-pixel-size',
+    placeholder: 'UM',
+    doc: 'resample the images to this many micrometres per pixel on load',
+  },
+});
+
+// DatasetOptions is written by hand in prepare.ts; this fails to compile when the table stops matching it.
+export type DatasetOptionsFit = Fits<OptionValues<typeof DATASET_OPTIONS>, DatasetOptions>;
