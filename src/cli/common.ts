@@ -16,6 +16,7 @@ export const DATASET_FLAGS: Record<string, FlagSpec> = {
   split: { type: 'string', description: 'a split.json of {train, val, test} image names', defaultText: 'DIR/split.json if present' },
   'split-counts': { type: 'string', description: 'train,val,test image counts when there is no split.json, e.g. 30,5,5', defaultText: '70/15/15 %' },
   'pixel-size': { type: 'number', description: 'micrometres per pixel of the images' },
+  channels: { type: 'string', description: "the image files' channels to use, 0-based, in order (e.g. 0,2); stored in the model", defaultText: 'all but alpha' },
 };
 
 /** Engine flags shared by every command that computes. */
@@ -36,6 +37,14 @@ function parseCounts(text: string | undefined): [number, number, number] | undef
   return parts as [number, number, number];
 }
 
+/** `--channels 0,2` → [0, 2]. */
+export function parseChannels(text: string | undefined): number[] | undefined {
+  if (text === undefined) return undefined;
+  const parts = text.split(',').map((p) => p.trim());
+  if (parts.some((p) => !/^\d+$/.test(p))) fail(`--channels must list channel numbers from 0, like 0,2; got '${text}'`);
+  return parts.map(Number);
+}
+
 /** DatasetOptions from parsed flags. */
 export function datasetOptions(flags: Flags): DatasetOptions {
   return {
@@ -47,6 +56,7 @@ export function datasetOptions(flags: Flags): DatasetOptions {
     splitFile: str(flags.split),
     splitCounts: parseCounts(str(flags.splitCounts)),
     pixelSizeUm: num(flags.pixelSize),
+    channels: parseChannels(str(flags.channels)),
   };
 }
 

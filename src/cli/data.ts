@@ -5,6 +5,7 @@ import { MASK_POLARITIES, STRAY_VALUE_POLICIES, type MaskPolarity, type StrayVal
 import { parseValueMap } from '../data/value-map.js';
 import type { Task } from '../nn/types.js';
 import { lookup } from '../util/registry.js';
+import { parseChannels } from './common.js';
 
 const spec: CommandSpec = {
   name: 'data',
@@ -23,6 +24,8 @@ const spec: CommandSpec = {
     'max-megapixels': { type: 'number', description: 'refuse larger images', defaultText: '100' },
     'instance-masks': { type: 'boolean', description: 'read masks as instance label images (0 = background, one value per object)' },
     'allow-missing-masks': { type: 'boolean', description: 'accept images without masks (e.g. for prediction only)' },
+    channels: { type: 'string', description: "the image files' channels to use, 0-based (e.g. 0,2)", defaultText: 'all but alpha' },
+    ranges: { type: 'boolean', description: "list every image's value range (by default up to 30 are listed)" },
   },
 };
 
@@ -41,8 +44,9 @@ async function check(dir: string, flags: ParsedArgs['flags']): Promise<number> {
     instances: flags.instanceMasks === true ? true : undefined,
     allowMissingMasks: flags.allowMissingMasks === true,
     classNames: valueMap?.classNames,
+    channels: parseChannels(typeof flags.channels === 'string' ? flags.channels : undefined),
   });
-  console.log(formatSummary(summary));
+  console.log(formatSummary(summary, { ranges: flags.ranges === true }));
   return summary.problems.length > 0 ? 1 : 0;
 }
 

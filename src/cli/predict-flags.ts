@@ -1,6 +1,7 @@
 import { POSTPROCESSING } from '../infer/postprocess.js';
 import type { PredictOptions } from '../infer/predict.js';
 import type { FlagSpec, FlagValue } from './args.js';
+import { parseChannels } from './common.js';
 
 /** Inference flags shared by predict and evaluate. */
 export const PREDICT_FLAGS: Record<string, FlagSpec> = {
@@ -11,10 +12,11 @@ export const PREDICT_FLAGS: Record<string, FlagSpec> = {
   'min-size': { type: 'number', description: 'smallest cell kept, in pixels', defaultText: '30' },
   postprocessing: { type: 'string', choices: Object.keys(POSTPROCESSING), description: 'clean-up of the class map', defaultText: "the one the model chose on its validation images" },
   'pixel-size': { type: 'number', description: 'micrometres per pixel of the images (they are rescaled to the model\'s)' },
+  channels: { type: 'string', description: "the image files' channels to feed the model, 0-based (e.g. 0,2)", defaultText: 'the channels the model was trained on' },
 };
 
 /** Predict options from parsed flags. */
-export function predictOptions(f: Record<string, FlagValue | undefined>): PredictOptions & { threshold?: number; minSizePx?: number; postprocessing?: string } {
+export function predictOptions(f: Record<string, FlagValue | undefined>): PredictOptions & { threshold?: number; minSizePx?: number; postprocessing?: string; channels?: number[] } {
   const num = (v: FlagValue | undefined) => (typeof v === 'number' ? v : undefined);
   return {
     tta: typeof f.tta === 'boolean' ? f.tta : undefined,
@@ -24,5 +26,6 @@ export function predictOptions(f: Record<string, FlagValue | undefined>): Predic
     minSizePx: num(f.minSize),
     postprocessing: typeof f.postprocessing === 'string' ? f.postprocessing : undefined,
     pixelSizeUm: num(f.pixelSize),
+    channels: parseChannels(typeof f.channels === 'string' ? f.channels : undefined),
   };
 }

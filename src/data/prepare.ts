@@ -1,12 +1,15 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fail } from '../util/errors.js';
+import { fail, PyocyteError, PyocyteErrors } from '../util/errors.js';
 import { discoverDataset, type DatasetIndex } from './dataset.js';
 import type { MaskOptions, MaskPolarity, StrayValuePolicy } from './masks.js';
-import { loadSamples } from './samples.js';
-import { type Split, splitStems } from './split.js';
+import { displayName, loadSamples, readPair, type LoadOptions } from './samples.js';
+import { leftOut, type Split, splitStems } from './split.js';
 import type { Sample } from './types.js';
-import type { Task } from '../nn/types.js';
+import type { IntensityScaling, Task } from '../nn/types.js';
+import { mapPool } from '../util/pool.js';
+import type { ImagePair } from './dataset.js';
+import { mixedChannels } from './pair-checks.js';
 import { parseValueMap } from './value-map.js';
 
 /** How a dataset folder is read and split; shared by train, evaluate and the benchmarks. */
@@ -27,6 +30,10 @@ export interface DatasetOptions {
   pixelSizeUm?: number;
   /** Resample to this pixel size on load. */
   targetPixelSizeUm?: number;
+  /** The image files' channels to use, in this order, 0-based (e.g. `[0, 2]`); default all but alpha. */
+  channels?: number[];
+  /** How stored values become floats; default 'range' (evaluation passes the model's). */
+  intensityScaling?: IntensityScaling;
   onNote?: (note: string) => void;
 }
 
@@ -48,7 +55,32 @@ export interface OpenDataset {
   load(subset: keyof Split, options?: { onProgress?: (done: number, total: number) => void }): Promise<Sample[]>;
 }
 
-/** Indexes a dataset folder, fixes its label scheme and split, and loads subsets on demand. */
+/**
+ * Decodes every pair of the split (and drops it): a corrupt file anywhere in the split fails the
+ * job up front, with `data check`'s messages, rather than being passed over. Also checks that all
+ * images have one channel count.
+ */
+async function verifyPairs(pairs: readonly ImagePair[], options: LoadOptions): Promise<void> {
+  const problems: string[] = [];
+  const results = await mapPool(pairs, 4, async (pair) => {
+    try {
+      return { name: displayName(pair.imagePath), channels: (await readPair(pair, options)).image.channels };
+    } catch (error) {
+      if (!(error instanceof PyocyteError)) throw error;
+      return error.message;
+    }
+  });
+  for (const result of results) if (typeof result === 'string') problems.push(result);
+  const mixed = mixedChannels(results.filter((r) => typeof r !== 'string'));
+  if (mixed) problems.push(mixed);
+  if (problems.length > 0) throw new PyocyteErrors(`${problems.length} problem${problems.length === 1 ? '' : 's'} in the dataset's images`, problems);
+}
+
+/**
+ * Indexes a dataset folder, fixes its label scheme and split, and loads subsets on demand. The
+ * first load also decodes every other image of the split, so no command passes over a file that
+ * `data check` calls broken.
+ */
 export async function openDataset(dir: string, options: DatasetOptions = {}): Promise<OpenDataset> {
   const index = await discoverDataset(dir);
   const mapped = options.valueMap ? parseValueMap(options.valueMap) : undefined;
@@ -63,6 +95,10 @@ export async function openDataset(dir: string, options: DatasetOptions = {}): Pr
   if (options.splitFile && !existsSync(options.splitFile)) fail(`the split file ${options.splitFile} does not exist`);
   const stems = index.pairs.map((p) => p.stem);
   const split = splitStems(stems, { splitFile, counts: options.splitCounts, seed: options.splitSeed ?? 0 });
+  const unused = leftOut(split, stems);
+  if (unused.length > 0) {
+    options.onNote?.(`the split names ${stems.length - unused.length} of ${stems.length} images; the other ${unused.length} are left out (${unused.slice(0, 5).join(', ')}${unused.length > 5 ? ', …' : ''})`);
+  }
   const pixelSizeUm = options.pixelSizeUm ?? index.pixelSizeUm;
   const scheme: LabelScheme = {
     task,
@@ -78,6 +114,9 @@ export async function openDataset(dir: string, options: DatasetOptions = {}): Pr
     strayValues: options.strayValues,
     threshold: options.maskThreshold,
   };
+  const fileRules = { channels: options.channels, intensityScaling: options.intensityScaling };
+  const named = new Set([...split.train, ...split.val, ...split.test]);
+  let verified = false;
   return {
     index,
     split,
@@ -87,8 +126,13 @@ export async function openDataset(dir: string, options: DatasetOptions = {}): Pr
       const wanted = new Set(split[subset]);
       const pairs = index.pairs.filter((p) => wanted.has(p.stem));
       if (pairs.length === 0) fail(`the ${subset} subset of ${dir} is empty; check its split.json or the split counts`);
+      if (!verified) {
+        await verifyPairs(index.pairs.filter((p) => named.has(p.stem)), { ...fileRules, pixelSizeUm });
+        verified = true;
+      }
       const samples = await loadSamples(pairs, {
         ...(maskRules ?? baseRules),
+        ...fileRules,
         pixelSizeUm,
         targetPixelSizeUm: options.targetPixelSizeUm,
         onNote: options.onNote,

@@ -80,7 +80,7 @@ export const TRAIN_DEFAULTS = {
   loss: 'bce+dice',
   augment: 'light',
   foregroundFraction: 0.33,
-  normalization: 'meanStd',
+  normalization: 'percentile',
   patience: 0,
   seed: 0,
   engine: 'auto',

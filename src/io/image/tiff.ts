@@ -5,12 +5,34 @@ import type { RasterImage } from '../../image/types.js';
 /**
  * A baseline TIFF writer (deflate-compressed strips, little-endian). sharp compresses TIFFs with
  * lossy JPEG by default and cannot write 32-bit float samples, so label images and probability
- * maps are written here: 8/16-bit unsigned or 32-bit float, 1–4 channels, bit-exact.
+ * maps are written here, bit-exact. The sample type follows the typed array: unsigned, signed or
+ * float, 8–64 bits, any number of channels.
  */
 
 const SHORT = 3;
 const LONG = 4;
 const ROWS_PER_STRIP_BYTES = 256 * 1024;
+
+/** Typed arrays whose samples a TIFF can hold, with their TIFF SampleFormat (1 uint, 2 int, 3 float). */
+export type TiffSamples = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array | Float32Array | Float64Array;
+
+/** Interleaved samples `[H, W, C]` and what the extra channels are. */
+export interface TiffRaster {
+  width: number;
+  height: number;
+  channels: number;
+  data: TiffSamples;
+  /**
+   * TIFF ExtraSamples values, one per channel beyond the colour ones (gray: 1, RGB: 3):
+   * 0 unspecified (another stain, a second camera), 1 associated alpha, 2 unassociated alpha.
+   * Default: none when the colour channels take every channel, else all 0.
+   */
+  extraSamples?: number[];
+  /** PhotometricInterpretation: 1 gray (min-is-black) or 2 RGB. Default RGB for 3 or more channels. */
+  photometric?: 1 | 2;
+  /** The Orientation tag (1–8, as EXIF's); not written when absent. */
+  orientation?: number;
+}
 
 interface Entry {
   tag: number;
@@ -18,24 +40,39 @@ interface Entry {
   values: number[];
 }
 
-function sampleBytes(image: RasterImage): Uint8Array {
-  const data = image.data;
+const sampleFormatOf = (data: TiffSamples) =>
+  data instanceof Float32Array || data instanceof Float64Array ? 3 : data instanceof Int8Array || data instanceof Int16Array || data instanceof Int32Array ? 2 : 1;
+
+function sampleBytes(data: TiffSamples): Uint8Array {
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  if (endianness() === 'LE' || image.bitDepth === 8) return bytes;
+  const size = data.BYTES_PER_ELEMENT;
+  if (endianness() === 'LE' || size === 1) return bytes;
   const swapped = new Uint8Array(bytes.length);
-  const size = image.bitDepth / 8;
   for (let i = 0; i < bytes.length; i += size) {
     for (let k = 0; k < size; k++) swapped[i + k] = bytes[i + size - 1 - k];
   }
   return swapped;
 }
 
-/** Encodes a raster `[H, W, C]` as a TIFF file. */
+/** Encodes a raster `[H, W, C]` as a TIFF file; its `alpha` (default: 2 or 4 channels) is written as unassociated alpha. */
 export function encodeTiff(image: RasterImage): Uint8Array {
-  const { width, height, channels, bitDepth } = image;
-  const bytesPerRow = width * channels * (bitDepth / 8);
+  const alpha = image.alpha ?? (image.channels === 2 || image.channels === 4);
+  const colours = image.channels >= 3 ? 3 : 1;
+  const extra = image.channels - colours;
+  const extraSamples = extra > 0 ? Array.from({ length: extra }, (_, i) => (alpha && i === extra - 1 ? 2 : 0)) : undefined;
+  return encodeTiffSamples({ ...image, extraSamples });
+}
+
+/** Encodes interleaved samples of any TIFF sample type and channel count (see {@link TiffRaster}). */
+export function encodeTiffSamples(image: TiffRaster): Uint8Array {
+  const { width, height, channels, data } = image;
+  const photometric = image.photometric ?? (channels >= 3 ? 2 : 1);
+  const colours = photometric === 2 ? 3 : 1;
+  const extraSamples = image.extraSamples ?? new Array(Math.max(0, channels - colours)).fill(0);
+  const bits = data.BYTES_PER_ELEMENT * 8;
+  const bytesPerRow = width * channels * data.BYTES_PER_ELEMENT;
   const rowsPerStrip = Math.max(1, Math.min(height, Math.floor(ROWS_PER_STRIP_BYTES / bytesPerRow)));
-  const samples = sampleBytes(image);
+  const samples = sampleBytes(data);
   const strips: Uint8Array[] = [];
   for (let row = 0; row < height; row += rowsPerStrip) {
     const end = Math.min(height, row + rowsPerStrip);
@@ -45,17 +82,18 @@ export function encodeTiff(image: RasterImage): Uint8Array {
   const entries: Entry[] = [
     { tag: 256, type: LONG, values: [width] },
     { tag: 257, type: LONG, values: [height] },
-    { tag: 258, type: SHORT, values: new Array(channels).fill(bitDepth) },
+    { tag: 258, type: SHORT, values: new Array(channels).fill(bits) },
     { tag: 259, type: SHORT, values: [8] }, // Adobe deflate
-    { tag: 262, type: SHORT, values: [channels <= 2 ? 1 : 2] }, // min-is-black or RGB
+    { tag: 262, type: SHORT, values: [photometric] },
     { tag: 273, type: LONG, values: [] }, // strip offsets, filled in below
     { tag: 277, type: SHORT, values: [channels] },
     { tag: 278, type: LONG, values: [rowsPerStrip] },
     { tag: 279, type: LONG, values: strips.map((s) => s.length) },
     { tag: 284, type: SHORT, values: [1] }, // interleaved
   ];
-  if (channels === 2 || channels === 4) entries.push({ tag: 338, type: SHORT, values: [2] }); // unassociated alpha
-  entries.push({ tag: 339, type: SHORT, values: new Array(channels).fill(bitDepth === 32 ? 3 : 1) });
+  if (image.orientation !== undefined) entries.splice(5, 0, { tag: 274, type: SHORT, values: [image.orientation] });
+  if (extraSamples.length > 0) entries.push({ tag: 338, type: SHORT, values: extraSamples });
+  entries.push({ tag: 339, type: SHORT, values: new Array(channels).fill(sampleFormatOf(data)) });
 
   let offset = 8;
   const stripOffsets = strips.map((s) => {
@@ -63,7 +101,7 @@ export function encodeTiff(image: RasterImage): Uint8Array {
     offset += s.length + (s.length & 1);
     return at;
   });
-  entries[5].values = stripOffsets;
+  entries.find((e) => e.tag === 273)!.values = stripOffsets;
   // Values longer than 4 bytes live outside the IFD, after the strips.
   const extraOffsets = new Map<Entry, number>();
   for (const entry of entries) {
