@@ -1,7 +1,8 @@
+import { relative } from 'node:path';
 import { PyocyteError } from '../util/errors.js';
 import { equivalentDiameter, instanceAreas, labelComponents } from '../image/components.js';
-import { discoverDataset, type DatasetConvention, type ImagePair } from './dataset.js';
-import { mixedChannels, sizeMismatch } from './pair-checks.js';
+import { discoverDataset, type DatasetConvention } from './dataset.js';
+import { decodable, mixedChannels } from './pair-checks.js';
 import type { ImageInfo } from '../io/image/image-io.js';
 import { farRanges, formatValue, type ValueRange } from './intensity.js';
 import { mergeHistograms, type ValueHistogram } from './mask-values.js';
@@ -41,7 +42,7 @@ export interface DatasetSummary {
   /** Connected foreground regions (or instance ids) and their equivalent diameters in pixels. */
   objects?: { count: number; medianDiameterPx: number; p10DiameterPx: number; p90DiameterPx: number };
   split?: { source: string; train: number; val: number; test: number; leftOut: number };
-  /** Each decoded image's stored value range (channels used), by file name. */
+  /** Each decoded image's stored value range (channels used), by file name relative to `root`. */
   valueRanges: { image: string; range: ValueRange }[];
   /** Images whose value range is far from the others' (see `farRanges`), and the typical range. */
   farRanges?: { images: string[]; typical: { low: number; high: number } };
@@ -115,8 +116,7 @@ export async function checkDataset(dir: string, options: CheckOptions = {}): Pro
   const sizes = new Map<string, number>();
   const countSize = (width: number, height: number) => sizes.set(`${width}×${height}`, (sizes.get(`${width}×${height}`) ?? 0) + 1);
   const countKind = (info: ImageInfo) => (summary.imageKinds[kindOf(info)] = (summary.imageKinds[kindOf(info)] ?? 0) + 1);
-  const readable = (p: ImagePair) => p.imageInfo && p.maskInfo && !sizeMismatch({ name: '', info: p.maskInfo }, { name: '', info: p.imageInfo });
-  const results = await mapPool(labelled.filter(readable), 4, async (pair) => {
+  const results = await mapPool(labelled.filter(decodable), 4, async (pair) => {
     try {
       return await readPair(pair, maskOptions);
     } catch (error) {
@@ -138,7 +138,7 @@ export async function checkDataset(dir: string, options: CheckOptions = {}): Pro
   for (const item of loaded) {
     countSize(item.image.width, item.image.height);
     countKind(item.file);
-    summary.valueRanges.push({ image: displayName(item.pair.imagePath), range: item.range });
+    summary.valueRanges.push({ image: relative(index.root, item.pair.imagePath), range: item.range });
     const maskKind = kindOf(item.maskFile);
     summary.maskKinds[maskKind] = (summary.maskKinds[maskKind] ?? 0) + 1;
     try {

@@ -1,4 +1,5 @@
 import type { ImageInfo } from '../io/image/image-io.js';
+import type { ImagePair } from './dataset.js';
 
 /** Checks across files that name the files involved: a mask against its image, images against each other. */
 
@@ -43,4 +44,10 @@ export function mixedChannels(images: readonly { name: string; channels: number 
   });
   return `the images mix ${[...groups.keys()].sort((a, b) => a - b).join(' and ')} channels: ${odd.join('; ')}, while ${commonNames.length} ${commonNames.length === 1 ? 'has' : 'have'} ${common}; ` +
     `convert them to one kind (all gray or all RGB), or choose the channels to use with --channels (e.g. --channels 0)`;
+}
+
+/** Whether a pair can be decoded: it has a mask, both headers read fine and their sizes match. */
+export function decodable(pair: ImagePair): boolean {
+  if (!pair.maskPath || !pair.imageInfo || !pair.maskInfo) return false;
+  return !sizeMismatch({ name: '', info: pair.maskInfo }, { name: '', info: pair.imageInfo });
 }

@@ -9,7 +9,7 @@ import type { Sample } from './types.js';
 import type { IntensityScaling, Task } from '../nn/types.js';
 import { mapPool } from '../util/pool.js';
 import type { ImagePair } from './dataset.js';
-import { mixedChannels } from './pair-checks.js';
+import { decodable, mixedChannels } from './pair-checks.js';
 import { parseValueMap } from './value-map.js';
 
 /** How a dataset folder is read and split; shared by train, evaluate and the benchmarks. */
@@ -56,12 +56,10 @@ export interface OpenDataset {
 }
 
 /**
- * Decodes every pair of the split (and drops it): a corrupt file anywhere in the split fails the
- * job up front, with `data check`'s messages, rather than being passed over. Also checks that all
- * images have one channel count.
+ * Decodes pairs (and drops them), returning `data check`'s message for each broken file, in file
+ * order, and for images whose channel counts disagree.
  */
-async function verifyPairs(pairs: readonly ImagePair[], options: LoadOptions): Promise<void> {
-  const problems: string[] = [];
+async function decodeProblems(pairs: readonly ImagePair[], options: LoadOptions): Promise<string[]> {
   const results = await mapPool(pairs, 4, async (pair) => {
     try {
       return { name: displayName(pair.imagePath), channels: (await readPair(pair, options)).image.channels };
@@ -70,19 +68,25 @@ async function verifyPairs(pairs: readonly ImagePair[], options: LoadOptions): P
       return error.message;
     }
   });
-  for (const result of results) if (typeof result === 'string') problems.push(result);
+  const problems = results.filter((r) => typeof r === 'string');
   const mixed = mixedChannels(results.filter((r) => typeof r !== 'string'));
-  if (mixed) problems.push(mixed);
-  if (problems.length > 0) throw new PyocyteErrors(`${problems.length} problem${problems.length === 1 ? '' : 's'} in the dataset's images`, problems);
+  return mixed ? [...problems, mixed] : problems;
 }
+
+const failWith = (summary: string, problems: string[]): never => {
+  throw new PyocyteErrors(`${summary}: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the dataset`, problems);
+};
 
 /**
  * Indexes a dataset folder, fixes its label scheme and split, and loads subsets on demand. The
- * first load also decodes every other image of the split, so no command passes over a file that
- * `data check` calls broken.
+ * first load decodes every image of the split, so no command passes over a file that `data check`
+ * calls broken; problems fail in one {@link PyocyteErrors}, all found at once as `data check` does.
  */
 export async function openDataset(dir: string, options: DatasetOptions = {}): Promise<OpenDataset> {
-  const index = await discoverDataset(dir);
+  const fileRules = { channels: options.channels, intensityScaling: options.intensityScaling };
+  const index = await discoverDataset(dir, { collectProblems: true });
+  // Header problems (unpaired, empty, renamed files) and decode problems are reported together.
+  if (index.problems.length > 0) failWith(dir, [...index.problems, ...await decodeProblems(index.pairs.filter(decodable), fileRules)]);
   const mapped = options.valueMap ? parseValueMap(options.valueMap) : undefined;
   const valueMap = mapped?.valueMap ?? index.valueMap;
   const task: Task = options.task ?? (valueMap ? 'multiclass' : 'binary');
@@ -114,7 +118,6 @@ export async function openDataset(dir: string, options: DatasetOptions = {}): Pr
     strayValues: options.strayValues,
     threshold: options.maskThreshold,
   };
-  const fileRules = { channels: options.channels, intensityScaling: options.intensityScaling };
   const named = new Set([...split.train, ...split.val, ...split.test]);
   let verified = false;
   return {
@@ -127,7 +130,9 @@ export async function openDataset(dir: string, options: DatasetOptions = {}): Pr
       const pairs = index.pairs.filter((p) => wanted.has(p.stem));
       if (pairs.length === 0) fail(`the ${subset} subset of ${dir} is empty; check its split.json or the split counts`);
       if (!verified) {
-        await verifyPairs(index.pairs.filter((p) => named.has(p.stem)), { ...fileRules, pixelSizeUm });
+        // Every image of the split, not only this subset: no command passes over a broken file.
+        const problems = await decodeProblems(index.pairs.filter((p) => named.has(p.stem)), { ...fileRules, pixelSizeUm });
+        if (problems.length > 0) failWith(dir, problems);
         verified = true;
       }
       const samples = await loadSamples(pairs, {

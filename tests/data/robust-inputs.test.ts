@@ -178,7 +178,7 @@ describe('notes about many mask values', () => {
 });
 
 describe('every problem in one pass', () => {
-  test('0-byte image, unpaired image, unpaired mask, size mismatch, text named .png, truncated PNG: all six reported', async () => {
+  test('0-byte image, unpaired image, unpaired mask, size mismatch, text named .png, truncated PNG: all six reported by data check and by openDataset', async () => {
     const dir = folder();
     await pairs(dir, { good1: gray8(scene()), good2: gray8(scene()), truncated: gray8(scene()) });
     const truncated = join(dir, 'images', 'truncated.png');
@@ -198,6 +198,11 @@ describe('every problem in one pass', () => {
     ];
     for (const pattern of expected) assert.ok(problems.some((p) => pattern.test(p)), `${pattern} in:\n${problems.join('\n')}`);
     assert.equal(problems.length, 6, problems.join('\n'));
+    // Training and evaluation open the folder through the same checks and fail with all six at once.
+    const error = await openDataset(dir).catch((e: unknown) => e);
+    assert.ok(error instanceof PyocyteErrors);
+    assert.equal(error.problems.length, 6, error.problems.join('\n'));
+    for (const pattern of expected) assert.ok(error.problems.some((p) => pattern.test(p)), `${pattern}`);
   });
 
   test('a truncated PNG in the test set stops training data from loading, named as data check names it', async () => {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { readImage, writeImage } from '../../src/io/image/image-io.js';
 import { encodeTiffSamples } from '../../src/io/image/tiff.js';
 import { predictFiles } from '../../src/workflows/predict-files.js';
+import { predictProbabilities } from '../../src/infer/predict.js';
 import { evaluate } from '../../src/workflows/evaluate.js';
 import { train } from '../../src/workflows/train.js';
 import type { RasterImage } from '../../src/image/types.js';
@@ -101,5 +102,23 @@ describe('channels 0,2 chosen for training', () => {
     const result = await predictFiles({ model: run, inputs: [join(data, 'images', '001.png')], out: join(tmp.dir, 'ch3-out'), channels: [0, 1, 2], engine: TEST_ENGINE, ...QUIET })
       .catch((e: unknown) => e as Error);
     assert.match(String(result instanceof Error ? result.message : result.failed.join()), /the model takes 2-channel images \(channels 0,2 of its training files\) but this image has 3 channels/);
+  });
+});
+
+describe('percentile normalisation and tiles', () => {
+  test('a 96x80 image predicted in 32-px tiles and in one tile gets the same values: tiles share the whole image\'s percentiles', async () => {
+    const model = channelZeroModel({ normalization: { kind: 'percentile', low: 1, high: 99.8 } });
+    const width = 96;
+    const height = 80;
+    // Dark on the left, bright on the right: per-tile percentiles would stretch each tile differently.
+    const data = Float32Array.from({ length: width * height * 3 }, (_, i) => ((Math.floor(i / 3) % width) < 48 ? 0.05 : 0.5) + 0.001 * (i % 11));
+    const image = { width, height, channels: 3, data };
+    const tiled = await predictProbabilities(model, image, { tileSize: 32 });
+    const whole = await predictProbabilities(model, image, { tileSize: 512 });
+    let worst = 0;
+    for (let i = 0; i < whole.data.length; i++) worst = Math.max(worst, Math.abs(tiled.data[i] - whole.data[i]));
+    assert.ok(worst < 1e-5, `largest difference ${worst}`);
+    // And the values are the whole image's normalisation: the dark half stays near 0.
+    assert.ok(whole.data[0] < 0.05 && whole.data[width - 1] > 0.9, `${whole.data[0]}, ${whole.data[width - 1]}`);
   });
 });
