@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { readImage, readImageInfo, writeImage } from '../../src/io/image/image-io.js';
 import { toFloatImage } from '../../src/io/image/convert.js';
 import { IMAGE_EXTENSIONS } from '../../src/io/image/formats.js';
-import { encodeTiffSamples, type TiffRaster } from '../../src/io/image/tiff.js';
+import { encodeTiffPages, encodeTiffSamples, type TiffRaster } from '../../src/io/image/tiff.js';
 import { PyocyteError } from '../../src/util/errors.js';
 import type { RasterImage } from '../../src/image/types.js';
 
@@ -273,6 +273,25 @@ describe('TIFF sample types and channels sharp misreads (read with geotiff)', ()
       const firstChannel = Array.from({ length: 6 }, (_, i) => bySharp.data[i * bySharp.channels]);
       assert.deepEqual([byTiff.width, byTiff.height, Array.from(byTiff.data)], [bySharp.width, bySharp.height, firstChannel], `orientation ${orientation}`);
     }
+  });
+});
+
+describe('ImageJ multi-channel TIFFs (one gray page per channel)', () => {
+  const page = (values: number[]): TiffRaster => ({ width: 2, height: 1, channels: 1, data: Uint16Array.from(values) });
+
+  test('channels=2 over 2 pages reads as one 2-channel image', async () => {
+    const path = join(dir, 'imagej-2ch.tif');
+    writeFileSync(path, encodeTiffPages([page([1, 2]), page([300, 400])], { description: 'ImageJ=1.54f\nimages=2\nchannels=2\nmode=composite\n' }));
+    const image = await readImage(path);
+    assert.deepEqual([image.width, image.height, image.channels, image.alpha, Array.from(image.data)], [2, 1, 2, false, [1, 300, 2, 400]]);
+    const info = await readImageInfo(path);
+    assert.deepEqual([info.channels, info.pages, info.sampleType], [2, 1, 'uint16']);
+  });
+
+  test('slices=3 over 3 pages is a stack and is refused, naming the page count', async () => {
+    const path = join(dir, 'imagej-stack.tif');
+    writeFileSync(path, encodeTiffPages([page([1, 2]), page([3, 4]), page([5, 6])], { description: 'ImageJ=1.54f\nimages=3\nslices=3\n' }));
+    await assert.rejects(readImage(path), /imagej-stack\.tif has 3 pages/);
   });
 });
 

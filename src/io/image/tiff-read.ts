@@ -25,7 +25,10 @@ export interface TiffLayout {
   alphaSample?: number;
   /** The Orientation tag (1–8, as EXIF's); 1 when absent. */
   orientation: number;
+  /** Pages that are separate images (a stack); 1 when the pages are one image's channels. */
   pages: number;
+  /** ImageJ saves a multi-channel image as one gray page per channel: then its pages are `samplesPerPixel`. */
+  channelPages: boolean;
 }
 
 const SAMPLE_FORMATS: Record<number, 'uint' | 'int' | 'float'> = { 1: 'uint', 2: 'int', 3: 'float' };
@@ -35,10 +38,22 @@ function colourSamples(photometric: number): number {
   return photometric === 2 || photometric === 6 || photometric === 8 ? 3 : photometric === 5 ? 4 : 1;
 }
 
+/**
+ * The channel count of an ImageJ multi-channel image stored as one page per channel (its
+ * ImageDescription says `channels=N`, no slices or frames, and there are N pages), else undefined.
+ */
+export function imageJChannels(description: string, pages: number, samplesPerPixel: number): number | undefined {
+  if (!description.startsWith('ImageJ=') || samplesPerPixel !== 1 || pages < 2) return undefined;
+  const field = (key: string) => Number(new RegExp(`^${key}=(\\d+)$`, 'm').exec(description)?.[1] ?? 1);
+  return field('channels') === pages && field('slices') === 1 && field('frames') === 1 ? pages : undefined;
+}
+
 async function layoutOf(tiff: GeoTIFF, image: GeoTIFFImage): Promise<TiffLayout> {
   const directory = image.getFileDirectory();
   const photometric = Number((await directory.loadValue('PhotometricInterpretation')) ?? 1);
-  const samplesPerPixel = image.getSamplesPerPixel();
+  const pages = await tiff.getImageCount();
+  const channelPages = imageJChannels(String((await directory.loadValue('ImageDescription')) ?? ''), pages, image.getSamplesPerPixel());
+  const samplesPerPixel = channelPages ?? image.getSamplesPerPixel();
   const extraTypes = Array.from(((await directory.loadValue('ExtraSamples')) ?? []) as ArrayLike<number>);
   const colours = colourSamples(photometric);
   const alphaExtra = extraTypes.findIndex((t) => t === 1 || t === 2);
@@ -51,7 +66,8 @@ async function layoutOf(tiff: GeoTIFF, image: GeoTIFFImage): Promise<TiffLayout>
     photometric,
     alphaSample: alphaExtra >= 0 && colours + alphaExtra < samplesPerPixel ? colours + alphaExtra : undefined,
     orientation: Number((await directory.loadValue('Orientation')) ?? 1),
-    pages: await tiff.getImageCount(),
+    pages: channelPages ? 1 : pages,
+    channelPages: channelPages !== undefined,
   };
 }
 
@@ -87,7 +103,7 @@ export function sharpReadsLosslessly(layout: TiffLayout): boolean {
   const { sampleType, samplesPerPixel, photometric, alphaSample } = layout;
   const plainSamples = /^uint([1-9]|1[0-6])$/.test(sampleType) || sampleType === 'float32';
   const extras = samplesPerPixel - colourSamples(photometric);
-  return plainSamples && (extras === 0 || (extras === 1 && alphaSample !== undefined));
+  return plainSamples && !layout.channelPages && (extras === 0 || (extras === 1 && alphaSample !== undefined));
 }
 
 /** Width and height once the orientation tag is applied (5–8 swap them). */
@@ -139,14 +155,25 @@ export async function decodeTiff(bytes: Uint8Array, layout: TiffLayout, name: st
       { file: name },
     );
   }
+  const { width, height, samplesPerPixel: channels, sampleType, alphaSample } = layout;
   let samples: ArrayLike<number>;
   try {
     const tiff = await fromArrayBuffer(arrayBufferOf(bytes));
-    samples = (await (await tiff.getImage(0)).readRasters({ interleave: true })) as unknown as ArrayLike<number>;
+    const read = async (page: number) => (await (await tiff.getImage(page)).readRasters({ interleave: true })) as unknown as ArrayLike<number>;
+    if (layout.channelPages) {
+      // One page per channel: interleave them.
+      const interleaved = new Float64Array(width * height * channels);
+      for (let c = 0; c < channels; c++) {
+        const page = await read(c);
+        for (let p = 0; p < width * height; p++) interleaved[p * channels + c] = page[p];
+      }
+      samples = interleaved;
+    } else {
+      samples = await read(0);
+    }
   } catch (error) {
     throw corrupt(name, error);
   }
-  const { width, height, samplesPerPixel: channels, sampleType, alphaSample } = layout;
   const bitDepth = sampleType === 'uint8' ? 8 : sampleType === 'uint16' ? 16 : 32;
   const Type = bitDepth === 8 ? Uint8Array : bitDepth === 16 ? Uint16Array : Float32Array;
   const data = new Type(width * height * channels);
