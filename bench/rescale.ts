@@ -18,10 +18,10 @@ export async function rescaledCopy(source: string, dir: string, scale: number): 
     const mask = await readImage(join(source, 'masks', `${stem}.png`));
     const width = Math.round(image.width * scale);
     const height = Math.round(image.height * scale);
-    const resized = resampleImage(image, width, height);
+    const resized = resampleImage(image, { width, height });
     const data = Uint8Array.from(resized.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
     await writeImage(join(dir, 'images', `${stem}.png`), { width, height, channels: 3, bitDepth: 8, data });
-    const labels = resampleLabels(mask.data as Uint8Array, mask.width, mask.height, width, height);
+    const labels = resampleLabels({ width: mask.width, height: mask.height, data: mask.data as Uint8Array }, { width, height }).data;
     const scaledMask: RasterImage = { width, height, channels: 1, bitDepth: 8, data: labels };
     await writeImage(join(dir, 'masks', `${stem}.png`), scaledMask);
   }

@@ -44,3 +44,5 @@ export { PyocyteError } from './util/errors.js';
 export type { Sample } from './data/types.js';
 export type { Batch, Normalization, Task } from './nn/types.js';
 export type { RasterImage, FloatImage } from './image/types.js';
+export type { Plane, PlaneSize, PixelGrid, PlanarImage, PixelArray } from './image/plane.js';
+export type { InstanceLabels } from './image/components.js';

@@ -1,23 +1,20 @@
 /**
  * Separable Gaussian blur of channel-planar patches, for the blur augmentation (slight defocus).
- * The interior runs unrolled per kernel radius; only the borders reflect.
+ * The kernel is image/gaussian.ts's, reaching 2σ; the interior runs unrolled per kernel radius
+ * and only the borders reflect.
  */
-import { mirrorIndex } from '../image/plane.js';
+import { gaussianKernel } from '../image/gaussian.js';
+import { mirrorIndex, type PlanarImage, type PlaneSize } from '../image/plane.js';
 
 let blurScratch = new Float32Array(0);
 
-/** The taps of a normalised Gaussian from the centre out, `[w0, w1, …, w_radius]`. */
+/**
+ * The taps of a normalised Gaussian from the centre out, `[w0, w1, …, w_radius]`. It reaches 2σ,
+ * 95 % of the mass; the cut tail is renormalised away, which is invisible at σ ≤ 2.
+ */
 export function gaussianHalfKernel(sigmaPx: number): Float64Array {
-  // 2σ keeps 95 % of the mass; the cut tail is renormalised away, which is invisible at σ ≤ 2.
-  const radius = Math.max(1, Math.ceil(2 * sigmaPx));
-  const half = new Float64Array(radius + 1);
-  let sum = 0;
-  for (let k = 0; k <= radius; k++) {
-    half[k] = Math.exp(-(k * k) / (2 * sigmaPx * sigmaPx));
-    sum += k === 0 ? half[k] : 2 * half[k];
-  }
-  for (let k = 0; k <= radius; k++) half[k] /= sum;
-  return half;
+  const kernel = gaussianKernel(sigmaPx, { truncate: 2 });
+  return kernel.subarray((kernel.length - 1) / 2);
 }
 
 /**
@@ -59,8 +56,9 @@ function reflectedTap(src: Float32Array, line: number, p: number, count: number,
   return acc;
 }
 
-/** Horizontal then vertical pass over one `width`×`height` plane starting at `start`. */
-function blurPlane(data: Float32Array, tmp: Float32Array, start: number, width: number, height: number, half: Float64Array): void {
+/** Horizontal then vertical pass over one plane of `data`, which starts at `start`. */
+function blurPlane(data: Float32Array, tmp: Float32Array, start: number, size: PlaneSize, half: Float64Array): void {
+  const { width, height } = size;
   const radius = half.length - 1;
   for (let y = 0; y < height; y++) {
     const row = start + y * width;
@@ -81,12 +79,10 @@ function blurPlane(data: Float32Array, tmp: Float32Array, start: number, width: 
   }
 }
 
-/**
- * Separable Gaussian blur of a planar `[C, H, W]` image, in place, reflecting at the borders;
- * the kernel reaches 2σ.
- */
-export function gaussianBlur(data: Float32Array, width: number, height: number, channels: number, sigmaPx: number): void {
+/** Separable Gaussian blur of a planar `[C, H, W]` image, in place, reflecting at the borders; the kernel reaches 2σ. */
+export function gaussianBlur(image: PlanarImage<Float32Array>, sigmaPx: number): void {
+  const { width, height, channels, data } = image;
   const half = gaussianHalfKernel(sigmaPx);
   if (blurScratch.length < data.length) blurScratch = new Float32Array(data.length);
-  for (let c = 0; c < channels; c++) blurPlane(data, blurScratch, c * width * height, width, height, half);
+  for (let c = 0; c < channels; c++) blurPlane(data, blurScratch, c * width * height, image, half);
 }

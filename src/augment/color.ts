@@ -6,6 +6,7 @@
  * tables, noise from a table of normal deviates, blur is separable.
  */
 import { Random } from '../util/random.js';
+import type { PlanarImage } from '../image/plane.js';
 import { gaussianBlur } from './blur.js';
 
 /** The drawn photometric changes of one patch; the identity is `IDENTITY_PHOTOMETRIC`. */
@@ -248,19 +249,15 @@ export function addGaussianNoise(
  * normalisation), fused into the last pass that runs. Colour steps need C = 3 and are skipped
  * for other channel counts.
  */
-export function applyPhotometric(
-  image: { data: Float32Array; width: number; height: number; channels: number },
-  params: PhotometricParams,
-  output?: ChannelAffine,
-): void {
-  const { data, width, height, channels } = image;
+export function applyPhotometric(image: PlanarImage<Float32Array>, params: PhotometricParams, output?: ChannelAffine): void {
+  const { data, channels } = image;
   if (channels === 3 && params.stainScale) applyStainJitter(data, params.stainScale, params.stainShift);
   const tone = params.brightness !== 0 || params.contrast !== 1 || params.gamma !== 1 ||
     (channels === 3 && (params.hueRadians !== 0 || params.saturation !== 1));
   const blur = params.blurSigmaPx > 0;
   const noise = params.noiseSigma > 0;
   if (tone) applyToneAndColor(data, channels, params, blur || noise ? undefined : output);
-  if (blur) gaussianBlur(data, width, height, channels, params.blurSigmaPx);
+  if (blur) gaussianBlur(image, params.blurSigmaPx);
   if (noise) addGaussianNoise(data, params.noiseSigma, params.noiseSeed, { channels, output });
   if (output && !noise && (blur || !tone)) applyChannelAffine(data, channels, output);
 }

@@ -6,7 +6,7 @@
  */
 import { fail } from '../util/errors.js';
 import type { Random } from '../util/random.js';
-import { mirrorIndex } from '../image/plane.js';
+import type { PlaneSize } from '../image/plane.js';
 
 /** The drawn geometric transform of one patch; the identity is `IDENTITY_GEOMETRY`. */
 export interface GeometryParams {
@@ -82,13 +82,13 @@ export function cubicGridWeights(length: number, gridSize: number): Float32Array
 /**
  * The U-Net paper's elastic deformation field: random vectors on a coarse `gridSize`×`gridSize`
  * grid (N(0, σ²) per component, σ = `sigmaPx`, default 3×3 and 10 px) interpolated bicubically to
- * every pixel. Returns `dx`, `dy`, each `[H, W]`, in pixels.
+ * every pixel of a plane of `size`. Returns `dx`, `dy`, each `[H, W]`, in pixels.
  */
 export function elasticField(
-  width: number,
-  height: number,
+  size: PlaneSize,
   options: { gridSize?: number; sigmaPx?: number; rng: Random },
 ): { dx: Float32Array; dy: Float32Array } {
+  const { width, height } = size;
   const gridSize = options.gridSize ?? 3;
   const grid = elasticGrid({ gridSize, sigmaPx: options.sigmaPx ?? 10, rng: options.rng });
   const dx = new Float32Array(width * height);

@@ -68,7 +68,7 @@ export function warpPatch(
     }
     const rowInside = !exact && interior(size, W, H, linear);
     if (exact) nearestRow(image.data, W, H, C, 0, size, out.image, v * size, plane);
-    else if (rowInside && C === 3) bilinearInteriorRow(image.data, W, size, out.image, v * size, plane);
+    else if (rowInside && C === 3) bilinearInteriorRow(image.data, W, 3, 0, size, out.image, v * size, plane);
     else bilinearRow(image.data, W, H, C, 0, size, out.image, v * size, plane);
     if (!inCrop) continue;
     if (labels && out.labels) {
@@ -77,25 +77,9 @@ export function warpPatch(
     }
     if (weights && out.weights) {
       if (exact) nearestRow(weights, W, H, 1, margin, crop, out.weights, o, 0);
-      else if (rowInside) bilinearInteriorPlane(weights, W, margin, crop, out.weights, o);
+      else if (rowInside) bilinearInteriorRow(weights, W, 1, margin, crop, out.weights, o, 0);
       else bilinearRow(weights, W, H, 1, margin, crop, out.weights, o, 0);
     }
-  }
-}
-
-/** Bilinear samples of a one-channel plane (weights) for a row known to lie inside it. */
-function bilinearInteriorPlane(data: Float32Array, W: number, first: number, count: number, out: Float32Array, o: number): void {
-  for (let u = first; u < first + count; u++, o++) {
-    const sx = rowX[u];
-    const sy = rowY[u];
-    const x0 = sx | 0;
-    const y0 = sy | 0;
-    const fx = sx - x0;
-    const fy = sy - y0;
-    const i = y0 * W + x0;
-    const top = data[i] + fx * (data[i + 1] - data[i]);
-    const bottom = data[i + W] + fx * (data[i + W + 1] - data[i + W]);
-    out[o] = top + fy * (bottom - top);
   }
 }
 
@@ -126,10 +110,15 @@ function interior(count: number, W: number, H: number, linear: boolean): boolean
   return minX >= 0 && maxX < W - 1 && minY >= 0 && maxY < H - 1;
 }
 
-/** {@link bilinearRow} for a 3-channel row known to lie inside the image: no bounds checks. */
-function bilinearInteriorRow(data: Float32Array, W: number, count: number, out: Float32Array, o: number, plane: number): void {
-  const rowStride = W * 3;
-  for (let u = 0; u < count; u++, o++) {
+/**
+ * {@link bilinearRow} for a row known to lie inside the image, with no bounds checks: 3-channel
+ * images, and 1-channel weight maps (interpolated along x, then y).
+ */
+function bilinearInteriorRow(
+  data: Float32Array, W: number, C: 1 | 3, first: number, count: number, out: Float32Array, o: number, plane: number,
+): void {
+  const rowStride = W * C;
+  for (let u = first; u < first + count; u++, o++) {
     const sx = rowX[u];
     const sy = rowY[u];
     // Coordinates are ≥ 0 here, so truncation is floor.
@@ -137,8 +126,14 @@ function bilinearInteriorRow(data: Float32Array, W: number, count: number, out: 
     const y0 = sy | 0;
     const fx = sx - x0;
     const fy = sy - y0;
-    const i00 = y0 * rowStride + x0 * 3;
+    const i00 = y0 * rowStride + x0 * C;
     const i10 = i00 + rowStride;
+    if (C === 1) {
+      const top = data[i00] + fx * (data[i00 + 1] - data[i00]);
+      const bottom = data[i10] + fx * (data[i10 + 1] - data[i10]);
+      out[o] = top + fy * (bottom - top);
+      continue;
+    }
     const w11 = fx * fy;
     const w10 = fy - w11;
     const w01 = fx - w11;

@@ -189,7 +189,7 @@ export async function checkDataset(dir: string, options: CheckOptions = {}): Pro
     if (foreground === 0) summary.emptyMasks.push(sample.stem);
     const areas = sample.instances
       ? instanceAreas(sample.instances)
-      : instanceAreas(labelComponents(sample.labels, sample.image.width, sample.image.height).labels);
+      : instanceAreas(labelComponents({ width: sample.image.width, height: sample.image.height, data: sample.labels }).data);
     for (const area of areas) diameters.push(equivalentDiameter(area));
   }
   for (let c = 0; c < classPixels.length; c++) classPixels[c] ??= 0;

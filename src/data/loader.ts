@@ -14,13 +14,6 @@ import type { Sample } from './types.js';
 import type { Batch, Normalization } from '../nn/types.js';
 import { borderWeightMap } from './weights.js';
 
-/** How training patches are chosen. */
-export const SAMPLINGS = {
-  random: 'a random patch per draw, centred on foreground with probability foregroundFraction',
-  grid: 'a fixed grid of patches per image (the seed project used 15), shuffled each epoch',
-} as const;
-export type SamplingName = keyof typeof SAMPLINGS;
-
 /** Options of {@link createLoader}. */
 export interface LoaderOptions {
   /** Input patch side in pixels. */
@@ -71,6 +64,13 @@ export interface Loader {
   /** Grid sampling: the number of fixed patches (one epoch); random sampling: the number of samples. */
   readonly epochSize: number;
 }
+
+/** How training patches are chosen. */
+export const SAMPLINGS = {
+  random: 'a random patch per draw, centred on foreground with probability foregroundFraction',
+  grid: 'a fixed grid of patches per image (the seed project used 15), shuffled each epoch',
+} as const;
+export type SamplingName = keyof typeof SAMPLINGS;
 
 function checkOptions(samples: readonly Sample[], options: LoaderOptions): void {
   const problems: string[] = [];
@@ -135,8 +135,9 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
     let weights = weightMaps.get(index);
     if (!weights) {
       const { image, labels, instances } = samples[index];
-      const ids = instances ?? labelComponents(labels, image.width, image.height).labels;
-      weights = borderWeightMap(ids, image.width, image.height, { ...weightMap, labels });
+      const { width, height } = image;
+      const ids = instances ?? labelComponents({ width, height, data: labels }).data;
+      weights = borderWeightMap({ width, height, data: ids }, { ...weightMap, labels }).data;
       weightMaps.set(index, weights);
     }
     return weights;

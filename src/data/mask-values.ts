@@ -1,5 +1,6 @@
 import { extname } from 'node:path';
 import { PyocyteError } from '../util/errors.js';
+import type { Plane } from '../image/plane.js';
 import type { RasterImage } from '../image/types.js';
 
 /** The distinct values of a mask and how many pixels have each, ascending by value. */
@@ -108,7 +109,8 @@ export function countOf(histogram: ValueHistogram, value: number): number {
  * regions (a cytoplasm ring, a nucleus) are mostly interior; the in-between grays of an
  * anti-aliased or resized binary mask form one- or two-pixel seams along edges and are not.
  */
-export function interiorFraction(values: MaskValues, width: number, height: number, selected: ReadonlySet<number>): number {
+export function interiorFraction(plane: Plane<MaskValues>, selected: ReadonlySet<number>): number {
+  const { width, height, data: values } = plane;
   let total = 0;
   let interior = 0;
   for (let y = 0; y < height; y++) {

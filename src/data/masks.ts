@@ -126,7 +126,7 @@ function binaryLabels(values: MaskValues, histogram: ValueHistogram, mask: Raste
   const high = present[present.length - 1];
   if (present.length > 2) {
     const between = new Set(present.slice(1, -1));
-    if (interiorFraction(values, mask.width, mask.height, between) < MIN_INTERIOR_FRACTION) {
+    if (interiorFraction({ width: mask.width, height: mask.height, data: values }, between) < MIN_INTERIOR_FRACTION) {
       const inBetween: ValueHistogram = { values: present.slice(1, -1), counts: histogram.counts.slice(1, -1) };
       const pixels = inBetween.counts.reduce((a, b) => a + b, 0);
       throw new PyocyteError(

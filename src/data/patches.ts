@@ -5,18 +5,7 @@
 import { fail } from '../util/errors.js';
 import type { Random } from '../util/random.js';
 import type { Sample } from './types.js';
-import { mirrorIndex } from '../image/plane.js';
-
-/** Any typed array that holds pixels. */
-export type PixelArray = Uint8Array | Uint16Array | Int32Array | Float32Array;
-
-/** A row-major image of any pixel type, `data` is `[H, W, C]` interleaved. */
-export interface PixelGrid<T extends PixelArray = PixelArray> {
-  data: T;
-  width: number;
-  height: number;
-  channels: number;
-}
+import { checkPlane, mirrorIndex, type PixelArray, type PixelGrid, type PlaneSize } from '../image/plane.js';
 
 /** The top-left corner of a patch in image pixels; may be negative (the patch is mirror-padded). */
 export interface PatchOrigin {
@@ -46,7 +35,8 @@ function axisByParts(length: number, patchSize: number, parts: number): number[]
 }
 
 /** The rows×cols grid with rows·cols ≥ count whose shape is closest to the image's aspect ratio. */
-export function gridShape(width: number, height: number, count: number): { rows: number; cols: number } {
+export function gridShape(size: PlaneSize, count: number): { rows: number; cols: number } {
+  const { width, height } = size;
   let best = { rows: 1, cols: count, score: Infinity };
   for (let rows = 1; rows <= count; rows++) {
     const cols = Math.ceil(count / rows);
@@ -60,13 +50,14 @@ export function gridShape(width: number, height: number, count: number): { rows:
 }
 
 /**
- * Patch origins that cover a `width`×`height` image with overlapping `patchSize` patches, in
+ * Patch origins that cover an image of `size` with overlapping `patchSize` patches, in
  * row-major order. With `stride`, origins step by `stride` and the last patch is flush with the
  * border. With `count`, a rows×cols grid shaped like the image (see {@link gridShape}) is spread
  * evenly over it and exactly `count` cells are taken, spread over the grid so the corners are
  * kept. An image smaller than a patch gets centred origins (negative: the patch is mirror-padded).
  */
-export function gridPatches(width: number, height: number, options: GridOptions): PatchOrigin[] {
+export function gridPatches(size: PlaneSize, options: GridOptions): PatchOrigin[] {
+  const { width, height } = size;
   const { patchSize } = options;
   if (!(Number.isInteger(patchSize) && patchSize >= 1)) fail(`patch size must be a positive integer, got ${patchSize}`);
   if ('stride' in options) {
@@ -78,7 +69,7 @@ export function gridPatches(width: number, height: number, options: GridOptions)
   }
   const { count } = options;
   if (!(Number.isInteger(count) && count >= 1)) fail(`patches per image must be a positive integer, got ${count}`);
-  const { rows, cols } = gridShape(width, height, count);
+  const { rows, cols } = gridShape(size, count);
   const xs = axisByParts(width, patchSize, cols);
   const ys = axisByParts(height, patchSize, rows);
   const cells = ys.flatMap((y) => xs.map((x) => ({ x, y })));
@@ -101,9 +92,7 @@ export interface PatchRegion {
 export function extractPatch<T extends PixelArray>(image: PixelGrid<T>, region: PatchRegion): PixelGrid<T> {
   const { width, height, channels, data } = image;
   const { x, y, size } = region;
-  if (data.length !== width * height * channels) {
-    fail(`image data has ${data.length} values but ${width}×${height}×${channels} needs ${width * height * channels}`);
-  }
+  checkPlane(image, 'extractPatch', { channels });
   const out = new (data.constructor as new (length: number) => T)(size * size * channels);
   const columns = new Int32Array(size);
   for (let u = 0; u < size; u++) columns[u] = mirrorIndex(x + u, width) * channels;
@@ -215,5 +204,5 @@ export function fixedPatches(samples: readonly Sample[], options: FixedPatchOpti
     ? { patchSize: outputSize, stride: options.stride }
     : { patchSize: outputSize, count: options.count };
   return samples.flatMap((sample, sampleIndex) =>
-    gridPatches(sample.image.width, sample.image.height, grid).map(({ x, y }) => ({ sampleIndex, x: x - margin, y: y - margin })));
+    gridPatches(sample.image, grid).map(({ x, y }) => ({ sampleIndex, x: x - margin, y: y - margin })));
 }

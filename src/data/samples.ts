@@ -123,9 +123,10 @@ export function pairToSample(
   if (converted.instances) sample.instances = converted.instances;
   if (factor !== 1) {
     const [width, height] = scaledSize(image.width, image.height, factor);
-    sample.image = resampleImage(image, width, height);
-    sample.labels = resampleLabels(converted.labels, image.width, image.height, width, height);
-    if (converted.instances) sample.instances = resampleLabels(converted.instances, image.width, image.height, width, height);
+    sample.image = resampleImage(image, { width, height });
+    const original = { width: image.width, height: image.height };
+    sample.labels = resampleLabels({ ...original, data: converted.labels }, { width, height }).data;
+    if (converted.instances) sample.instances = resampleLabels({ ...original, data: converted.instances }, { width, height }).data;
   }
   if (pixelSizeUm !== undefined) sample.pixelSizeUm = pixelSizeUm / factor;
   return { sample, note: converted.note, polarity: converted.polarity };

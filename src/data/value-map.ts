@@ -1,5 +1,6 @@
 import { PyocyteError } from '../util/errors.js';
 import { describeValues, listValues, lossyHint, type MaskValues, type ValueHistogram } from './mask-values.js';
+import { checkPlane, type Plane } from '../image/plane.js';
 import type { RasterImage } from '../image/types.js';
 
 /**
@@ -95,15 +96,14 @@ export function mapValues(
  * `valueMap` (each class gets its lowest mapped value), or for binary labels white objects on black
  * (`polarity` 'white', the default) or black on white. Without either, multiclass labels are written
  * as class indices.
- * @param labels `[H, W]` class indices.
+ * @param plane class indices.
  * @returns a one-channel raster, 8-bit (16-bit when a mapped value exceeds 255).
  */
 export function labelsToMask(
-  labels: Uint8Array, width: number, height: number, options: { polarity?: 'white' | 'black'; valueMap?: Record<number, number> } = {},
+  plane: Plane<Uint8Array>, options: { polarity?: 'white' | 'black'; valueMap?: Record<number, number> } = {},
 ): RasterImage {
-  if (labels.length !== width * height) {
-    throw new PyocyteError(`labelsToMask: ${labels.length} labels do not fill ${width}×${height} pixels`);
-  }
+  checkPlane(plane, 'labelsToMask');
+  const { width, height, data: labels } = plane;
   let maxLabel = 0;
   for (let i = 0; i < labels.length; i++) if (labels[i] > maxLabel) maxLabel = labels[i];
   const table: number[] = [];

@@ -7,7 +7,7 @@
  */
 import { fail } from '../util/errors.js';
 import { INF, squaredDistanceTransform } from '../image/distance.js';
-
+import { checkPlane, type Plane } from '../image/plane.js';
 
 /** Options of {@link borderWeightMap}. */
 export interface BorderWeightOptions {
@@ -46,21 +46,22 @@ function boundingBoxes(instances: Int32Array, width: number): Map<number, [numbe
 
 /**
  * The U-Net border weight map of an instance image.
- * @param instances `[H, W]` object id per pixel, 0 = background.
- * @returns `[H, W]` loss weights.
+ * @param plane object id per pixel, 0 = background.
+ * @returns loss weights, the plane's size.
  *
  * Distances are exact Euclidean (pixel centre to pixel centre), computed per cell in a window
  * reaching 4σ beyond its bounding box; farther cells would add less than w0·e⁻⁸.
  */
-export function borderWeightMap(instances: Int32Array, width: number, height: number, options: BorderWeightOptions = {}): Float32Array {
+export function borderWeightMap(plane: Plane<Int32Array>, options: BorderWeightOptions = {}): Plane<Float32Array> {
   const w0 = options.w0 ?? 10;
   const sigma = options.sigmaPx ?? 5;
-  if (instances.length !== width * height) fail(`instance image has ${instances.length} pixels but ${width}×${height} needs ${width * height}`);
+  checkPlane(plane, 'borderWeightMap');
+  const { width, height, data: instances } = plane;
   if (!(w0 >= 0 && sigma > 0)) fail(`border weights need w0 ≥ 0 and sigmaPx > 0, got w0=${w0}, sigmaPx=${sigma}`);
   const labels = options.labels;
   if (labels && labels.length !== instances.length) fail(`labels have ${labels.length} pixels but the instance image has ${instances.length}`);
   const weights = classWeights(instances, labels, options.classBalance ?? true);
-  if (w0 === 0) return weights;
+  if (w0 === 0) return { width, height, data: weights };
   const reach = Math.ceil(4 * sigma);
   // Nearest and second-nearest cell distance per pixel (squared until the end).
   const d1 = new Float64Array(width * height).fill(INF);
@@ -74,7 +75,7 @@ export function borderWeightMap(instances: Int32Array, width: number, height: nu
     for (let y = 0; y < wh; y++) {
       for (let x = 0; x < ww; x++) mask[y * ww + x] = instances[(y0 + y) * width + x0 + x] === id ? 1 : 0;
     }
-    const squared = squaredDistanceTransform(mask, ww, wh);
+    const squared = squaredDistanceTransform({ width: ww, height: wh, data: mask }).data;
     for (let y = 0; y < wh; y++) {
       for (let x = 0; x < ww; x++) {
         const p = (y0 + y) * width + x0 + x;
@@ -95,7 +96,7 @@ export function borderWeightMap(instances: Int32Array, width: number, height: nu
     const sum = Math.sqrt(d1[p]) + Math.sqrt(d2[p]);
     weights[p] += w0 * Math.exp(-sum * sum * scale);
   }
-  return weights;
+  return { width, height, data: weights };
 }
 
 /** w_c per pixel: balanced over the classes present (mean 1), or 1 everywhere. */

@@ -5,7 +5,7 @@
  * Instance ids are 1..count in raster order of each instance's first pixel.
  */
 import { fail } from '../util/errors.js';
-import { checkSize } from './distance.js';
+import { checkPlane, type Plane, type PixelArray } from './plane.js';
 
 /** Options of {@link labelComponents}. */
 export interface ComponentOptions {
@@ -13,9 +13,9 @@ export interface ComponentOptions {
   connectivity?: 4 | 8;
 }
 
-/** Instance ids per pixel (`[H, W]`, 0 = background) and their number. */
-export interface InstanceLabels {
-  labels: Int32Array;
+/** Instance ids per pixel (`data` is `[H, W]`, 0 = background) and their number. */
+export interface InstanceLabels extends Plane<Int32Array> {
+  /** Ids run 1..count. */
   count: number;
 }
 
@@ -43,11 +43,12 @@ function join(parent: Int32Array, label: number, other: number): number {
   return label === 0 ? other : union(parent, label, other);
 }
 
-/** Connected components of `mask ≠ 0` (two-pass union-find). */
-export function labelComponents(mask: ArrayLike<number>, width: number, height: number, options: ComponentOptions = {}): InstanceLabels {
+/** Connected components of `mask ≠ 0` (two-pass union-find); any non-zero class is foreground. */
+export function labelComponents(plane: Plane<PixelArray>, options: ComponentOptions = {}): InstanceLabels {
   const connectivity = options.connectivity ?? 8;
   if (connectivity !== 4 && connectivity !== 8) fail(`connectivity must be 4 or 8, got ${connectivity}`);
-  checkSize(mask.length, width, height, 'labelComponents');
+  checkPlane(plane, 'labelComponents');
+  const { width, height, data: mask } = plane;
   const n = width * height;
   let foreground = 0;
   for (let i = 0; i < n; i++) if (mask[i] !== 0) foreground++;
@@ -78,7 +79,7 @@ export function labelComponents(mask: ArrayLike<number>, width: number, height: 
   let count = 0;
   for (let l = 1; l < next; l++) final[l] = parent[l] === l ? ++count : final[find(parent, l)];
   for (let i = 0; i < n; i++) if (labels[i] !== 0) labels[i] = final[labels[i]];
-  return { labels, count };
+  return { width, height, data: labels, count };
 }
 
 /** The pixel area of each object id in an instance image (0 = background is skipped). */

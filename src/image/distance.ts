@@ -1,17 +1,9 @@
 /**
- * Exact Euclidean distance transforms (Felzenszwalb & Huttenlocher 2012) on `[H, W]` row-major
- * arrays, in linear time. The U-Net border weights measure distances to cells with them; the
- * watershed that splits touching cells measures distances to the background.
+ * Exact Euclidean distance transforms (Felzenszwalb & Huttenlocher 2012) on planes, in linear
+ * time. The U-Net border weights measure distances to cells with them; the watershed that splits
+ * touching cells measures distances to the background.
  */
-import { fail } from '../util/errors.js';
-
-/** Fails unless `length` pixels make a `width × height` image with positive integer sides. */
-export function checkSize(length: number, width: number, height: number, what: string): void {
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    fail(`${what}: width and height must be positive integers, got ${width}×${height}`);
-  }
-  if (length !== width * height) fail(`${what}: the array has ${length} pixels but the size is ${width}×${height} = ${width * height}`);
-}
+import { checkPlane, type PixelArray, type Plane } from './plane.js';
 
 /** Options of {@link distanceTransform}. */
 export interface DistanceOptions {
@@ -68,10 +60,12 @@ function distanceLine(f: Float64Array, n: number, d: Float64Array, v: Int32Array
 }
 
 /**
- * Exact squared Euclidean distance from every pixel to the nearest non-zero pixel of `mask`
- * (`[H, W]`). Returns `[H, W]` squared distances, 1e20 where the mask is empty.
+ * Exact squared Euclidean distance from every pixel to the nearest non-zero pixel of `plane`.
+ * Returns the squared distances, 1e20 everywhere when the plane has no non-zero pixel.
  */
-export function squaredDistanceTransform(mask: ArrayLike<number>, width: number, height: number): Float64Array {
+export function squaredDistanceTransform(plane: Plane<PixelArray>): Plane<Float64Array> {
+  checkPlane(plane, 'squaredDistanceTransform');
+  const { width, height, data: mask } = plane;
   const n = Math.max(width, height);
   const f = new Float64Array(n);
   const d = new Float64Array(n);
@@ -88,19 +82,20 @@ export function squaredDistanceTransform(mask: ArrayLike<number>, width: number,
     distanceLine(f, width, d, v, z);
     for (let x = 0; x < width; x++) out[y * width + x] = d[x];
   }
-  return out;
+  return { width, height, data: out };
 }
 
 const FAR = 1 << 30;
 
 /**
  * Distance from each foreground pixel (mask ≠ 0) to the nearest background pixel, in pixels;
- * background pixels are 0. `[H, W]`. Exact: a vertical 1-D pass (two linear scans) then
+ * background pixels are 0. Exact: a vertical 1-D pass (two linear scans) then
  * Felzenszwalb–Huttenlocher's lower envelope of parabolas along each row. `Infinity` when the
  * image has no background at all (and `borderIsBackground` is false).
  */
-export function distanceTransform(mask: Uint8Array, width: number, height: number, options: DistanceOptions = {}): Float32Array {
-  checkSize(mask.length, width, height, 'distanceTransform');
+export function distanceTransform(plane: Plane<Uint8Array>, options: DistanceOptions = {}): Plane<Float32Array> {
+  checkPlane(plane, 'distanceTransform');
+  const { width, height, data: mask } = plane;
   const border = options.borderIsBackground ?? false;
   // Vertical distances, computed row by row so memory is read contiguously.
   const column = new Int32Array(width * height);
@@ -144,5 +139,5 @@ export function distanceTransform(mask: Uint8Array, width: number, height: numbe
       out[row + x] = squared >= INF ? Infinity : Math.sqrt(squared);
     }
   }
-  return out;
+  return { width, height, data: out };
 }

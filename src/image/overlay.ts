@@ -2,6 +2,7 @@
  * Draws segmentation contours over an image for visual checking (the `--overlay` output).
  */
 import { fail } from '../util/errors.js';
+import { checkPlane } from './plane.js';
 import type { FloatImage, RasterImage } from './types.js';
 
 /** An 8-bit RGB colour. */
@@ -32,7 +33,7 @@ export interface OverlayOptions {
 function toRgb8(image: FloatImage | RasterImage): Uint8Array {
   const { width, height, channels, data } = image;
   if (channels < 1 || channels > 4) fail(`cannot draw an overlay on a ${channels}-channel image; use 1 to 4 channels`);
-  if (data.length !== width * height * channels) fail(`image data has ${data.length} values, expected ${height}×${width}×${channels}`);
+  checkPlane(image, 'drawOverlay (image)', { channels });
   const colourChannels = channels <= 2 ? 1 : 3;
   const bitDepth = 'bitDepth' in image ? image.bitDepth : undefined;
   let scale = 255;
@@ -73,7 +74,7 @@ export function drawOverlay(image: FloatImage | RasterImage, labels: Int32Array 
   const thickness = options.thickness ?? 1;
   const fillAlpha = options.fillAlpha ?? 0;
   const palette = options.palette ?? DEFAULT_PALETTE;
-  if (labels.length !== width * height) fail(`the label map has ${labels.length} pixels but the image is ${width}×${height}`);
+  checkPlane({ width, height, data: labels }, 'drawOverlay (label map)');
   if (!Number.isInteger(thickness) || thickness < 1) fail(`thickness must be an integer ≥ 1, got ${thickness}`);
   if (!(fillAlpha >= 0 && fillAlpha <= 1)) fail(`fillAlpha must be in [0, 1], got ${fillAlpha}`);
   if (palette.length === 0) fail('palette must hold at least one colour');

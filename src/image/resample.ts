@@ -1,4 +1,5 @@
 import { PyocyteError } from '../util/errors.js';
+import { checkPlane, type Plane, type PlaneSize } from './plane.js';
 import type { FloatImage } from './types.js';
 
 /**
@@ -47,18 +48,14 @@ function axisWeights(inSize: number, outSize: number): AxisWeights {
   return { offsets, indices: Int32Array.from(indices), weights: Float32Array.from(weights) };
 }
 
-function checkSize(width: number, height: number, what: string): void {
-  if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) {
-    throw new PyocyteError(`cannot resample ${what} to ${width}×${height}: sizes must be positive whole numbers`);
-  }
-}
-
 /**
- * Resamples an image `[H, W, C]` to `width × height`: area average along an axis that shrinks,
- * bilinear along one that grows (each axis separately).
+ * Resamples an image `[H, W, C]` to `size`: area average along an axis that shrinks, bilinear
+ * along one that grows (each axis separately).
  */
-export function resampleImage(image: FloatImage, width: number, height: number): FloatImage {
-  checkSize(width, height, 'an image');
+export function resampleImage(image: FloatImage, size: PlaneSize): FloatImage {
+  const { width, height } = size;
+  checkPlane({ width, height }, 'resampleImage (new size)');
+  checkPlane(image, 'resampleImage', { channels: image.channels });
   const { channels } = image;
   if (width === image.width && height === image.height) {
     return { width, height, channels, data: image.data.slice() };
@@ -93,20 +90,15 @@ export function resampleImage(image: FloatImage, width: number, height: number):
 }
 
 /**
- * Resamples labels `[H, W]` (class indices or object ids) by nearest neighbour: the output holds
- * only values that were in the input.
+ * Resamples labels (class indices or object ids) to `size` by nearest neighbour: the output holds
+ * only values that were in the input, in the same array type.
  */
-export function resampleLabels(labels: Uint8Array, width: number, height: number, newWidth: number, newHeight: number): Uint8Array;
-export function resampleLabels(labels: Int32Array, width: number, height: number, newWidth: number, newHeight: number): Int32Array;
-export function resampleLabels<T extends Uint8Array | Int32Array>(labels: T, width: number, height: number, newWidth: number, newHeight: number): T;
-export function resampleLabels(
-  labels: Uint8Array | Int32Array, width: number, height: number, newWidth: number, newHeight: number,
-): Uint8Array | Int32Array {
-  checkSize(newWidth, newHeight, 'labels');
-  if (labels.length !== width * height) {
-    throw new PyocyteError(`resampleLabels: ${labels.length} labels do not fill ${width}×${height} pixels`);
-  }
-  const out = labels instanceof Uint8Array ? new Uint8Array(newWidth * newHeight) : new Int32Array(newWidth * newHeight);
+export function resampleLabels<T extends Uint8Array | Int32Array>(plane: Plane<T>, size: PlaneSize): Plane<T> {
+  const { width: newWidth, height: newHeight } = size;
+  checkPlane({ width: newWidth, height: newHeight }, 'resampleLabels (new size)');
+  checkPlane(plane, 'resampleLabels');
+  const { width, height, data: labels } = plane;
+  const out = new (labels.constructor as new (length: number) => T)(newWidth * newHeight);
   const columns = new Int32Array(newWidth);
   for (let x = 0; x < newWidth; x++) columns[x] = Math.min(width - 1, Math.floor(((x + 0.5) * width) / newWidth));
   for (let y = 0; y < newHeight; y++) {
@@ -114,7 +106,7 @@ export function resampleLabels(
     const to = y * newWidth;
     for (let x = 0; x < newWidth; x++) out[to + x] = labels[row + columns[x]];
   }
-  return out;
+  return { width: newWidth, height: newHeight, data: out };
 }
 
 /** The size of an image after scaling by `scale` (rounded, at least 1×1). */

@@ -4,8 +4,7 @@
  */
 import { find, union, type InstanceLabels } from './components.js';
 import { fail } from '../util/errors.js';
-import { checkSize } from './distance.js';
-
+import { checkPlane, type Plane } from './plane.js';
 
 /** Options of {@link removeSmallObjects}. */
 export interface SmallObjectOptions {
@@ -13,18 +12,19 @@ export interface SmallObjectOptions {
   minSizePx?: number;
   /** Merge small objects into the neighbour they touch most (true) or always drop them (false). Default true. */
   mergeIntoNeighbours?: boolean;
-  /** Overwrite `labels` instead of returning a new array (saves memory on large images). Default false. */
+  /** Overwrite the input's ids instead of writing a new array (saves memory on large images). Default false. */
   inPlace?: boolean;
 }
 
 /**
  * Merges objects smaller than `minSizePx` into the neighbour they share the most 4-adjacent
  * pixel pairs with (chains of small fragments merge together); groups still smaller, such as
- * isolated specks, are dropped. Then renumbers 1..count in raster order. `labels` is `[H, W]`.
+ * isolated specks, are dropped. Then renumbers 1..count in raster order.
  */
-export function removeSmallObjects(labels: Int32Array, width: number, height: number, options: SmallObjectOptions = {}): InstanceLabels {
+export function removeSmallObjects(instances: Plane<Int32Array>, options: SmallObjectOptions = {}): InstanceLabels {
   const minSizePx = options.minSizePx ?? 30;
-  checkSize(labels.length, width, height, 'removeSmallObjects');
+  checkPlane(instances, 'removeSmallObjects');
+  const { width, height, data: labels } = instances;
   let top = 0;
   for (let i = 0; i < labels.length; i++) {
     if (labels[i] < 0) fail(`instance labels must be ≥ 0, found ${labels[i]}`);
@@ -83,5 +83,5 @@ export function removeSmallObjects(labels: Int32Array, width: number, height: nu
     }
     out[i] = final;
   }
-  return { labels: out, count };
+  return { width, height, data: out, count };
 }

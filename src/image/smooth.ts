@@ -2,23 +2,25 @@
  * Masked Gaussian smoothing of distance maps for the watershed (the distance transform itself is
  * image/distance.ts).
  */
-import { checkSize } from './distance.js';
-
+import { gaussianKernel } from './gaussian.js';
+import { checkPlane, type Plane } from './plane.js';
 
 /**
- * Separable Gaussian blur of `values` `[H, W]` (σ = `sigmaPx`, default 1; radius ⌈3σ⌉; edges clamped),
- * then zero outside the mask. Smoothing a distance map removes the one-pixel ridges and bumps of
- * digital boundaries that would otherwise become spurious watershed markers.
+ * Separable Gaussian blur of `source` (σ = `sigmaPx`, default 1; radius ⌈3σ⌉; edges clamped), then
+ * zero outside `inside` (same size). Smoothing a distance map removes the one-pixel ridges and
+ * bumps of digital boundaries that would otherwise become spurious watershed markers.
  */
-export function smoothInsideMask(values: Float32Array, mask: Uint8Array, width: number, height: number, options: { sigmaPx?: number } = {}): Float32Array {
+export function smoothInsideMask(
+  source: Plane<Float32Array>, inside: Plane<Uint8Array>, options: { sigmaPx?: number } = {},
+): Plane<Float32Array> {
   const sigmaPx = options.sigmaPx ?? 1;
-  checkSize(values.length, width, height, 'smoothInsideMask');
-  if (!(sigmaPx > 0)) return Float32Array.from(values, (value, i) => (mask[i] === 0 ? 0 : value));
-  const radius = Math.ceil(3 * sigmaPx);
-  const kernel = new Float64Array(2 * radius + 1);
-  let sum = 0;
-  for (let i = -radius; i <= radius; i++) sum += kernel[i + radius] = Math.exp(-(i * i) / (2 * sigmaPx * sigmaPx));
-  for (let i = 0; i < kernel.length; i++) kernel[i] /= sum;
+  checkPlane(source, 'smoothInsideMask');
+  checkPlane(inside, 'smoothInsideMask', { reference: source });
+  const { width, height, data: values } = source;
+  const mask = inside.data;
+  if (!(sigmaPx > 0)) return { width, height, data: Float32Array.from(values, (value, i) => (mask[i] === 0 ? 0 : value)) };
+  const kernel = gaussianKernel(sigmaPx);
+  const radius = (kernel.length - 1) / 2;
   // Rows without mask pixels need no output, and a vertical window only reads rows within radius.
   const needed = new Uint8Array(height);
   for (let y = 0; y < height; y++) {
@@ -64,5 +66,5 @@ export function smoothInsideMask(values: Float32Array, mask: Uint8Array, width: 
     }
     for (let x = 0; x < width; x++) out[row + x] = mask[row + x] === 0 ? 0 : accumulator[x];
   }
-  return out;
+  return { width, height, data: out };
 }

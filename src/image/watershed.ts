@@ -1,25 +1,40 @@
 /**
- * Marker extraction (h-maxima) and marker-controlled watershed on `[H, W]` elevation maps where
+ * Marker extraction (h-maxima) and marker-controlled watershed on planes of elevation where
  * higher means "more inside a cell" (a distance map). 8-connectivity throughout, linear time.
  */
+import type { InstanceLabels } from './components.js';
+import { checkPlane, type Plane, type PlaneSize } from './plane.js';
 
 /** Steps to the 8 neighbours; the first four precede a pixel in raster order. */
 const DX = Int8Array.of(-1, -1, 0, 1, 1, 1, 0, -1);
 const DY = Int8Array.of(0, -1, -1, -1, 0, 1, 1, 1);
 
-/** Index offsets of the 8 neighbours (same order as DX, DY) in an image `width` wide. */
-function neighbourOffsets(width: number): Int32Array {
-  return Int32Array.from(DX, (dx, k) => DY[k] * width + dx);
-}
+/** The 8-neighbourhood of the pixels of one plane. */
+class Neighbours {
+  /** Index offsets of the 8 neighbours (same order as DX, DY). */
+  private readonly offsets: Int32Array;
+  constructor(private readonly width: number, private readonly height: number) {
+    this.offsets = Int32Array.from(DX, (dx, k) => DY[k] * width + dx);
+  }
 
-/**
- * Neighbour k of pixel p = (x, y), or -1 off the image. Callers use `p + offsets[k]` directly
- * when `interior` (not on the image border) and this slower path only on the border.
- */
-function neighbourAt(x: number, y: number, k: number, width: number, height: number): number {
-  const nx = x + DX[k];
-  const ny = y + DY[k];
-  return nx < 0 || nx >= width || ny < 0 || ny >= height ? -1 : ny * width + nx;
+  /** True when all 8 neighbours of pixel p lie on the plane. */
+  interior(p: number): boolean {
+    const x = p % this.width;
+    const y = (p - x) / this.width;
+    return x > 0 && x < this.width - 1 && y > 0 && y < this.height - 1;
+  }
+
+  /**
+   * Neighbour k of pixel p, or -1 off the plane. `inside` says neighbour k is known to be on the
+   * plane (p is not on the border it faces): then it is one addition, the common case.
+   */
+  at(p: number, k: number, inside: boolean): number {
+    if (inside) return p + this.offsets[k];
+    const x = p % this.width;
+    const nx = x + DX[k];
+    const ny = (p - x) / this.width + DY[k];
+    return nx < 0 || nx >= this.width || ny < 0 || ny >= this.height ? -1 : ny * this.width + nx;
+  }
 }
 
 /** A FIFO of pixel indices on a growable ring buffer. */
@@ -49,40 +64,41 @@ class PixelQueue {
 }
 
 /**
- * The h-maxima markers of `values` inside `mask`: the regional maxima of the morphological
- * reconstruction by dilation of `values − h` under `values` (Vincent's hybrid algorithm). Peaks
- * that rise less than `h` above the saddle joining them to a higher peak vanish, so a round cell
- * gives one marker and two touching cells, with a neck, give two. Returns `[H, W]` marker ids
- * 1..count (0 elsewhere), numbered in raster order. `hMaxima` is h, in the units of `values`
+ * The h-maxima markers of `values` inside `mask` (same size): the regional maxima of the
+ * morphological reconstruction by dilation of `values − h` under `values` (Vincent's hybrid
+ * algorithm). Peaks that rise less than `h` above the saddle joining them to a higher peak vanish,
+ * so a round cell gives one marker and two touching cells, with a neck, give two. Returns marker
+ * ids 1..count (0 elsewhere), numbered in raster order. `hMaxima` is h, in the units of `values`
  * (pixels for a distance map); default 2.
  */
 export function hMaximaMarkers(
-  values: Float32Array,
-  mask: Uint8Array,
-  width: number,
-  height: number,
+  values: Plane<Float32Array>,
+  mask: Plane<Uint8Array>,
   options: { hMaxima?: number } = {},
-): { markers: Int32Array; count: number } {
+): InstanceLabels {
   const h = options.hMaxima ?? 2;
+  checkPlane(values, 'hMaximaMarkers');
+  checkPlane(mask, 'hMaximaMarkers', { reference: values });
+  const { width, height } = values;
   const n = width * height;
-  const offsets = neighbourOffsets(width);
+  const inMask = mask.data;
+  const grid = new Neighbours(width, height);
   // Off the mask both images are −∞, so they never raise or bound anything.
   const limit = new Float32Array(n);
   const level = new Float32Array(n);
   for (let i = 0; i < n; i++) {
-    const inside = mask[i] !== 0;
-    limit[i] = inside ? values[i] : -Infinity;
-    level[i] = inside ? values[i] - h : -Infinity;
+    const inside = inMask[i] !== 0;
+    limit[i] = inside ? values.data[i] : -Infinity;
+    level[i] = inside ? values.data[i] - h : -Infinity;
   }
   // Forward scan: raise each pixel to its preceding neighbours' level, bounded by the limit.
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const p = y * width + x;
-      if (mask[p] === 0) continue;
+  for (let y = 0, p = 0; y < height; y++) {
+    for (let x = 0; x < width; x++, p++) {
+      if (inMask[p] === 0) continue;
       let best = level[p];
-      const interior = x > 0 && x < width - 1 && y > 0;
+      const inside = x > 0 && x < width - 1 && y > 0;
       for (let k = 0; k < 4; k++) {
-        const q = interior ? p + offsets[k] : neighbourAt(x, y, k, width, height);
+        const q = grid.at(p, k, inside);
         if (q >= 0 && level[q] > best) best = level[q];
       }
       level[p] = best < limit[p] ? best : limit[p];
@@ -90,20 +106,19 @@ export function hMaximaMarkers(
   }
   // Backward scan, queueing pixels that can still raise a successor.
   const queue = new PixelQueue();
-  for (let y = height - 1; y >= 0; y--) {
-    for (let x = width - 1; x >= 0; x--) {
-      const p = y * width + x;
-      if (mask[p] === 0) continue;
+  for (let y = height - 1, p = n - 1; y >= 0; y--) {
+    for (let x = width - 1; x >= 0; x--, p--) {
+      if (inMask[p] === 0) continue;
       let best = level[p];
-      const interior = x > 0 && x < width - 1 && y < height - 1;
+      const inside = x > 0 && x < width - 1 && y < height - 1;
       for (let k = 4; k < 8; k++) {
-        const q = interior ? p + offsets[k] : neighbourAt(x, y, k, width, height);
+        const q = grid.at(p, k, inside);
         if (q >= 0 && level[q] > best) best = level[q];
       }
       const value = best < limit[p] ? best : limit[p];
       level[p] = value;
       for (let k = 4; k < 8; k++) {
-        const q = interior ? p + offsets[k] : neighbourAt(x, y, k, width, height);
+        const q = grid.at(p, k, inside);
         if (q >= 0 && level[q] < value && level[q] < limit[q]) {
           queue.push(p);
           break;
@@ -113,25 +128,22 @@ export function hMaximaMarkers(
   }
   while (queue.length > 0) {
     const p = queue.shift();
-    const x = p % width;
-    const y = (p - x) / width;
-    const interior = x > 0 && x < width - 1 && y > 0 && y < height - 1;
+    const inside = grid.interior(p);
     const value = level[p];
     for (let k = 0; k < 8; k++) {
-      const q = interior ? p + offsets[k] : neighbourAt(x, y, k, width, height);
+      const q = grid.at(p, k, inside);
       if (q >= 0 && level[q] < value && level[q] !== limit[q]) {
         level[q] = value < limit[q] ? value : limit[q];
         queue.push(q);
       }
     }
   }
-  return regionalMaxima(level, mask, width, height);
+  return regionalMaxima(level, inMask, grid, values);
 }
 
 /** Plateaus (8-connected, equal value) with no higher neighbour, numbered in raster order. */
-function regionalMaxima(values: Float32Array, mask: Uint8Array, width: number, height: number): { markers: Int32Array; count: number } {
-  const n = width * height;
-  const offsets = neighbourOffsets(width);
+function regionalMaxima(values: Float32Array, mask: Uint8Array, grid: Neighbours, shape: PlaneSize): InstanceLabels {
+  const n = values.length;
   const markers = new Int32Array(n);
   const visited = new Uint8Array(n);
   const plateau = new Int32Array(n);
@@ -145,11 +157,9 @@ function regionalMaxima(values: Float32Array, mask: Uint8Array, width: number, h
     visited[start] = 1;
     for (let read = 0; read < size; read++) {
       const p = plateau[read];
-      const x = p % width;
-      const y = (p - x) / width;
-      const interior = x > 0 && x < width - 1 && y > 0 && y < height - 1;
+      const inside = grid.interior(p);
       for (let k = 0; k < 8; k++) {
-        const q = interior ? p + offsets[k] : neighbourAt(x, y, k, width, height);
+        const q = grid.at(p, k, inside);
         if (q < 0 || mask[q] === 0) continue;
         if (values[q] > value) isMaximum = false;
         else if (values[q] === value && visited[q] === 0) {
@@ -162,7 +172,7 @@ function regionalMaxima(values: Float32Array, mask: Uint8Array, width: number, h
     count++;
     for (let i = 0; i < size; i++) markers[plateau[i]] = count;
   }
-  return { markers, count };
+  return { width: shape.width, height: shape.height, data: markers, count };
 }
 
 /**
@@ -173,29 +183,33 @@ function regionalMaxima(values: Float32Array, mask: Uint8Array, width: number, h
  * marker can reach stay 0.
  */
 export function markerWatershed(
-  elevation: Float32Array,
-  markers: Int32Array,
-  mask: Uint8Array,
-  width: number,
-  height: number,
-): Int32Array {
+  elevation: Plane<Float32Array>,
+  markers: Plane<Int32Array>,
+  mask: Plane<Uint8Array>,
+): Plane<Int32Array> {
+  checkPlane(elevation, 'markerWatershed');
+  checkPlane(markers, 'markerWatershed', { reference: elevation });
+  checkPlane(mask, 'markerWatershed', { reference: elevation });
+  const { width, height, data: heights } = elevation;
+  const inMask = mask.data;
+  const seeds = markers.data;
   const n = width * height;
   // -1 off the mask, 0 not reached yet, else the basin: one array read per neighbour.
   const labels = new Int32Array(n);
   let top = 0;
   for (let i = 0; i < n; i++) {
-    if (mask[i] === 0) labels[i] = -1;
-    else if (elevation[i] > top) top = elevation[i];
+    if (inMask[i] === 0) labels[i] = -1;
+    else if (heights[i] > top) top = heights[i];
   }
   const scale = Math.min(16, 65535 / Math.max(top, 1e-6));
   const levels = Math.ceil(top * scale) + 1;
   const head = new Int32Array(levels).fill(-1);
   const tail = new Int32Array(levels).fill(-1);
   const next = new Int32Array(n);
-  const offsets = neighbourOffsets(width);
+  const grid = new Neighbours(width, height);
   let current = 0;
   const push = (p: number): void => {
-    let b = Math.floor((top - elevation[p]) * scale);
+    let b = Math.floor((top - heights[p]) * scale);
     if (b < current) b = current;
     else if (b >= levels) b = levels - 1;
     next[p] = -1;
@@ -204,8 +218,8 @@ export function markerWatershed(
     tail[b] = p;
   };
   for (let i = 0; i < n; i++) {
-    if (labels[i] === 0 && markers[i] > 0) {
-      labels[i] = markers[i];
+    if (labels[i] === 0 && seeds[i] > 0) {
+      labels[i] = seeds[i];
       push(i);
     }
   }
@@ -218,16 +232,14 @@ export function markerWatershed(
     head[current] = next[p];
     if (head[current] < 0) tail[current] = -1;
     const label = labels[p];
-    const x = p % width;
-    const y = (p - x) / width;
-    const interior = x > 0 && x < width - 1 && y > 0 && y < height - 1;
+    const inside = grid.interior(p);
     for (let k = 0; k < 8; k++) {
-      const q = interior ? p + offsets[k] : neighbourAt(x, y, k, width, height);
+      const q = grid.at(p, k, inside);
       if (q < 0 || labels[q] !== 0) continue;
       labels[q] = label;
       push(q);
     }
   }
   for (let i = 0; i < n; i++) if (labels[i] < 0) labels[i] = 0;
-  return labels;
+  return { width, height, data: labels };
 }

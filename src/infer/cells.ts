@@ -4,7 +4,7 @@
  */
 import { csvField } from '../util/csv.js';
 import { fail } from '../util/errors.js';
-import { checkSize } from '../image/distance.js';
+import { checkPlane, type Plane } from '../image/plane.js';
 
 /** Options of {@link measureCells} and {@link cellsCsv}. */
 export interface MeasureOptions {
@@ -34,14 +34,15 @@ const STEP_Y = Int8Array.of(0, 0, -1, 1, -1, 1, -1, 1);
 const STEP_DIRECTION = Uint8Array.of(0, 0, 1, 1, 2, 2, 3, 3);
 
 /**
- * Measures every instance of `labels` (`[H, W]`, 0 = background, ids > 0 in any order), sorted
+ * Measures every instance of `instances` (0 = background, ids > 0 in any order), sorted
  * by id. The perimeter counts, per direction (0°, 90°, 45°, 135°), the cell pixels whose
  * neighbour in that direction is not in the cell (image edges count), and applies the discrete
  * Cauchy–Crofton formula P ≈ π/8 · (n0 + n90 + (n45 + n135)/√2): within a few percent for discs
  * and any orientation, where counting boundary edges overestimates by up to 4/π.
  */
-export function measureCells(labels: Int32Array, width: number, height: number, options: MeasureOptions = {}): CellMeasurement[] {
-  checkSize(labels.length, width, height, 'measureCells');
+export function measureCells(instances: Plane<Int32Array>, options: MeasureOptions = {}): CellMeasurement[] {
+  checkPlane(instances, 'measureCells');
+  const { width, height, data: labels } = instances;
   const { pixelSizeUm } = options;
   if (pixelSizeUm !== undefined && !(pixelSizeUm > 0)) fail(`pixelSizeUm must be > 0, got ${pixelSizeUm}`);
   // Map ids to dense indices so that sparse or huge ids cost no memory.

@@ -1,16 +1,15 @@
 /**
  * Instance segmentation of a binary mask: touching cells split by a distance-transform watershed
- * (the classic nuclei/pus-cell recipe). All maps are `[H, W]` row-major; instance ids are
- * 1..count in raster order of each instance's first pixel. This module also re-exports the
- * building blocks, so `import { … } from './instances.js'` is the one entry point.
+ * (the classic nuclei/pus-cell recipe), built from the primitives of image/. All maps are planes;
+ * instance ids are 1..count in raster order of each instance's first pixel.
  */
 import { fail } from '../util/errors.js';
 import { removeSmallObjects } from '../image/small-objects.js';
 import { find, labelComponents, union, type InstanceLabels } from '../image/components.js';
 import { smoothInsideMask } from '../image/smooth.js';
-import { checkSize, distanceTransform } from '../image/distance.js';
+import { distanceTransform } from '../image/distance.js';
+import { checkPlane, type Plane } from '../image/plane.js';
 import { hMaximaMarkers, markerWatershed } from '../image/watershed.js';
-
 
 /** Options of {@link splitTouching}. */
 export interface SplitOptions {
@@ -35,7 +34,7 @@ export interface SplitOptions {
  * margin), so the cost follows the foreground area rather than the image size. Pixels of other
  * objects count as background there, which changes distances by less than a pixel at most.
  */
-export function splitTouching(mask: Uint8Array, width: number, height: number, options: SplitOptions = {}): InstanceLabels {
+export function splitTouching(mask: Plane<Uint8Array>, options: SplitOptions = {}): InstanceLabels {
   const minSizePx = options.minSizePx ?? 30;
   const hMaxima = options.hMaxima ?? 2;
   const smoothingSigmaPx = options.smoothingSigmaPx ?? 1;
@@ -44,8 +43,9 @@ export function splitTouching(mask: Uint8Array, width: number, height: number, o
   if (!(hMaxima >= 0)) fail(`hMaxima must be ≥ 0, got ${hMaxima}`);
   if (!(smoothingSigmaPx >= 0)) fail(`smoothingSigmaPx must be ≥ 0, got ${smoothingSigmaPx}`);
   if (!(minSeedDistancePx >= 0)) fail(`minSeedDistancePx must be ≥ 0, got ${minSeedDistancePx}`);
-  checkSize(mask.length, width, height, 'splitTouching');
-  const components = labelComponents(mask, width, height);
+  checkPlane(mask, 'splitTouching');
+  const { width, height } = mask;
+  const components = labelComponents(mask);
   const count = components.count;
   const minX = new Int32Array(count + 1).fill(width);
   const minY = new Int32Array(count + 1).fill(height);
@@ -54,7 +54,7 @@ export function splitTouching(mask: Uint8Array, width: number, height: number, o
   const area = new Float64Array(count + 1);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      const c = components.labels[y * width + x];
+      const c = components.data[y * width + x];
       if (c === 0) continue;
       area[c]++;
       if (x < minX[c]) minX[c] = x;
@@ -74,56 +74,50 @@ export function splitTouching(mask: Uint8Array, width: number, height: number, o
     const crop = new Uint8Array(cropWidth * cropHeight);
     for (let y = 0; y < cropHeight; y++) {
       const source = (y0 + y) * width + x0;
-      for (let x = 0; x < cropWidth; x++) if (components.labels[source + x] === c) crop[y * cropWidth + x] = 1;
+      for (let x = 0; x < cropWidth; x++) if (components.data[source + x] === c) crop[y * cropWidth + x] = 1;
     }
-    const pieces = splitObject(crop, cropWidth, cropHeight, hMaxima, smoothingSigmaPx, minSeedDistancePx);
+    const pieces = splitObject({ width: cropWidth, height: cropHeight, data: crop }, hMaxima, smoothingSigmaPx, minSeedDistancePx);
     for (let y = 0; y < cropHeight; y++) {
       const target = (y0 + y) * width + x0;
       for (let x = 0; x < cropWidth; x++) {
-        const piece = pieces.labels[y * cropWidth + x];
+        const piece = pieces.data[y * cropWidth + x];
         if (piece !== 0) labels[target + x] = next + piece;
       }
     }
     next += pieces.count;
   }
-  return removeSmallObjects(labels, width, height, { minSizePx, inPlace: true });
+  return removeSmallObjects({ width, height, data: labels }, { minSizePx, inPlace: true });
 }
 
 /** Splits one connected object (`mask` = its bounding-box crop) into watershed basins. */
-function splitObject(
-  mask: Uint8Array,
-  width: number,
-  height: number,
-  hMaxima: number,
-  smoothingSigmaPx: number,
-  minSeedDistancePx: number,
-): InstanceLabels {
+function splitObject(mask: Plane<Uint8Array>, hMaxima: number, smoothingSigmaPx: number, minSeedDistancePx: number): InstanceLabels {
+  const { width, height } = mask;
   // An object filling the whole image has no background to measure distances from: keep it whole.
-  if (mask.every((v) => v !== 0)) return { labels: new Int32Array(mask.length).fill(1), count: 1 };
-  const distance = distanceTransform(mask, width, height);
-  const elevation = smoothInsideMask(distance, mask, width, height, { sigmaPx: smoothingSigmaPx });
-  const seeds = hMaximaMarkers(elevation, mask, width, height, { hMaxima });
-  const markers = minSeedDistancePx > 0 ? mergeCloseSeeds(seeds.markers, seeds.count, width, minSeedDistancePx) : seeds.markers;
-  const labels = markerWatershed(elevation, markers, mask, width, height);
+  if (mask.data.every((v) => v !== 0)) return { width, height, data: new Int32Array(width * height).fill(1), count: 1 };
+  const elevation = smoothInsideMask(distanceTransform(mask), mask, { sigmaPx: smoothingSigmaPx });
+  const seeds = hMaximaMarkers(elevation, mask, { hMaxima });
+  const markers = minSeedDistancePx > 0 ? mergeCloseSeeds(seeds, minSeedDistancePx) : seeds;
+  const { data: labels } = markerWatershed(elevation, markers, mask);
   // Every object has a distance maximum, so the flood reaches all of it; guard anyway.
   let count = 0;
   let unreached = false;
   for (let i = 0; i < labels.length; i++) {
     if (labels[i] > count) count = labels[i];
-    if (mask[i] !== 0 && labels[i] === 0) unreached = true;
+    if (mask.data[i] !== 0 && labels[i] === 0) unreached = true;
   }
   if (unreached) {
-    for (let i = 0; i < labels.length; i++) if (mask[i] !== 0 && labels[i] === 0) labels[i] = count + 1;
+    for (let i = 0; i < labels.length; i++) if (mask.data[i] !== 0 && labels[i] === 0) labels[i] = count + 1;
     count++;
   }
-  return { labels, count };
+  return { width, height, data: labels, count };
 }
 
 /**
  * Merges seeds whose centroids are closer than `distancePx` (all seeds belong to one object
  * here, so merging never joins separate objects). Returns markers with gaps in the ids allowed.
  */
-function mergeCloseSeeds(markers: Int32Array, count: number, width: number, distancePx: number): Int32Array {
+function mergeCloseSeeds(seeds: InstanceLabels, distancePx: number): Plane<Int32Array> {
+  const { width, height, data: markers, count } = seeds;
   const sumX = new Float64Array(count + 1);
   const sumY = new Float64Array(count + 1);
   const area = new Float64Array(count + 1);
@@ -156,5 +150,5 @@ function mergeCloseSeeds(markers: Int32Array, count: number, width: number, dist
       }
     }
   }
-  return Int32Array.from(markers, (m) => (m === 0 ? 0 : find(parent, m)));
+  return { width, height, data: Int32Array.from(markers, (m) => (m === 0 ? 0 : find(parent, m))) };
 }

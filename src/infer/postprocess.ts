@@ -5,32 +5,33 @@
  * object per image (a centred white cell) and never wins on images of many cells.
  */
 import { labelComponents } from '../image/components.js';
+import type { Plane } from '../image/plane.js';
 import type { Sample } from '../data/types.js';
 import { confusionMatrix, summarizeImages } from '../metrics/pixel.js';
 import { lookup } from '../util/registry.js';
 import { type ProbabilityMap, probabilitiesToLabels } from './predict.js';
 
-/** `[H, W]` class labels → foreground outside the largest 8-connected foreground region set to 0. */
-export function keepLargestComponent(labels: Uint8Array, width: number, height: number): Uint8Array {
+/** Class labels → foreground outside the largest 8-connected foreground region set to 0. */
+export function keepLargestComponent(labels: Plane<Uint8Array>): Plane<Uint8Array> {
   // labelComponents takes every non-zero class as foreground.
-  const { labels: ids, count } = labelComponents(labels, width, height);
+  const { data: ids, count } = labelComponents(labels);
   if (count <= 1) return labels;
   const areas = new Float64Array(count + 1);
   for (let i = 0; i < ids.length; i++) areas[ids[i]]++;
   let largest = 1;
   for (let id = 2; id <= count; id++) if (areas[id] > areas[largest]) largest = id;
-  return Uint8Array.from(labels, (v, i) => (ids[i] === largest ? v : 0));
+  return { ...labels, data: Uint8Array.from(labels.data, (v, i) => (ids[i] === largest ? v : 0)) };
 }
 
 export const POSTPROCESSING = {
-  none: (labels: Uint8Array) => labels,
+  none: (labels: Plane<Uint8Array>) => labels,
   largestComponent: keepLargestComponent,
 } as const;
 export type PostprocessingName = keyof typeof POSTPROCESSING;
 
-/** Applies a named post-processing step to `[H, W]` class labels. */
-export function postprocess(labels: Uint8Array, width: number, height: number, name: string = 'none'): Uint8Array {
-  return lookup(POSTPROCESSING, name, 'post-processing')(labels, width, height);
+/** Applies a named post-processing step to class labels; `none` returns them unchanged. */
+export function postprocess(labels: Plane<Uint8Array>, name: string = 'none'): Plane<Uint8Array> {
+  return lookup(POSTPROCESSING, name, 'post-processing')(labels);
 }
 
 /**
@@ -45,8 +46,8 @@ export function choosePostprocessing(
   const thresholded = maps.map((map) => probabilitiesToLabels(map, options.threshold));
   for (const name of Object.keys(POSTPROCESSING) as PostprocessingName[]) {
     const confusions = maps.map((map, i) => {
-      const labels = postprocess(thresholded[i], map.width, map.height, name);
-      return confusionMatrix(labels, samples[i].labels, { classes: options.classes });
+      const labels = postprocess({ width: map.width, height: map.height, data: thresholded[i] }, name);
+      return confusionMatrix(labels.data, samples[i].labels, { classes: options.classes });
     });
     dice[name] = summarizeImages(confusions, { classes: options.classes }).global.meanDice;
     if (dice[name] > dice[best] + 1e-6) best = name;

@@ -1,10 +1,12 @@
 import type { FloatImage } from '../image/types.js';
+import type { PlanarImage, PlaneSize } from '../image/plane.js';
 import { normalizeImage } from '../data/normalize.js';
-import { resampleImage } from '../image/resample.js';
+import { resampleImage, scaledSize } from '../image/resample.js';
 import type { Model } from '../nn/model.js';
 import { nextValidTileSize } from '../nn/unet.js';
 import { fail } from '../util/errors.js';
-import { type TtaModeName, type TilePlan, accumulateTile, applySymmetry, blendWeights, finishBlend, invertSymmetry, planTiles, readTile, ttaSymmetries } from './tiling.js';
+import { type TtaModeName, applySymmetry, invertSymmetry, ttaSymmetries } from './symmetry.js';
+import { type TilePlan, accumulateTile, blendWeights, finishBlend, planTiles, readTile } from './tiling.js';
 
 export interface PredictOptions {
   /** Input tile side in pixels, rounded up to a size the network takes. Default 512. */
@@ -37,14 +39,10 @@ export interface PredictOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Per-pixel class probabilities of one image. */
-export interface ProbabilityMap {
-  width: number;
-  height: number;
+/** Per-pixel class probabilities of one image, `data` `[channels, H, W]` (planar). */
+export interface ProbabilityMap extends PlanarImage<Float32Array> {
   /** 1 (foreground probability, binary) or K (softmax). */
   channels: number;
-  /** `[channels, H, W]`, planar. */
-  data: Float32Array;
 }
 
 /** The TTA mode of a `tta` option: `true` means every symmetry of the square. */
@@ -56,7 +54,8 @@ export function ttaMode(tta: boolean | string | undefined): string {
 const MAX_BATCH_PIXELS = 512 * 512;
 
 /** The tile plan `predictProbabilities` uses for an image of this size. */
-export function planImageTiles(model: Model, width: number, height: number, options: PredictOptions = {}): TilePlan {
+export function planImageTiles(model: Model, size: PlaneSize, options: PredictOptions = {}): TilePlan {
+  const { width, height } = size;
   const config = model.config;
   const alignment = 2 ** config.depth;
   const overlapFraction = options.overlapFraction ?? 0.25;
@@ -98,13 +97,12 @@ export async function predictProbabilities(model: Model, image: FloatImage, opti
   }
   const scale = options.pixelSizeUm && model.metadata.pixelSizeUm ? options.pixelSizeUm / model.metadata.pixelSizeUm : 1;
   if (Math.abs(scale - 1) > 1e-6) {
-    const width = Math.max(1, Math.round(image.width * scale));
-    const height = Math.max(1, Math.round(image.height * scale));
-    const scaled = await predictProbabilities(model, resampleImage(image, width, height), { ...options, pixelSizeUm: undefined });
-    return resampleProbabilities(scaled, image.width, image.height);
+    const [width, height] = scaledSize(image.width, image.height, scale);
+    const scaled = await predictProbabilities(model, resampleImage(image, { width, height }), { ...options, pixelSizeUm: undefined });
+    return resampleProbabilities(scaled, image);
   }
   const normalized: FloatImage = { ...image, data: normalizeImage(image, model.metadata.normalization) };
-  const plan = planImageTiles(model, image.width, image.height, options);
+  const plan = planImageTiles(model, image, options);
   const outChannels = classes === 1 ? 1 : classes;
   const accumulator = new Float32Array(outChannels * image.width * image.height);
   const weightSum = new Float32Array(image.width * image.height);
@@ -123,7 +121,7 @@ export async function predictProbabilities(model: Model, image: FloatImage, opti
   for (let start = 0; start < items.length; start += batchSize) {
     const batch = items.slice(start, start + batchSize);
     batch.forEach(({ tile, symmetry }, i) => {
-      const planar = readTile(normalized, tile.x, tile.y, plan.inputSize, plan.inputSize, tileBuffer);
+      const planar = readTile(normalized, { x: tile.x, y: tile.y, width: plan.inputSize, height: plan.inputSize }, tileBuffer);
       input.set(applySymmetry(planar, inChannels, plan.inputSize, plan.inputSize, symmetry), i * tileValues);
     });
     const shape = [batch.length, inChannels, plan.inputSize, plan.inputSize] as const;
@@ -151,12 +149,13 @@ function centerCrop(data: Float32Array, channels: number, size: number, margin: 
   return out;
 }
 
-/** Bilinear/area resampling of a planar probability map. */
-export function resampleProbabilities(map: ProbabilityMap, width: number, height: number): ProbabilityMap {
+/** Bilinear/area resampling of a planar probability map to `size`. */
+export function resampleProbabilities(map: ProbabilityMap, size: PlaneSize): ProbabilityMap {
+  const { width, height } = size;
   const plane = map.width * map.height;
   const interleaved = new Float32Array(map.data.length);
   for (let k = 0; k < map.channels; k++) for (let i = 0; i < plane; i++) interleaved[i * map.channels + k] = map.data[k * plane + i];
-  const resized = resampleImage({ width: map.width, height: map.height, channels: map.channels, data: interleaved }, width, height);
+  const resized = resampleImage({ width: map.width, height: map.height, channels: map.channels, data: interleaved }, size);
   const data = new Float32Array(resized.data.length);
   for (let k = 0; k < map.channels; k++) for (let i = 0; i < width * height; i++) data[k * width * height + i] = resized.data[i * map.channels + k];
   return { width, height, channels: map.channels, data };

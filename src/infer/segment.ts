@@ -1,3 +1,5 @@
+import type { InstanceLabels } from '../image/components.js';
+import type { Plane } from '../image/plane.js';
 import { splitTouching } from './instances.js';
 import { postprocess } from './postprocess.js';
 import { type ProbabilityMap, probabilitiesToLabels } from './predict.js';
@@ -11,13 +13,12 @@ export interface SegmentOptions {
   postprocessing?: string;
 }
 
-/** A probability map turned into classes and cells. */
+/** A probability map turned into classes and cells, both the map's size. */
 export interface Segmentation {
-  /** `[H, W]` class per pixel. */
-  labels: Uint8Array;
-  /** `[H, W]` cell id per pixel (0 = none): foreground split into touching cells by watershed. */
-  instances: Int32Array;
-  count: number;
+  /** Class per pixel. */
+  labels: Plane<Uint8Array>;
+  /** Cell id per pixel (0 = none) and the number of cells: foreground split into touching cells by watershed. */
+  instances: InstanceLabels;
 }
 
 /**
@@ -25,9 +26,10 @@ export interface Segmentation {
  * touching cells are split by the distance-transform watershed.
  */
 export function segment(map: ProbabilityMap, options: SegmentOptions): Segmentation {
-  const labels = postprocess(probabilitiesToLabels(map, options.threshold), map.width, map.height, options.postprocessing);
-  const foreground = new Uint8Array(labels.length);
-  for (let i = 0; i < labels.length; i++) foreground[i] = labels[i] > 0 ? 1 : 0;
-  const { labels: instances, count } = splitTouching(foreground, map.width, map.height, { minSizePx: options.minSizePx ?? 30 });
-  return { labels, instances, count };
+  const { width, height } = map;
+  const labels = postprocess({ width, height, data: probabilitiesToLabels(map, options.threshold) }, options.postprocessing);
+  const foreground = new Uint8Array(labels.data.length);
+  for (let i = 0; i < foreground.length; i++) foreground[i] = labels.data[i] > 0 ? 1 : 0;
+  const instances = splitTouching({ width, height, data: foreground }, { minSizePx: options.minSizePx ?? 30 });
+  return { labels, instances };
 }

@@ -8,10 +8,9 @@
  * (numpy 'reflect', edge pixel not repeated). Tiles are square.
  */
 import { fail } from '../util/errors.js';
-import { lookup } from '../util/registry.js';
-import { mirrorIndex } from '../image/plane.js';
+import { gaussianProfile } from '../image/gaussian.js';
+import { checkPlane, mirrorIndex, type PlaneSize } from '../image/plane.js';
 import type { FloatImage } from '../image/types.js';
-
 
 /** Options of {@link planTiles}. */
 export interface TileOptions {
@@ -167,14 +166,9 @@ export function blendWeights(tileWidth: number, tileHeight: number, options: Ble
   if (!(sigmaFraction > 0)) fail(`sigmaFraction must be > 0, got ${sigmaFraction}`);
   if (!(minimum > 0 && minimum <= 1)) fail(`minimum must be in (0, 1], got ${minimum}`);
   const profile = (size: number): Float64Array => {
-    const sigma = sigmaFraction * size;
-    const centre = (size - 1) / 2;
-    const values = new Float64Array(size);
+    const values = gaussianProfile(new Float64Array(size), sigmaFraction * size, (size - 1) / 2);
     let peak = 0;
-    for (let i = 0; i < size; i++) {
-      values[i] = Math.exp(-((i - centre) ** 2) / (2 * sigma * sigma));
-      peak = Math.max(peak, values[i]);
-    }
+    for (let i = 0; i < size; i++) peak = Math.max(peak, values[i]);
     for (let i = 0; i < size; i++) values[i] /= peak;
     return values;
   };
@@ -187,15 +181,20 @@ export function blendWeights(tileWidth: number, tileHeight: number, options: Ble
   return weights;
 }
 
+/** A window of an image: its top-left corner (may lie outside the image) and size. */
+export interface TileWindow extends PlaneSize {
+  x: number;
+  y: number;
+}
+
 /**
- * Reads the `width × height` window at (x, y) of an `[H, W, C]` image into a planar `[C, h, w]`
- * array (one NCHW sample), mirroring outside the image. Reuses `out` when given.
+ * Reads `window` of an `[H, W, C]` image into a planar `[C, h, w]` array (one NCHW sample),
+ * mirroring outside the image. Reuses `out` when given.
  */
-export function readTile(image: FloatImage, x: number, y: number, width: number, height: number, out?: Float32Array): Float32Array {
+export function readTile(image: FloatImage, window: TileWindow, out?: Float32Array): Float32Array {
   const { channels, data } = image;
-  if (data.length !== image.width * image.height * channels) {
-    fail(`readTile: image data has ${data.length} values, expected ${image.height}×${image.width}×${channels}`);
-  }
+  const { x, y, width, height } = window;
+  checkPlane(image, 'readTile', { channels });
   const plane = width * height;
   const result = out ?? new Float32Array(channels * plane);
   if (result.length !== channels * plane) fail(`readTile: out has ${result.length} values, expected ${channels}×${height}×${width}`);
@@ -257,88 +256,4 @@ export function finishBlend(accumulator: Float32Array, weightSum: Float32Array):
     for (let k = 0; k < classes; k++) accumulator[k * plane + i] *= inverse;
   }
   return accumulator;
-}
-
-/**
- * One symmetry of the square (an element of the dihedral group D4) that test-time augmentation
- * applies to a tile: an optional transpose (swap x and y), then optional flips.
- */
-export interface Symmetry {
-  transpose: boolean;
-  horizontal: boolean;
-  vertical: boolean;
-}
-
-const FLIPS = [
-  { horizontal: false, vertical: false },
-  { horizontal: true, vertical: false },
-  { horizontal: false, vertical: true },
-  { horizontal: true, vertical: true },
-] as const;
-
-/**
- * Test-time augmentation modes: `flips` averages the four flips (nnU-Net's mirroring),
- * `dihedral` adds their transposes, which makes all eight quarter turns and reflections.
- */
-export const TTA_MODES = {
-  none: [{ transpose: false, horizontal: false, vertical: false }],
-  flips: FLIPS.map((flip) => ({ transpose: false, ...flip })),
-  dihedral: [false, true].flatMap((transpose) => FLIPS.map((flip) => ({ transpose, ...flip }))),
-} as const satisfies Record<string, readonly Symmetry[]>;
-export type TtaModeName = keyof typeof TTA_MODES;
-
-/** The symmetries a TTA mode averages (`'none'` → the identity only). */
-export function ttaSymmetries(mode: string): readonly Symmetry[] {
-  return lookup(TTA_MODES, mode, 'TTA mode');
-}
-
-/**
- * Applies a symmetry to a planar `[C, H, W]` array (a tile input); a transpose needs H = W.
- * The identity returns `data` itself, uncopied. {@link invertSymmetry} maps the network's output back.
- */
-export function applySymmetry(data: Float32Array, channels: number, height: number, width: number, symmetry: Symmetry): Float32Array {
-  const turned = symmetry.transpose ? transposePlanar(data, channels, height, width) : data;
-  return symmetry.horizontal || symmetry.vertical ? flipPlanar(turned, channels, height, width, symmetry) : turned;
-}
-
-/** Undoes {@link applySymmetry}: the flips (each its own inverse) first, then the transpose. */
-export function invertSymmetry(data: Float32Array, channels: number, height: number, width: number, symmetry: Symmetry): Float32Array {
-  const flipped = symmetry.horizontal || symmetry.vertical ? flipPlanar(data, channels, height, width, symmetry) : data;
-  return symmetry.transpose ? transposePlanar(flipped, channels, height, width) : flipped;
-}
-
-/** Swaps rows and columns of a planar `[C, S, S]` array. */
-export function transposePlanar(data: Float32Array, channels: number, height: number, width: number): Float32Array {
-  if (height !== width) fail(`transposePlanar: tiles must be square, got ${height}×${width}`);
-  if (data.length !== channels * height * width) fail(`transposePlanar: ${data.length} values is not ${channels}×${height}×${width}`);
-  const out = new Float32Array(data.length);
-  const plane = height * width;
-  for (let c = 0; c < channels; c++) {
-    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) out[c * plane + x * width + y] = data[c * plane + y * width + x];
-  }
-  return out;
-}
-
-/**
- * Flips a planar `[C, H, W]` array. A flip is its own inverse: flip the input, run the network,
- * flip the output the same way to map it back.
- */
-export function flipPlanar(
-  data: Float32Array, channels: number, height: number, width: number, flip: { horizontal: boolean; vertical: boolean },
-): Float32Array {
-  if (data.length !== channels * height * width) fail(`flipPlanar: ${data.length} values is not ${channels}×${height}×${width}`);
-  const out = new Float32Array(data.length);
-  const plane = height * width;
-  for (let c = 0; c < channels; c++) {
-    for (let y = 0; y < height; y++) {
-      const sourceRow = c * plane + (flip.vertical ? height - 1 - y : y) * width;
-      const targetRow = c * plane + y * width;
-      if (flip.horizontal) {
-        for (let x = 0; x < width; x++) out[targetRow + x] = data[sourceRow + width - 1 - x];
-      } else {
-        out.set(data.subarray(sourceRow, sourceRow + width), targetRow);
-      }
-    }
-  }
-  return out;
 }

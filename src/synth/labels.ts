@@ -1,5 +1,6 @@
+import type { Plane, PlaneSize } from '../image/plane.js';
 import type { Scene } from './scene.js';
-import { blobBox, blobRadiusToward, blobSignedDistance, capsuleSignedDistance, coverage, type PixelBox } from './shapes.js';
+import { blobBox, blobSignedDistance, capsuleSignedDistance, coverage, forEachBlobPixel, type PixelBox } from './shapes.js';
 
 /**
  * Rasterises the pus cells of a scene into hard labels (instances, three classes) and the soft
@@ -7,8 +8,8 @@ import { blobBox, blobRadiusToward, blobSignedDistance, capsuleSignedDistance, c
  * painted inside their own cell's label, so image and masks cannot disagree about nuclei.
  */
 
-/** Labels and soft coverage of the pus cells, all `[H, W]`. */
-export interface CellLayers {
+/** Labels and soft coverage of the pus cells, all `[H, W]` of the layers' size. */
+export interface CellLayers extends PlaneSize {
   /** Pus cell id per pixel (1…n), 0 elsewhere. */
   instances: Uint16Array;
   /** 0 background, 1 cytoplasm, 2 nucleus. */
@@ -24,43 +25,35 @@ export interface CellLayers {
  * it lies relatively deeper (smaller r / radius(θ)), which flattens the contact like two cells
  * pressed together.
  */
-export function renderCellLayers(scene: Scene, width: number, height: number): CellLayers {
-  const size = width * height;
-  const instances = new Uint16Array(size);
-  const depth = new Float32Array(size);
-  const cytoplasm = new Float32Array(size);
+export function renderCellLayers(scene: Scene, size: PlaneSize): CellLayers {
+  const { width, height } = size;
+  const pixels = width * height;
+  const instances = new Uint16Array(pixels);
+  const depth = new Float32Array(pixels);
+  const cytoplasm = new Float32Array(pixels);
   scene.cells.forEach((cell, index) => {
     const id = index + 1;
-    const outline = cell.outline;
-    const box = blobBox(outline, 1, width, height);
-    if (!box) return;
-    for (let y = box.y0; y <= box.y1; y++) {
-      const dy = y + 0.5 - outline.centerY;
-      for (let x = box.x0; x <= box.x1; x++) {
-        const dx = x + 0.5 - outline.centerX;
-        const distance = Math.sqrt(dx * dx + dy * dy);
-        const radius = blobRadiusToward(outline, dx, dy, distance);
-        const signed = distance - radius;
-        if (signed >= 0.5) continue;
-        const p = y * width + x;
-        const cover = coverage(signed) * cell.cytoplasmDensity;
-        if (cover > cytoplasm[p]) cytoplasm[p] = cover;
-        if (signed >= 0) continue;
-        const relative = distance / radius;
-        if (instances[p] === 0 || relative < depth[p]) {
-          instances[p] = id;
-          depth[p] = relative;
-        }
+    forEachBlobPixel(cell.outline, size, (p, distance, radius) => {
+      const signed = distance - radius;
+      if (signed >= 0.5) return;
+      const cover = coverage(signed) * cell.cytoplasmDensity;
+      if (cover > cytoplasm[p]) cytoplasm[p] = cover;
+      if (signed >= 0) return;
+      const relative = distance / radius;
+      if (instances[p] === 0 || relative < depth[p]) {
+        instances[p] = id;
+        depth[p] = relative;
       }
-    }
+    });
   });
-  for (let pass = 0; pass < 3 && keepLargestComponents(instances, width, height) > 0; pass++);
-  const threeClass = new Uint8Array(size);
-  for (let p = 0; p < size; p++) threeClass[p] = instances[p] > 0 ? 1 : 0;
-  const nucleus = new Float32Array(size);
+  const instancePlane = { width, height, data: instances };
+  for (let pass = 0; pass < 3 && keepLargestComponents(instancePlane) > 0; pass++);
+  const threeClass = new Uint8Array(pixels);
+  for (let p = 0; p < pixels; p++) threeClass[p] = instances[p] > 0 ? 1 : 0;
+  const nucleus = new Float32Array(pixels);
   scene.cells.forEach((cell, index) => {
     const id = index + 1;
-    const box = unionBox(cell.lobes.map((lobe) => blobBox(lobe, 1, width, height)));
+    const box = unionBox(cell.lobes.map((lobe) => blobBox(lobe, 1, size)));
     if (!box) return;
     for (let y = box.y0; y <= box.y1; y++) {
       for (let x = box.x0; x <= box.x1; x++) {
@@ -75,8 +68,8 @@ export function renderCellLayers(scene: Scene, width: number, height: number): C
       }
     }
   });
-  paleSeams(instances, cytoplasm, width, height, scene.stain.seamFactor);
-  return { instances, threeClass, cytoplasm, nucleus };
+  paleSeams(instancePlane, cytoplasm, scene.stain.seamFactor);
+  return { width, height, instances, threeClass, cytoplasm, nucleus };
 }
 
 function unionBox(boxes: (PixelBox | null)[]): PixelBox | null {
@@ -91,16 +84,16 @@ function unionBox(boxes: (PixelBox | null)[]): PixelBox | null {
 }
 
 /** Thins the cytoplasm stain on both sides of every contact between two cells, as a pressed membrane looks. */
-function paleSeams(instances: Uint16Array, cytoplasm: Float32Array, width: number, height: number, factor: number): void {
-  const seam = new Uint8Array(width * height);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const p = y * width + x;
-      const id = instances[p];
-      if (id === 0) continue;
-      if (x + 1 < width && instances[p + 1] !== 0 && instances[p + 1] !== id) seam[p] = seam[p + 1] = 1;
-      if (y + 1 < height && instances[p + width] !== 0 && instances[p + width] !== id) seam[p] = seam[p + width] = 1;
-    }
+function paleSeams(instances: Plane<Uint16Array>, cytoplasm: Float32Array, factor: number): void {
+  const { width, data: ids } = instances;
+  const seam = new Uint8Array(ids.length);
+  for (let p = 0; p < ids.length; p++) {
+    const id = ids[p];
+    if (id === 0) continue;
+    const right = (p + 1) % width !== 0 ? ids[p + 1] : 0;
+    const below = p + width < ids.length ? ids[p + width] : 0;
+    if (right !== 0 && right !== id) seam[p] = seam[p + 1] = 1;
+    if (below !== 0 && below !== id) seam[p] = seam[p + width] = 1;
   }
   for (let p = 0; p < seam.length; p++) if (seam[p]) cytoplasm[p] *= factor;
 }
@@ -109,10 +102,11 @@ function paleSeams(instances: Uint16Array, cytoplasm: Float32Array, width: numbe
  * Makes every instance one 4-connected region: each id keeps its largest component and each
  * smaller piece goes to the neighbouring id it shares most border with (or to background when
  * isolated). Returns how many pixels changed; call again until 0 if pieces moved between ids.
- * `instances` is `[H, W]`, modified in place.
+ * `plane`'s ids are modified in place.
  */
-export function keepLargestComponents(instances: Uint16Array, width: number, height: number): number {
-  const size = width * height;
+export function keepLargestComponents(plane: Plane<Uint16Array>): number {
+  const { width, data: instances } = plane;
+  const size = instances.length;
   const component = new Int32Array(size).fill(-1);
   const order = new Int32Array(size);
   const starts: number[] = [];

@@ -1,16 +1,18 @@
+import type { PlaneSize } from '../image/plane.js';
 import type { Random } from '../util/random.js';
 
 /**
- * Textures and optics for the synthetic smear generator: value noise, Gaussian blur and
- * camera noise. All operate on whole `[H, W]` float planes, which is much cheaper than
+ * Textures and camera noise for the synthetic smear generator (the lens blur is
+ * image/gaussian.ts's). Textures are whole `[H, W]` float planes, which is much cheaper than
  * evaluating noise per object.
  */
 
 /**
- * Smooth value noise in about [−1, 1], `[H, W]`: random values on a lattice of `cellSize`
- * pixels, interpolated bilinearly with smoothstep weights.
+ * Smooth value noise in about [−1, 1], `[H, W]` of `size`: random values on a lattice of
+ * `cellSize` pixels, interpolated bilinearly with smoothstep weights.
  */
-export function valueNoise(width: number, height: number, cellSize: number, random: Random): Float32Array {
+export function valueNoise(size: PlaneSize, cellSize: number, random: Random): Float32Array {
+  const { width, height } = size;
   const step = Math.max(1, cellSize);
   const columns = Math.ceil(width / step) + 2;
   const rows = Math.ceil(height / step) + 2;
@@ -45,54 +47,6 @@ export function valueNoise(width: number, height: number, cellSize: number, rand
     }
   }
   return out;
-}
-
-/** The normalised 1-D Gaussian kernel of `sigma` pixels, radius ⌈3σ⌉. */
-export function gaussianKernel(sigma: number): Float32Array {
-  const radius = Math.max(1, Math.ceil(3 * sigma));
-  const kernel = new Float32Array(2 * radius + 1);
-  let sum = 0;
-  for (let i = -radius; i <= radius; i++) {
-    const value = Math.exp(-(i * i) / (2 * sigma * sigma));
-    kernel[i + radius] = value;
-    sum += value;
-  }
-  for (let i = 0; i < kernel.length; i++) kernel[i] /= sum;
-  return kernel;
-}
-
-/**
- * Blurs one `[H, W]` plane in place with a separable Gaussian of `sigma` pixels (edges clamped).
- * `scratch` must hold `width × height` floats. Sigmas below 0.1 px leave the plane unchanged.
- */
-export function gaussianBlurPlane(plane: Float32Array, width: number, height: number, sigma: number, scratch: Float32Array): void {
-  if (sigma < 0.1) return;
-  const kernel = gaussianKernel(sigma);
-  const taps = kernel.length;
-  const radius = (taps - 1) / 2;
-  // Rows go through a padded copy so the inner loop needs no edge tests.
-  const padded = new Float32Array(width + 2 * radius);
-  for (let y = 0; y < height; y++) {
-    const base = y * width;
-    padded.set(plane.subarray(base, base + width), radius);
-    padded.fill(plane[base], 0, radius);
-    padded.fill(plane[base + width - 1], radius + width);
-    for (let x = 0; x < width; x++) {
-      let sum = 0;
-      for (let k = 0; k < taps; k++) sum += kernel[k] * padded[x + k];
-      scratch[base + x] = sum;
-    }
-  }
-  // Columns are summed a whole row at a time, which walks memory in order.
-  for (let y = 0; y < height; y++) {
-    const base = y * width;
-    plane.fill(0, base, base + width);
-    for (let k = 0; k < taps; k++) {
-      const source = Math.min(height - 1, Math.max(0, y + k - radius)) * width;
-      const weight = kernel[k];
-      for (let x = 0; x < width; x++) plane[base + x] += weight * scratch[source + x];
-    }
-  }
 }
 
 let normalTable: Float32Array | undefined;

@@ -1,8 +1,10 @@
+import { gaussianBlurPlane } from '../image/gaussian.js';
+import type { PlaneSize } from '../image/plane.js';
 import type { Random } from '../util/random.js';
 import type { CellLayers } from './labels.js';
-import { NormalSource, gaussianBlurPlane, valueNoise } from './noise.js';
+import { NormalSource, valueNoise } from './noise.js';
 import type { Mark, Scene } from './scene.js';
-import { blobBox, blobRadiusToward, blobSignedDistance, capsuleBox, capsuleSignedDistance, coverage } from './shapes.js';
+import { blobBox, blobSignedDistance, capsuleBox, capsuleSignedDistance, coverage, forEachBlobPixel } from './shapes.js';
 
 /**
  * Paints a scene as a bright-field photograph. Stains are concentration maps turned into
@@ -16,16 +18,17 @@ export interface CameraSettings {
   noiseStd: number;
 }
 
-/** Renders the RGB image, `[H, W, 3]` 8-bit, from a scene and its already rasterised pus cells. */
-export function renderImage(scene: Scene, cells: CellLayers, width: number, height: number, random: Random, camera: CameraSettings): Uint8Array {
+/** Renders the RGB image, `[H, W, 3]` 8-bit of the cells' size, from a scene and its already rasterised pus cells. */
+export function renderImage(scene: Scene, cells: CellLayers, random: Random, camera: CameraSettings): Uint8Array {
+  const { width, height } = cells;
   const size = width * height;
   const scale = 1 / camera.pixelSizeUm;
   const stain = scene.stain;
   const textures = random.fork(1);
-  const mottleCoarse = valueNoise(width, height, 20 * scale, textures);
-  const mottleFine = valueNoise(width, height, 6 * scale, textures);
-  const granules = valueNoise(width, height, 0.35 * scale, textures);
-  const chromatin = valueNoise(width, height, 0.7 * scale, textures);
+  const mottleCoarse = valueNoise(cells, 20 * scale, textures);
+  const mottleFine = valueNoise(cells, 6 * scale, textures);
+  const granules = valueNoise(cells, 0.35 * scale, textures);
+  const chromatin = valueNoise(cells, 0.7 * scale, textures);
 
   const pink = new Float32Array(size);
   const purple = new Float32Array(size);
@@ -33,8 +36,8 @@ export function renderImage(scene: Scene, cells: CellLayers, width: number, heig
     pink[p] = stain.backgroundPink * Math.max(0, 1 + 0.6 * mottleCoarse[p] + 0.3 * mottleFine[p]);
     purple[p] = stain.backgroundPurple * Math.max(0, 1 + 0.8 * mottleFine[p]);
   }
-  paintFibres(scene.fibres, pink, purple, width, height);
-  paintRedCells(scene, pink, mottleFine, width, height);
+  paintFibres(scene.fibres, cells, pink, purple);
+  paintRedCells(scene, cells, pink, mottleFine);
   const { cytoplasm, nucleus } = cells;
   for (let p = 0; p < size; p++) {
     const cover = cytoplasm[p];
@@ -49,7 +52,7 @@ export function renderImage(scene: Scene, cells: CellLayers, width: number, heig
       pink[p] += core * stain.nucleusPink;
     }
   }
-  for (const mark of scene.marks) paintMark(mark, pink, purple, width, height);
+  for (const mark of scene.marks) paintMark(mark, cells, pink, purple);
 
   const red = new Float32Array(size);
   const green = new Float32Array(size);
@@ -76,7 +79,7 @@ export function renderImage(scene: Scene, cells: CellLayers, width: number, heig
     }
   }
   // The stain maps are spent: reuse one as the blur's scratch plane.
-  for (const plane of [red, green, blue]) gaussianBlurPlane(plane, width, height, stain.blurSigmaPx, pink);
+  for (const plane of [red, green, blue]) gaussianBlurPlane({ width, height, data: plane }, stain.blurSigmaPx, pink);
 
   // Shot noise grows with brightness, read noise does not: variance = std² · (0.3 + 0.7 · I / 255).
   const normal = new NormalSource(random.fork(2));
@@ -98,28 +101,18 @@ export function renderImage(scene: Scene, cells: CellLayers, width: number, heig
 }
 
 /** Red cells: pink discs, paler in the middle and a little denser at the rim (the biconcave look). */
-function paintRedCells(scene: Scene, pink: Float32Array, mottle: Float32Array, width: number, height: number): void {
+function paintRedCells(scene: Scene, size: PlaneSize, pink: Float32Array, mottle: Float32Array): void {
   const base = scene.stain.redCellPink;
   for (const red of scene.redCells) {
-    const outline = red.outline;
-    const box = blobBox(outline, 1, width, height);
-    if (!box) continue;
-    for (let y = box.y0; y <= box.y1; y++) {
-      const dy = y + 0.5 - outline.centerY;
-      for (let x = box.x0; x <= box.x1; x++) {
-        const dx = x + 0.5 - outline.centerX;
-        const distance = Math.sqrt(dx * dx + dy * dy);
-        const radius = blobRadiusToward(outline, dx, dy, distance);
-        const cover = coverage(distance - radius);
-        if (cover === 0) continue;
-        const relative = distance / radius;
-        const rim = (relative - 0.8) / 0.14;
-        const pale = (relative * relative) / 0.2;
-        const profile = 1 - red.pallor * Math.exp(-pale * pale) + 0.15 * Math.exp(-rim * rim);
-        const p = y * width + x;
-        pink[p] += cover * base * red.density * profile * (1 + 0.06 * mottle[p]);
-      }
-    }
+    forEachBlobPixel(red.outline, size, (p, distance, radius) => {
+      const cover = coverage(distance - radius);
+      if (cover === 0) return;
+      const relative = distance / radius;
+      const rim = (relative - 0.8) / 0.14;
+      const pale = (relative * relative) / 0.2;
+      const profile = 1 - red.pallor * Math.exp(-pale * pale) + 0.15 * Math.exp(-rim * rim);
+      pink[p] += cover * base * red.density * profile * (1 + 0.06 * mottle[p]);
+    });
   }
 }
 
@@ -127,13 +120,14 @@ function markDistance(mark: Mark, x: number, y: number): number {
   return mark.shape.kind === 'blob' ? blobSignedDistance(mark.shape.blob, x, y) : capsuleSignedDistance(mark.shape.capsule, x, y);
 }
 
-function markBox(mark: Mark, width: number, height: number) {
-  return mark.shape.kind === 'blob' ? blobBox(mark.shape.blob, 1, width, height) : capsuleBox(mark.shape.capsule, 1, width, height);
+function markBox(mark: Mark, size: PlaneSize) {
+  return mark.shape.kind === 'blob' ? blobBox(mark.shape.blob, 1, size) : capsuleBox(mark.shape.capsule, 1, size);
 }
 
 /** Adds one small object's stain: debris and bacteria sit on top of whatever is there. */
-function paintMark(mark: Mark, pink: Float32Array, purple: Float32Array, width: number, height: number): void {
-  const box = markBox(mark, width, height);
+function paintMark(mark: Mark, size: PlaneSize, pink: Float32Array, purple: Float32Array): void {
+  const { width } = size;
+  const box = markBox(mark, size);
   if (!box) return;
   for (let y = box.y0; y <= box.y1; y++) {
     for (let x = box.x0; x <= box.x1; x++) {
@@ -146,14 +140,15 @@ function paintMark(mark: Mark, pink: Float32Array, purple: Float32Array, width: 
 }
 
 /** Fibres are chains of overlapping capsules; each is painted as one stroke (max, not sum, over its segments). */
-function paintFibres(fibres: Mark[][], pink: Float32Array, purple: Float32Array, width: number, height: number): void {
+function paintFibres(fibres: Mark[][], size: PlaneSize, pink: Float32Array, purple: Float32Array): void {
   if (fibres.length === 0) return;
-  const stroke = new Float32Array(width * height);
+  const { width } = size;
+  const stroke = new Float32Array(pink.length);
   for (const fibre of fibres) {
     if (fibre.length === 0) continue;
     const touched: number[] = [];
     for (const segment of fibre) {
-      const box = markBox(segment, width, height);
+      const box = markBox(segment, size);
       if (!box) continue;
       for (let y = box.y0; y <= box.y1; y++) {
         for (let x = box.x0; x <= box.x1; x++) {

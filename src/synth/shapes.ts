@@ -1,3 +1,4 @@
+import type { PlaneSize } from '../image/plane.js';
 import type { Random } from '../util/random.js';
 
 /**
@@ -102,31 +103,48 @@ export function capsuleSignedDistance(capsule: Capsule, x: number, y: number): n
   return Math.sqrt(px * px + py * py) - capsule.halfWidth;
 }
 
-/** The blob's bounding box grown by `margin` pixels and clipped to a `width × height` image; null when off-image. */
-export function blobBox(blob: Blob, margin: number, width: number, height: number): PixelBox | null {
+/** The blob's bounding box grown by `margin` pixels and clipped to an image of `size`; null when off-image. */
+export function blobBox(blob: Blob, margin: number, size: PlaneSize): PixelBox | null {
   const extent = blob.radius * (1 + blob.roughness) + margin;
-  return clipBox(blob.centerX - extent, blob.centerY - extent, blob.centerX + extent, blob.centerY + extent, width, height);
+  return clipBox(blob.centerX - extent, blob.centerY - extent, blob.centerX + extent, blob.centerY + extent, size);
 }
 
 /** The capsule's bounding box grown by `margin` pixels and clipped; null when off-image. */
-export function capsuleBox(capsule: Capsule, margin: number, width: number, height: number): PixelBox | null {
+export function capsuleBox(capsule: Capsule, margin: number, size: PlaneSize): PixelBox | null {
   const extent = capsule.halfWidth + margin;
   return clipBox(
     Math.min(capsule.x0, capsule.x1) - extent,
     Math.min(capsule.y0, capsule.y1) - extent,
     Math.max(capsule.x0, capsule.x1) + extent,
     Math.max(capsule.y0, capsule.y1) + extent,
-    width,
-    height,
+    size,
   );
 }
 
-function clipBox(left: number, top: number, right: number, bottom: number, width: number, height: number): PixelBox | null {
+function clipBox(left: number, top: number, right: number, bottom: number, size: PlaneSize): PixelBox | null {
   const x0 = Math.max(0, Math.floor(left));
   const y0 = Math.max(0, Math.floor(top));
-  const x1 = Math.min(width - 1, Math.ceil(right));
-  const y1 = Math.min(height - 1, Math.ceil(bottom));
+  const x1 = Math.min(size.width - 1, Math.ceil(right));
+  const y1 = Math.min(size.height - 1, Math.ceil(bottom));
   return x0 > x1 || y0 > y1 ? null : { x0, y0, x1, y1 };
+}
+
+/**
+ * Calls `visit` for every pixel of the blob's box (grown by one pixel, clipped to `size`) with
+ * the pixel's index `y·width + x`, the distance from the blob's centre to the pixel's centre and
+ * the outline's radius in that direction: a pixel is inside where distance < radius.
+ */
+export function forEachBlobPixel(blob: Blob, size: PlaneSize, visit: (p: number, distance: number, radius: number) => void): void {
+  const box = blobBox(blob, 1, size);
+  if (!box) return;
+  for (let y = box.y0; y <= box.y1; y++) {
+    const dy = y + 0.5 - blob.centerY;
+    for (let x = box.x0; x <= box.x1; x++) {
+      const dx = x + 0.5 - blob.centerX;
+      const distance = Math.sqrt(dx * dx + dy * dy);
+      visit(y * size.width + x, distance, blobRadiusToward(blob, dx, dy, distance));
+    }
+  }
 }
 
 /**

@@ -115,8 +115,8 @@ export function synthesizeSmear(options: SynthOptions = {}): SynthImage {
   const { width, height } = settings;
   const random = new Random(settings.seed);
   const scene = sampleScene(random.fork(1), settings);
-  const layers = renderCellLayers(scene, width, height);
-  const pixels = renderImage(scene, layers, width, height, random.fork(2), settings);
+  const layers = renderCellLayers(scene, { width, height });
+  const pixels = renderImage(scene, layers, random.fork(2), settings);
   const cells = compactInstanceIds(layers.instances);
   const binary = new Uint8Array(width * height);
   for (let p = 0; p < binary.length; p++) binary[p] = layers.instances[p] > 0 ? 1 : 0;

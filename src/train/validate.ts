@@ -1,6 +1,6 @@
 import type { Sample } from '../data/types.js';
 import { type PostprocessingName, choosePostprocessing } from '../infer/postprocess.js';
-import type { TtaModeName } from '../infer/tiling.js';
+import type { TtaModeName } from '../infer/symmetry.js';
 import { type PredictOptions, type ProbabilityMap, predictProbabilities, probabilitiesToLabels } from '../infer/predict.js';
 import { bestThreshold, confusionMatrix, summarizeImages } from '../metrics/pixel.js';
 import { type LossName, lossDefinition } from '../nn/losses.js';

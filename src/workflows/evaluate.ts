@@ -82,10 +82,10 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
   for (const [i, sample] of samples.entries()) {
     const map = await predictProbabilities(model, sample.image, options);
     const { labels, instances } = segment(map, { threshold, minSizePx: options.minSizePx, postprocessing });
-    const confusion = confusionMatrix(labels, sample.labels, { classes });
+    const confusion = confusionMatrix(labels.data, sample.labels, { classes });
     confusions.push(confusion);
-    const truthInstances = sample.instances ?? labelComponents(foregroundOf(sample.labels), sample.image.width, sample.image.height).labels;
-    const match = matchInstances(instances, truthInstances, { iouThreshold: options.iouThreshold ?? 0.5 });
+    const truthInstances = sample.instances ?? labelComponents({ width: map.width, height: map.height, data: foregroundOf(sample.labels) }).data;
+    const match = matchInstances(instances.data, truthInstances, { iouThreshold: options.iouThreshold ?? 0.5 });
     matches.push(match);
     const metrics = pixelMetrics(confusion, { classes, classNames: model.metadata.classNames });
     perImage.push({ image: sample.stem, metrics, objects: match });

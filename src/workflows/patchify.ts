@@ -12,7 +12,8 @@ import { checkName } from '../util/registry.js';
 import { discoverDataset } from '../data/dataset.js';
 import { readImage, writeImage } from '../io/image/image-io.js';
 import { MASK_POLARITIES, type MaskPolarity } from '../data/masks.js';
-import { extractPatch, gridPatches, type GridOptions, type PixelGrid } from '../data/patches.js';
+import { extractPatch, gridPatches, type GridOptions } from '../data/patches.js';
+import type { PixelGrid } from '../image/plane.js';
 import { mapPool } from '../util/pool.js';
 import { readSplitFile } from '../data/split.js';
 import type { RasterImage } from '../image/types.js';
@@ -75,7 +76,7 @@ export async function patchifyDataset(dataDir: string, outDir: string, options: 
   const grid: GridOptions = options.perImage !== undefined
     ? { patchSize, count: options.perImage }
     : { patchSize, stride: options.stride ?? Math.max(1, Math.round((patchSize * 3) / 4)) };
-  gridPatches(patchSize, patchSize, grid); // checks the numbers before any file is read
+  gridPatches({ width: patchSize, height: patchSize }, grid); // checks the numbers before any file is read
   if (options.maskPolarity !== undefined) checkName(MASK_POLARITIES, options.maskPolarity, 'mask polarity');
   const index = await discoverDataset(dataDir);
   const out = resolve(outDir);
@@ -91,7 +92,7 @@ export async function patchifyDataset(dataDir: string, outDir: string, options: 
     if (mask.width !== image.width || mask.height !== image.height) {
       fail(`${pair.maskPath} is ${mask.width}×${mask.height} but ${pair.imagePath} is ${image.width}×${image.height}`, { file: pair.maskPath });
     }
-    const origins = gridPatches(image.width, image.height, grid);
+    const origins = gridPatches(image, grid);
     const digits = Math.max(2, String(origins.length - 1).length);
     const written: PatchRecord[] = [];
     for (const [k, { x, y }] of origins.entries()) {

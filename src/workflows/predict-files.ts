@@ -104,9 +104,10 @@ export async function predictFiles(options: PredictFilesOptions): Promise<Predic
         file, channels: options.channels ?? metadata.channels, scaling: intensityScalingOf(metadata.normalization), nonFinite: 'fill', onWarning: (w) => log(`warning: ${w}`),
       });
       const map = await predictProbabilities(model, image, { ...options, pixelSizeUm: options.pixelSizeUm });
-      const { labels, instances, count } = segment(map, { threshold, minSizePx: options.minSizePx, postprocessing: options.postprocessing ?? metadata.postprocessing });
+      const segmentation = segment(map, { threshold, minSizePx: options.minSizePx, postprocessing: options.postprocessing ?? metadata.postprocessing });
+      const { labels: { data: labels }, instances: { data: instances, count } } = segmentation;
       const { width, height } = image;
-      await writeImage(join(options.out, `${stem}_mask.png`), labelsToMask(labels, width, height, metadata.mask ?? {}));
+      await writeImage(join(options.out, `${stem}_mask.png`), labelsToMask(segmentation.labels, metadata.mask ?? {}));
       for (let k = map.channels === 1 ? 0 : 1; k < map.channels; k++) {
         const suffix = map.channels === 1 ? '' : `_${metadata.classNames[k] ?? k}`;
         await writeImage(join(options.out, `${stem}_probability${suffix}.png`), probabilityRaster(map, k));
@@ -118,7 +119,7 @@ export async function predictFiles(options: PredictFilesOptions): Promise<Predic
         ? { width, height, channels: 1, bitDepth: 16, data: Uint16Array.from(instances) }
         : { width, height, channels: 1, bitDepth: 32, data: Float32Array.from(instances) };
       await writeImage(join(options.out, `${stem}_instances.${sixteenBit ? 'png' : 'tif'}`), instanceRaster);
-      cellRows.push(cellsCsv(measureCells(instances, width, height, { pixelSizeUm }), { pixelSizeUm, image: stem, header: false }));
+      cellRows.push(cellsCsv(measureCells(segmentation.instances, { pixelSizeUm }), { pixelSizeUm, image: stem, header: false }));
       let foreground = 0;
       for (let i = 0; i < labels.length; i++) foreground += labels[i] > 0 ? 1 : 0;
       result.images.push({ image: stem, width, height, cells: count, foregroundFraction: foreground / labels.length });

@@ -108,7 +108,7 @@ describe('flips and quarter turns are exact on a 4x4 literal', () => {
 
 describe('elasticField', () => {
   test('256x256 sigma 10: smooth, and passes through the grid vectors at the corners', () => {
-    const { dx, dy } = elasticField(256, 256, { rng: new Random(5) });
+    const { dx, dy } = elasticField({ width: 256, height: 256 }, { rng: new Random(5) });
     const grid = elasticGrid({ gridSize: 3, sigmaPx: 10, rng: new Random(5) });
     assert.ok(Math.abs(dx[0] - grid[0]) < 1e-4 && Math.abs(dy[0] - grid[1]) < 1e-4);
     assert.ok(Math.abs(dx[256 * 256 - 1] - grid[16]) < 1e-4);
@@ -125,7 +125,7 @@ describe('elasticField', () => {
     let sum = 0;
     let squares = 0;
     for (let seed = 0; seed < 300; seed++) {
-      const { dx } = elasticField(32, 32, { sigmaPx: 10, rng: new Random(seed) });
+      const { dx } = elasticField({ width: 32, height: 32 }, { sigmaPx: 10, rng: new Random(seed) });
       sum += dx.reduce((a, b) => a + b, 0) / dx.length;
       squares += dx[0] * dx[0];
     }
@@ -208,11 +208,11 @@ describe('photometric transforms', () => {
   test('blur of a 9x7 impulse: sums to 1, symmetric; a constant plane stays constant', () => {
     const impulse = new Float32Array(63);
     impulse[3 * 9 + 4] = 1;
-    gaussianBlur(impulse, 9, 7, 1, 1);
+    gaussianBlur({ width: 9, height: 7, channels: 1, data: impulse }, 1);
     assert.ok(Math.abs(impulse.reduce((a, b) => a + b, 0) - 1) < 1e-5);
     assert.ok(Math.abs(impulse[3 * 9 + 3] - impulse[3 * 9 + 5]) < 1e-7 && Math.abs(impulse[2 * 9 + 4] - impulse[4 * 9 + 4]) < 1e-7);
     const flat = new Float32Array(2 * 9 * 7).fill(0.4);
-    gaussianBlur(flat, 9, 7, 2, 1.2);
+    gaussianBlur({ width: 9, height: 7, channels: 2, data: flat }, 1.2);
     assert.ok(flat.every((v) => Math.abs(v - 0.4) < 1e-6));
   });
   test('blur of a random 2-channel 11x8 image equals a brute-force reflected convolution, sigma 0.4…2.2', () => {
@@ -220,7 +220,7 @@ describe('photometric transforms', () => {
     const source = Float32Array.from({ length: 2 * 11 * 8 }, () => rng.next());
     for (const sigma of [0.4, 0.9, 1.3, 2.2]) {
       const blurred = source.slice();
-      gaussianBlur(blurred, 11, 8, 2, sigma);
+      gaussianBlur({ width: 11, height: 8, channels: 2, data: blurred }, sigma);
       const radius = Math.max(1, Math.ceil(2 * sigma));
       const taps = Array.from({ length: 2 * radius + 1 }, (_, k) => Math.exp(-((k - radius) ** 2) / (2 * sigma * sigma)));
       const total = taps.reduce((a, b) => a + b, 0);

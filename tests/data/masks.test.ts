@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { maskToLabels, resolveMaskOptions, surveyMask } from '../../src/data/masks.js';
 import { labelsToMask, parseValueMap } from '../../src/data/value-map.js';
 import { equivalentDiameter, instanceAreas, labelComponents } from '../../src/image/components.js';
+import { plane } from '../plane.js';
 import type { RasterImage } from '../../src/image/types.js';
 
 /** A one-channel 8-bit mask from rows of values. */
@@ -180,19 +181,19 @@ describe('parseValueMap', () => {
 
 describe('labelsToMask', () => {
   test('binary white → 0/255, black → 255/0', () => {
-    assert.deepEqual(Array.from(labelsToMask(Uint8Array.from([0, 1]), 2, 1, {}).data), [0, 255]);
-    assert.deepEqual(Array.from(labelsToMask(Uint8Array.from([0, 1]), 2, 1, { polarity: 'black' }).data), [255, 0]);
+    assert.deepEqual(Array.from(labelsToMask(plane(Uint8Array.from([0, 1]), 2, 1), {}).data), [0, 255]);
+    assert.deepEqual(Array.from(labelsToMask(plane(Uint8Array.from([0, 1]), 2, 1), { polarity: 'black' }).data), [255, 0]);
   });
 
   test('value map inverse round-trips 0/128/255', () => {
     const { valueMap } = parseValueMap('0:background,128:cytoplasm,255:nucleus');
-    const mask = labelsToMask(Uint8Array.from([0, 1, 2]), 3, 1, { valueMap });
+    const mask = labelsToMask(plane(Uint8Array.from([0, 1, 2]), 3, 1), { valueMap });
     assert.deepEqual(Array.from(mask.data), [0, 128, 255]);
     assert.deepEqual(labels(maskToLabels(mask, { task: 'multiclass', valueMap })), [0, 1, 2]);
   });
 
   test('multiclass without map → class indices', () => {
-    assert.deepEqual(Array.from(labelsToMask(Uint8Array.from([0, 2, 1]), 3, 1).data), [0, 2, 1]);
+    assert.deepEqual(Array.from(labelsToMask(plane(Uint8Array.from([0, 2, 1]), 3, 1)).data), [0, 2, 1]);
   });
 });
 
@@ -223,15 +224,15 @@ describe('resolveMaskOptions: one polarity for the whole dataset', () => {
 describe('labelComponents', () => {
   const diagonal = Uint8Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]);
   test('3x3 diagonal: one component with 8-connectivity, three with 4', () => {
-    assert.equal(labelComponents(diagonal, 3, 3).count, 1);
-    const four = labelComponents(diagonal, 3, 3, { connectivity: 4 });
-    assert.deepEqual([four.count, instanceAreas(four.labels)], [3, [1, 1, 1]]);
+    assert.equal(labelComponents(plane(diagonal, 3, 3)).count, 1);
+    const four = labelComponents(plane(diagonal, 3, 3), { connectivity: 4 });
+    assert.deepEqual([four.count, instanceAreas(four.data)], [3, [1, 1, 1]]);
   });
 
   test('U shape merges two provisional labels into one', () => {
     const u = Uint8Array.from([1, 0, 1, 1, 0, 1, 1, 1, 1]);
-    const result = labelComponents(u, 3, 3);
-    assert.deepEqual([result.count, instanceAreas(result.labels)[0], Array.from(result.labels)], [1, 7, [1, 0, 1, 1, 0, 1, 1, 1, 1]]);
+    const result = labelComponents(plane(u, 3, 3));
+    assert.deepEqual([result.count, instanceAreas(result.data)[0], Array.from(result.data)], [1, 7, [1, 0, 1, 1, 0, 1, 1, 1, 1]]);
   });
 
   test('instanceAreas and equivalentDiameter', () => {

@@ -28,31 +28,31 @@ describe('mirrorIndex', () => {
 
 describe('gridPatches', () => {
   test('stride=3 patch=4 width=10 height=4: last patch flush with the border', () => {
-    assert.deepEqual(gridPatches(10, 4, { patchSize: 4, stride: 3 }).map((p) => p.x), [0, 3, 6]);
-    assert.deepEqual(gridPatches(11, 4, { patchSize: 4, stride: 3 }).map((p) => p.x), [0, 3, 6, 7]);
+    assert.deepEqual(gridPatches({ width: 10, height: 4 }, { patchSize: 4, stride: 3 }).map((p) => p.x), [0, 3, 6]);
+    assert.deepEqual(gridPatches({ width: 11, height: 4 }, { patchSize: 4, stride: 3 }).map((p) => p.x), [0, 3, 6, 7]);
   });
   test('stride grid is row-major over both axes', () => {
-    const origins = gridPatches(6, 6, { patchSize: 4, stride: 2 });
+    const origins = gridPatches({ width: 6, height: 6 }, { patchSize: 4, stride: 2 });
     assert.deepEqual(origins, [{ x: 0, y: 0 }, { x: 2, y: 0 }, { x: 0, y: 2 }, { x: 2, y: 2 }]);
   });
   test('image 3x3 smaller than patch 4: one centred origin (mirror-padded)', () => {
-    assert.deepEqual(gridPatches(3, 3, { patchSize: 4, stride: 2 }), [{ x: -1, y: -1 }]);
+    assert.deepEqual(gridPatches({ width: 3, height: 3 }, { patchSize: 4, stride: 2 }), [{ x: -1, y: -1 }]);
   });
   test('count=15 on 512x512: 4x4 grid, 15 distinct cells, corners kept', () => {
-    assert.deepEqual(gridShape(512, 512, 15), { rows: 4, cols: 4 });
-    const origins = gridPatches(512, 512, { patchSize: 256, count: 15 });
+    assert.deepEqual(gridShape({ width: 512, height: 512 }, 15), { rows: 4, cols: 4 });
+    const origins = gridPatches({ width: 512, height: 512 }, { patchSize: 256, count: 15 });
     assert.equal(origins.length, 15);
     assert.equal(new Set(origins.map((p) => `${p.x},${p.y}`)).size, 15);
     for (const corner of ['0,0', '256,0', '0,256', '256,256']) assert.ok(origins.some((p) => `${p.x},${p.y}` === corner), corner);
   });
   test('count=15 on 1280x720: 3 rows x 5 cols, evenly spaced', () => {
-    assert.deepEqual(gridShape(1280, 720, 15), { rows: 3, cols: 5 });
-    const origins = gridPatches(1280, 720, { patchSize: 256, count: 15 });
+    assert.deepEqual(gridShape({ width: 1280, height: 720 }, 15), { rows: 3, cols: 5 });
+    const origins = gridPatches({ width: 1280, height: 720 }, { patchSize: 256, count: 15 });
     assert.deepEqual([...new Set(origins.map((p) => p.x))], [0, 256, 512, 768, 1024]);
     assert.deepEqual([...new Set(origins.map((p) => p.y))], [0, 232, 464]);
   });
   test('bad stride fails with a message', () => {
-    assert.throws(() => gridPatches(10, 10, { patchSize: 4, stride: 0 }), /stride must be a positive integer/);
+    assert.throws(() => gridPatches({ width: 10, height: 10 }, { patchSize: 4, stride: 0 }), /stride must be a positive integer/);
   });
 });
 

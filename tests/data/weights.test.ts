@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { borderWeightMap } from '../../src/data/weights.js';
 import { squaredDistanceTransform } from '../../src/image/distance.js';
 import { Random } from '../../src/util/random.js';
+import { plane } from '../plane.js';
 
 /** Two 4x4 squares in a 11x6 image, one background column (x = 5) between them. */
 function touchingSquares(): Int32Array {
@@ -17,7 +18,7 @@ function touchingSquares(): Int32Array {
 describe('borderWeightMap', () => {
   test('two squares with a 1-pixel gap: gap pixel ≈ w_c + w0', () => {
     const instances = touchingSquares();
-    const weights = borderWeightMap(instances, 11, 6, { w0: 10, sigmaPx: 5, classBalance: false });
+    const { data: weights } = borderWeightMap(plane(instances, 11, 6), { w0: 10, sigmaPx: 5, classBalance: false });
     // d1 = d2 = 1 → 10·exp(−4/50) ≈ 9.23
     const gap = weights[2 * 11 + 5];
     assert.ok(Math.abs(gap - (1 + 10 * Math.exp(-4 / 50))) < 1e-5, `gap weight ${gap}`);
@@ -28,20 +29,20 @@ describe('borderWeightMap', () => {
   });
   test('class balance: w_c averages to 1 and foreground (32 of 66 px) weighs 66/64', () => {
     const instances = touchingSquares();
-    const weights = borderWeightMap(instances, 11, 6, { w0: 0 });
+    const { data: weights } = borderWeightMap(plane(instances, 11, 6), { w0: 0 });
     assert.ok(Math.abs(weights[2 * 11 + 2] - 66 / 64) < 1e-6);
     assert.ok(Math.abs(weights.reduce((a, b) => a + b, 0) / 66 - 1) < 1e-6);
   });
   test('a single cell: no second-nearest cell, no border term', () => {
     const instances = new Int32Array(8 * 8);
     instances[3 * 8 + 3] = 5;
-    const weights = borderWeightMap(instances, 8, 8, { classBalance: false });
+    const { data: weights } = borderWeightMap(plane(instances, 8, 8), { classBalance: false });
     assert.ok(weights.every((w) => w === 1));
   });
   test('multiclass labels drive class balance', () => {
     const instances = Int32Array.from([0, 1, 1, 0]);
     const labels = Uint8Array.from([0, 1, 2, 0]);
-    const weights = borderWeightMap(instances, 4, 1, { w0: 0, labels });
+    const { data: weights } = borderWeightMap(plane(instances, 4, 1), { w0: 0, labels });
     assert.deepEqual([...weights].map((w) => Math.round(w * 1000) / 1000), [0.667, 1.333, 1.333, 0.667]);
   });
   test('100 cells on 512x512 in well under a second', () => {
@@ -55,13 +56,13 @@ describe('borderWeightMap', () => {
       }
     }
     const start = performance.now();
-    const weights = borderWeightMap(instances, 512, 512, {});
+    const { data: weights } = borderWeightMap(plane(instances, 512, 512), {});
     const seconds = (performance.now() - start) / 1000;
     assert.ok(seconds < 0.6, `${seconds.toFixed(3)} s`);
     assert.ok(weights.some((w) => w > 3), 'some gaps between cells are weighted up');
   });
   test('size mismatch fails naming both sizes', () => {
-    assert.throws(() => borderWeightMap(new Int32Array(10), 4, 4), /10 pixels but 4×4 needs 16/);
+    assert.throws(() => borderWeightMap(plane(new Int32Array(10), 4, 4)), /10 pixels but 4×4 needs 16/);
   });
 });
 
@@ -70,7 +71,7 @@ describe('squaredDistanceTransform', () => {
     const rng = new Random(2);
     const mask = Uint8Array.from({ length: 13 * 9 }, () => (rng.chance(0.08) ? 1 : 0));
     mask[0] = 1;
-    const fast = squaredDistanceTransform(mask, 13, 9);
+    const { data: fast } = squaredDistanceTransform(plane(mask, 13, 9));
     for (let i = 0; i < mask.length; i++) {
       let best = Infinity;
       for (let j = 0; j < mask.length; j++) {
@@ -80,6 +81,6 @@ describe('squaredDistanceTransform', () => {
     }
   });
   test('empty 3x2 mask: all far (1e20)', () => {
-    assert.ok(squaredDistanceTransform(new Uint8Array(6), 3, 2).every((d) => d >= 1e20));
+    assert.ok(squaredDistanceTransform(plane(new Uint8Array(6), 3, 2)).data.every((d) => d >= 1e20));
   });
 });

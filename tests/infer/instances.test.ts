@@ -7,6 +7,7 @@ import { removeSmallObjects } from '../../src/image/small-objects.js';
 import { labelComponents } from '../../src/image/components.js';
 import { PyocyteError } from '../../src/util/errors.js';
 import { Random } from '../../src/util/random.js';
+import { plane } from '../plane.js';
 
 /** Sets the pixels of an axis-aligned ellipse (semi-axes rx, ry) centred at (cx, cy). */
 function ellipse(mask: Uint8Array, width: number, cx: number, cy: number, rx: number, ry = rx): Uint8Array {
@@ -24,21 +25,21 @@ const literal = (...rows: string[]): Uint8Array => Uint8Array.from(rows.join('')
 describe('labelComponents', () => {
   const diagonal = literal('#..#', '.#..', '....', '##.#');
   test('4x4 diagonal literal: 8-connectivity joins corners, 4-connectivity does not', () => {
-    assert.deepEqual([...labelComponents(diagonal, 4, 4).labels], [1, 0, 0, 2, 0, 1, 0, 0, 0, 0, 0, 0, 3, 3, 0, 4]);
-    const four = labelComponents(diagonal, 4, 4, { connectivity: 4 });
+    assert.deepEqual([...labelComponents(plane(diagonal, 4, 4)).data], [1, 0, 0, 2, 0, 1, 0, 0, 0, 0, 0, 0, 3, 3, 0, 4]);
+    const four = labelComponents(plane(diagonal, 4, 4), { connectivity: 4 });
     assert.equal(four.count, 5);
-    assert.deepEqual([...four.labels], [1, 0, 0, 2, 0, 3, 0, 0, 0, 0, 0, 0, 4, 4, 0, 5]);
+    assert.deepEqual([...four.data], [1, 0, 0, 2, 0, 3, 0, 0, 0, 0, 0, 0, 4, 4, 0, 5]);
   });
 
   test('U shape 5x3 merges two provisional labels into one, numbered by first pixel', () => {
     const u = literal('#.#.#', '#.#.#', '#####');
-    const { labels, count } = labelComponents(u, 5, 3);
+    const { data: labels, count } = labelComponents(plane(u, 5, 3));
     assert.equal(count, 1);
     assert.ok([...labels].every((l, i) => l === u[i]));
   });
 
   test('size mismatch is a PyocyteError', () => {
-    assert.throws(() => labelComponents(new Uint8Array(5), 2, 2), PyocyteError);
+    assert.throws(() => labelComponents(plane(new Uint8Array(5), 2, 2)), PyocyteError);
   });
 });
 
@@ -48,7 +49,7 @@ describe('distanceTransform', () => {
     const width = 23, height = 17;
     const mask = Uint8Array.from({ length: width * height }, () => (random.chance(0.8) ? 1 : 0));
     for (const borderIsBackground of [false, true]) {
-      const d = distanceTransform(mask, width, height, { borderIsBackground });
+      const { data: d } = distanceTransform(plane(mask, width, height), { borderIsBackground });
       for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
         let best = Infinity;
         if (mask[y * width + x] !== 0) {
@@ -63,13 +64,13 @@ describe('distanceTransform', () => {
   });
 
   test('all-foreground 3x3 has no background: Infinity', () => {
-    assert.ok(distanceTransform(new Uint8Array(9).fill(1), 3, 3).every((d) => d === Infinity));
+    assert.ok(distanceTransform(plane(new Uint8Array(9).fill(1), 3, 3)).data.every((d) => d === Infinity));
   });
 });
 
 describe('splitTouching', () => {
   const size = 80;
-  const count = (mask: Uint8Array, options = {}): number => splitTouching(mask, size, size, options).count;
+  const count = (mask: Uint8Array, options = {}): number => splitTouching(plane(mask, size, size), options).count;
 
   test('single disc r=12 → 1 instance', () => {
     assert.equal(count(ellipse(new Uint8Array(size * size), size, 40, 40, 12)), 1);
@@ -77,8 +78,8 @@ describe('splitTouching', () => {
 
   test('two overlapping discs r=12 centres 20 px apart → 2 instances of similar size', () => {
     const mask = ellipse(ellipse(new Uint8Array(size * size), size, 30, 40, 12), size, 50, 40, 12);
-    assert.equal(labelComponents(mask, size, size).count, 1);
-    const { labels, count: n } = splitTouching(mask, size, size);
+    assert.equal(labelComponents(plane(mask, size, size)).count, 1);
+    const { data: labels, count: n } = splitTouching(plane(mask, size, size));
     assert.equal(n, 2);
     const areas = [0, 0, 0];
     for (const l of labels) areas[l]++;
@@ -106,8 +107,8 @@ describe('splitTouching', () => {
   });
 
   test('all-foreground 10x10 → 1 instance; bad options are PyocyteErrors', () => {
-    assert.equal(splitTouching(new Uint8Array(100).fill(1), 10, 10).count, 1);
-    assert.throws(() => splitTouching(new Uint8Array(100), 10, 10, { hMaxima: -1 }), PyocyteError);
+    assert.equal(splitTouching(plane(new Uint8Array(100).fill(1), 10, 10)).count, 1);
+    assert.throws(() => splitTouching(plane(new Uint8Array(100), 10, 10), { hMaxima: -1 }), PyocyteError);
   });
 
   test('two overlapping discs with minSeedDistancePx=25 (> centre distance 20) → merged into 1', () => {
@@ -137,9 +138,9 @@ describe('splitTouching', () => {
       discs.push([cx, cy, r]);
       ellipse(mask, width, cx, cy, r);
     }
-    const touching = labelComponents(mask, width, width).count;
+    const touching = labelComponents(plane(mask, width, width)).count;
     const start = performance.now();
-    const { count: found } = splitTouching(mask, width, width);
+    const { count: found } = splitTouching(plane(mask, width, width));
     const seconds = (performance.now() - start) / 1000;
     assert.ok(seconds < 2, `took ${seconds.toFixed(2)} s`);
     assert.ok(touching < 70, `only ${touching} connected components: most discs touch another`);
@@ -150,17 +151,17 @@ describe('splitTouching', () => {
 describe('removeSmallObjects', () => {
   test('4x2 literal: 1-px fragment merges into its neighbour, isolated 1-px speck dropped', () => {
     const labels = Int32Array.of(1, 1, 2, 0, 1, 1, 0, 3);
-    const { labels: out, count } = removeSmallObjects(labels, 4, 2, { minSizePx: 2 });
+    const { data: out, count } = removeSmallObjects(plane(labels, 4, 2), { minSizePx: 2 });
     assert.equal(count, 1);
     assert.deepEqual([...out], [1, 1, 1, 0, 1, 1, 0, 0]);
-    assert.equal(removeSmallObjects(labels, 4, 2, { minSizePx: 2, mergeIntoNeighbours: false }).count, 1);
+    assert.equal(removeSmallObjects(plane(labels, 4, 2), { minSizePx: 2, mergeIntoNeighbours: false }).count, 1);
   });
 });
 
 describe('measureCells', () => {
   test('disc r=20 at (50, 40): area ≈ πr², centroid exact, circularity > 0.9', () => {
     const mask = ellipse(new Uint8Array(100 * 80), 100, 50, 40, 20);
-    const [cell] = measureCells(Int32Array.from(mask), 100, 80, { pixelSizeUm: 0.5 });
+    const [cell] = measureCells(plane(Int32Array.from(mask), 100, 80), { pixelSizeUm: 0.5 });
     assert.ok(Math.abs(cell.areaPx - Math.PI * 400) < 0.02 * Math.PI * 400);
     assert.equal(cell.centroidX, 50);
     assert.equal(cell.centroidY, 40);
@@ -174,14 +175,14 @@ describe('measureCells', () => {
     const labels = new Int32Array(100 * 80);
     ellipse(new Uint8Array(100 * 80), 100, 50, 20, 20, 5).forEach((v, i) => { if (v) labels[i] = 1_000_000; });
     ellipse(new Uint8Array(100 * 80), 100, 50, 60, 10).forEach((v, i) => { if (v) labels[i] = 7; });
-    const cells = measureCells(labels, 100, 80);
+    const cells = measureCells(plane(labels, 100, 80));
     assert.deepEqual(cells.map((c) => c.id), [7, 1_000_000]);
     assert.ok(cells[1].circularity < 0.8 && cells[0].circularity > 0.9);
     assert.equal(cells[0].areaUm2, undefined);
   });
 
   test('cellsCsv: header, rounded values, empty µm columns without a pixel size', () => {
-    const cells = measureCells(Int32Array.of(0, 2, 2, 0), 2, 2);
+    const cells = measureCells(plane(Int32Array.of(0, 2, 2, 0), 2, 2));
     const csv = cellsCsv(cells);
     const [header, row] = csv.trim().split('\n');
     assert.equal(header, 'id,centroid_x,centroid_y,area_px,area_um2,equivalent_diameter_px,equivalent_diameter_um,circularity');

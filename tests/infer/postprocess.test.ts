@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { choosePostprocessing, keepLargestComponent, postprocess } from '../../src/infer/postprocess.js';
+import { plane } from '../plane.js';
 
 test('keepLargestComponent on 4x4 with blobs of 5 and 2 pixels keeps the 5-pixel one, classes intact', () => {
   const labels = Uint8Array.from([
@@ -9,13 +10,13 @@ test('keepLargestComponent on 4x4 with blobs of 5 and 2 pixels keeps the 5-pixel
     1, 0, 0, 1,
     0, 0, 0, 0,
   ]);
-  assert.deepEqual(Array.from(keepLargestComponent(labels, 4, 4)), [1, 2, 0, 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
+  assert.deepEqual(Array.from(keepLargestComponent(plane(labels, 4, 4)).data), [1, 2, 0, 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
 });
 
 test('postprocess none returns the labels; an unknown name lists the valid ones', () => {
   const labels = Uint8Array.of(1, 0, 1);
-  assert.equal(postprocess(labels, 3, 1, 'none'), labels);
-  assert.throws(() => postprocess(labels, 3, 1, 'holes'), /valid post-processings are: none, largestComponent/);
+  assert.equal(postprocess(plane(labels, 3, 1), 'none').data, labels);
+  assert.throws(() => postprocess(plane(labels, 3, 1), 'holes'), /valid post-processings are: none, largestComponent/);
 });
 
 test('choosePostprocessing: a stray blob in the prediction makes largestComponent win; many true objects keep none', () => {

@@ -53,7 +53,7 @@ for (const { name, make, skip } of engines()) {
       const model = await trainedModel(make, { padding: 'same', depth: 2 });
       const image = randomImage(100, 130, 7);
       const whole = await predictProbabilities(model, image, { tileSize: 512, contextMargin: 24 });
-      const plan = planImageTiles(model, 100, 130, { tileSize: 64, contextMargin: 24 });
+      const plan = planImageTiles(model, { width: 100, height: 130 }, { tileSize: 64, contextMargin: 24 });
       assert.ok(plan.tiles.length >= 9, `expected many tiles, got ${plan.tiles.length}`);
       const tiled = await predictProbabilities(model, image, { tileSize: 64, contextMargin: 24, batchSize: 3 });
       assert.ok(maxDifference(tiled.data, whole.data) < 1e-3, `max difference ${maxDifference(tiled.data, whole.data)}`);
@@ -61,9 +61,9 @@ for (const { name, make, skip } of engines()) {
 
     test('padded depth 2, tile 512: image 512x512 is one 576 tile with its context, image 600x600 is 512 tiles', async () => {
       const model = await trainedModel(make, { padding: 'same', depth: 2 });
-      const single = planImageTiles(model, 512, 512, { tileSize: 512 });
+      const single = planImageTiles(model, { width: 512, height: 512 }, { tileSize: 512 });
       assert.deepEqual([single.tiles.length, single.inputSize, single.outputMargin], [1, 576, 32]);
-      const tiled = planImageTiles(model, 600, 600, { tileSize: 512 });
+      const tiled = planImageTiles(model, { width: 600, height: 600 }, { tileSize: 512 });
       assert.deepEqual([tiled.tiles.length, tiled.inputSize], [4, 512]);
     });
 

@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { accumulateTile, blendWeights, finishBlend, applySymmetry, flipPlanar, invertSymmetry, transposePlanar, ttaSymmetries, planTiles, readTile, type TilePlan } from '../../src/infer/tiling.js';
+import { accumulateTile, blendWeights, finishBlend, planTiles, readTile, type TilePlan } from '../../src/infer/tiling.js';
+import { applySymmetry, flipPlanar, invertSymmetry, transposePlanar, ttaSymmetries } from '../../src/infer/symmetry.js';
 import { mirrorIndex } from '../../src/image/plane.js';
 import type { FloatImage } from '../../src/image/types.js';
 import { PyocyteError } from '../../src/util/errors.js';
@@ -28,7 +29,7 @@ function blendIdentity(image: FloatImage, plan: TilePlan): Float32Array {
   const weightSum = new Float32Array(image.width * image.height);
   const weights = blendWeights(outputSize, outputSize);
   for (const tile of plan.tiles) {
-    const input = readTile(image, tile.x, tile.y, inputSize, inputSize);
+    const input = readTile(image, { x: tile.x, y: tile.y, width: inputSize, height: inputSize });
     const output = new Float32Array(image.channels * outputSize * outputSize);
     for (let c = 0; c < image.channels; c++) {
       for (let y = 0; y < outputSize; y++) for (let x = 0; x < outputSize; x++) {
@@ -72,7 +73,7 @@ describe('planTiles', () => {
     assert.deepEqual(plan.pad, { left: 12, top: 17, right: 12, bottom: 17 });
     assert.deepEqual([plan.paddedWidth, plan.paddedHeight], [64, 64]);
     const image = rampImage(40, 30, 1);
-    const tile = readTile(image, t.x, t.y, 64, 64);
+    const tile = readTile(image, { x: t.x, y: t.y, width: 64, height: 64 });
     assert.equal(tile[0], image.data[mirrorIndex(-17, 30) * 40 + mirrorIndex(-12, 40)]);
     assert.equal(tile[17 * 64 + 12], image.data[0]);
   });
@@ -111,7 +112,7 @@ describe('readTile', () => {
     // pixel (x, y) channel c = 10·c + 3·y + x
     const data = new Float32Array(12);
     for (let y = 0; y < 2; y++) for (let x = 0; x < 3; x++) for (let c = 0; c < 2; c++) data[(y * 3 + x) * 2 + c] = 10 * c + 3 * y + x;
-    const tile = readTile({ width: 3, height: 2, channels: 2, data }, -1, 0, 3, 2);
+    const tile = readTile({ width: 3, height: 2, channels: 2, data }, { x: -1, y: 0, width: 3, height: 2 });
     assert.deepEqual([...tile], [1, 0, 1, 4, 3, 4, 11, 10, 11, 14, 13, 14]);
   });
 });

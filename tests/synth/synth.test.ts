@@ -185,7 +185,7 @@ describe('keepLargestComponents', () => {
       0, 1, 2, 2,
       3, 3, 0, 2,
     ]);
-    while (keepLargestComponents(labels, 4, 4) > 0);
+    while (keepLargestComponents({ width: 4, height: 4, data: labels }) > 0);
     // prettier-ignore
     assert.deepEqual([...labels], [
       1, 1, 0, 0,

@@ -123,7 +123,8 @@ function quickSize(format: ImageFormat, head: Uint8Array, name: string): Pick<Im
   return undefined;
 }
 
-function checkSize(info: Pick<ImageInfo, 'width' | 'height' | 'channels' | 'bitDepth' | 'pages'>, name: string, maxPixels: number): void {
+/** Fails on a multi-page file or one over `maxPixels` pixels, before anything is decoded. */
+function checkPageAndPixelLimits(info: Pick<ImageInfo, 'width' | 'height' | 'channels' | 'bitDepth' | 'pages'>, name: string, maxPixels: number): void {
   const pixels = info.width * info.height;
   if (info.pages > 1) {
     throw new PyocyteError(
@@ -244,9 +245,9 @@ export async function decodeImage(path: string, options: ReadImageOptions = {}):
   }
   const format = checkImageBytes(name, buffer.subarray(0, HEAD_BYTES), buffer.length);
   const quick = quickSize(format, buffer, name);
-  if (quick) checkSize({ ...quick, pages: 1 }, name, maxPixels);
+  if (quick) checkPageAndPixelLimits({ ...quick, pages: 1 }, name, maxPixels);
   const { metadata, tiff, ...info } = await headerOf(buffer, buffer, format, name);
-  checkSize(info, name, maxPixels);
+  checkPageAndPixelLimits(info, name, maxPixels);
   let image: RasterImage;
   if (format === 'bmp') image = { ...decodeBmp(buffer, name), alpha: info.alpha };
   else if (metadata === undefined) image = await decodeTiff(buffer, tiff!, name);
