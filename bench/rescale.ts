@@ -2,7 +2,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readImage, toFloatImage, writeImage } from '../src/io/image/image-io.js';
+import { readImage, writeImage } from '../src/io/image/image-io.js';
+import { toFloatImage } from '../src/io/image/convert.js';
 import { resampleImage, resampleLabels } from '../src/image/resample.js';
 import type { RasterImage } from '../src/image/types.js';
 

@@ -14,9 +14,9 @@ const spec = {
   options: CHECK_OPTIONS,
 } as const;
 
-async function check(dir: string, { valueMap, ...options }: OptionValues<typeof CheckTable>): Promise<number> {
+async function check(dir: string, { valueMap, ranges, ...options }: OptionValues<typeof CheckTable>): Promise<number> {
   const summary = await checkDataset(dir, { ...options, valueMap: valueMap?.valueMap, classNames: valueMap?.classNames });
-  console.log(formatSummary(summary));
+  console.log(formatSummary(summary, { ranges: ranges === true }));
   return summary.problems.length > 0 ? 1 : 0;
 }
 

@@ -1,13 +1,17 @@
-import { PyocyteError, PyocyteErrors } from '../util/errors.js';
+import { relative } from 'node:path';
+import { PyocyteError } from '../util/errors.js';
 import { equivalentDiameter, instanceAreas, labelComponents } from '../image/components.js';
 import { discoverDataset, type DatasetConvention } from './dataset.js';
-import { readImageInfo } from '../io/image/image-io.js';
+import { decodable, mixedChannels } from './pair-checks.js';
+import type { ImageInfo } from '../io/image/image-io.js';
+import { farRanges, formatValue, type ValueRange } from './intensity.js';
 import { mergeHistograms, type ValueHistogram } from './mask-values.js';
 import { resolveMaskOptions, surveyMask, type MaskSurvey } from './masks.js';
 import { mapPool } from '../util/pool.js';
-import { displayName, pairToSample, readPair, scaleFactor, type LoadedPair, type LoadOptions } from './samples.js';
-import { splitStems } from './split.js';
+import { displayName, pairToSample, readerNotes, readPair, scaleFactor, type LoadedPair, type LoadOptions } from './samples.js';
+import { leftOut, splitStems } from './split.js';
 import type { Task } from '../nn/types.js';
+import type { NormalizationKind } from './normalize.js';
 
 
 /** What `pyocyte data check` found in a dataset folder. */
@@ -20,7 +24,7 @@ export interface DatasetSummary {
   unlabelled: number;
   /** Distinct image sizes, most common first. */
   sizes: { width: number; height: number; count: number }[];
-  /** Image files by channel count, bit depth and format, as `"3 channels, 8-bit"` → count. */
+  /** Image files by channel count and sample type, as `"3 channels, 8-bit"` → count. */
   imageKinds: Record<string, number>;
   /** Mask files the same way. */
   maskKinds: Record<string, number>;
@@ -37,7 +41,11 @@ export interface DatasetSummary {
   emptyMasks: string[];
   /** Connected foreground regions (or instance ids) and their equivalent diameters in pixels. */
   objects?: { count: number; medianDiameterPx: number; p10DiameterPx: number; p90DiameterPx: number };
-  split?: { source: string; train: number; val: number; test: number };
+  split?: { source: string; train: number; val: number; test: number; leftOut: number };
+  /** Each decoded image's stored value range (channels used), by file name relative to `root`. */
+  valueRanges: { image: string; range: ValueRange }[];
+  /** Images whose value range is far from the others' (see `farRanges`), and the typical range. */
+  farRanges?: { images: string[]; typical: { low: number; high: number } };
   notes: string[];
   warnings: string[];
   /** Anything that would stop training; non-empty makes `pyocyte data check` exit 1. */
@@ -46,6 +54,8 @@ export interface DatasetSummary {
 
 /** Options for {@link checkDataset}. */
 export interface CheckOptions extends LoadOptions {
+  /** The normalisation training will use, for advice on value ranges (default 'percentile'). */
+  normalization?: NormalizationKind;
   /** Unlabelled images are fine (default false: every image needs a mask). */
   allowMissingMasks?: boolean;
   /** Class names for the report (e.g. from `parseValueMap`). */
@@ -64,10 +74,15 @@ function quantile(sorted: readonly number[], q: number): number {
 }
 
 function emptySummary(root: string, task: Task): DatasetSummary {
-  return { root, pairs: 0, unlabelled: 0, sizes: [], imageKinds: {}, maskKinds: {}, task, emptyMasks: [], notes: [], warnings: [], problems: [] };
+  return { root, pairs: 0, unlabelled: 0, sizes: [], imageKinds: {}, maskKinds: {}, task, emptyMasks: [], valueRanges: [], notes: [], warnings: [], problems: [] };
 }
 
-const kindOf = (channels: number, bitDepth: number) => `${channels} channel${channels === 1 ? '' : 's'}, ${bitDepth}-bit`;
+/** `"3 channels, 8-bit"`, `"1 channel, 16-bit signed"`, `"2 channels with alpha, 32-bit float"`. */
+function kindOf(info: Pick<ImageInfo, 'channels' | 'alpha' | 'sampleType'>): string {
+  const [, type, bits] = /^([a-z]+)(\d+)$/.exec(info.sampleType) ?? ['', 'uint', '8'];
+  const suffix = type === 'int' ? ' signed' : type === 'float' ? ' float' : '';
+  return `${info.channels} channel${info.channels === 1 ? '' : 's'}${info.alpha ? ' with alpha' : ''}, ${bits}-bit${suffix}`;
+}
 
 /**
  * Checks a dataset folder end to end and summarises it: pairing and sizes, every image and mask
@@ -78,14 +93,9 @@ const kindOf = (channels: number, bitDepth: number) => `${channels} channel${cha
 export async function checkDataset(dir: string, options: CheckOptions = {}): Promise<DatasetSummary> {
   const task = options.task ?? 'binary';
   const summary = emptySummary(dir, task);
-  let index;
-  try {
-    index = await discoverDataset(dir, { requireMasks: !options.allowMissingMasks });
-  } catch (error) {
-    if (!(error instanceof PyocyteErrors)) throw error;
-    summary.problems.push(...error.problems);
-    return summary;
-  }
+  const index = await discoverDataset(dir, { requireMasks: !options.allowMissingMasks, collectProblems: true });
+  // Header problems come first; every pair whose headers were fine is still decoded below.
+  summary.problems.push(...index.problems);
   summary.root = index.root;
   summary.convention = index.convention;
   summary.warnings.push(...index.warnings);
@@ -105,30 +115,31 @@ export async function checkDataset(dir: string, options: CheckOptions = {}): Pro
 
   const sizes = new Map<string, number>();
   const countSize = (width: number, height: number) => sizes.set(`${width}×${height}`, (sizes.get(`${width}×${height}`) ?? 0) + 1);
-  const countKind = (kind: string) => (summary.imageKinds[kind] = (summary.imageKinds[kind] ?? 0) + 1);
-  const loaded = await mapPool(labelled, 4, async (pair) => {
+  const countKind = (info: ImageInfo) => (summary.imageKinds[kindOf(info)] = (summary.imageKinds[kindOf(info)] ?? 0) + 1);
+  const results = await mapPool(labelled.filter(decodable), 4, async (pair) => {
     try {
       return await readPair(pair, maskOptions);
     } catch (error) {
       if (!(error instanceof PyocyteError)) throw error;
-      summary.problems.push(error.message);
-      return undefined;
+      return error.message;
     }
   });
-  for (const pair of index.pairs.filter((p) => !p.maskPath)) {
-    const info = await readImageInfo(pair.imagePath, { name: displayName(pair.imagePath) });
-    countSize(info.width, info.height);
-    countKind(kindOf(info.channels, info.bitDepth));
+  // In file order, whatever order the decodes finished in.
+  for (const result of results) if (typeof result === 'string') summary.problems.push(result);
+  const loaded = results.filter((r): r is LoadedPair => typeof r !== 'string');
+  for (const pair of index.pairs.filter((p) => !p.maskPath && p.imageInfo)) {
+    countSize(pair.imageInfo!.width, pair.imageInfo!.height);
+    countKind(pair.imageInfo!);
   }
 
   const usable: LoadedPair[] = [];
   const surveys: MaskSurvey[] = [];
   const allValues: ValueHistogram = { values: [], counts: [] };
   for (const item of loaded) {
-    if (!item) continue;
     countSize(item.image.width, item.image.height);
-    countKind(kindOf(item.file.channels, item.file.bitDepth));
-    const maskKind = kindOf(item.mask.channels, item.mask.bitDepth);
+    countKind(item.file);
+    summary.valueRanges.push({ image: relative(index.root, item.pair.imagePath), range: item.range });
+    const maskKind = kindOf(item.maskFile);
     summary.maskKinds[maskKind] = (summary.maskKinds[maskKind] ?? 0) + 1;
     try {
       const survey = surveyMask(item.mask, displayName(item.pair.maskPath!));
@@ -144,10 +155,10 @@ export async function checkDataset(dir: string, options: CheckOptions = {}): Pro
     const [width, height] = size.split('×').map(Number);
     return { width, height, count };
   }).sort((a, b) => b.count - a.count);
-  const channelCounts = new Set(usable.map((u) => u.image.channels));
-  if (channelCounts.size > 1) {
-    summary.problems.push(`the images mix ${[...channelCounts].sort().join(' and ')} channels; convert them all to gray or all to RGB`);
-  }
+  const mixed = mixedChannels(usable.map((u) => ({ name: displayName(u.pair.imagePath), channels: u.image.channels })));
+  if (mixed) summary.problems.push(mixed);
+  surveyRanges(summary, options);
+  summary.warnings.push(...readerNotes(usable, 20));
   if (usable.length === 0) return summary;
   summary.maskValues = allValues;
 
@@ -199,6 +210,25 @@ export async function checkDataset(dir: string, options: CheckOptions = {}): Pro
   return summary;
 }
 
+/** Names the images whose stored values are far from the rest, and says what that means. */
+function surveyRanges(summary: DatasetSummary, options: CheckOptions): void {
+  const { far, typical } = farRanges(summary.valueRanges.map((r) => r.range));
+  if (far.length === 0) return;
+  const images = far.map((i) => summary.valueRanges[i].image);
+  summary.farRanges = { images, typical };
+  const shown = far.slice(0, 5).map((i) => {
+    const { image, range } = summary.valueRanges[i];
+    return `${image} (${formatValue(range.low)}–${formatValue(range.high)})`;
+  });
+  const more = far.length > 5 ? ` and ${far.length - 5} more` : '';
+  const consequence = options.normalization === 'meanStd'
+    ? 'with dataset mean/std normalisation they are misread: use the default per-image percentile normalisation, or convert them'
+    : 'per-image percentile normalisation (the default) maps each image\'s own range to 0–1, so this is fine unless they are different images altogether';
+  summary.warnings.push(
+    `${far.length === 1 ? 'one image holds values' : `${far.length} images hold values`} far from the others' (1st–99.8th percentile ${formatValue(typical.low)}–${formatValue(typical.high)} typically): ${shown.join(', ')}${more}; ${consequence}`,
+  );
+}
+
 /** Warnings and problems that need the whole dataset's statistics. */
 function judge(summary: DatasetSummary, task: Task, options: CheckOptions): void {
   const pixels = summary.classPixels ?? [];
@@ -228,12 +258,10 @@ function judge(summary: DatasetSummary, task: Task, options: CheckOptions): void
 
 function summarizeSplit(summary: DatasetSummary, splitFile: string | undefined, stems: string[]): void {
   try {
-    if (splitFile) {
-      const split = splitStems(stems, { splitFile });
-      summary.split = { source: 'split.json', train: split.train.length, val: split.val.length, test: split.test.length };
-    } else if (stems.length >= 3) {
-      const split = splitStems(stems, {});
-      summary.split = { source: 'no split.json; drawn with seed 0 (70/15/15%)', train: split.train.length, val: split.val.length, test: split.test.length };
+    if (splitFile || stems.length >= 3) {
+      const split = splitStems(stems, splitFile ? { splitFile } : {});
+      const source = splitFile ? 'split.json' : 'no split.json; drawn with seed 0 (70/15/15%)';
+      summary.split = { source, train: split.train.length, val: split.val.length, test: split.test.length, leftOut: leftOut(split, stems).length };
     }
   } catch (error) {
     if (!(error instanceof PyocyteError)) throw error;

@@ -19,6 +19,23 @@ export function parseSplitCounts(text: string, flag = 'split-counts'): [number, 
   return parts as [number, number, number];
 }
 
+/** `0,2` → `[0, 2]`: channel numbers from 0, in the order given. */
+export function parseChannels(text: string, flag = 'channels'): number[] {
+  const parts = text.split(',').map((p) => p.trim());
+  if (parts.some((p) => !/^\d+$/.test(p))) fail(`--${flag} must list channel numbers from 0, like 0,2; got '${text}'`);
+  return parts.map(Number);
+}
+
+/** The `--channels` option: which of the image files' channels the model sees. */
+export const CHANNELS_OPTION = {
+  type: 'string',
+  placeholder: 'LIST',
+  parse: parseChannels,
+  tsType: 'number[]',
+  defaultText: 'all but alpha',
+  doc: "the image files' channels to use, 0-based, in order (e.g. 0,2); stored in the model",
+} as const;
+
 /** The {@link DatasetOptions} a command line can set. */
 export const DATASET_OPTIONS = defineOptions({
   task: {
@@ -58,6 +75,7 @@ export const DATASET_OPTIONS = defineOptions({
     placeholder: 'UM',
     doc: 'resample the images to this many micrometres per pixel on load',
   },
+  channels: CHANNELS_OPTION,
 });
 
 // DatasetOptions is written by hand in prepare.ts; this fails to compile when the table stops matching it.

@@ -7,6 +7,7 @@ import { readImageInfo, type ImageInfo } from '../io/image/image-io.js';
 import { IMAGE_EXTENSIONS, isImageFile } from '../io/image/formats.js';
 import type { MaskPolarity } from './masks.js';
 import { mapPool } from '../util/pool.js';
+import { sizeMismatch } from './pair-checks.js';
 
 
 /** Folder layouts pyocyte recognises, tried in this order. */
@@ -23,6 +24,10 @@ export interface ImagePair {
   stem: string;
   imagePath: string;
   maskPath?: string;
+  /** The image's header, when discovery read it without a problem. */
+  imageInfo?: ImageInfo;
+  /** The mask's header, likewise. */
+  maskInfo?: ImageInfo;
 }
 
 /** A dataset folder, indexed. */
@@ -42,6 +47,8 @@ export interface DatasetIndex {
   ignored: string[];
   /** Things worth a look that do not stop loading (a stray file among the images). */
   warnings: string[];
+  /** With `collectProblems`: everything that is wrong, one line per file (otherwise they throw). */
+  problems: string[];
 }
 
 /** Options for {@link discoverDataset}. */
@@ -50,6 +57,8 @@ export interface DiscoverOptions {
   requireMasks?: boolean;
   /** Read every file's header to check format and that each mask matches its image's size (default true). */
   checkFiles?: boolean;
+  /** Return problems in `index.problems` instead of throwing them (for `data check`). Default false. */
+  collectProblems?: boolean;
 }
 
 /** Mask files beside their images end with one of these (Cellpose uses `_masks`). */
@@ -164,7 +173,7 @@ async function headerOrProblem(path: string, name: string): Promise<ImageInfo | 
   }
 }
 
-async function checkPairFiles(pairs: readonly ImagePair[], root: string, problems: string[]): Promise<void> {
+async function checkPairFiles(pairs: ImagePair[], root: string, problems: string[]): Promise<void> {
   const rel = (path: string) => path.slice(root.length + 1);
   const found = await mapPool(pairs, 8, async (pair) => {
     const [image, mask] = await Promise.all([
@@ -172,10 +181,11 @@ async function checkPairFiles(pairs: readonly ImagePair[], root: string, problem
       pair.maskPath ? headerOrProblem(pair.maskPath, rel(pair.maskPath)) : undefined,
     ]);
     const messages = [image, mask].filter((r) => r instanceof PyocyteError).map((r) => r.message);
-    if (messages.length === 0 && mask && !(mask instanceof PyocyteError) && !(image instanceof PyocyteError)) {
-      if (mask.width !== image.width || mask.height !== image.height) {
-        messages.push(`${rel(pair.maskPath!)} is ${mask.width}×${mask.height} but ${rel(pair.imagePath)} is ${image.width}×${image.height}`);
-      }
+    if (!(image instanceof PyocyteError)) pair.imageInfo = image;
+    if (mask && !(mask instanceof PyocyteError)) pair.maskInfo = mask;
+    if (pair.imageInfo && pair.maskInfo) {
+      const mismatch = sizeMismatch({ name: rel(pair.maskPath!), info: pair.maskInfo }, { name: rel(pair.imagePath), info: pair.imageInfo });
+      if (mismatch) messages.push(mismatch);
     }
     return messages;
   });
@@ -187,7 +197,7 @@ async function checkPairFiles(pairs: readonly ImagePair[], root: string, problem
  * `labels/`) with matching names, and `<name>_mask.<ext>` beside `<name>.<ext>`. Hidden files and
  * non-image files are skipped (listed in `ignored`). Every problem — images without masks, masks
  * without images, duplicate names, unreadable files, masks whose size differs from their image's —
- * is collected and reported together in one {@link PyocyteErrors}.
+ * is collected and reported together in one {@link PyocyteErrors} (or returned in `problems`).
  */
 export async function discoverDataset(dir: string, options: DiscoverOptions = {}): Promise<DatasetIndex> {
   const requireMasks = options.requireMasks ?? true;
@@ -198,7 +208,7 @@ export async function discoverDataset(dir: string, options: DiscoverOptions = {}
 
   const metadata = await readDatasetMetadata(root);
   const top = await list(root);
-  const index: DatasetIndex = { root, convention: 'suffix-mask', pairs: [], ignored: [], warnings: [] };
+  const index: DatasetIndex = { root, convention: 'suffix-mask', pairs: [], ignored: [], warnings: [], problems: [] };
   const problems: string[] = [];
   const foldered = top.folders.includes('imagesTr') || top.folders.includes('images');
   const layout = foldered ? await folderLayout(root, top, index, problems) : flatLayout(top, index, problems);
@@ -239,7 +249,8 @@ export async function discoverDataset(dir: string, options: DiscoverOptions = {}
   }
   index.pairs.sort((a, b) => (a.stem < b.stem ? -1 : a.stem > b.stem ? 1 : 0));
   if (options.checkFiles ?? true) await checkPairFiles(index.pairs, root, problems);
-  if (problems.length > 0) throw new PyocyteErrors(`${dir}: ${plural(problems.length, 'problem')} in the dataset`, problems);
+  if (problems.length > 0 && !options.collectProblems) throw new PyocyteErrors(`${dir}: ${plural(problems.length, 'problem')} in the dataset`, problems);
+  index.problems = problems;
 
   if (existsSync(join(root, 'split.json'))) index.splitFile = join(root, 'split.json');
   Object.assign(index, {

@@ -8,7 +8,7 @@ import { hash32, Random } from '../util/random.js';
 import { checkName } from '../util/registry.js';
 import { augmentPatch, drawAugmentation, resolveAugment, type AugmentedPatch, type AugmentOptions, type AugmentPresetName } from '../augment/pipeline.js';
 import { labelComponents } from '../image/components.js';
-import { channelPercentiles } from './normalize.js';
+import { normalizationAffine } from './normalize.js';
 import { fixedPatches, samplePatchOrigin, type FixedPatch } from './patches.js';
 import type { Sample } from './types.js';
 import type { Batch, Normalization } from '../nn/types.js';
@@ -101,18 +101,6 @@ function checkOptions(samples: readonly Sample[], options: LoaderOptions): void 
   if (problems.length > 0) throw new PyocyteErrors('cannot create the training loader', problems);
 }
 
-/** Per-channel `(v − offset) · scale` equivalent to `normalizeImage` on the whole sample image. */
-function channelAffine(sample: Sample, normalization: Normalization): { offset: Float64Array; scale: Float64Array } {
-  if (normalization.kind === 'meanStd') {
-    return { offset: Float64Array.from(normalization.mean), scale: Float64Array.from(normalization.std, (s) => 1 / s) };
-  }
-  const ranges = channelPercentiles(sample.image, normalization.low, normalization.high);
-  return {
-    offset: Float64Array.from(ranges, ([low]) => low),
-    scale: Float64Array.from(ranges, ([low, high]) => (high - low > 1e-6 ? 1 / (high - low) : 0)),
-  };
-}
-
 /**
  * Creates a deterministic training loader over in-memory samples. Every batch is
  * `x: [N, C, P, P]` normalised, `y: [N, o, o]` class indices as floats and, with `weightMap`,
@@ -135,10 +123,11 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
     : [];
   const epochSize = sampling === 'grid' ? pool.length : samples.length;
 
-  const affines = new Map<number, ReturnType<typeof channelAffine>>();
+  // One map per whole sample image, so every patch of an image is normalised alike (and like prediction).
+  const affines = new Map<number, ReturnType<typeof normalizationAffine>>();
   const affineOf = (index: number) => {
     let affine = affines.get(index);
-    if (!affine) affines.set(index, (affine = channelAffine(samples[index], normalization)));
+    if (!affine) affines.set(index, (affine = normalizationAffine(samples[index].image, normalization)));
     return affine;
   };
   const weightMaps = new Map<number, Float32Array>();

@@ -14,13 +14,17 @@ export type MaskValues = Uint8Array | Uint16Array | Float32Array;
 
 /**
  * The single channel of label values in a mask file. Gray masks pass through; an all-opaque alpha
- * is dropped; RGB masks whose three channels are equal become gray. Colour masks, transparent
- * pixels and non-integer float values fail, naming `file`.
+ * is dropped; RGB masks whose three channels are equal become gray. Colour masks, other channel
+ * counts, transparent pixels and values that are not whole numbers ≥ 0 fail, naming `file`.
  */
 export function maskValues(mask: RasterImage, file = 'the mask'): MaskValues {
   const { channels, data, bitDepth } = mask;
   const pixels = mask.width * mask.height;
-  const colours = channels === 2 || channels === 4 ? channels - 1 : channels;
+  const alpha = mask.alpha ?? (channels === 2 || channels === 4);
+  const colours = alpha ? channels - 1 : channels;
+  if (colours !== 1 && colours !== 3) {
+    throw new PyocyteError(`${file} has ${colours} channels${alpha ? ' besides alpha' : ''}; masks must be gray label images (one channel)`, { file });
+  }
   if (colours !== channels) {
     const opaque = bitDepth === 8 ? 255 : bitDepth === 16 ? 65535 : 1;
     for (let i = 0; i < pixels; i++) {
@@ -130,6 +134,12 @@ export function describeValues(histogram: ValueHistogram, limit = 8): string {
   const shown = order.slice(0, limit).map(([v, n]) => `${v} (${n} px)`);
   if (order.length > limit) shown.push(`… and ${order.length - limit} more`);
   return shown.join(', ');
+}
+
+/** `"1, 2, 3"`, or for many values `"1, 2, …, 300 (300 values)"`: readable however many there are. */
+export function listValues(values: readonly number[], limit = 12): string {
+  if (values.length <= limit) return values.join(', ');
+  return `${values.slice(0, limit - 1).join(', ')}, …, ${values[values.length - 1]} (${values.length} values)`;
 }
 
 /** A hint for masks saved in a lossy format, whose edges get spurious values. */

@@ -2,7 +2,7 @@ import { PyocyteError } from '../util/errors.js';
 import type { Task } from '../nn/types.js';
 import type { RasterImage } from '../image/types.js';
 import {
-  countOf, describeValues, interiorFraction, lossyHint, maskValues, mergeHistograms, percent, valueHistogram,
+  countOf, describeValues, interiorFraction, listValues, lossyHint, maskValues, mergeHistograms, percent, valueHistogram,
   type MaskValues, type ValueHistogram,
 } from './mask-values.js';
 import { mapValues } from './value-map.js';
@@ -115,7 +115,7 @@ function chooseBackground(histogram: ValueHistogram, polarity: MaskPolarity): { 
   const foreground = values.filter((v) => v !== background);
   const note = values.length === 2
     ? `foreground is ${background === low ? 'white' : 'black'} (value ${foreground[0]}), the minority value (${percent(total - countOf(histogram, background), total)} of pixels); pass --mask-polarity ${background === low ? 'black' : 'white'} if the objects are the other colour`
-    : `background is value ${background} (${percent(countOf(histogram, background), total)} of pixels); values ${foreground.join(', ')} are foreground`;
+    : `background is value ${background} (${percent(countOf(histogram, background), total)} of pixels); values ${listValues(foreground)} are foreground`;
   return { background, note };
 }
 

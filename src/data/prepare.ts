@@ -1,12 +1,15 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fail } from '../util/errors.js';
+import { fail, PyocyteError, PyocyteErrors } from '../util/errors.js';
 import { discoverDataset, type DatasetIndex } from './dataset.js';
 import type { MaskOptions, MaskPolarity, StrayValuePolicy } from './masks.js';
-import { loadSamples } from './samples.js';
-import { type Split, splitStems } from './split.js';
+import { displayName, loadSamples, readPair, type LoadOptions } from './samples.js';
+import { leftOut, type Split, splitStems } from './split.js';
 import type { Sample } from './types.js';
-import type { Task } from '../nn/types.js';
+import type { IntensityScaling, Task } from '../nn/types.js';
+import { mapPool } from '../util/pool.js';
+import type { ImagePair } from './dataset.js';
+import { decodable, mixedChannels } from './pair-checks.js';
 import { parseValueMap } from './value-map.js';
 
 /** How a dataset folder is read and split; shared by train, evaluate and the benchmarks. */
@@ -27,6 +30,10 @@ export interface DatasetOptions {
   pixelSizeUm?: number;
   /** Resample to this pixel size on load. */
   targetPixelSizeUm?: number;
+  /** The image files' channels to use, in this order, 0-based (e.g. `[0, 2]`); default all but alpha. */
+  channels?: number[];
+  /** How stored values become floats; default 'range' (evaluation passes the model's). */
+  intensityScaling?: IntensityScaling;
   onNote?: (note: string) => void;
 }
 
@@ -48,9 +55,38 @@ export interface OpenDataset {
   load(subset: keyof Split, options?: { onProgress?: (done: number, total: number) => void }): Promise<Sample[]>;
 }
 
-/** Indexes a dataset folder, fixes its label scheme and split, and loads subsets on demand. */
+/**
+ * Decodes pairs (and drops them), returning `data check`'s message for each broken file, in file
+ * order, and for images whose channel counts disagree.
+ */
+async function decodeProblems(pairs: readonly ImagePair[], options: LoadOptions): Promise<string[]> {
+  const results = await mapPool(pairs, 4, async (pair) => {
+    try {
+      return { name: displayName(pair.imagePath), channels: (await readPair(pair, options)).image.channels };
+    } catch (error) {
+      if (!(error instanceof PyocyteError)) throw error;
+      return error.message;
+    }
+  });
+  const problems = results.filter((r) => typeof r === 'string');
+  const mixed = mixedChannels(results.filter((r) => typeof r !== 'string'));
+  return mixed ? [...problems, mixed] : problems;
+}
+
+const failWith = (summary: string, problems: string[]): never => {
+  throw new PyocyteErrors(`${summary}: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the dataset`, problems);
+};
+
+/**
+ * Indexes a dataset folder, fixes its label scheme and split, and loads subsets on demand. The
+ * first load decodes every image of the split, so no command passes over a file that `data check`
+ * calls broken; problems fail in one {@link PyocyteErrors}, all found at once as `data check` does.
+ */
 export async function openDataset(dir: string, options: DatasetOptions = {}): Promise<OpenDataset> {
-  const index = await discoverDataset(dir);
+  const fileRules = { channels: options.channels, intensityScaling: options.intensityScaling };
+  const index = await discoverDataset(dir, { collectProblems: true });
+  // Header problems (unpaired, empty, renamed files) and decode problems are reported together.
+  if (index.problems.length > 0) failWith(dir, [...index.problems, ...await decodeProblems(index.pairs.filter(decodable), fileRules)]);
   const mapped = options.valueMap ? parseValueMap(options.valueMap) : undefined;
   const valueMap = mapped?.valueMap ?? index.valueMap;
   const task: Task = options.task ?? (valueMap ? 'multiclass' : 'binary');
@@ -63,6 +99,10 @@ export async function openDataset(dir: string, options: DatasetOptions = {}): Pr
   if (options.splitFile && !existsSync(options.splitFile)) fail(`the split file ${options.splitFile} does not exist`);
   const stems = index.pairs.map((p) => p.stem);
   const split = splitStems(stems, { splitFile, counts: options.splitCounts, seed: options.splitSeed ?? 0 });
+  const unused = leftOut(split, stems);
+  if (unused.length > 0) {
+    options.onNote?.(`the split names ${stems.length - unused.length} of ${stems.length} images; the other ${unused.length} are left out (${unused.slice(0, 5).join(', ')}${unused.length > 5 ? ', …' : ''})`);
+  }
   const pixelSizeUm = options.pixelSizeUm ?? index.pixelSizeUm;
   const scheme: LabelScheme = {
     task,
@@ -78,6 +118,8 @@ export async function openDataset(dir: string, options: DatasetOptions = {}): Pr
     strayValues: options.strayValues,
     threshold: options.maskThreshold,
   };
+  const named = new Set([...split.train, ...split.val, ...split.test]);
+  let verified = false;
   return {
     index,
     split,
@@ -87,8 +129,15 @@ export async function openDataset(dir: string, options: DatasetOptions = {}): Pr
       const wanted = new Set(split[subset]);
       const pairs = index.pairs.filter((p) => wanted.has(p.stem));
       if (pairs.length === 0) fail(`the ${subset} subset of ${dir} is empty; check its split.json or the split counts`);
+      if (!verified) {
+        // Every image of the split, not only this subset: no command passes over a broken file.
+        const problems = await decodeProblems(index.pairs.filter((p) => named.has(p.stem)), { ...fileRules, pixelSizeUm });
+        if (problems.length > 0) failWith(dir, problems);
+        verified = true;
+      }
       const samples = await loadSamples(pairs, {
         ...(maskRules ?? baseRules),
+        ...fileRules,
         pixelSizeUm,
         targetPixelSizeUm: options.targetPixelSizeUm,
         onNote: options.onNote,

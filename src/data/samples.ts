@@ -1,12 +1,16 @@
 import { isAbsolute, relative } from 'node:path';
 import { PyocyteError, PyocyteErrors } from '../util/errors.js';
 import type { ImagePair } from './dataset.js';
-import { readImage, toFloatImage } from '../io/image/image-io.js';
+import { mixedChannels, ORIENTATIONS, sizeMismatch } from './pair-checks.js';
+import { decodeImage, type ImageInfo } from '../io/image/image-io.js';
+import { toFloatImage } from '../io/image/convert.js';
 import { maskToLabels, resolveMaskOptions, surveyMask, type MaskOptions } from './masks.js';
 import { mapPool } from '../util/pool.js';
 import { resampleImage, resampleLabels, scaledSize } from '../image/resample.js';
 import type { Sample } from './types.js';
 import type { FloatImage, RasterImage } from '../image/types.js';
+import type { IntensityScaling } from '../nn/types.js';
+import { valueRange, type ValueRange } from './intensity.js';
 
 /** How to load image/mask pairs into samples. */
 export interface LoadOptions extends MaskOptions {
@@ -18,6 +22,10 @@ export interface LoadOptions extends MaskOptions {
   scale?: number;
   /** Refuse larger images, checked from the header (default 100e6 pixels). */
   maxPixels?: number;
+  /** The image files' channels to use, in this order (0-based); default all but alpha. */
+  channels?: readonly number[];
+  /** How stored values become floats (see `INTENSITY_SCALINGS`); default 'range'. */
+  intensityScaling?: IntensityScaling;
   /** Receives what was decided automatically (mask polarity, snapped values), once per decision. */
   onNote?: (note: string) => void;
   /**
@@ -60,24 +68,49 @@ export interface LoadedPair {
   pair: ImagePair;
   image: FloatImage;
   mask: RasterImage;
-  /** Channels and bit depth of the image file as stored (before an opaque alpha is dropped). */
-  file: { channels: number; bitDepth: 8 | 16 | 32 };
+  /** The image file's header: channels and sample type as stored, orientation applied, CMYK. */
+  file: ImageInfo;
+  /** The mask file's header. */
+  maskFile: ImageInfo;
+  /** The stored values of the channels used. */
+  range: ValueRange;
 }
 
-/** Reads one pair and checks that the mask's size matches the image's. Lower level than `loadSample`. */
+/** What reading a file decided on its own that the user should hear (orientation, CMYK), or undefined. */
+export function readerNote(name: string, info: ImageInfo): string | undefined {
+  const parts: string[] = [];
+  if (info.orientation) parts.push(`its EXIF orientation ${info.orientation} was applied (${ORIENTATIONS[info.orientation]})`);
+  if (info.cmykProfile) parts.push(`it is CMYK, converted to RGB with ${info.cmykProfile === 'embedded' ? 'its own ICC profile' : 'a generic CMYK profile (it has none of its own): colours may differ from other readers by several levels; save it as RGB'}`);
+  return parts.length > 0 ? `${name}: ${parts.join('; ')}` : undefined;
+}
+
+/** The reader notes of loaded pairs' images and masks, at most `limit` lines then a count of the rest. */
+export function readerNotes(loaded: readonly LoadedPair[], limit = 5): string[] {
+  const notes = loaded.flatMap((item) => [
+    readerNote(displayName(item.pair.imagePath), item.file),
+    readerNote(displayName(item.pair.maskPath!), item.maskFile),
+  ]).filter((note): note is string => note !== undefined);
+  if (notes.length <= limit) return notes;
+  return [...notes.slice(0, limit), `… and ${notes.length - limit} more files whose orientation or colour space was converted on reading`];
+}
+
+/**
+ * Reads one pair: checks that the mask's size matches the image's (saying when an EXIF orientation
+ * was applied), converts the image to floats (channels, intensity scaling; NaN/∞ refused).
+ * Lower level than `loadSample`.
+ */
 export async function readPair(pair: ImagePair, options: LoadOptions = {}): Promise<LoadedPair> {
   const imageName = displayName(pair.imagePath);
   if (!pair.maskPath) throw new PyocyteError(`${imageName} has no mask; training and evaluation need one per image`, { file: imageName });
   const maskName = displayName(pair.maskPath);
-  const [raster, mask] = await Promise.all([
-    readImage(pair.imagePath, { maxPixels: options.maxPixels, name: imageName }),
-    readImage(pair.maskPath, { maxPixels: options.maxPixels, name: maskName }),
+  const [image, mask] = await Promise.all([
+    decodeImage(pair.imagePath, { maxPixels: options.maxPixels, name: imageName }),
+    decodeImage(pair.maskPath, { maxPixels: options.maxPixels, name: maskName }),
   ]);
-  if (mask.width !== raster.width || mask.height !== raster.height) {
-    throw new PyocyteError(`${maskName} is ${mask.width}×${mask.height} but ${imageName} is ${raster.width}×${raster.height}`, { file: maskName });
-  }
-  const file = { channels: raster.channels, bitDepth: raster.bitDepth };
-  return { pair, image: toFloatImage(raster, { file: imageName }), mask, file };
+  const mismatch = sizeMismatch({ name: maskName, info: mask.info }, { name: imageName, info: image.info });
+  if (mismatch) throw new PyocyteError(mismatch, { file: maskName });
+  const float = toFloatImage(image.image, { file: imageName, channels: options.channels, scaling: options.intensityScaling });
+  return { pair, image: float, mask: mask.image, file: image.info, maskFile: mask.info, range: valueRange(image.image, options.channels) };
 }
 
 /** Turns a read pair into a sample: mask to labels, then resampling by `factor`. Lower level than `loadSample`. */
@@ -127,8 +160,7 @@ export async function loadSamples(
       return await readPair(pair, options);
     } catch (error) {
       if (!(error instanceof PyocyteError)) throw error;
-      problems.push(error.message);
-      return undefined;
+      return error.message;
     } finally {
       options.onProgress?.(++done, pairs.length);
     }
@@ -136,7 +168,10 @@ export async function loadSamples(
   const surveys = [];
   const usable: LoadedPair[] = [];
   for (const item of loaded) {
-    if (!item) continue;
+    if (typeof item === 'string') {
+      problems.push(item);
+      continue;
+    }
     try {
       surveys.push(surveyMask(item.mask, displayName(item.pair.maskPath!)));
       usable.push(item);
@@ -145,6 +180,9 @@ export async function loadSamples(
       problems.push(error.message);
     }
   }
+  const mixed = mixedChannels(usable.map((u) => ({ name: displayName(u.pair.imagePath), channels: u.image.channels })));
+  if (mixed) problems.push(mixed);
+  for (const note of readerNotes(usable)) options.onNote?.(note);
   const resolved = problems.length === 0 ? resolveMaskOptions(surveys, options) : { options };
   if (resolved.note) options.onNote?.(`masks: ${resolved.note}`);
   options.onResolved?.(resolved.options);

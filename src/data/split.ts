@@ -71,7 +71,10 @@ function parseSplitText(text: string, path: string): Split {
   return parseSplit(content, path);
 }
 
-/** Checks a given split against the dataset's stems: every stem in exactly one set, none unknown. */
+/**
+ * Checks a given split against the dataset's stems: no name in two sets, none without an image.
+ * A split may name a subset of the images (e.g. 30/5/100 of 300): the rest are left out.
+ */
 function checkSplit(split: Split, stems: readonly string[], name: string): Split {
   const known = new Set(stems);
   const seen = new Map<string, string>();
@@ -86,10 +89,6 @@ function checkSplit(split: Split, stems: readonly string[], name: string): Split
   const missing = [...seen.keys()].filter((s) => !known.has(s));
   if (missing.length > 0) {
     problems.push(`${missing.length} name${missing.length === 1 ? '' : 's'} with no image in the dataset: ${missing.slice(0, 20).join(', ')}${missing.length > 20 ? ', …' : ''}`);
-  }
-  const absent = stems.filter((s) => !seen.has(s));
-  if (absent.length > 0) {
-    problems.push(`${absent.length} image${absent.length === 1 ? ' is' : 's are'} in no set: ${absent.slice(0, 20).join(', ')}${absent.length > 20 ? ', …' : ''} (add them to train, val or test)`);
   }
   if (problems.length > 0) throw new PyocyteError(`${name} does not match the dataset: ${problems.join('; ')}`, { file: name });
   return { train: [...split.train], val: [...split.val], test: [...split.test] };
@@ -107,9 +106,16 @@ function sizesFromFractions(n: number, fractions: [number, number, number]): [nu
   return [n - val - test, val, test];
 }
 
+/** The stems that a split leaves out of all three sets, sorted. */
+export function leftOut(split: Split, stems: readonly string[]): string[] {
+  const named = new Set([...split.train, ...split.val, ...split.test]);
+  return stems.filter((s) => !named.has(s)).sort();
+}
+
 /**
- * Splits image stems into train/val/test. A `split` or `splitFile` is honoured exactly (unknown or
- * duplicated names, and images in no set, fail listing them). Otherwise the stems are sorted (so
+ * Splits image stems into train/val/test. A `split` or `splitFile` is honoured exactly (names
+ * without an image, or in two sets, fail listing them; images it does not name are left out, see
+ * {@link leftOut}). Otherwise the stems are sorted (so
  * file-system order does not matter), shuffled with `seed`, and cut by `counts` or `fractions`.
  * Each returned list is sorted.
  */

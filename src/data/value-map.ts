@@ -1,5 +1,5 @@
 import { PyocyteError } from '../util/errors.js';
-import { describeValues, lossyHint, type MaskValues, type ValueHistogram } from './mask-values.js';
+import { describeValues, listValues, lossyHint, type MaskValues, type ValueHistogram } from './mask-values.js';
 import { checkPlane, type Plane } from '../image/plane.js';
 import type { RasterImage } from '../image/types.js';
 
@@ -78,7 +78,7 @@ export function mapValues(
       );
     }
     for (const v of stray.values) lookup.set(v, valueMap[nearestKey(keys, v)]);
-    note = `${file}: snapped ${pixels} pixel${pixels === 1 ? '' : 's'} with unmapped values ${stray.values.join(', ')} to the nearest mapped value`;
+    note = `${file}: snapped ${pixels} pixel${pixels === 1 ? '' : 's'} with unmapped values ${listValues(stray.values)} to the nearest mapped value`;
   }
   const labels = new Uint8Array(values.length);
   if (values instanceof Uint8Array) {

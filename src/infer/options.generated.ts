@@ -40,4 +40,9 @@ export interface PredictOptionFields {
   minSizePx?: number;
   /** Clean-up of the class map. Default: the one the model chose on its validation images. CLI: `--postprocessing`. */
   postprocessing?: 'none' | 'largestComponent';
+  /**
+   * The image files' channels to use, 0-based, in order (e.g. 0,2); stored in the model. Default: the channels the
+   * model was trained on. CLI: `--channels`.
+   */
+  channels?: number[];
 }

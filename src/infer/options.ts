@@ -3,6 +3,7 @@
  * probabilities into classes and cells ({@link segment}). `pyocyte predict` and `evaluate` take
  * them all; their interface is generated into options.generated.ts (see src/util/options.ts).
  */
+import { CHANNELS_OPTION } from '../data/dataset-options.js';
 import { defaultsOf, defineOptions, unionOf } from '../util/options.js';
 import type { PostprocessingName } from './postprocess.js';
 import { TTA_MODES } from './symmetry.js';
@@ -56,6 +57,7 @@ export const PREDICT_OPTIONS = defineOptions({
     defaultText: 'the one the model chose on its validation images',
     doc: 'clean-up of the class map',
   },
+  channels: { ...CHANNELS_OPTION, defaultText: 'the channels the model was trained on' },
 });
 
 /** `{ tileSize: 512, overlapFraction: 0.25, minSizePx: 30 }`. */

@@ -62,13 +62,15 @@ function validMargin(model: Model, size: number): number {
  * Class probabilities of an image of any size by overlap-tile inference: mirror padding at the
  * borders, Gaussian-weighted blending of overlapping tiles, the unpadded net's output offsets,
  * optional flip TTA. Memory grows with the image, not with the tile count.
- * @param image `[H, W, C]` in [0, 1], as loaded (the model's normalisation is applied here).
+ * @param image `[H, W, C]` as `toFloatImage` gives it, finite; the model's normalisation is applied
+ *   here, from statistics of the whole image (tiles never change it).
  */
 export async function predictProbabilities(model: Model, image: FloatImage, options: PredictOptions = {}): Promise<ProbabilityMap> {
   const { inChannels, classes } = model.config;
   if (image.channels !== inChannels) {
-    const hint = inChannels === 3 && image.channels === 1 ? '; convert it to RGB' : inChannels === 1 ? '; convert it to grayscale' : '';
-    fail(`the model takes ${inChannels}-channel images but this image has ${image.channels} channel${image.channels === 1 ? '' : 's'}${hint}`);
+    const chosen = model.metadata.channels ? ` (channels ${model.metadata.channels.join(',')} of its training files)` : '';
+    const convert = inChannels === 3 && image.channels === 1 ? ', or convert it to RGB' : inChannels === 1 ? ', or convert it to grayscale' : '';
+    fail(`the model takes ${inChannels}-channel images${chosen} but this image has ${image.channels} channel${image.channels === 1 ? '' : 's'}; choose ${inChannels} of its channels with --channels${convert}`);
   }
   const scale = options.pixelSizeUm && model.metadata.pixelSizeUm ? options.pixelSizeUm / model.metadata.pixelSizeUm : 1;
   if (Math.abs(scale - 1) > 1e-6) {

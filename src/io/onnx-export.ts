@@ -145,6 +145,14 @@ function docString(model: Model, output: string): string {
   const normalise = normalization.kind === 'meanStd'
     ? `then per channel c: (x - mean[c]) / std[c] with mean = [${normalization.mean.join(', ')}], std = [${normalization.std.join(', ')}]`
     : `then per image and channel: (x - p${normalization.low}) / (p${normalization.high} - p${normalization.low}), the image's own ${normalization.low}th and ${normalization.high}th percentiles (a constant channel becomes 0)`;
+  const channelText = model.metadata.channels
+    ? `the image file's channels ${model.metadata.channels.join(', ')} (0-based) in that order`
+    : "channels in the image file's order (RGB for colour images)";
+  const scalingText = normalization.kind === 'percentile'
+    ? 'the stored values (any bit depth or scaling: the percentiles make it irrelevant)'
+    : normalization.intensityScaling === 'range'
+      ? 'values scaled to [0, 1]: whole numbers ≥ 0 divided by 2^k - 1 for the smallest k of 8, 10, 12, … bits that holds the image\'s maximum, other values ≥ 0 kept within [0, 1] or divided by the maximum, images with negative values min-max scaled'
+      : 'intensities scaled to [0, 1] by the file\'s bit depth (8-bit: /255, 16-bit: /65535)';
   const meaning = output === 'logits'
     ? `logits [N, ${classes}, h, w] (apply ${classes === 1 ? 'a sigmoid' : 'a softmax over axis 1'} for probabilities)`
     : classes === 1
@@ -152,10 +160,10 @@ function docString(model: Model, output: string): string {
       : `probabilities [N, ${classes}, h, w] (softmax over axis 1); the class of a pixel is the argmax, named by classNames = ${JSON.stringify(classNames)}`;
   return [
     `pyocyte U-Net (${model.config.padding} padding, depth ${model.config.depth}, ${model.config.filters} filters) for ${model.metadata.task} segmentation.`,
-    `Input 'input': float32 [N, ${inChannels}, H, W], channels in the image file's order (RGB for colour images), intensities scaled to [0, 1] by the file's bit depth (8-bit: /255, 16-bit: /65535), ${normalise}.`,
+    `Input 'input': float32 [N, ${inChannels}, H, W], ${channelText}, ${scalingText}, ${normalise}.`,
     `H and W must each be ${sizes.smallest} + k * ${sizes.step}; larger images are tiled (pyocyte blends overlapping tiles with Gaussian weights).`,
     `Output '${output}': ${meaning}; h = H - ${2 * sizes.outputMargin}, w = W - ${2 * sizes.outputMargin} (the output is centred on the input).`,
-    `The same facts are in metadata_props as JSON: normalization, classNames, threshold, task, pixelSizeUm, architecture, inputSizes.`,
+    `The same facts are in metadata_props as JSON: normalization, channels, classNames, threshold, task, pixelSizeUm, architecture, inputSizes.`,
   ].join('\n');
 }
 
@@ -166,6 +174,7 @@ function metadataProps(model: Model, output: string): Record<string, string> {
     task: m.task,
     classNames: m.classNames,
     normalization: m.normalization,
+    channels: m.channels,
     threshold: m.threshold,
     pixelSizeUm: m.pixelSizeUm,
     architecture: { name: 'unet', ...model.config },

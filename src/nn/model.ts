@@ -12,6 +12,8 @@ export interface ModelMetadata {
   /** One name per class, background first (binary: ['background', 'foreground']). */
   classNames: string[];
   normalization: Normalization;
+  /** The image files' channels the network sees, in order (`--channels`); absent: all of them. */
+  channels?: number[];
   /** Probability above which a pixel is foreground (binary), tuned on validation data. */
   threshold: number;
   /** Post-processing of class maps chosen on the validation images (see infer/postprocess.ts). */

@@ -3,9 +3,17 @@
 /** The segmentation task: one foreground class (sigmoid head) or several classes (softmax head). */
 export type Task = 'binary' | 'multiclass';
 
-/** How image intensities are normalised before the network sees them; stored in the model file. */
+/** How stored values become floats before normalisation (see io/image/convert.ts `INTENSITY_SCALINGS`). */
+export type IntensityScaling = 'range' | 'bitDepth';
+
+/**
+ * How image intensities are normalised before the network sees them; stored in the model file.
+ * `percentile`: each image's own `low`/`high` percentiles (per channel, whole image) map to 0/1.
+ * `meanStd`: one per-channel mean/std of the training set, on values scaled by `intensityScaling`
+ * (absent in model files written before it existed: 'bitDepth').
+ */
 export type Normalization =
-  | { kind: 'meanStd'; mean: number[]; std: number[] }
+  | { kind: 'meanStd'; mean: number[]; std: number[]; intensityScaling?: IntensityScaling }
   | { kind: 'percentile'; low: number; high: number };
 
 /**

@@ -52,8 +52,8 @@ export interface TrainOptionFields extends EngineOptionFields {
   augment?: 'none' | 'light' | 'default' | 'strong';
   /** Share of patches centred on a foreground pixel. Default `0.33`. CLI: `--foreground-fraction`. */
   foregroundFraction?: number;
-  /** Intensity normalisation. Default `meanStd`. CLI: `--normalization`. */
-  normalization?: 'meanStd' | 'percentile';
+  /** Intensity normalisation. Default `percentile`. CLI: `--normalization`. */
+  normalization?: 'percentile' | 'meanStd';
   /**
    * Stop when validation Dice has not improved for this many epochs; 0 never stops early. Default `0`. CLI:
    * `--patience`.

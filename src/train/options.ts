@@ -74,7 +74,7 @@ export const TRAIN_OPTIONS = defineOptions({
   loss: { type: 'string', choices: LOSSES, what: 'loss', default: 'bce+dice', doc: 'training loss' },
   augment: { type: 'string', choices: AUGMENT_PRESETS, default: 'light', doc: 'augmentation preset' },
   foregroundFraction: { type: 'number', default: 0.33, doc: 'share of patches centred on a foreground pixel' },
-  normalization: { type: 'string', choices: NORMALIZATIONS, default: 'meanStd', doc: 'intensity normalisation' },
+  normalization: { type: 'string', choices: NORMALIZATIONS, default: 'percentile', doc: 'intensity normalisation' },
   patience: { type: 'number', default: 0, doc: 'stop when validation Dice has not improved for this many epochs; 0 never stops early' },
   seed: { type: 'number', default: 0, doc: 'random seed: the same seed gives the same run' },
   validationTileSize: { type: 'number', flag: false, default: PREDICT_DEFAULTS.tileSize, doc: 'tile side for whole-image validation' },

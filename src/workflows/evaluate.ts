@@ -1,5 +1,6 @@
 import { labelComponents } from '../image/components.js';
 import { openDataset, type DatasetOptions } from '../data/prepare.js';
+import { intensityScalingOf } from '../data/normalize.js';
 import type { Split } from '../data/split.js';
 import { createEngine } from '../engine/index.js';
 import { loadModel, resolveModelPath, runFolderOf } from '../io/model-file.js';
@@ -26,14 +27,15 @@ export interface EvaluateOptions extends DatasetOptions, Omit<EvaluateOptionFiel
   progressStream?: ProgressStream | null;
 }
 
-/** Mask rules of the training data, so evaluation reads masks the way training did. */
+/** Image and mask rules of the training data, so evaluation reads files the way training did. */
 function maskRulesOf(model: Model): DatasetOptions {
-  const { task, mask, classNames } = model.metadata;
+  const { task, mask, classNames, channels, normalization } = model.metadata;
+  const files = { channels, intensityScaling: intensityScalingOf(normalization) };
   if (task === 'multiclass' && mask?.valueMap) {
     const valueMap = Object.entries(mask.valueMap).map(([value, c]) => `${value}:${classNames[c] ?? `class${c}`}`).join(',');
-    return { task, valueMap };
+    return { task, valueMap, ...files };
   }
-  return { task, maskPolarity: mask?.polarity };
+  return { task, maskPolarity: mask?.polarity, ...files };
 }
 
 /**

@@ -1,7 +1,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { readImage, toFloatImage, writeImage } from '../io/image/image-io.js';
+import { decodeImage, writeImage } from '../io/image/image-io.js';
+import { readerNote } from '../data/samples.js';
+import { previewImage, toFloatImage } from '../io/image/convert.js';
+import { intensityScalingOf } from '../data/normalize.js';
 import { isImageFile } from '../io/image/formats.js';
 import { labelsToMask } from '../data/value-map.js';
 import type { RasterImage } from '../image/types.js';
@@ -86,8 +89,12 @@ export async function predictFiles(options: PredictFilesOptions): Promise<Predic
     for (let k = 2; used.has(stem); k++) stem = `${basename(file, extname(file))}_${k}`;
     used.add(stem);
     try {
-      const raster = await readImage(file);
-      const image = toFloatImage(raster, { file });
+      const { image: raster, info } = await decodeImage(file);
+      const readNote = readerNote(file, info);
+      if (readNote) log(`note: ${readNote}`);
+      const image = toFloatImage(raster, {
+        file, channels: options.channels ?? metadata.channels, scaling: intensityScalingOf(metadata.normalization), nonFinite: 'fill', onWarning: (w) => log(`warning: ${w}`),
+      });
       const map = await predictProbabilities(model, image, { ...options, pixelSizeUm: options.pixelSizeUm });
       const segmentation = segment(map, { threshold, minSizePx: options.minSizePx, postprocessing: options.postprocessing ?? metadata.postprocessing });
       const { labels: { data: labels }, instances: { data: instances, count } } = segmentation;
@@ -98,7 +105,7 @@ export async function predictFiles(options: PredictFilesOptions): Promise<Predic
         await writeImage(join(options.out, `${stem}_probability${suffix}.png`), probabilityRaster(map, k));
       }
       const overlayLabels = map.channels === 1 ? instances : labels;
-      await writeImage(join(options.out, `${stem}_overlay.png`), drawOverlay(raster, overlayLabels, { thickness: Math.max(1, Math.round(Math.min(width, height) / 400)) }));
+      await writeImage(join(options.out, `${stem}_overlay.png`), drawOverlay(previewImage(image), overlayLabels, { thickness: Math.max(1, Math.round(Math.min(width, height) / 400)) }));
       const sixteenBit = count <= 65535;
       const instanceRaster: RasterImage = sixteenBit
         ? { width, height, channels: 1, bitDepth: 16, data: Uint16Array.from(instances) }

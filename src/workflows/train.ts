@@ -82,6 +82,7 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
         metadata: {
           task: scheme.task, classNames: scheme.classNames, mask: scheme.mask, threshold: 0.5,
           normalization: computeNormalization(trainSamples.map((s) => s.image), { kind: o.normalization }),
+          ...(o.channels ? { channels: o.channels } : {}),
           pixelSizeUm: trainSamples[0].pixelSizeUm,
         },
       },

@@ -48,7 +48,7 @@ describe('checkDataset', () => {
     assert.deepEqual(summary.classPixels, [225, 75]);
     assert.equal(summary.objects!.count, 3);
     assert.ok(Math.abs(summary.objects!.medianDiameterPx - 2 * Math.sqrt(25 / Math.PI)) < 1e-9);
-    assert.deepEqual(summary.split, { source: 'split.json', train: 2, val: 1, test: 0 });
+    assert.deepEqual(summary.split, { source: 'split.json', train: 2, val: 1, test: 0, leftOut: 0 });
     assert.match(summary.notes.join('\n'), /foreground is white \(value 255\)/);
     const text = formatSummary(summary);
     assert.match(text, /pairs +3 image\/mask pairs/);

@@ -88,7 +88,6 @@ describe('wbc-cellavision', { skip: wbc.skip }, () => {
     t.diagnostic(`loaded 100 wbc BMP + PNG pairs in ${seconds.toFixed(2)} s`);
     assert.equal(samples.length, 100);
     assert.deepEqual(new Set(samples.flatMap((s) => [...new Set(s.labels)])), new Set([0, 1, 2]));
-    assert.ok(seconds < 10, `loading took ${seconds} s`);
   });
 });
 
@@ -105,7 +104,7 @@ describe('isbi2012-em', { skip: isbi.skip }, () => {
     assert.equal(summary.pairs, 30);
     assert.equal(summary.polarity, 'black');
     assert.deepEqual(summary.classPixels, [6_137_070, 1_727_250]);
-    assert.deepEqual(summary.split, { source: 'split.json', train: 20, val: 5, test: 5 });
+    assert.deepEqual(summary.split, { source: 'split.json', train: 20, val: 5, test: 5, leftOut: 0 });
   });
 
   test('split reproduces split.json (20/5/5)', async () => {

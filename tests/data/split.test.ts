@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readSplitFile, splitStems } from '../../src/data/split.js';
+import { leftOut, readSplitFile, splitStems } from '../../src/data/split.js';
 
 const stems = (n: number) => Array.from({ length: n }, (_, i) => String(i + 1).padStart(3, '0'));
 let dir: string;
@@ -64,10 +64,20 @@ describe('split.json', () => {
     assert.throws(() => splitStems(stems(4), { splitFile: path }), /2 names with no image in the dataset: 099, 100/);
   });
 
-  test('stem in two sets and images in no set are reported together', () => {
+  test('stem in two sets and a name without an image are reported together', () => {
     const path = join(dir, 'twice.json');
-    writeFileSync(path, JSON.stringify({ train: ['001', '002'], val: ['002'], test: [] }));
-    assert.throws(() => splitStems(stems(4), { splitFile: path }), /"002" is in both train and val; 2 images are in no set: 003, 004/);
+    writeFileSync(path, JSON.stringify({ train: ['001', '002'], val: ['002'], test: ['099'] }));
+    assert.throws(() => splitStems(stems(4), { splitFile: path }), /"002" is in both train and val; 1 name with no image in the dataset: 099/);
+  });
+
+  test('a split naming 135 of 300 images (30/5/100) is honoured; the other 165 are left out', () => {
+    const all = stems(300);
+    const split = { train: all.slice(0, 30), val: all.slice(30, 35), test: all.slice(35, 135) };
+    const result = splitStems(all, { split });
+    assert.deepEqual([result.train.length, result.val.length, result.test.length], [30, 5, 100]);
+    const unused = leftOut(result, all);
+    assert.equal(unused.length, 165);
+    assert.deepEqual([unused[0], unused[164]], ['136', '300']);
   });
 
   test('readSplitFile: bad JSON and wrong shape fail naming the file', async () => {

@@ -6,7 +6,8 @@ import { writeFileAtomic } from '../../util/fs.js';
 import { decodeBmp, parseBmpHeader } from './bmp.js';
 import { checkImageBytes, IMAGE_FORMATS, type ImageFormat } from './formats.js';
 import { encodeTiff } from './tiff.js';
-import type { FloatImage, RasterImage } from '../../image/types.js';
+import type { RasterImage } from '../../image/types.js';
+import { decodeTiff, orientedSize, readTiffLayout, sharpReadsLosslessly, type SampleType, type TiffLayout } from './tiff-read.js';
 
 
 /** Images above this many pixels are refused unless `maxPixels` says otherwise (100 Mpx). */
@@ -14,15 +15,25 @@ export const DEFAULT_MAX_PIXELS = 100_000_000;
 
 /** What an image file's header says, read without decoding the pixels. */
 export interface ImageInfo {
+  /** As pyocyte reads the image: after its EXIF/TIFF orientation is applied. */
   width: number;
   height: number;
-  /** Channels as decoded: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA (palette files report 3 or 4). */
+  /** Channels as decoded, alpha included: 1 gray, 3 RGB, N for multi-channel TIFFs (palette files report 3 or 4). */
   channels: number;
+  /** Whether the last channel is alpha (PNG/WebP alpha, TIFF ExtraSamples 1 or 2). */
+  alpha: boolean;
+  /** Of the decoded raster: 8/16-bit unsigned, or 32-bit float (signed and other types are read as floats). */
   bitDepth: 8 | 16 | 32;
+  /** How the file stores its samples: `uint8`, `uint16`, `int16`, `float32`, `float64`, … */
+  sampleType: SampleType;
   /** `png`, `jpeg`, `tiff`, `webp` or `bmp`. */
   format: ImageFormat;
   /** Pages (TIFF stacks, animated WebP); pyocyte reads single-page images only. */
   pages: number;
+  /** The EXIF/TIFF orientation (2–8) that was applied: the stored pixels are turned or mirrored on reading. */
+  orientation?: number;
+  /** The file is CMYK and is converted to RGB, through its own ICC profile or a generic CMYK one. */
+  cmykProfile?: 'embedded' | 'generic';
 }
 
 /** Options for reading an image. */
@@ -43,15 +54,35 @@ function fileError(error: unknown, name: string): never {
   throw error;
 }
 
-const bitDepthOf = (depth: string): 8 | 16 | 32 =>
-  depth === 'uchar' || depth === 'char' ? 8 : depth === 'ushort' || depth === 'short' ? 16 : 32;
+const SHARP_SAMPLE_TYPES: Record<string, SampleType> = {
+  uchar: 'uint8', char: 'int8', ushort: 'uint16', short: 'int16', uint: 'uint32', int: 'int32', float: 'float32', double: 'float64',
+};
 
-async function headerOf(
-  input: string | Buffer, head: Uint8Array, format: ImageFormat, name: string,
-): Promise<ImageInfo & { metadata?: Metadata }> {
+/** The decoded bit depth of a sample type: unsigned ≤ 8 and ≤ 16 bits stay integers, the rest become floats. */
+function decodedBitDepth(sampleType: SampleType): 8 | 16 | 32 {
+  const match = /^uint(\d+)$/.exec(sampleType);
+  if (!match) return 32;
+  return Number(match[1]) <= 8 ? 8 : Number(match[1]) <= 16 ? 16 : 32;
+}
+
+type Header = ImageInfo & { metadata?: Metadata; tiff?: TiffLayout };
+
+async function headerOf(input: string | Buffer, head: Uint8Array, format: ImageFormat, name: string): Promise<Header> {
   if (format === 'bmp') {
     const header = parseBmpHeader(head, name);
-    return { width: header.width, height: header.height, channels: header.channels, bitDepth: 8, format, pages: 1 };
+    return { width: header.width, height: header.height, channels: header.channels, alpha: header.channels === 4, bitDepth: 8, sampleType: 'uint8', format, pages: 1 };
+  }
+  let tiff: TiffLayout | undefined;
+  if (format === 'tiff') {
+    tiff = await readTiffLayout(input, name);
+    if (!sharpReadsLosslessly(tiff)) {
+      const { width, height } = orientedSize(tiff.width, tiff.height, tiff.orientation);
+      const orientation = tiff.orientation > 1 ? tiff.orientation : undefined;
+      return {
+        width, height, channels: tiff.samplesPerPixel, alpha: tiff.alphaSample !== undefined, bitDepth: decodedBitDepth(tiff.sampleType),
+        sampleType: tiff.sampleType, format, pages: tiff.pages, ...(orientation ? { orientation } : {}), tiff,
+      };
+    }
   }
   let metadata: Metadata;
   try {
@@ -59,9 +90,15 @@ async function headerOf(
   } catch (error) {
     throw corrupt(name, format, error);
   }
-  const channels = metadata.space === 'cmyk' ? 3 : metadata.channels;
+  const sampleType = tiff?.sampleType ?? SHARP_SAMPLE_TYPES[metadata.depth] ?? 'uint8';
+  const alpha = tiff ? tiff.alphaSample !== undefined : metadata.hasAlpha;
+  const channels = metadata.space === 'cmyk' ? 3 + (alpha ? 1 : 0) : metadata.channels;
   const { width, height } = metadata.autoOrient ?? metadata;
-  return { width, height, channels, bitDepth: bitDepthOf(metadata.depth), format, pages: metadata.pages ?? 1, metadata };
+  const header: Header = { width, height, channels, alpha, bitDepth: decodedBitDepth(sampleType), sampleType, format, pages: metadata.pages ?? 1, metadata };
+  if ((metadata.orientation ?? 1) > 1) header.orientation = metadata.orientation;
+  if (metadata.space === 'cmyk') header.cmykProfile = metadata.icc ? 'embedded' : 'generic';
+  if (tiff) header.tiff = tiff;
+  return header;
 }
 
 function corrupt(name: string, format: ImageFormat, error: unknown): PyocyteError {
@@ -128,7 +165,7 @@ export async function readImageInfo(path: string, options: { name?: string } = {
     fileError(error, name);
   }
   const format = checkImageBytes(name, head, size);
-  const { metadata: _, ...info } = await headerOf(path, head, format, name);
+  const { metadata: _, tiff: __, ...info } = await headerOf(path, head, format, name);
   return info;
 }
 
@@ -184,17 +221,20 @@ async function decodeWithSharp(buffer: Buffer, info: ImageInfo, metadata: Metada
     data = grayFrom(data, channels, hasAlpha);
     channels = hasAlpha ? 2 : 1;
   }
-  return { width: decoded.info.width, height: decoded.info.height, channels, bitDepth, data };
+  return { width: decoded.info.width, height: decoded.info.height, channels, bitDepth, data, alpha: channels === 2 || channels === 4 };
 }
 
 /**
- * Reads an image file: PNG, JPEG, TIFF, WebP (via sharp) or BMP. Gray, gray+alpha, palette, RGB
- * and RGBA; 8- and 16-bit (32-bit float TIFFs as `Float32Array`). EXIF orientation is applied;
- * embedded ICC profiles are ignored so pixel values stay as stored. The header is checked before
- * decoding: wrong or corrupt files and images above `maxPixels` fail naming the file.
- * @returns a raster `[H, W, C]` with the file's native bit depth.
+ * Reads an image file: PNG, JPEG, TIFF, WebP (via sharp; TIFFs that sharp would misread — signed,
+ * 32/64-bit, channels other than gray/RGB plus alpha — via geotiff.js) or BMP. Gray, palette, RGB,
+ * N-channel, with or without alpha; 8- and 16-bit unsigned samples keep their type, every other
+ * sample type becomes `Float32Array`. EXIF/TIFF orientation is applied; embedded ICC profiles are
+ * ignored so pixel values stay as stored (CMYK files are converted to RGB through theirs, or a
+ * generic CMYK profile). The header is checked before decoding: wrong or corrupt files and images
+ * above `maxPixels` fail naming the file.
+ * @returns the raster `[H, W, C]` and what its header said.
  */
-export async function readImage(path: string, options: ReadImageOptions = {}): Promise<RasterImage> {
+export async function decodeImage(path: string, options: ReadImageOptions = {}): Promise<{ image: RasterImage; info: ImageInfo }> {
   const name = options.name ?? path;
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   let buffer: Buffer;
@@ -206,10 +246,18 @@ export async function readImage(path: string, options: ReadImageOptions = {}): P
   const format = checkImageBytes(name, buffer.subarray(0, HEAD_BYTES), buffer.length);
   const quick = quickSize(format, buffer, name);
   if (quick) checkPageAndPixelLimits({ ...quick, pages: 1 }, name, maxPixels);
-  const { metadata, ...info } = await headerOf(buffer, buffer, format, name);
+  const { metadata, tiff, ...info } = await headerOf(buffer, buffer, format, name);
   checkPageAndPixelLimits(info, name, maxPixels);
-  if (format === 'bmp' || metadata === undefined) return decodeBmp(buffer, name);
-  return decodeWithSharp(buffer, info, metadata, name);
+  let image: RasterImage;
+  if (format === 'bmp') image = { ...decodeBmp(buffer, name), alpha: info.alpha };
+  else if (metadata === undefined) image = await decodeTiff(buffer, tiff!, name);
+  else image = await decodeWithSharp(buffer, info, metadata, name);
+  return { image, info };
+}
+
+/** Reads an image file's pixels; see {@link decodeImage}. @returns a raster `[H, W, C]`. */
+export async function readImage(path: string, options: ReadImageOptions = {}): Promise<RasterImage> {
+  return (await decodeImage(path, options)).image;
 }
 
 /** sharp colourspace names for writing a raster of each bit depth and channel count. */
@@ -221,16 +269,16 @@ function outputSpace(image: RasterImage): 'b-w' | 'srgb' | 'grey16' | 'rgb16' {
 function checkRaster(image: RasterImage, name: string): void {
   const expected = image.width * image.height * image.channels;
   const type = image.bitDepth === 8 ? Uint8Array : image.bitDepth === 16 ? Uint16Array : Float32Array;
-  if (!(image.data instanceof type) || image.data.length !== expected || image.channels < 1 || image.channels > 4) {
+  if (!(image.data instanceof type) || image.data.length !== expected || !(image.channels >= 1)) {
     throw new PyocyteError(
-      `cannot write ${name}: expected ${image.width}×${image.height}×${image.channels} ${image.bitDepth}-bit samples (1–4 channels), got ${image.data.length} in a ${image.data.constructor.name}`,
+      `cannot write ${name}: expected ${image.width}×${image.height}×${image.channels} ${image.bitDepth}-bit samples, got ${image.data.length} in a ${image.data.constructor.name}`,
     );
   }
 }
 
 /**
- * Writes a raster atomically (temp file + rename): `.png` (8/16-bit, 1–4 channels) or
- * `.tif`/`.tiff` (8/16-bit or 32-bit float, lossless deflate).
+ * Writes a raster atomically (temp file + rename): `.png` (8/16-bit; gray, RGB, either with alpha)
+ * or `.tif`/`.tiff` (8/16-bit or 32-bit float, any number of channels, lossless deflate).
  */
 export async function writeImage(path: string, image: RasterImage): Promise<void> {
   const extension = extname(path).toLowerCase();
@@ -240,46 +288,14 @@ export async function writeImage(path: string, image: RasterImage): Promise<void
     bytes = encodeTiff(image);
   } else if (extension === '.png') {
     if (image.bitDepth === 32) throw new PyocyteError(`cannot write ${path}: 32-bit float images can only be saved as TIFF (.tif)`);
+    const alpha = image.alpha ?? (image.channels === 2 || image.channels === 4);
+    if (image.channels > 4 || ((image.channels === 2 || image.channels === 4) !== alpha)) {
+      throw new PyocyteError(`cannot write ${path}: PNG holds gray or RGB (with or without alpha), not ${image.channels} channels${alpha ? '' : ' without alpha'}; save it as .tif`);
+    }
     const raw = { width: image.width, height: image.height, channels: image.channels as 1 | 2 | 3 | 4 };
     bytes = await sharp(image.data, { raw }).toColourspace(outputSpace(image)).png({ compressionLevel: 6 }).toBuffer();
   } else {
     throw new PyocyteError(`cannot write ${path}: pyocyte writes images as .png, .tif or .tiff; change the file extension`);
   }
   await writeFileAtomic(path, bytes);
-}
-
-/**
- * Converts a raster to floats in [0, 1] (8-bit ÷ 255, 16-bit ÷ 65535; 32-bit float kept as is).
- * An alpha channel that is fully opaque is dropped; transparent pixels fail, naming `options.file`,
- * because nothing says what lies under them.
- * @returns `[H, W, C]` with C = 1 or 3 (or as in the raster when it has no alpha).
- */
-export function toFloatImage(raster: RasterImage, options: { file?: string } = {}): FloatImage {
-  const { width, height, bitDepth } = raster;
-  const channels = raster.channels === 2 || raster.channels === 4 ? raster.channels - 1 : raster.channels;
-  const data = raster.data;
-  const pixels = width * height;
-  if (channels !== raster.channels) {
-    const opaque = bitDepth === 8 ? 255 : bitDepth === 16 ? 65535 : 1;
-    let transparent = 0;
-    for (let i = 0; i < pixels; i++) if (data[i * raster.channels + channels] < opaque) transparent++;
-    if (transparent > 0) {
-      const name = options.file ?? 'the image';
-      throw new PyocyteError(
-        `${name} has an alpha channel with ${transparent} transparent pixel${transparent === 1 ? '' : 's'}; ` +
-          `pyocyte cannot know what lies under them: flatten it onto a background or save it without alpha`,
-        { file: options.file },
-      );
-    }
-  }
-  const scale = bitDepth === 8 ? 1 / 255 : bitDepth === 16 ? 1 / 65535 : 1;
-  const out = new Float32Array(pixels * channels);
-  if (channels === raster.channels) {
-    for (let i = 0; i < out.length; i++) out[i] = data[i] * scale;
-  } else {
-    for (let i = 0, o = 0; i < pixels; i++) {
-      for (let c = 0; c < channels; c++) out[o++] = data[i * raster.channels + c] * scale;
-    }
-  }
-  return { width, height, channels, data: out };
 }
