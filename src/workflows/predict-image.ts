@@ -1,0 +1,139 @@
+/**
+ * Predicts one image file and writes its outputs: the unit of work of `pyocyte predict`, of a
+ * queued job (workflows/queue/) and of the web app. Every caller writes the same bytes for the
+ * same image, model and settings.
+ */
+import { existsSync } from 'node:fs';
+import { basename, extname, resolve } from 'node:path';
+import { labelsToMask } from '../data/value-map.js';
+import { measureCells } from '../infer/cells.js';
+import { type PredictOptions, predictProbabilities } from '../infer/predict.js';
+import { segment } from '../infer/segment.js';
+import { readImage, toFloatImage } from '../io/image/image-io.js';
+import { type PredictionKey, fileSha256, finishedManifest, manifestFileName, removeStaleTemporaries, writeManifest } from '../io/prediction-manifest.js';
+import {
+  type ImageSummary, cellsCsv, instanceFileName, probabilityFileNames, writeInstanceImage, writeMaskImage, writeOverlayImage, writeProbabilityMaps,
+} from '../io/prediction-outputs.js';
+import type { Model } from '../nn/model.js';
+import { fail } from '../util/errors.js';
+
+/** The options that change what is predicted; recorded in each image's manifest. */
+export interface PredictionSettings extends Omit<PredictOptions, 'onProgress'> {
+  /** Foreground probability threshold (binary models). Default: the model's tuned threshold. */
+  threshold?: number;
+  /** Smallest cell kept, in pixels. Default 30. */
+  minSizePx?: number;
+  /** Clean-up of the class map, 'none' or 'largestComponent'. Default: the model's choice. */
+  postprocessing?: string;
+}
+
+const SETTING_KEYS = [
+  'threshold', 'minSizePx', 'postprocessing', 'tta', 'tileSize', 'overlapFraction', 'contextMargin', 'batchSize', 'pixelSizeUm',
+] as const satisfies readonly (keyof PredictionSettings)[];
+
+/** The prediction settings of an options object, unset ones left out: what a manifest records. */
+export function predictionSettings(options: PredictionSettings): PredictionSettings {
+  const settings: Record<string, unknown> = {};
+  for (const key of SETTING_KEYS) if (options[key] !== undefined) settings[key] = options[key];
+  return settings as PredictionSettings;
+}
+
+/** Options of {@link predictImageFile}. */
+export interface PredictImageFileOptions extends PredictionSettings {
+  /** The model, loaded with `loadModel`. */
+  model: Model;
+  /**
+   * sha256 of the model's files (`modelSha256` in io/model-hash.ts), recorded in the manifest.
+   * Without it a finished image is never recognised: it is computed again every time.
+   */
+  modelSha256?: string | null;
+  /** The image file (PNG, JPEG, TIFF, WebP, BMP). */
+  image: string;
+  /** Output folder; created when missing. */
+  out: string;
+  /**
+   * Names the outputs `<stem>_mask.png`, …. Default: the image's file name without extension.
+   * Images of one batch need distinct stems ({@link assignStems}).
+   */
+  stem?: string;
+  /** Return the outputs already there when the manifest matches this image, model and settings. Default true. */
+  reuse?: boolean;
+  /** Called after each batch of tiles of the network pass. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** What {@link predictImageFile} wrote (or found already written). */
+export interface ImagePrediction {
+  /** The image's row of summary.csv. */
+  summary: ImageSummary & { width: number; height: number; cells: number; foregroundFraction: number };
+  /** The image's rows of cells.csv, without header (`cellsCsv(cells, { image: stem, header: false })`). */
+  cellsCsv: string;
+  /** The files written in `out`, the manifest last. */
+  outputs: string[];
+  /** True when a matching manifest was found and nothing was computed. */
+  reused: boolean;
+}
+
+/**
+ * Distinct stems for a batch of image files, in order: the file name without extension, then
+ * `<name>_2`, `<name>_3`, … for later files of the same name (from different folders).
+ */
+export function assignStems(files: readonly string[]): string[] {
+  const used = new Set<string>();
+  return files.map((file) => {
+    const base = basename(file, extname(file));
+    let stem = base;
+    for (let k = 2; used.has(stem); k++) stem = `${base}_${k}`;
+    used.add(stem);
+    return stem;
+  });
+}
+
+/**
+ * Segments one image file of any size and writes, each atomically under a name fixed by the stem:
+ * `<stem>_mask.png` (drawn like the training masks), `<stem>_probability[_<class>].png` (16-bit,
+ * 0–65535 ↔ 0–1), `<stem>_overlay.png` (cell contours), `<stem>_instances.png` (16-bit cell ids;
+ * `.tif` past 65 535 cells), and last `<stem>_manifest.json`, which marks the image finished and
+ * holds its summary.csv and cells.csv rows. Temporary files a killed writer left for these names
+ * are removed first. Running it twice writes the same bytes; with `reuse` the second run reads the
+ * manifest instead of predicting.
+ * @throws PyocyteError when the image is missing, unreadable or does not fit the model (its
+ *   channel count): the message names the file or says what is wrong.
+ */
+export async function predictImageFile(options: PredictImageFileOptions): Promise<ImagePrediction> {
+  const { model, image: file, out } = options;
+  if (!existsSync(file)) fail(`${file} does not exist`, { file });
+  const stem = options.stem ?? basename(file, extname(file));
+  const settings = predictionSettings(options);
+  const key: PredictionKey = { imageSha256: await fileSha256(file), modelSha256: options.modelSha256 ?? null, settings: { ...settings } };
+  if (options.reuse !== false) {
+    const done = await finishedManifest(out, stem, key);
+    if (done) return { summary: done.summary as ImagePrediction['summary'], cellsCsv: done.cellsCsv, outputs: [...done.outputs, manifestFileName(stem)], reused: true };
+  }
+  const { metadata, config } = model;
+  const channels = config.classes === 1 ? 1 : config.classes;
+  await removeStaleTemporaries(out, [
+    `${stem}_mask.png`, ...probabilityFileNames(stem, channels, metadata.classNames), `${stem}_overlay.png`,
+    instanceFileName(stem, 0), instanceFileName(stem, Infinity), manifestFileName(stem),
+  ]);
+  const raster = await readImage(file);
+  const floatImage = toFloatImage(raster, { file });
+  const map = await predictProbabilities(model, floatImage, { ...settings, onProgress: options.onProgress });
+  const { labels, instances, count } = segment(map, {
+    threshold: options.threshold ?? metadata.threshold, minSizePx: options.minSizePx, postprocessing: options.postprocessing ?? metadata.postprocessing,
+  });
+  const { width, height } = floatImage;
+  const outputs = [
+    await writeMaskImage(out, stem, labelsToMask(labels, width, height, metadata.mask ?? {})),
+    ...await writeProbabilityMaps(out, stem, map, metadata.classNames),
+    await writeOverlayImage(out, stem, raster, map.channels === 1 ? instances : labels),
+    await writeInstanceImage(out, stem, instances, width, height, count),
+  ];
+  const pixelSizeUm = options.pixelSizeUm ?? metadata.pixelSizeUm;
+  const rows = cellsCsv(measureCells(instances, width, height, { pixelSizeUm }), { pixelSizeUm, image: stem, header: false });
+  let foreground = 0;
+  for (let i = 0; i < labels.length; i++) foreground += labels[i] > 0 ? 1 : 0;
+  const summary = { image: stem, width, height, cells: count, foregroundFraction: foreground / labels.length };
+  await writeManifest(out, stem, { ...key, source: resolve(file), summary, cellsCsv: rows, outputs });
+  return { summary, cellsCsv: rows, outputs: [...outputs, manifestFileName(stem)], reused: false };
+}
