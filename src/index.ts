@@ -16,7 +16,7 @@ export { predictProbabilities, probabilitiesToLabels, type PredictOptions, type 
 export { predictFiles, type PredictFilesOptions } from './workflows/predict-files.js';
 export { predictImageFile, assignStems, type PredictImageFileOptions, type ImagePrediction } from './workflows/predict-image.js';
 export { predictOnQueue, type QueuePredictOptions } from './workflows/queue/submit.js';
-export { runWorker, type WorkerOptions } from './workflows/queue/worker.js';
+export { runWorker, type QueueWorkerOptions } from './workflows/queue/worker.js';
 export { queueStatus } from './workflows/queue/status.js';
 export { modelSha256 } from './io/model-hash.js';
 export { segment, type Segmentation } from './infer/segment.js';

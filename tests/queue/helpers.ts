@@ -1,6 +1,6 @@
 /**
- * Fixtures of the queue tests: a real redis-server on a free loopback port in a temp folder,
- * `pyocyte worker` processes, and `pyocyte predict --queue` run in the background.
+ * Fixtures of the queue tests (and bench/scale.ts): a real redis-server on a free loopback port in
+ * a temp folder, `pyocyte worker` processes, and `pyocyte predict --queue` run in the background.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -78,9 +78,12 @@ export class WorkerProcess {
     child.stderr!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
   }
 
-  /** Starts `pyocyte worker --queue URL --threads 1 --lock-seconds 3` (short locks: a dead worker's job is taken over quickly). */
-  static start(url: string, args: readonly string[] = []): WorkerProcess {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--queue', url, '--threads', '1', '--lock-seconds', '3', ...args],
+  /**
+   * Starts `pyocyte worker --queue URL ...args`; by default `--threads 1 --lock-seconds 3` (short
+   * locks: a dead worker's job is taken over quickly).
+   */
+  static start(url: string, args: readonly string[] = ['--threads', '1', '--lock-seconds', '3']): WorkerProcess {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--queue', url, ...args],
       { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, PYOCYTE_DEBUG: '' } });
     return new WorkerProcess(child);
   }

@@ -72,6 +72,7 @@ export async function waitForRedis(ready: Promise<unknown>, url: string, timeout
  */
 export class ConnectionLog {
   private down = false;
+  private connected = false;
   private lastError: Error | undefined;
   constructor(private readonly url: string, private readonly log: (line: string) => void) {}
 
@@ -80,14 +81,16 @@ export class ConnectionLog {
     this.lastError = error;
     if (this.down) return;
     this.down = true;
-    this.log(`lost Redis at ${describeRedis(this.url)} (${error.message}); reconnecting`);
+    const where = describeRedis(this.url);
+    this.log(this.connected ? `lost Redis at ${where} (${error.message}); reconnecting` : `waiting for Redis at ${where} (${error.message})`);
   }
 
-  /** Records that a command succeeded, i.e. the connection works. */
+  /** Records that the connection works (it is ready, or a command succeeded). */
   ok(): void {
-    if (!this.down) return;
+    const was = this.down;
     this.down = false;
-    this.log(`reconnected to Redis at ${describeRedis(this.url)}`);
+    if (was) this.log(`${this.connected ? 'reconnected' : 'connected'} to Redis at ${describeRedis(this.url)}`);
+    this.connected = true;
   }
 
   /** The last connection error seen, for a first connection that times out. */

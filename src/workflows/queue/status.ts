@@ -52,7 +52,7 @@ export async function queueStatus(options: QueueStatusOptions): Promise<QueueSta
   try {
     await waitForRedis(queue.waitUntilReady(), options.queue, (options.connectSeconds ?? 10) * 1000, () => connectionLog.last);
   } catch (error) {
-    await queue.disconnect();
+    await queue.close();
     throw error;
   }
   try {

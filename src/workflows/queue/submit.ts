@@ -60,6 +60,8 @@ interface Entry {
 
 /** How often the submitter asks Redis for the state of the jobs it still waits for, ms. */
 const RECONCILE_MS = 3000;
+/** How long a completed job's manifest may stay invisible to the submitter before the job counts as failed, ms. */
+const MANIFEST_WAIT_MS = 60_000;
 
 /** Finds an entry's finished outputs (its manifest) and records them. */
 async function readFinished(out: string, entry: Entry): Promise<boolean> {
@@ -120,18 +122,21 @@ export async function predictOnQueue(options: QueuePredictOptions): Promise<Queu
   let progress: Progress | undefined;
   const connectionLog = new ConnectionLog(options.queue, (line) => (progress ? progress.log(line) : log(line)));
   const queue = new Queue<PredictJobData>(QUEUE_NAME, { connection });
-  const events = new QueueEvents(QUEUE_NAME, { connection });
   queue.on('error', (error) => connectionLog.error(error));
-  events.on('error', (error) => connectionLog.error(error));
   let wake = () => {};
   const fields: Record<string, number> = {};
+  const missingSince = new Map<string, number>();
   const finish = async (id: string, failedReason?: string) => {
     const entry = pending.get(id);
     if (!entry) return;
-    pending.delete(id);
     if (failedReason === undefined && !(await readFinished(out, entry))) {
+      // A shared folder (NFS) may show another machine's new file only after a while: ask again later.
+      const since = missingSince.get(id) ?? Date.now();
+      missingSince.set(id, since);
+      if (Date.now() - since < MANIFEST_WAIT_MS) return;
       failedReason = `a worker finished ${entry.stem} but ${manifestFileName(entry.stem)} is not in ${out}: every worker must see the output folder at this same path`;
     }
+    if (!pending.delete(id)) return;  // finished meanwhile by the other path (event or reconcile)
     if (failedReason !== undefined) {
       entry.row = { image: entry.stem, error: failedReason };
       progress?.log(`failed ${entry.file}: ${failedReason}`);
@@ -140,12 +145,6 @@ export async function predictOnQueue(options: QueuePredictOptions): Promise<Queu
     if (pending.size === 0) wake();
   };
   const failedReasonOf = async (id: string) => (await queue.getJob(id))?.failedReason || 'failed without a message';
-  events.on('completed', ({ jobId: id }) => void finish(id));
-  events.on('failed', ({ jobId: id }) => {
-    if (!pending.has(id)) return;
-    // Confirm the state: a 'failed' job is final, not waiting for a retry.
-    void queue.getJobState(id).then(async (state) => state === 'failed' && finish(id, await failedReasonOf(id)));
-  });
   // Events can be missed (before QueueEvents listens, or while Redis is away): ask for the states.
   const reconcile = async () => {
     await mapPool([...pending.values()], 16, async (entry) => {
@@ -164,11 +163,24 @@ export async function predictOnQueue(options: QueuePredictOptions): Promise<Queu
     progress?.update(entries.length - pending.size, fields);
   };
   try {
-    await waitForRedis(Promise.all([queue.waitUntilReady(), events.waitUntilReady()]), options.queue, (options.connectSeconds ?? 10) * 1000, () => connectionLog.last);
+    await waitForRedis(queue.waitUntilReady(), options.queue, (options.connectSeconds ?? 10) * 1000, () => connectionLog.last);
   } catch (error) {
-    await Promise.all([queue.disconnect(), events.disconnect()]);
+    await queue.close();
     throw error;
   }
+  connectionLog.ok();
+  // Created once Redis answers: BullMQ cannot close a QueueEvents that never connected.
+  const events = new QueueEvents(QUEUE_NAME, { connection });
+  events.on('error', (error) => connectionLog.error(error));
+  // An event handled here only saves waiting for the next reconcile, which also covers its errors.
+  const ignore = () => {};
+  events.on('completed', ({ jobId: id }) => void finish(id).catch(ignore));
+  events.on('failed', ({ jobId: id }) => {
+    if (!pending.has(id)) return;
+    // Confirm the state: a 'failed' job is final, not waiting for a retry.
+    void queue.getJobState(id).then(async (state) => state === 'failed' && finish(id, await failedReasonOf(id))).catch(ignore);
+  });
+  await events.waitUntilReady();
   if (options.progressStream !== null) {
     progress = createProgress({ total: entries.length, initialDone: result.reused, label: 'predict', stream: options.progressStream });
   }

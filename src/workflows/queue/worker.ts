@@ -13,7 +13,7 @@ import { ConnectionLog, QUEUE_NAME, describeRedis, redisConnection } from './con
 import type { PredictJobData, PredictJobResult } from './jobs.js';
 
 /** Options of {@link runWorker}. */
-export interface WorkerOptions {
+export interface QueueWorkerOptions {
   /** The Redis URL, `redis://HOST:6379`. */
   queue: string;
   /** Jobs run at once, each in its own child process with its own copy of the model. Default 1. */
@@ -43,8 +43,8 @@ export interface WorkerSummary {
 /** The processor file next to this one: processor.ts under tsx, processor.js once built. */
 const PROCESSOR_FILE = fileURLToPath(new URL(`./processor${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
-/** Runs a worker until `signal` aborts; see {@link WorkerOptions}. */
-export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> {
+/** Runs a worker until `signal` aborts; see {@link QueueWorkerOptions}. */
+export async function runWorker(options: QueueWorkerOptions): Promise<WorkerSummary> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const connection = redisConnection(options.queue);
   const concurrency = options.concurrency ?? 1;
