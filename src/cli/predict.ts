@@ -23,6 +23,9 @@ const spec: CommandSpec = {
 export const command = defineCommand(spec, async ({ flags: f, positionals }) => {
   if (typeof f.model !== 'string') fail(`predict needs --model RUN; usage: ${spec.usage}`);
   if (typeof f.out !== 'string') fail(`predict needs --out DIR for the results; usage: ${spec.usage}`);
+  if (typeof f.queue === 'string' && (f.threads !== undefined || f.engine !== undefined || f.precision !== undefined)) {
+    fail('with --queue the workers compute: give --threads and --engine to `pyocyte worker` on each machine, not to predict');
+  }
   const common = { ...predictOptions(f), model: f.model, inputs: positionals, out: f.out, signal: interruptSignal('predict') };
   const result = typeof f.queue === 'string'
     ? await predictOnQueue({ ...common, queue: f.queue })

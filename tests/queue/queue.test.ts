@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { type Job, Queue } from 'bullmq';
 import { QUEUE_NAME } from '../../src/workflows/queue/connection.js';
 import { train } from '../../src/workflows/train.js';
-import { QUIET, TINY_TRAINING, describeRun, runCli, tempFolder, tinyDataset } from '../cli/helpers.js';
+import { QUIET, TINY_TRAINING, assertOneLineError, describeRun, runCli, tempFolder, tinyDataset } from '../cli/helpers.js';
 import { RedisServer, WorkerProcess, redisAvailability, runCliAsync, sleep } from './helpers.js';
 
 const redis = redisAvailability();
@@ -158,4 +158,12 @@ describe(`predict --queue with 2 workers on ${IMAGES} synthetic 192x192 images`,
     assert.match(status.stdout, /workers alive: 2/);
     assert.match(status.stdout, /broken\.png.*: .*broken\.png is a corrupt or truncated PNG file/);
   }));
+});
+
+describe('queue commands with bad arguments fail in one line', () => {
+  test('worker without --queue; predict --queue http://h; predict --queue with --threads', () => {
+    assertOneLineError(runCli(['worker']), /worker needs --queue redis:\/\/HOST:6379/);
+    assertOneLineError(runCli(['predict', '--queue', 'http://h', '--model', 'm', 'x.png', '--out', 'o']), /--queue must be a Redis URL like redis:\/\/HOST:6379 \(redis:\/\/ or rediss:\/\/\), got 'http:\/\/h'/);
+    assertOneLineError(runCli(['predict', '--queue', 'redis://h', '--threads', '2', '--model', 'm', 'x.png', '--out', 'o']), /give --threads and --engine to `pyocyte worker`/);
+  });
 });

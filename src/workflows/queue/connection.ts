@@ -66,6 +66,9 @@ export async function waitForRedis(ready: Promise<unknown>, url: string, timeout
   }
 }
 
+/** Error codes and messages of a connection that is down, as ioredis reports them. */
+const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|Connection is closed|connect/i;
+
 /**
  * Logs connection trouble once per change, not once per reconnection attempt: "lost Redis …;
  * reconnecting" when errors start, "reconnected" when the connection is back.
@@ -76,8 +79,15 @@ export class ConnectionLog {
   private lastError: Error | undefined;
   constructor(private readonly url: string, private readonly log: (line: string) => void) {}
 
-  /** Records a connection error (an 'error' event of a Queue, Worker or QueueEvents). */
+  /**
+   * Records an 'error' event of a Queue, Worker or QueueEvents: a connection error once per
+   * outage, anything else (a job whose lock was lost, …) as it comes.
+   */
   error(error: Error): void {
+    if (!CONNECTION_ERROR.test(`${(error as { code?: string }).code ?? ''} ${error.message}`)) {
+      this.log(`Redis: ${error.message}`);
+      return;
+    }
     this.lastError = error;
     if (this.down) return;
     this.down = true;

@@ -92,33 +92,25 @@ async function enqueue(queue: Queue<PredictJobData>, entries: readonly Entry[], 
   });
 }
 
-/**
- * Predicts images on workers through a Redis queue: see {@link QueuePredictOptions}. Images whose
- * outputs are already in `out` for this model and these settings are not queued. Waits until every
- * job has completed or failed (a failed image is listed in summary.csv with its error), surviving
- * Redis restarts: jobs lost with Redis are queued again.
- * @throws PyocyteError when Redis cannot be reached at first, or no image could be predicted.
- */
-export async function predictOnQueue(options: QueuePredictOptions): Promise<QueuePredictResult> {
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const connection = redisConnection(options.queue);
-  const model = resolve(resolveModelPath(options.model));
-  const files = (await collectImages(options.inputs)).map((file) => resolve(file));
-  const stems = assignStems(files);
-  const out = resolve(options.out);
-  await mkdir(out, { recursive: true });
-  const { sha256 } = await modelSha256(model);
-  const settings = predictionSettings(options);
-  const batch = batchId(out, sha256, settings);
-  const entries: Entry[] = await mapPool(files, 4, async (file, i) => {
-    const entry: Entry = { file, stem: stems[i], id: jobId(batch, file, stems[i]), key: { imageSha256: await fileSha256(file), modelSha256: sha256, settings: { ...settings } } };
-    entry.reused = await readFinished(out, entry);
-    return entry;
-  });
-  const pending = new Map(entries.filter((e) => !e.reused).map((e) => [e.id, e]));
-  const jobData = (e: Entry): PredictJobData => ({ batch, image: e.file, stem: e.stem, out, model, modelSha256: sha256, settings });
-  const result: QueuePredictResult = { batch, images: [], failed: [], reused: entries.length - pending.size, interrupted: false, cancelled: 0, out };
+/** What {@link runJobs} works on: the batch, and the result it fills in. */
+interface Batch {
+  options: QueuePredictOptions;
+  log: (line: string) => void;
+  out: string;
+  entries: readonly Entry[];
+  /** The entries not finished yet, by job id; emptied as jobs finish. */
+  pending: Map<string, Entry>;
+  jobData: (entry: Entry) => PredictJobData;
+  result: QueuePredictResult;
+}
 
+/**
+ * Queues the pending entries and waits until each has completed (its manifest read) or failed
+ * (its error recorded), or until `options.signal` cancels the batch.
+ */
+async function runJobs(batch: Batch): Promise<void> {
+  const { options, log, out, entries, pending, jobData, result } = batch;
+  const connection = redisConnection(options.queue);
   let progress: Progress | undefined;
   const connectionLog = new ConnectionLog(options.queue, (line) => (progress ? progress.log(line) : log(line)));
   const queue = new Queue<PredictJobData>(QUEUE_NAME, { connection });
@@ -185,12 +177,11 @@ export async function predictOnQueue(options: QueuePredictOptions): Promise<Queu
     progress = createProgress({ total: entries.length, initialDone: result.reused, label: 'predict', stream: options.progressStream });
   }
   try {
-    if (pending.size > 0) {
-      if ((await queue.getWorkers()).length === 0) {
-        log(`no worker is connected to ${describeRedis(options.queue)} yet; the jobs wait for one ('pyocyte worker --queue ${describeRedis(options.queue)}' on each machine)`);
-      }
-      await enqueue(queue, [...pending.values()], jobData);
+    if ((await queue.getWorkers()).length === 0) {
+      const where = describeRedis(options.queue);
+      (progress?.log ?? log)(`no worker is connected to ${where} yet; the jobs wait for one ('pyocyte worker --queue ${where}' on each machine)`);
     }
+    await enqueue(queue, [...pending.values()], jobData);
     options.signal?.addEventListener('abort', () => wake(), { once: true });
     while (pending.size > 0 && !options.signal?.aborted) {
       await new Promise<void>((done) => {
@@ -214,6 +205,36 @@ export async function predictOnQueue(options: QueuePredictOptions): Promise<Queu
     await events.close();
     await queue.close();
   }
+}
+
+/**
+ * Predicts images on workers through a Redis queue: see {@link QueuePredictOptions}. Images whose
+ * outputs are already in `out` for this model and these settings are not queued. Waits until every
+ * job has completed or failed (a failed image is listed in summary.csv with its error), surviving
+ * Redis restarts: jobs lost with Redis are queued again.
+ * @throws PyocyteError when Redis cannot be reached at first, or no image could be predicted.
+ */
+export async function predictOnQueue(options: QueuePredictOptions): Promise<QueuePredictResult> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  redisConnection(options.queue);  // a bad URL fails before any image is read
+  const model = resolve(resolveModelPath(options.model));
+  const files = (await collectImages(options.inputs)).map((file) => resolve(file));
+  const stems = assignStems(files);
+  const out = resolve(options.out);
+  await mkdir(out, { recursive: true });
+  const { sha256 } = await modelSha256(model);
+  const settings = predictionSettings(options);
+  const batch = batchId(out, sha256, settings);
+  const entries: Entry[] = await mapPool(files, 4, async (file, i) => {
+    const entry: Entry = { file, stem: stems[i], id: jobId(batch, file, stems[i]), key: { imageSha256: await fileSha256(file), modelSha256: sha256, settings: { ...settings } } };
+    entry.reused = await readFinished(out, entry);
+    return entry;
+  });
+  const pending = new Map(entries.filter((e) => !e.reused).map((e) => [e.id, e]));
+  const jobData = (e: Entry): PredictJobData => ({ batch, image: e.file, stem: e.stem, out, model, modelSha256: sha256, settings });
+  const result: QueuePredictResult = { batch, images: [], failed: [], reused: entries.length - pending.size, interrupted: false, cancelled: 0, out };
+  if (pending.size > 0) await runJobs({ options, log, out, entries, pending, jobData, result });
+  else log(`every image was already predicted in ${out} with this model and these settings; nothing to queue`);
   for (const entry of entries) {
     if (entry.row?.error !== undefined) result.failed.push(`${entry.file}: ${entry.row.error}`);
     else if (entry.row) result.images.push(entry.row as QueuePredictResult['images'][number]);
