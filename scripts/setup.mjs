@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Makes a fresh clone runnable: npm dependencies, oneDNN (apt), the native addon, the TS build.
+// Makes a fresh clone runnable: npm dependencies, oneDNN (apt), the native addon, the TS build;
+// with --with-redis also redis-server (apt), which the queue tests and bench:scale start.
 // Uses only Node's standard library because it runs before `npm ci`. Each step is skipped when
 // its result is already there, so `npm test` and `npm run demo` stay quick after the first run.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -31,22 +32,39 @@ export function oneDnnInstalled() {
     (process.env.DNNL_ROOT !== undefined && existsSync(join(process.env.DNNL_ROOT, 'include/oneapi/dnnl/dnnl.hpp')));
 }
 
-function ensureOneDnn() {
-  if (oneDnnInstalled()) return;
+/** Installs Debian packages with apt-get when root or password-less sudo allows it; false when it cannot. */
+function aptInstall(packages) {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const hasApt = existsSync('/usr/bin/apt-get');
   const sudoOk = !isRoot && hasApt && spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0;
-  if (hasApt && (isRoot || sudoOk)) {
-    log('oneDNN (libdnnl-dev) is missing; installing it with apt-get');
-    const pre = isRoot ? [] : ['-n'];
-    const apt = (args) => run(isRoot ? 'apt-get' : 'sudo', [...pre, ...(isRoot ? [] : ['apt-get']), ...args],
-      { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    if (apt(['update', '-qq']) && apt(['install', '-y', '-qq', 'libdnnl-dev'])) return;
-    log('apt-get could not install libdnnl-dev');
-  }
+  if (!hasApt || !(isRoot || sudoOk)) return false;
+  const pre = isRoot ? [] : ['-n'];
+  const apt = (args) => run(isRoot ? 'apt-get' : 'sudo', [...pre, ...(isRoot ? [] : ['apt-get']), ...args],
+    { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  return apt(['update', '-qq']) && apt(['install', '-y', '-qq', ...packages]);
+}
+
+function ensureOneDnn() {
+  if (oneDnnInstalled()) return;
+  log('oneDNN (libdnnl-dev) is missing; installing it with apt-get');
+  if (aptInstall(['libdnnl-dev'])) return;
+  log('apt-get could not install libdnnl-dev (it needs root or password-less sudo)');
   log('WARNING: oneDNN is not installed, so the fast native engine cannot be built.');
   log('         Install it with `sudo apt-get install libdnnl-dev` (Debian/Ubuntu), then run `npm run setup`.');
   log('         Until then pyocyte uses its pure-TypeScript reference engine, which is far slower.');
+}
+
+function redisServerInstalled() {
+  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+/** The queue tests and bench:scale start their own redis-server (Debian's package). */
+function ensureRedisServer() {
+  if (redisServerInstalled()) return;
+  log('redis-server is missing (the queue tests need it); installing it with apt-get');
+  if (aptInstall(['redis-server']) && redisServerInstalled()) return;
+  log('WARNING: redis-server could not be installed, so the queue tests will be skipped.');
+  log('         Install it with `sudo apt-get install redis-server`.');
 }
 
 function ensureNpmDependencies() {
@@ -83,6 +101,7 @@ function ensureTypeScriptBuild() {
 }
 
 ensureOneDnn();
+if (process.argv.includes('--with-redis')) ensureRedisServer();
 ensureNpmDependencies();
 ensureAddon();
 ensureTypeScriptBuild();

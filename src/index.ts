@@ -16,9 +16,15 @@ export { predictProbabilities, probabilitiesToLabels, type PredictOptions, type 
 export { PREDICT_DEFAULTS } from './infer/options.js';
 export { exportModel, type ExportOptions } from './workflows/export.js';
 export { predictFiles, type PredictFilesOptions } from './workflows/predict-files.js';
+export { predictImageFile, assignStems, type PredictImageFileOptions, type ImagePrediction } from './workflows/predict-image.js';
+export { predictOnQueue, type QueuePredictOptions } from './workflows/queue/submit.js';
+export { runWorker, type QueueWorkerOptions } from './workflows/queue/worker.js';
+export { queueStatus } from './workflows/queue/status.js';
+export { modelSha256 } from './io/model-hash.js';
 export { segment, type Segmentation } from './infer/segment.js';
 export { splitTouching } from './infer/instances.js';
-export { measureCells, cellsCsv } from './infer/cells.js';
+export { measureCells } from './infer/cells.js';
+export { cellsCsv } from './io/prediction-outputs.js';
 export { labelComponents } from './image/components.js';
 export { distanceTransform } from './image/distance.js';
 export { planTiles, blendWeights } from './infer/tiling.js';

@@ -11,6 +11,8 @@ const COMMANDS = {
   data: () => import('./data.js'),
   patchify: () => import('./patchify.js'),
   synth: () => import('./synth.js'),
+  worker: () => import('./worker.js'),
+  queue: () => import('./queue.js'),
 } as const;
 type CommandName = keyof typeof COMMANDS;
 
@@ -27,6 +29,8 @@ Commands:
   data check  check a dataset folder and summarise it
   patchify    cut images and masks into overlapping patches on disk
   synth       generate a synthetic stained-smear dataset
+  worker      take prediction jobs from a Redis queue (predict --queue)
+  queue status  jobs and workers of a Redis prediction queue
 
 Run 'pyocyte <command> --help' for a command's options.`;
 

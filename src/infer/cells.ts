@@ -1,31 +1,21 @@
 /**
  * Per-cell measurements from an instance map: centroid, area, equivalent diameter, perimeter,
- * circularity, and a CSV export.
+ * circularity. cells.csv is written by io/prediction-outputs.ts's cellsCsv.
  */
-import { csvField } from '../util/csv.js';
 import { fail } from '../util/errors.js';
 import { checkPlane, type Plane } from '../image/plane.js';
+import type { CellRow } from '../io/prediction-outputs.js';
 
-/** Options of {@link measureCells} and {@link cellsCsv}. */
+/** Options of {@link measureCells}. */
 export interface MeasureOptions {
   /** Micrometres per pixel; when given, the µm columns are filled. */
   pixelSizeUm?: number;
 }
 
-/** Measurements of one cell. Coordinates are pixel indices (the top-left pixel's centre is (0, 0)). */
-export interface CellMeasurement {
-  id: number;
-  centroidX: number;
-  centroidY: number;
-  areaPx: number;
-  areaUm2?: number;
-  /** Diameter of the disc with the same area, √(4A/π). */
-  equivalentDiameterPx: number;
-  equivalentDiameterUm?: number;
+/** Measurements of one cell: its cells.csv columns and its perimeter. */
+export interface CellMeasurement extends CellRow {
   /** Cauchy–Crofton estimate of the boundary length, in pixels. */
   perimeterPx: number;
-  /** 4πA/P², clipped to ≤ 1: 1 for a disc, lower for elongated or ragged cells. */
-  circularity: number;
 }
 
 /** Neighbour steps (x, y) and their line direction: 0 = 0°, 1 = 90°, 2 = 45°, 3 = 135°. */
@@ -118,34 +108,4 @@ export function measureCells(instances: Plane<Int32Array>, options: MeasureOptio
     cells.push(cell);
   }
   return cells.sort((a, b) => a.id - b.id);
-}
-
-/** Six significant digits, no trailing zeros, '' for missing values. */
-function format(value: number | undefined): string {
-  return value === undefined ? '' : String(Number(value.toPrecision(6)));
-}
-
-const CELL_COLUMNS = 'id,centroid_x,centroid_y,area_px,area_um2,equivalent_diameter_px,equivalent_diameter_um,circularity';
-
-/**
- * The cells as CSV, one row per cell:
- * `[image,]id,centroid_x,centroid_y,area_px,area_um2,equivalent_diameter_px,equivalent_diameter_um,circularity`.
- * The µm columns are empty when the pixel size is unknown (neither in the cells nor in `options`).
- * With `image`, every row starts with that name (the cells of many images in one file); with
- * `header: false` only the rows are returned, for appending.
- */
-export function cellsCsv(cells: readonly CellMeasurement[], options: MeasureOptions & { image?: string; header?: boolean } = {}): string {
-  const { pixelSizeUm, image } = options;
-  if (pixelSizeUm !== undefined && !(pixelSizeUm > 0)) fail(`pixelSizeUm must be > 0, got ${pixelSizeUm}`);
-  const lines = options.header === false ? [] : [image === undefined ? CELL_COLUMNS : `image,${CELL_COLUMNS}`];
-  const prefix = image === undefined ? [] : [csvField(image)];
-  for (const cell of cells) {
-    const areaUm2 = cell.areaUm2 ?? (pixelSizeUm === undefined ? undefined : cell.areaPx * pixelSizeUm * pixelSizeUm);
-    const diameterUm = cell.equivalentDiameterUm ?? (pixelSizeUm === undefined ? undefined : cell.equivalentDiameterPx * pixelSizeUm);
-    lines.push([
-      ...prefix, String(cell.id), format(cell.centroidX), format(cell.centroidY), String(cell.areaPx), format(areaUm2),
-      format(cell.equivalentDiameterPx), format(diameterUm), format(cell.circularity),
-    ].join(','));
-  }
-  return lines.length ? `${lines.join('\n')}\n` : '';
 }

@@ -1,25 +1,16 @@
 import { existsSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
-import { decodeImage, writeImage } from '../io/image/image-io.js';
-import { readerNote } from '../data/samples.js';
-import { previewImage, toFloatImage } from '../io/image/convert.js';
-import { intensityScalingOf } from '../data/normalize.js';
-import { isImageFile } from '../io/image/formats.js';
-import { labelsToMask } from '../data/value-map.js';
-import type { RasterImage } from '../image/types.js';
+import { join } from 'node:path';
 import { createEngine } from '../engine/index.js';
+import { isImageFile } from '../io/image/formats.js';
 import { loadModel, resolveModelPath } from '../io/model-file.js';
+import { modelSha256 } from '../io/model-hash.js';
+import { type ImageSummary, writeCellsCsv, writeSummaryCsv } from '../io/prediction-outputs.js';
 import type { Model } from '../nn/model.js';
-import { createProgress, type ProgressStream } from '../util/progress.js';
 import { PyocyteError, PyocyteErrors, fail } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs.js';
-import { cellsCsv, measureCells } from '../infer/cells.js';
-import { csvField } from '../util/csv.js';
-import { drawOverlay } from '../image/overlay.js';
-import { type ProbabilityMap, predictProbabilities } from '../infer/predict.js';
+import { createProgress, type ProgressStream } from '../util/progress.js';
 import type { PredictFilesOptionFields } from './options.generated.js';
-import { segment } from '../infer/segment.js';
+import { assignStems, predictImageFile } from './predict-image.js';
 
 /** Options of {@link predictFiles}; the docs and defaults of most are in PREDICT_FILES_OPTIONS (./options.ts). */
 export interface PredictFilesOptions extends Omit<PredictFilesOptionFields, 'model'> {
@@ -27,15 +18,31 @@ export interface PredictFilesOptions extends Omit<PredictFilesOptionFields, 'mod
   model: string | Model;
   /** Image files and folders of images. */
   inputs: readonly string[];
+  /**
+   * Skip images whose outputs are already in `out`, computed from the same image bytes, model
+   * files and settings (their `<stem>_manifest.json` says so). Default true; a loaded model
+   * (not a path) has no file hash, so its images are always computed.
+   */
+  reuse?: boolean;
+  /** Stops after the current image; summary.csv and cells.csv then cover the images done. */
+  signal?: AbortSignal;
   /** Where notes and warnings go; default stderr. */
   log?: (line: string) => void;
   /** Where the progress display goes (default stderr); null shows none. */
   progressStream?: ProgressStream | null;
 }
 
+/** One predicted image of a batch: its summary.csv row. */
+export type PredictedImage = Required<Pick<ImageSummary, 'image' | 'width' | 'height' | 'cells' | 'foregroundFraction'>>;
+
 export interface PredictFilesResult {
-  images: { image: string; width: number; height: number; cells: number; foregroundFraction: number }[];
+  images: PredictedImage[];
+  /** `<file>: <why>` for each image that could not be predicted. */
   failed: string[];
+  /** How many images were already done (their manifest matched) and were not computed again. */
+  reused: number;
+  /** True when `signal` stopped the run before every image was done. */
+  interrupted: boolean;
   out: string;
 }
 
@@ -56,78 +63,58 @@ export async function collectImages(inputs: readonly string[]): Promise<string[]
   return files;
 }
 
-/** A probability map as a 16-bit gray PNG (0–65535 ↔ 0–1), one channel of a planar map. */
-function probabilityRaster(map: ProbabilityMap, channel: number): RasterImage {
-  const plane = map.width * map.height;
-  const data = new Uint16Array(plane);
-  for (let i = 0; i < plane; i++) data[i] = Math.round(Math.min(1, Math.max(0, map.data[channel * plane + i])) * 65535);
-  return { width: map.width, height: map.height, channels: 1, bitDepth: 16, data };
+/**
+ * Writes a batch's summary.csv (one row per image in input order; failed images with their error)
+ * and cells.csv (the cells of every predicted image). Local and queued prediction both end here.
+ */
+export async function writeBatchCsvs(out: string, rows: readonly ImageSummary[], cellsRows: readonly string[]): Promise<void> {
+  await writeCellsCsv(out, cellsRows);
+  await writeSummaryCsv(out, rows);
 }
 
 /**
  * Segments image files of any size and writes, per image: the mask (drawn like the training
- * masks), the probability map, an overlay of cell contours, and an instance label image; plus
- * cells.csv (one row per cell) and summary.csv (cell counts). A bad image is reported and skipped;
- * the others are still written.
+ * masks), the probability map, an overlay of cell contours, an instance label image and a
+ * manifest (see {@link predictImageFile}); plus cells.csv (one row per cell) and summary.csv (one
+ * row per image: cell count, or the error of an image that failed). A bad image is reported and
+ * skipped; the others are still written.
+ * @throws PyocyteErrors when no image could be predicted (listing each file's problem).
  */
 export async function predictFiles(options: PredictFilesOptions): Promise<PredictFilesResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   if (typeof options.model === 'string') resolveModelPath(options.model);  // fail before any engine starts
   const files = await collectImages(options.inputs);
+  const stems = assignStems(files);
+  const hash = typeof options.model === 'string' ? (await modelSha256(options.model)).sha256 : null;
   const model = typeof options.model === 'string'
     ? await loadModel(options.model, { engine: createEngine({ backend: options.engine, threads: options.threads, precision: options.precision, warn: log }) })
     : options.model;
-  const { metadata } = model;
-  const threshold = options.threshold ?? metadata.threshold;
-  const pixelSizeUm = options.pixelSizeUm ?? metadata.pixelSizeUm;
   const progress = options.progressStream === null ? undefined : createProgress({ total: files.length, label: 'predict', stream: options.progressStream });
-  const used = new Set<string>();
-  const cellRows: string[] = [];
-  const result: PredictFilesResult = { images: [], failed: [], out: options.out };
+  const rows: ImageSummary[] = [];
+  const cellsRows: string[] = [];
+  const result: PredictFilesResult = { images: [], failed: [], reused: 0, interrupted: false, out: options.out };
   for (const [index, file] of files.entries()) {
-    let stem = basename(file, extname(file));
-    for (let k = 2; used.has(stem); k++) stem = `${basename(file, extname(file))}_${k}`;
-    used.add(stem);
+    if (options.signal?.aborted) {
+      result.interrupted = true;
+      break;
+    }
+    const stem = stems[index];
     try {
-      const { image: raster, info } = await decodeImage(file);
-      const readNote = readerNote(file, info);
-      if (readNote) log(`note: ${readNote}`);
-      const image = toFloatImage(raster, {
-        file, channels: options.channels ?? metadata.channels, scaling: intensityScalingOf(metadata.normalization), nonFinite: 'fill', onWarning: (w) => log(`warning: ${w}`),
-      });
-      const map = await predictProbabilities(model, image, { ...options, pixelSizeUm: options.pixelSizeUm });
-      const segmentation = segment(map, { threshold, minSizePx: options.minSizePx, postprocessing: options.postprocessing ?? metadata.postprocessing });
-      const { labels: { data: labels }, instances: { data: instances, count } } = segmentation;
-      const { width, height } = image;
-      await writeImage(join(options.out, `${stem}_mask.png`), labelsToMask(segmentation.labels, metadata.mask ?? {}));
-      for (let k = map.channels === 1 ? 0 : 1; k < map.channels; k++) {
-        const suffix = map.channels === 1 ? '' : `_${metadata.classNames[k] ?? k}`;
-        await writeImage(join(options.out, `${stem}_probability${suffix}.png`), probabilityRaster(map, k));
-      }
-      const overlayLabels = map.channels === 1 ? instances : labels;
-      await writeImage(join(options.out, `${stem}_overlay.png`), drawOverlay(previewImage(image), overlayLabels, { thickness: Math.max(1, Math.round(Math.min(width, height) / 400)) }));
-      const sixteenBit = count <= 65535;
-      const instanceRaster: RasterImage = sixteenBit
-        ? { width, height, channels: 1, bitDepth: 16, data: Uint16Array.from(instances) }
-        : { width, height, channels: 1, bitDepth: 32, data: Float32Array.from(instances) };
-      await writeImage(join(options.out, `${stem}_instances.${sixteenBit ? 'png' : 'tif'}`), instanceRaster);
-      cellRows.push(cellsCsv(measureCells(segmentation.instances, { pixelSizeUm }), { pixelSizeUm, image: stem, header: false }));
-      let foreground = 0;
-      for (let i = 0; i < labels.length; i++) foreground += labels[i] > 0 ? 1 : 0;
-      result.images.push({ image: stem, width, height, cells: count, foregroundFraction: foreground / labels.length });
+      const prediction = await predictImageFile({ ...options, model, modelSha256: hash, image: file, stem, log });
+      rows.push(prediction.summary);
+      cellsRows.push(prediction.cellsCsv);
+      result.images.push(prediction.summary);
+      if (prediction.reused) result.reused++;
     } catch (error) {
       if (!(error instanceof PyocyteError)) throw error;
+      rows.push({ image: stem, error: error.message });
       result.failed.push(`${file}: ${error.message}`);
       progress?.log(`skipped ${file}: ${error.message}`);
     }
     progress?.update(index + 1, { image: stem });
   }
-  progress?.done();
-  const header = cellsCsv([], { image: '', pixelSizeUm }).trim();
-  await writeFileAtomic(join(options.out, 'cells.csv'), `${header}\n${cellRows.join('')}`);
-  const summary = ['image,width,height,cell_count,foreground_fraction',
-    ...result.images.map((r) => `${csvField(r.image)},${r.width},${r.height},${r.cells},${r.foregroundFraction.toFixed(6)}`)];
-  await writeFileAtomic(join(options.out, 'summary.csv'), `${summary.join('\n')}\n`);
+  progress?.done(result.reused > 0 ? `${result.reused} image${result.reused === 1 ? ' was' : 's were'} already predicted in ${options.out} and kept` : undefined);
+  await writeBatchCsvs(options.out, rows, cellsRows);
   if (result.images.length === 0 && result.failed.length > 0) throw new PyocyteErrors('no image could be predicted', result.failed);
   return result;
 }

@@ -114,7 +114,7 @@ describe('pyocyte CLI end to end on synth --count 8 --size 96x96 --seed 3', () =
     const cells = readFileSync(join(P, 'cells.csv'), 'utf8').trim().split('\n');
     assert.ok(cells[0].startsWith('image,id,centroid_x'), cells[0]);
     const rows = csvRows(join(P, 'summary.csv'));
-    assert.deepEqual(rows[0], ['image', 'width', 'height', 'cell_count', 'foreground_fraction']);
+    assert.deepEqual(rows[0], ['image', 'width', 'height', 'cell_count', 'foreground_fraction', 'error']);
     assert.deepEqual(rows.slice(1).map((r) => r[0]), stems);
     const cellCount = rows.slice(1).reduce((n, r) => n + Number(r[3]), 0);
     assert.equal(cells.length - 1, cellCount);

@@ -28,7 +28,7 @@ describe('pyocyte CLI errors are one line without a stack trace', () => {
   after(() => tmp.remove());
 
   test('unknown command frobnicate lists the commands', () => {
-    assertOneLineError(runCli(['frobnicate']), /unknown command 'frobnicate'; valid commands are: demo, train, evaluate, predict, export, data, patchify, synth$/);
+    assertOneLineError(runCli(['frobnicate']), /unknown command 'frobnicate'; valid commands are: demo, train, evaluate, predict, export, data, patchify, synth, worker, queue$/);
   });
 
   test('train --bogus 1: unknown option, listing the valid ones', () => {
@@ -112,7 +112,7 @@ describe('pyocyte CLI errors are one line without a stack trace', () => {
     for (const suffix of ['_mask.png', '_probability.png', '_overlay.png', '_instances.png']) assert.ok(existsSync(join(out, `good${suffix}`)), `good${suffix}`);
     assert.ok(!existsSync(join(out, 'gray_mask.png')));
     const summary = readFileSync(join(out, 'summary.csv'), 'utf8').trim().split('\n');
-    assert.deepEqual(summary.slice(1).map((l) => l.split(',')[0]), ['good']);
+    assert.deepEqual(summary.slice(1).map((l) => l.split(',')[0]), ['good', 'gray']);
     assert.deepEqual([result.lastJson?.images, result.lastJson?.failed], [1, 1]);
   });
 

@@ -1,7 +1,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { splitTouching } from '../../src/infer/instances.js';
-import { cellsCsv, measureCells } from '../../src/infer/cells.js';
+import { measureCells } from '../../src/infer/cells.js';
+import { cellsCsv } from '../../src/io/prediction-outputs.js';
 import { distanceTransform } from '../../src/image/distance.js';
 import { removeSmallObjects } from '../../src/image/small-objects.js';
 import { labelComponents } from '../../src/image/components.js';

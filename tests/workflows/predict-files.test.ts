@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readImage, writeImage } from '../../src/io/image/image-io.js';
@@ -37,13 +37,35 @@ describe('predictFiles with a tiny trained model on 6 synthetic 64x64 images', (
     }
     for (const stem of stems) for (const suffix of OUTPUTS) assert.ok(existsSync(join(out, `${stem}${suffix}`)), `${stem}${suffix}`);
     const summary = csvLines(join(out, 'summary.csv'));
-    assert.equal(summary[0], 'image,width,height,cell_count,foreground_fraction');
+    assert.equal(summary[0], 'image,width,height,cell_count,foreground_fraction,error');
     assert.deepEqual(summary.slice(1).map((l) => Number(l.split(',')[3])), result.images.map((r) => r.cells));
     const cells = csvLines(join(out, 'cells.csv'));
     assert.ok(cells[0].startsWith('image,id,centroid_x'));
     assert.equal(cells.length - 1, result.images.reduce((n, r) => n + r.cells, 0));
     const mask = await readImage(join(out, '001_mask.png'));
     assert.deepEqual([mask.width, mask.height, mask.channels], [64, 64, 1]);
+  });
+
+  test('the same folder again: all 6 reused from their manifests, same bytes; threshold 0.9 instead: none reused', async () => {
+    const out = join(tmp.dir, 'out');
+    const before = readdirSync(out).sort().map((name) => [name, readFileSync(join(out, name))] as const);
+    const again = await predictFiles({ model: run, inputs: [join(data, 'images')], out, engine: TEST_ENGINE, ...QUIET });
+    assert.equal(again.reused, 6);
+    assert.deepEqual(readdirSync(out).sort(), before.map(([name]) => name));
+    for (const [name, bytes] of before) assert.ok(readFileSync(join(out, name)).equals(bytes), name);
+    const stricter = await predictFiles({ model: run, inputs: [join(data, 'images')], out, threshold: 0.9, engine: TEST_ENGINE, ...QUIET });
+    assert.equal(stricter.reused, 0);
+    assert.equal(JSON.parse(readFileSync(join(out, '001_manifest.json'), 'utf8')).settings.threshold, 0.9);
+  });
+
+  test('a temporary .001_mask.png.tmp-* left by a killed writer is removed when 001 is predicted again; another image\'s is kept', async () => {
+    const out = join(tmp.dir, 'stale-out');
+    mkdirSync(out);
+    writeFileSync(join(out, '.001_mask.png.tmp-123-abc'), 'half');
+    writeFileSync(join(out, '.001_2_mask.png.tmp-123-abc'), 'other');
+    await predictFiles({ model: run, inputs: [join(data, 'images', '001.png')], out, engine: TEST_ENGINE, ...QUIET });
+    assert.ok(!existsSync(join(out, '.001_mask.png.tmp-123-abc')));
+    assert.ok(existsSync(join(out, '.001_2_mask.png.tmp-123-abc')));
   });
 
   test('a 0-byte broken.png between two good images: failed names it, the good ones are written', async () => {
@@ -59,7 +81,9 @@ describe('predictFiles with a tiny trained model on 6 synthetic 64x64 images', (
     assert.deepEqual(result.images.map((r) => r.image), ['a', 'c']);
     for (const stem of ['a', 'c']) for (const suffix of OUTPUTS) assert.ok(existsSync(join(out, `${stem}${suffix}`)), `${stem}${suffix}`);
     assert.ok(!existsSync(join(out, 'broken_mask.png')));
-    assert.deepEqual(csvLines(join(out, 'summary.csv')).slice(1).map((l) => l.split(',')[0]), ['a', 'c']);
+    const rows = csvLines(join(out, 'summary.csv')).slice(1);
+    assert.deepEqual(rows.map((l) => l.split(',')[0]), ['a', 'broken', 'c']);
+    assert.match(rows[1], /^broken,,,,,\S*broken\.png is empty \(0 bytes\)/);
   });
 
   test('only broken images: rejects with PyocyteErrors listing each file', async () => {
