@@ -11,6 +11,7 @@ const COMMANDS = {
   data: () => import('./data.js'),
   patchify: () => import('./patchify.js'),
   synth: () => import('./synth.js'),
+  serve: () => import('./serve.js'),
 } as const;
 type CommandName = keyof typeof COMMANDS;
 
@@ -27,6 +28,7 @@ Commands:
   data check  check a dataset folder and summarise it
   patchify    cut images and masks into overlapping patches on disk
   synth       generate a synthetic stained-smear dataset
+  serve       a local web app to look, count, correct masks and retrain
 
 Run 'pyocyte <command> --help' for a command's options.`;
 

@@ -51,10 +51,12 @@ export interface TrainOptions extends DatasetOptions {
   precision?: PrecisionName;
   /** Tile side for whole-image validation. */
   validationTileSize?: number;
+  /** Start from this model's weights and normalisation (a run folder or model.json; fine-tuning). Its architecture must match. */
+  initialWeights?: string;
 }
 
-export type ResolvedTrainOptions = Required<Omit<TrainOptions, keyof DatasetOptions | 'epochs' | 'minutes' | 'threads'>> &
-  DatasetOptions & { epochs?: number; minutes?: number; threads?: number };
+export type ResolvedTrainOptions = Required<Omit<TrainOptions, keyof DatasetOptions | 'epochs' | 'minutes' | 'threads' | 'initialWeights'>> &
+  DatasetOptions & { epochs?: number; minutes?: number; threads?: number; initialWeights?: string };
 
 /**
  * The default recipe, chosen so a user who passes only `--data` gets a strong model on a laptop:
