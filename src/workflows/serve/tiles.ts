@@ -75,7 +75,7 @@ export function renderOverlayTile(
   const width = Math.max(0, Math.min(TILE_SIZE, size.width - x0));
   const height = Math.max(0, Math.min(TILE_SIZE, size.height - y0));
   const data = new Uint8Array(width * height * 4);
-  if (width === 0 || height === 0) return { width, height, data };
+  if (width === 0 || height === 0) return { width: 0, height: 0, data };
   // Source index under each tile pixel, with a one-pixel border for the contour test (-1 outside).
   const w2 = width + 2;
   const index = new Int32Array(w2 * (height + 2));
