@@ -81,6 +81,10 @@ describe('pyocyte serve in Chromium on 6 synthetic 96×96 smears with a tiny mod
     assert.equal(await page.locator('#cells tbody tr').count(), shown);
     assert.match((await page.textContent('#counts')) ?? '', /foreground: \d+/);
     assert.equal(await page.textContent('.thumb.current .count'), String(shown));
+    const csv = await (await page.request.get(new URL('/api/images/001/download/cells.csv', server.url).href)).text();
+    assert.equal(csv.trim().split('\n').length, shown + 1, 'cells.csv: a header and a row per cell');
+    const mask = await page.request.get(new URL('/api/images/001/download/mask.png', server.url).href);
+    assert.deepEqual([...(await mask.body()).subarray(1, 4)], [0x50, 0x4e, 0x47], 'mask.png is a PNG');
   });
 
   test('the threshold and min-size sliders re-segment at once; a table row finds its cell', async () => {
@@ -161,5 +165,19 @@ describe('pyocyte serve in Chromium on 6 synthetic 96×96 smears with a tiny mod
     const runs = join(tmp.dir, 'runs');
     const session = await (await page.request.get(new URL('/api/session', server.url).href)).json() as { model: { path: string } };
     assert.ok(session.model.path.startsWith(runs) && existsSync(join(session.model.path, 'model', 'model.json')), session.model.path);
+  });
+
+  test('training from scratch can be cancelled: it stops after its current step and keeps the model in use', async () => {
+    const modelBefore = await page.textContent('#model-name');
+    await page.locator('#train-minutes').fill('5');
+    const started = Date.now();
+    await page.click('#train-scratch');
+    await page.waitForFunction("/step \\d+/.test(document.querySelector('#train-status').textContent)", undefined, { timeout: 120_000 });
+    await page.click('#train-cancel');
+    await page.waitForFunction("document.querySelector('#train-status').dataset.state === 'cancelled'", undefined, { timeout: 60_000 });
+    timings['train from scratch, cancel'] = Date.now() - started;
+    assert.match((await page.textContent('#train-status')) ?? '', /resume with pyocyte train --resume/);
+    assert.equal(await page.textContent('#model-name'), modelBefore);
+    assert.equal(await page.isHidden('#train-cancel'), true);
   });
 });

@@ -1,85 +1,11 @@
-/** The server's JSON API, as the page uses it. Shapes mirror src/workflows/serve/. */
+/** The server's JSON API, as the page uses it. The shapes are the server's own (api-types.ts). */
+import type {
+  AnnotationSummary, GalleryEntry, PredictionResult, Session, TrainStatus,
+} from '../../src/workflows/serve/api-types.js';
 
-export interface GalleryEntry {
-  id: string;
-  name: string;
-  width: number;
-  height: number;
-  source: 'dataset' | 'upload';
-  hasMask: boolean;
-  maxLevel: number;
-  tileSize: number;
-  total?: number;
-  counts?: Record<string, number>;
-}
-
-export interface CellRow {
-  id: number;
-  centroidX: number;
-  centroidY: number;
-  areaPx: number;
-  areaUm2?: number;
-  equivalentDiameterPx: number;
-  equivalentDiameterUm?: number;
-  circularity: number;
-  classIndex: number;
-  className: string;
-  score: number;
-  box: [number, number, number, number];
-}
-
-export interface PredictionResult {
-  image: string;
-  width: number;
-  height: number;
-  params: { threshold: number; minSizePx: number };
-  counts: Record<string, number>;
-  total: number;
-  cells: CellRow[];
-  version: number;
-}
-
-export interface AnnotationSummary {
-  image: string;
-  cells: number;
-  version: number;
-  dirty: boolean;
-  canUndo: boolean;
-  canRedo: boolean;
-  hasMask: boolean;
-}
-
-export interface TrainStatus {
-  state: 'idle' | 'running' | 'cancelling' | 'done' | 'cancelled' | 'failed';
-  mode?: string;
-  run?: string;
-  minutes?: number;
-  step?: number;
-  epochs: { epoch: number; train: { loss: number; dice: number }; val?: { loss: number; dice: number } }[];
-  log: string[];
-  elapsedSeconds?: number;
-  etaSeconds?: number;
-  message?: string;
-}
-
-export interface Comparison {
-  run: string;
-  diceBefore?: number;
-  diceAfter?: number;
-  note?: string;
-  images: { image: string; diceBefore?: number; diceAfter: number; cellsBefore?: number; cellsAfter: number; cellsTrue: number; figureBefore?: string; figureAfter?: string }[];
-}
-
-export interface Session {
-  dataset: { path: string; name: string; convention: string };
-  model?: { path: string; name: string; version: number; task: string; classNames: string[]; threshold: number; pixelSizeUm?: number };
-  classNames: string[];
-  layers: Record<string, string>;
-  limits: { maxUploadMb: number; maxMegapixels: number };
-  training: TrainStatus;
-  comparison?: Comparison;
-  predictingAll: boolean;
-}
+export type {
+  AnnotationSummary, CellRow, Comparison, GalleryEntry, PredictionResult, Session, TrainStatus,
+} from '../../src/workflows/serve/api-types.js';
 
 /** A failed request, with the server's message. */
 export class ApiError extends Error {}

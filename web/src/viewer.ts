@@ -189,7 +189,7 @@ export class ImageViewer {
     if (focus) {
       const side = Math.max(rect.width, rect.height) * 4;
       const center = rect.getCenter();
-      this.viewer.viewport.fitBoundsWithConstraints(new OpenSeadragon.Rect(center.x - side / 2, center.y - side / 2, side, side));
+      this.viewer.viewport.fitBounds(new OpenSeadragon.Rect(center.x - side / 2, center.y - side / 2, side, side));
     }
   }
 

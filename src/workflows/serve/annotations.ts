@@ -14,6 +14,7 @@ import { readImage, writeImage } from '../../io/image/image-io.js';
 import {
   type LabelState, type Patch, type Point, applyPatch, deleteCell, fillPolygon, fillRegion, nextCellId, paintStroke, replaceAll, setCellClass,
 } from './edit-ops.js';
+import type { AnnotationSummary } from './api-types.js';
 import { HttpError } from './security.js';
 import type { Workspace } from './workspace.js';
 
@@ -39,17 +40,6 @@ interface Annotation extends LabelState {
   dirty: boolean;
   /** The mask was an instance label image: saved as cell ids, not classes. */
   instanceImage: boolean;
-}
-
-/** What the page shows of an annotation. */
-export interface AnnotationSummary {
-  image: string;
-  cells: number;
-  version: number;
-  dirty: boolean;
-  canUndo: boolean;
-  canRedo: boolean;
-  hasMask: boolean;
 }
 
 const MAX_UNDO = 100;

@@ -11,30 +11,8 @@ import type { EvaluationReport } from '../../io/reports.js';
 import type { Model } from '../../nn/model.js';
 import { PyocyteError } from '../../util/errors.js';
 import { evaluate } from '../evaluate.js';
+import type { ComparedImage, Comparison } from './api-types.js';
 import type { Workspace } from './workspace.js';
-
-/** One validation image before and after retraining. */
-export interface ComparedImage {
-  image: string;
-  diceBefore?: number;
-  diceAfter: number;
-  cellsBefore?: number;
-  cellsAfter: number;
-  /** Cells in the image's mask. */
-  cellsTrue: number;
-  /** Figure names for `/api/train/figures/NAME` (only the first few images have them). */
-  figureBefore?: string;
-  figureAfter?: string;
-}
-
-export interface Comparison {
-  run: string;
-  diceBefore?: number;
-  diceAfter?: number;
-  images: ComparedImage[];
-  /** Why there is nothing to compare (no validation images). */
-  note?: string;
-}
 
 const FIGURE_IMAGES = 6;
 const FIGURE_SIZE = 256;

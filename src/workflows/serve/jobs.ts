@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServerResponse } from 'node:http';
 import type { TrainOptions } from '../../train/options.js';
+import type { EpochEntry, TrainStatus } from './api-types.js';
 import { HttpError } from './security.js';
 import type { ChildMessage } from './train-child.js';
 import type { Predictions } from './predictions.js';
@@ -70,22 +71,6 @@ export class PredictAllJob {
   cancel(): void {
     this.cancelled = true;
   }
-}
-
-/** What the page shows of a training job. */
-export interface TrainStatus {
-  state: 'idle' | 'running' | 'cancelling' | 'done' | 'cancelled' | 'failed';
-  mode?: 'train' | 'finetune';
-  run?: string;
-  minutes?: number;
-  step?: number;
-  epochs: Record<string, unknown>[];
-  log: string[];
-  elapsedSeconds?: number;
-  /** Seconds left of the time budget (then the decision rule is chosen and the model saved). */
-  etaSeconds?: number;
-  message?: string;
-  result?: Extract<ChildMessage, { type: 'done' }>['result'];
 }
 
 const KILL_AFTER_MS = 15_000;
@@ -175,7 +160,7 @@ export class TrainingJob {
     s.elapsedSeconds = elapsed;
     s.etaSeconds = Math.max(0, (s.minutes ?? 0) * 60 - elapsed);
     if (message.type === 'step') s.step = message.step;
-    else if (message.type === 'epoch') s.epochs.push(message.entry);
+    else if (message.type === 'epoch') s.epochs.push(message.entry as unknown as EpochEntry);
     else if (message.type === 'log') s.log = [...s.log, message.line].slice(-50);
     else if (message.type === 'error') {
       this.answered = true;

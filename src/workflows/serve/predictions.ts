@@ -2,48 +2,15 @@
  * Predictions of the gallery's images with the model in use: the network runs once per image and
  * model; the threshold and minimum cell size re-segment the cached probabilities (fast).
  */
-import { measureCells, type CellMeasurement } from '../../infer/cells.js';
+import { measureCells } from '../../infer/cells.js';
 import { predictProbabilities, type ProbabilityMap } from '../../infer/predict.js';
 import { segment, type Segmentation } from '../../infer/segment.js';
 import { toFloatImage } from '../../io/image/image-io.js';
 import type { Model } from '../../nn/model.js';
+import type { CellRow, PredictionResult, SegmentParams } from './api-types.js';
 import { HttpError } from './security.js';
 import type { OverlaySource } from './tiles.js';
 import type { Workspace } from './workspace.js';
-
-/** The segmentation parameters a user can move. */
-export interface SegmentParams {
-  /** Foreground probability threshold (binary models). */
-  threshold: number;
-  /** Cells smaller than this many pixels are merged or dropped. */
-  minSizePx: number;
-}
-
-/** One row of the cell table. */
-export interface CellRow extends CellMeasurement {
-  /** Class index (≥ 1): the class of most of the cell's pixels. */
-  classIndex: number;
-  className: string;
-  /** Mean probability of not being background over the cell's pixels. */
-  score: number;
-  /** `[x0, y0, x1, y1)` in pixels. */
-  box: [number, number, number, number];
-}
-
-/** A segmented image as the page shows it. */
-export interface PredictionResult {
-  image: string;
-  width: number;
-  height: number;
-  params: SegmentParams;
-  /** Cells per class name. */
-  counts: Record<string, number>;
-  total: number;
-  foregroundFraction: number;
-  cells: CellRow[];
-  /** Changes whenever the labels change (for overlay tile URLs). */
-  version: number;
-}
 
 interface Cached {
   modelVersion: number;

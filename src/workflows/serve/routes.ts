@@ -6,6 +6,7 @@
 import { basename } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { EditRequest } from './annotations.js';
+import type { Comparison, GalleryEntry, Session } from './api-types.js';
 import { cellAt } from './edit-ops.js';
 import type { ServeContext } from './server.js';
 import { HttpError } from './security.js';
@@ -30,7 +31,7 @@ function body(request: { body: unknown }): Record<string, unknown> {
 export function registerRoutes(app: FastifyInstance, context: ServeContext): void {
   const { workspace, predictions, annotations, events, options } = context;
 
-  const galleryEntry = async (image: GalleryImage) => {
+  const galleryEntry = async (image: GalleryImage): Promise<GalleryEntry> => {
     const predicted = (await predictions.has(image.id)) ? (await predictions.results()).find((r) => r.image === image.id) : undefined;
     return {
       id: image.id, name: image.name, width: image.width, height: image.height, source: image.source, hasMask: image.maskPath !== undefined,
@@ -38,12 +39,12 @@ export function registerRoutes(app: FastifyInstance, context: ServeContext): voi
     };
   };
 
-  app.get('/api/session', async () => {
+  app.get('/api/session', async (): Promise<Session> => {
     const model = workspace.slot.model;
     return {
       dataset: { path: options.data, name: basename(options.data), convention: workspace.dataset.convention },
       model: model && {
-        path: workspace.slot.path, name: basename(workspace.modelRunFolder() ?? workspace.slot.path ?? ''), version: workspace.slot.version,
+        path: workspace.slot.path ?? '', name: basename(workspace.modelRunFolder() ?? workspace.slot.path ?? ''), version: workspace.slot.version,
         task: model.metadata.task, classNames: model.metadata.classNames, threshold: model.metadata.threshold,
         pixelSizeUm: model.metadata.pixelSizeUm, training: model.metadata.training,
       },
@@ -51,7 +52,7 @@ export function registerRoutes(app: FastifyInstance, context: ServeContext): voi
       layers: OVERLAY_LAYERS,
       limits: { maxUploadMb: options.maxUploadMb, maxMegapixels: options.maxMegapixels },
       training: context.training.status,
-      comparison: context.comparison,
+      comparison: context.comparison as Comparison | undefined,
       predictingAll: context.predictAll.running,
     };
   });

@@ -62,8 +62,8 @@ const FILL_ALPHA = 110;
 
 /**
  * One RGBA overlay tile of `level`/`column`/`row` (DeepZoom numbering, no overlap). Each tile
- * pixel shows the source pixel under its centre; contours are drawn where a tile pixel's cell or
- * class differs from a 4-neighbour's (the image's edge is no contour).
+ * pixel shows the source pixel under its centre. Only pixels of cells (instance id > 0) are drawn;
+ * contours where a tile pixel's cell or class differs from a 4-neighbour's (the image's edge is no contour).
  * @returns `[h, w, 4]` RGBA and its size (edge tiles are smaller than {@link TILE_SIZE}).
  */
 export function renderOverlayTile(
@@ -88,7 +88,8 @@ export function renderOverlayTile(
       index[(ty + 1) * w2 + tx + 1] = lx < 0 || ly < 0 || lx >= size.width || ly >= size.height ? -1 : sy * source.width + sx;
     }
   }
-  const key = (i: number) => source.instances[i] * 256 + source.labels[i];
+  // Pixels outside every cell (e.g. objects below the minimum size) are background here.
+  const key = (i: number) => (source.instances[i] === 0 ? 0 : source.instances[i] * 256 + source.labels[i]);
   const blend = (o: number, rgb: Rgb, alpha: number) => {
     const a = alpha / 255;
     const under = data[o + 3] / 255;
@@ -105,11 +106,11 @@ export function renderOverlayTile(
         const p = Math.min(1, Math.max(0, source.probability[i]));
         if (p > 0.02) blend(o, [255, Math.round(255 * (1 - p)), 0], Math.round(200 * p));
       }
-      const label = source.labels[i];
       const id = source.instances[i];
-      if (label === 0 && id === 0) continue;
+      if (id === 0) continue;
+      const label = source.labels[i];
       if (layers.has('classes') && label > 0) blend(o, classColor(label), FILL_ALPHA);
-      if (layers.has('instances') && id > 0) blend(o, cellColor(id), FILL_ALPHA);
+      if (layers.has('instances')) blend(o, cellColor(id), FILL_ALPHA);
       if (layers.has('contours')) {
         const own = key(i);
         const edge = [k - 1, k + 1, k - w2, k + w2].some((n) => index[n] >= 0 && key(index[n]) !== own);

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TrainOptions } from '../../train/options.js';
+import type { TrainResultSummary } from './api-types.js';
 import { PyocyteError } from '../../util/errors.js';
 import { train } from '../train.js';
 
@@ -14,7 +15,7 @@ export type ChildMessage =
   | { type: 'step'; step: number }
   | { type: 'epoch'; entry: Record<string, unknown> }
   | { type: 'log'; line: string }
-  | { type: 'done'; result: { runDir: string; interrupted: boolean; epochs: number; steps: number; seconds: number; valDice?: number } }
+  | { type: 'done'; result: TrainResultSummary }
   | { type: 'error'; message: string };
 
 const controller = new AbortController();
