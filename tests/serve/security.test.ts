@@ -6,10 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
+import { readImage } from '../../src/io/image/image-io.js';
 import { type RunningServer, startServer } from '../../src/workflows/serve/server.js';
 import { TEST_ENGINE, tempFolder, tinyDataset, untrainedRun } from '../cli/helpers.js';
 
@@ -130,6 +131,22 @@ describe('pyocyte serve on 127.0.0.1 with a 6-image dataset, 16 kB uploads and 0
     assert.deepEqual(added.map((a) => a.name), ['photo.jpg']);
     const gallery = (await raw(server.port, '/api/images')).json as unknown as { id: string }[];
     assert.ok(gallery.some((g) => g.id === 'photo'));
+  });
+
+  test('a brush stroke on the uploaded photo, saved, adds images/photo.jpg and masks/photo.png (black cells on white, as the dataset)', async () => {
+    const post = (path: string, payload: unknown) => raw(server.port, path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
+    const edited = await post('/api/images/photo/annotation/edit', { op: 'brush', points: [[10, 20], [30, 20]], radius: 3, classIndex: 1 });
+    assert.equal(edited.status, 200, edited.body);
+    assert.equal((edited.json as { cells: number }).cells, 1);
+    const saved = await post('/api/images/photo/annotation/save', {});
+    assert.equal(saved.status, 200, saved.body);
+    assert.ok(existsSync(join(data, 'images', 'photo.jpg')));
+    const mask = await readImage(join(data, 'masks', 'photo.png'));
+    const values = new Set(mask.data);
+    assert.deepEqual([...values].sort((a, b) => a - b), [0, 255]);
+    assert.equal(mask.data[20 * 40 + 20], 0, 'the stroke is a black cell');
+    assert.equal(mask.data[0], 255, 'the background stays white');
+    assert.equal((saved.json as { original?: string }).original, undefined, 'a new mask has no original to keep');
   });
 
   test('Host: evil.example is refused with 403 even on localhost (DNS rebinding)', async () => {
