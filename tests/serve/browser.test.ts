@@ -101,9 +101,20 @@ describe('pyocyte serve in Chromium on 6 synthetic 96×96 smears with a tiny mod
     await page.locator('#min-size').fill('30');
     await page.waitForFunction(`document.querySelector('#total-count')?.textContent === '${before}'`);
     if (before > 0) {
+      // The roundest cell: the centre of its box lies inside it.
+      await page.click('#cells th[data-key=circularity]');
       await page.click('#cells tbody tr:first-child');
-      assert.equal(await page.locator('#cells tbody tr.selected').count(), 1);
+      const id = await page.getAttribute('#cells tbody tr.selected', 'data-id');
       await page.waitForSelector('.cell-highlight', { state: 'attached' });
+      // The row's cell is now in the middle of the viewer: clicking there finds the row again.
+      await page.click('#cells th[data-key=id]');
+      await page.waitForTimeout(1200);
+      const box = (await page.locator('#viewer').boundingBox())!;
+      const lookup = page.waitForResponse((r) => r.url().includes('/cell-at'));
+      await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+      const found = await (await lookup).json() as { id: number };
+      assert.equal(String(found.id), id, 'the click found the cell of the row');
+      assert.equal(await page.getAttribute('#cells tbody tr.selected', 'data-id'), id);
     }
   });
 

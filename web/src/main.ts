@@ -131,13 +131,13 @@ function listen(): void {
   const events = new EventSource('/api/events');
   const progress = byId<HTMLProgressElement>('predict-progress');
   events.addEventListener('predict-progress', (e) => {
-    const data = JSON.parse((e as MessageEvent).data) as { done: number; total: number; image: string; total_cells?: number; counts?: Record<string, number>; error?: string };
+    const data = JSON.parse((e as MessageEvent).data) as { done: number; total: number; image: string; cells?: number; counts?: Record<string, number>; error?: string };
     progress.hidden = false;
     progress.value = data.done / data.total;
     const entry = gallery.get(data.image);
-    if (entry && data.total_cells !== undefined) Object.assign(entry, { total: data.total_cells, counts: data.counts });
+    if (entry && data.cells !== undefined) Object.assign(entry, { total: data.cells, counts: data.counts });
     renderGallery();
-    if (data.image === current && data.total_cells !== undefined) void guarded(() => api.prediction(data.image)).then((r) => r && count.show(r));
+    if (data.image === current && data.cells !== undefined) void guarded(() => api.prediction(data.image)).then((r) => r && count.show(r));
   });
   events.addEventListener('predict-done', () => {
     progress.hidden = true;

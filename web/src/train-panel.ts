@@ -7,7 +7,8 @@ import { type Comparison, type TrainStatus, api, urls } from './api.js';
 import { byId, formatNumber, formatSeconds, guarded, h } from './ui.js';
 
 export class TrainPanel {
-  constructor(hasModel: () => boolean) {
+  /** @param hasModel whether there is a model to fine-tune */
+  constructor(private readonly hasModel: () => boolean) {
     const start = (mode: 'train' | 'finetune') => void guarded(async () => {
       const status = await api.train(mode, Number(byId<HTMLInputElement>('train-minutes').value));
       this.show(status);
@@ -15,10 +16,7 @@ export class TrainPanel {
     byId('train-finetune').addEventListener('click', () => start('finetune'));
     byId('train-scratch').addEventListener('click', () => start('train'));
     byId('train-cancel').addEventListener('click', () => void guarded(async () => this.show(await api.cancelTraining())));
-    this.hasModel = hasModel;
   }
-
-  private hasModel: () => boolean;
 
   show(status: TrainStatus): void {
     const running = status.state === 'running' || status.state === 'cancelling';

@@ -143,8 +143,8 @@ export class Annotations {
         return this.summary(id);
       }
       case 'brush': {
-        const start = request.points[0];
-        const under = start ? s.instances[Math.round(start[1]) * s.width + Math.round(start[0])] : 0;
+        const [x, y] = (request.points[0] ?? [-1, -1]).map(Math.round);
+        const under = x >= 0 && y >= 0 && x < s.width && y < s.height ? s.instances[y * s.width + x] : 0;
         patch = paintStroke(s, request.points, request.radius, checkClass(request.classIndex), under > 0 ? under : nextCellId(s.instances));
         break;
       }

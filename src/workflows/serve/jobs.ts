@@ -56,7 +56,7 @@ export class PredictAllJob {
         if (this.cancelled) break;
         try {
           const result = await this.predictions.predict(id);
-          this.events.emit('predict-progress', { done: k + 1, total: ids.length, image: id, total_cells: result.total, counts: result.counts });
+          this.events.emit('predict-progress', { done: k + 1, total: ids.length, image: id, cells: result.total, counts: result.counts });
         } catch (error) {
           failed.push(`${id}: ${(error as Error).message}`);
           this.events.emit('predict-progress', { done: k + 1, total: ids.length, image: id, error: (error as Error).message });

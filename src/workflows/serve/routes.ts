@@ -6,7 +6,7 @@
 import { basename } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { EditRequest } from './annotations.js';
-import type { Comparison, GalleryEntry, Session } from './api-types.js';
+import type { GalleryEntry, PredictionResult, Session } from './api-types.js';
 import { cellAt } from './edit-ops.js';
 import type { ServeContext } from './server.js';
 import { HttpError } from './security.js';
@@ -31,8 +31,9 @@ function body(request: { body: unknown }): Record<string, unknown> {
 export function registerRoutes(app: FastifyInstance, context: ServeContext): void {
   const { workspace, predictions, annotations, events, options } = context;
 
-  const galleryEntry = async (image: GalleryImage): Promise<GalleryEntry> => {
-    const predicted = (await predictions.has(image.id)) ? (await predictions.results()).find((r) => r.image === image.id) : undefined;
+  /** An image as the gallery lists it; `results` are the predictions made with the model in use. */
+  const galleryEntry = async (image: GalleryImage, results?: PredictionResult[]): Promise<GalleryEntry> => {
+    const predicted = (results ?? (await predictions.results())).find((r) => r.image === image.id);
     return {
       id: image.id, name: image.name, width: image.width, height: image.height, source: image.source, hasMask: image.maskPath !== undefined,
       maxLevel: maxLevelOf(image.width, image.height), tileSize: TILE_SIZE, total: predicted?.total, counts: predicted?.counts,
@@ -52,12 +53,15 @@ export function registerRoutes(app: FastifyInstance, context: ServeContext): voi
       layers: OVERLAY_LAYERS,
       limits: { maxUploadMb: options.maxUploadMb, maxMegapixels: options.maxMegapixels },
       training: context.training.status,
-      comparison: context.comparison as Comparison | undefined,
+      comparison: context.comparison,
       predictingAll: context.predictAll.running,
     };
   });
 
-  app.get('/api/images', async () => Promise.all([...workspace.images.values()].map(galleryEntry)));
+  app.get('/api/images', async () => {
+    const results = await predictions.results();
+    return Promise.all([...workspace.images.values()].map((image) => galleryEntry(image, results)));
+  });
 
   app.post('/api/images/:id/predict', async (request) => {
     const { id } = request.params as Params;

@@ -14,6 +14,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { PyocyteError, fail } from '../../util/errors.js';
 import { Annotations } from './annotations.js';
 import { EventHub, PredictAllJob, TrainingJob } from './jobs.js';
+import type { Comparison } from './api-types.js';
 import { type ServeOptions, needsToken, resolveServeOptions } from './options.js';
 import { Predictions } from './predictions.js';
 import { registerRoutes } from './routes.js';
@@ -56,7 +57,7 @@ export interface ServeContext {
   training: TrainingJob;
   /** Before/after figures of the last training run, by name. */
   figures: Map<string, Buffer>;
-  comparison?: unknown;
+  comparison?: Comparison;
 }
 
 /**
@@ -77,18 +78,18 @@ export async function startServer(input: Partial<ServeOptions> & { data: string 
   const events = new EventHub();
   const predictions = new Predictions(workspace);
   const annotations = new Annotations(workspace, async (id) => predictions.source(id));
-  const context: ServeContext = {
-    options, workspace, predictions, annotations, events, figures: new Map(),
-    predictAll: new PredictAllJob(workspace, predictions, events),
-    training: undefined as unknown as TrainingJob,
-  };
-  context.training = new TrainingJob(workspace, events, async (runDir) => {
+  const figures = new Map<string, Buffer>();
+  // A finished run: use its model, then compare it with the one before on the validation images.
+  const training = new TrainingJob(workspace, events, async (runDir) => {
     const before = workspace.slot.model;
     await workspace.useModel(runDir);
     annotations.reset();
-    context.comparison = await compareModels(workspace, runDir, before, workspace.slot.model!, context.figures);
+    context.comparison = await compareModels(workspace, runDir, before, workspace.slot.model!, figures);
     return context.comparison;
   });
+  const context: ServeContext = {
+    options, workspace, predictions, annotations, events, figures, training, predictAll: new PredictAllJob(workspace, predictions, events),
+  };
 
   const app = Fastify({ logger: false, bodyLimit: 8 * 1024 * 1024, trustProxy: false });
   app.addHook('onRequest', async (request, reply) => {

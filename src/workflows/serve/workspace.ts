@@ -3,7 +3,7 @@
  * decoded rasters, display copies and tile pyramids, and the model in use.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import sharp from 'sharp';
 import { discoverDataset, type DatasetIndex } from '../../data/dataset.js';
@@ -202,13 +202,5 @@ export class Workspace {
     if (convention === 'suffix-mask') return join(root, `${image.id}_mask.png`);
     const folder = convention === 'nnunet' ? 'labelsTr' : existsSync(join(root, 'labels')) && !existsSync(join(root, 'masks')) ? 'labels' : 'masks';
     return join(root, folder, `${image.id}.png`);
-  }
-
-  /** Writes bytes to a file in the cache folder (e.g. a before/after figure). */
-  async cacheFile(name: string, bytes: Uint8Array): Promise<string> {
-    const path = join(this.cacheDir, name);
-    await mkdir(join(path, '..'), { recursive: true });
-    await writeFile(path, bytes);
-    return path;
   }
 }
