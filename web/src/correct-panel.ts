@@ -83,17 +83,24 @@ export class CorrectPanel {
     if (current) this.classSelect.value = current;
   }
 
-  /** Turns the tools on (Correct tab shown) or off. */
-  activate(active: boolean): void {
+  /** Turns the tools on (Correct tab shown) or off; the annotation is read when first needed. */
+  async activate(active: boolean): Promise<void> {
     this.active = active;
     this.choose(this.tool);
+    if (active) await this.load();
   }
 
+  /** Shows another image's annotation (read now if the tab is shown, else when it is). */
   async open(imageId: string | undefined): Promise<void> {
     this.imageId = imageId;
     this.summary = undefined;
     this.render();
-    if (!imageId) return;
+    if (this.active) await this.load();
+  }
+
+  private async load(): Promise<void> {
+    const imageId = this.imageId;
+    if (!imageId || this.summary?.image === imageId) return;
     const summary = await guarded(() => api.annotation(imageId));
     if (summary && this.imageId === imageId) this.update(summary);
   }

@@ -102,7 +102,7 @@ function chooseTab(next: Tab): void {
   tab = next;
   for (const button of document.querySelectorAll<HTMLElement>('.tabs button')) button.classList.toggle('active', button.dataset.tab === next);
   for (const panel of document.querySelectorAll<HTMLElement>('[data-panel]')) panel.hidden = panel.dataset.panel !== next;
-  correct.activate(next === 'correct');
+  void correct.activate(next === 'correct').then(refreshOverlay);
   refreshOverlay();
 }
 
@@ -138,6 +138,11 @@ function listen(): void {
     if (entry && data.cells !== undefined) Object.assign(entry, { total: data.cells, counts: data.counts });
     renderGallery();
     if (data.image === current && data.cells !== undefined) void guarded(() => api.prediction(data.image)).then((r) => r && count.show(r));
+  });
+  events.addEventListener('tiles', (e) => {
+    const data = JSON.parse((e as MessageEvent).data) as { image: string; done: number; total: number };
+    progress.hidden = data.done >= data.total;
+    progress.value = data.done / data.total;
   });
   events.addEventListener('predict-done', () => {
     progress.hidden = true;

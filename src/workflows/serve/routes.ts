@@ -67,7 +67,9 @@ export function registerRoutes(app: FastifyInstance, context: ServeContext): voi
     const { id } = request.params as Params;
     const b = body(request);
     workspace.image(id);
-    return predictions.predict(id, { threshold: numberOrUndefined(b.threshold, 'threshold'), minSizePx: numberOrUndefined(b.minSizePx, 'minSizePx') });
+    const params = { threshold: numberOrUndefined(b.threshold, 'threshold'), minSizePx: numberOrUndefined(b.minSizePx, 'minSizePx') };
+    // Tiles done of a large image, for the page's progress bar.
+    return predictions.predict(id, params, (done, total) => events.emit('tiles', { image: id, done, total }));
   });
 
   app.get('/api/images/:id/prediction', async (request) => {
