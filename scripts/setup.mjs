@@ -100,8 +100,41 @@ function ensureTypeScriptBuild() {
   }
 }
 
+/**
+ * Debian's chromium, for the browser tests of `pyocyte serve` (playwright-core drives it; Playwright's
+ * own browser download cannot work offline). Only for `npm test`; without it those tests skip.
+ */
+function ensureChromium() {
+  if (process.env.npm_lifecycle_event !== 'test' || existsSync('/usr/bin/chromium')) return;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const hasApt = existsSync('/usr/bin/apt-get');
+  const sudoOk = !isRoot && hasApt && spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0;
+  if (!hasApt || !(isRoot || sudoOk)) {
+    log('chromium is missing and apt-get is not available to install it; the browser tests of pyocyte serve will skip');
+    return;
+  }
+  log('chromium (for the browser tests) is missing; installing it with apt-get');
+  const apt = (args) => run(isRoot ? 'apt-get' : 'sudo', [...(isRoot ? [] : ['-n', 'apt-get']), '-o', 'DPkg::Lock::Timeout=600', ...args],
+    { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (!(apt(['update', '-qq']) && apt(['install', '-y', '-qq', 'chromium']))) log('apt-get could not install chromium; the browser tests will skip');
+}
+
+/** The web app of `pyocyte serve` (web/ → dist/web), rebuilt when its sources are newer. */
+function ensureWebBuild() {
+  const built = join(root, 'dist/web/app.js');
+  const newest = Math.max(newestMtime(join(root, 'web'), () => true), newestMtime(join(root, 'node_modules/openseadragon'), () => true));
+  if (existsSync(built) && statSync(built).mtimeMs >= newest) return;
+  log('bundling the web app');
+  if (!run(process.execPath, [join(root, 'web/build.mjs')])) {
+    log('bundling the web app failed; see the messages above');
+    process.exit(1);
+  }
+}
+
 ensureOneDnn();
 if (process.argv.includes('--with-redis')) ensureRedisServer();
 ensureNpmDependencies();
 ensureAddon();
 ensureTypeScriptBuild();
+ensureWebBuild();
+ensureChromium();

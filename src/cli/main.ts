@@ -13,6 +13,7 @@ const COMMANDS = {
   synth: () => import('./synth.js'),
   worker: () => import('./worker.js'),
   queue: () => import('./queue.js'),
+  serve: () => import('./serve.js'),
 } as const;
 type CommandName = keyof typeof COMMANDS;
 
@@ -31,6 +32,7 @@ Commands:
   synth       generate a synthetic stained-smear dataset
   worker      take prediction jobs from a Redis queue (predict --queue)
   queue status  jobs and workers of a Redis prediction queue
+  serve       a local web app to look, count, correct masks and retrain
 
 Run 'pyocyte <command> --help' for a command's options.`;
 

@@ -64,6 +64,11 @@ export interface TrainOptionFields extends EngineOptionFields {
   /** Tile side for whole-image validation. Default `512`. Library only. */
   validationTileSize?: number;
   /**
+   * Start from this model's weights and normalisation (a run folder or model.json): fine-tuning; its architecture
+   * must match. CLI: `--initial-weights`.
+   */
+  initialWeights?: string;
+  /**
    * Arithmetic of the native engine: fp32, bf16 (about twice as fast where the CPU has it) or auto. Default
    * `auto`. CLI: `--precision`.
    */

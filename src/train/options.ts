@@ -78,6 +78,11 @@ export const TRAIN_OPTIONS = defineOptions({
   patience: { type: 'number', default: 0, doc: 'stop when validation Dice has not improved for this many epochs; 0 never stops early' },
   seed: { type: 'number', default: 0, doc: 'random seed: the same seed gives the same run' },
   validationTileSize: { type: 'number', flag: false, default: PREDICT_DEFAULTS.tileSize, doc: 'tile side for whole-image validation' },
+  initialWeights: {
+    type: 'string',
+    placeholder: 'RUN',
+    doc: "start from this model's weights and normalisation (a run folder or model.json): fine-tuning; its architecture must match",
+  },
   ...ENGINE_OPTIONS,
   precision: { ...ENGINE_OPTIONS.precision, default: 'auto' },
 });
@@ -88,8 +93,8 @@ export interface TrainOptions extends DatasetOptions, TrainOptionFields {}
 /** The defaults of {@link TRAIN_OPTIONS}. */
 export const TRAIN_DEFAULTS = defaultsOf(TRAIN_OPTIONS);
 
-export type ResolvedTrainOptions = Required<Omit<TrainOptions, keyof DatasetOptions | 'epochs' | 'minutes' | 'threads'>> &
-  DatasetOptions & { epochs?: number; minutes?: number; threads?: number };
+export type ResolvedTrainOptions = Required<Omit<TrainOptions, keyof DatasetOptions | 'epochs' | 'minutes' | 'threads' | 'initialWeights'>> &
+  DatasetOptions & { epochs?: number; minutes?: number; threads?: number; initialWeights?: string };
 
 /** Applies defaults and checks every option, so a run never fails late on a typo. */
 export function resolveTrainOptions(options: TrainOptions): ResolvedTrainOptions {

@@ -5,14 +5,14 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
-import { intensityScalingOf } from '../data/normalize.js';
 import { readerNote } from '../data/samples.js';
 import { labelsToMask } from '../data/value-map.js';
 import { measureCells } from '../infer/cells.js';
+import { modelInput } from '../infer/model-input.js';
 import { type PredictOptions, predictProbabilities } from '../infer/predict.js';
 import type { PredictOptionFields } from '../infer/options.generated.js';
 import { segment } from '../infer/segment.js';
-import { previewImage, toFloatImage } from '../io/image/convert.js';
+import { previewImage } from '../io/image/convert.js';
 import { decodeImage } from '../io/image/image-io.js';
 import { type PredictionKey, fileSha256, finishedManifest, manifestFileName, removeStaleTemporaries, writeManifest } from '../io/prediction-manifest.js';
 import {
@@ -124,10 +124,7 @@ export async function predictImageFile(options: PredictImageFileOptions): Promis
   const { image: raster, info } = await decodeImage(file);
   const note = readerNote(file, info);
   if (note) log(`note: ${note}`);
-  const floatImage = toFloatImage(raster, {
-    file, channels: options.channels ?? metadata.channels, scaling: intensityScalingOf(metadata.normalization), nonFinite: 'fill',
-    onWarning: (warning) => log(`warning: ${warning}`),
-  });
+  const floatImage = modelInput(raster, model, { file, channels: options.channels, onWarning: (warning) => log(`warning: ${warning}`) });
   const map = await predictProbabilities(model, floatImage, { ...settings, onProgress: options.onProgress });
   const { labels, instances } = segment(map, {
     threshold: options.threshold ?? metadata.threshold, minSizePx: options.minSizePx, postprocessing: options.postprocessing ?? metadata.postprocessing,

@@ -5,7 +5,7 @@ import { createLoader } from '../data/loader.js';
 import { computeNormalization } from '../data/normalize.js';
 import { openDataset } from '../data/prepare.js';
 import { createEngine } from '../engine/index.js';
-import { MODEL_FOLDER, loadModelTensors, saveModel } from '../io/model-file.js';
+import { MODEL_FOLDER, loadModel, loadModelTensors, modelTensors, saveModel } from '../io/model-file.js';
 import { decodeSafetensors } from '../io/safetensors.js';
 import { type Model, unet } from '../nn/model.js';
 import { fail } from '../util/errors.js';
@@ -87,6 +87,11 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
         },
       },
     );
+    if (o.initialWeights) {
+      const start = await loadModel(o.initialWeights, { engine });
+      loadModelTensors(model, await modelTensors(start), o.initialWeights);
+      model.metadata.normalization = start.metadata.normalization;
+    }
     configure(model);
     state = freshState();
   }

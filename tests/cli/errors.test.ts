@@ -28,7 +28,7 @@ describe('pyocyte CLI errors are one line without a stack trace', () => {
   after(() => tmp.remove());
 
   test('unknown command frobnicate lists the commands', () => {
-    assertOneLineError(runCli(['frobnicate']), /unknown command 'frobnicate'; valid commands are: demo, train, evaluate, predict, export, data, patchify, synth, worker, queue$/);
+    assertOneLineError(runCli(['frobnicate']), /unknown command 'frobnicate'; valid commands are: demo, train, evaluate, predict, export, data, patchify, synth, worker, queue, serve$/);
   });
 
   test('train --bogus 1: unknown option, listing the valid ones', () => {

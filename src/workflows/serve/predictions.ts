@@ -1,0 +1,175 @@
+/**
+ * Predictions of the gallery's images with the model in use: the network runs once per image and
+ * model; the threshold and minimum cell size re-segment the cached probabilities (fast).
+ */
+import { measureCells } from '../../infer/cells.js';
+import { predictProbabilities, type ProbabilityMap } from '../../infer/predict.js';
+import { segment, type Segmentation } from '../../infer/segment.js';
+import { modelInput } from '../../infer/model-input.js';
+import { PREDICT_DEFAULTS } from '../../infer/options.js';
+import type { Model } from '../../nn/model.js';
+import type { CellRow, PredictionResult, SegmentParams } from './api-types.js';
+import { HttpError } from './security.js';
+import type { OverlaySource } from './tiles.js';
+import type { Workspace } from './workspace.js';
+
+interface Cached {
+  modelVersion: number;
+  map: ProbabilityMap;
+  /** Probability of not being background, `[H, W]`. */
+  foreground: Float32Array;
+  segmentation?: Segmentation;
+  result?: PredictionResult;
+}
+
+const MAX_CACHED_PIXELS = 64e6;
+let versions = 0;
+
+/** Probability of not being background per pixel, for binary and multi-class maps alike. */
+function foregroundOf(map: ProbabilityMap): Float32Array {
+  const plane = map.width * map.height;
+  if (map.channels === 1) return map.data.subarray(0, plane);
+  const out = new Float32Array(plane);
+  for (let i = 0; i < plane; i++) out[i] = 1 - map.data[i];
+  return out;
+}
+
+/** The cell table of a segmentation: measurements plus class, score and bounding box. */
+export function cellRows(segmentation: Segmentation, foreground: Float32Array, width: number, height: number, classNames: readonly string[], pixelSizeUm?: number): CellRow[] {
+  const labels = segmentation.labels.data;
+  const instances = segmentation.instances.data;
+  const measured = measureCells(segmentation.instances, { pixelSizeUm });
+  const row = new Map(measured.map((cell, k) => [cell.id, k]));
+  const classes = Math.max(2, classNames.length);
+  const votes = new Float64Array(measured.length * classes);
+  const scores = new Float64Array(measured.length);
+  const boxes = measured.map(() => [width, height, 0, 0] as [number, number, number, number]);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = y * width + x;
+      if (instances[i] === 0) continue;
+      const k = row.get(instances[i])!;
+      votes[k * classes + Math.min(classes - 1, labels[i])]++;
+      scores[k] += foreground[i];
+      const box = boxes[k];
+      box[0] = Math.min(box[0], x);
+      box[1] = Math.min(box[1], y);
+      box[2] = Math.max(box[2], x + 1);
+      box[3] = Math.max(box[3], y + 1);
+    }
+  }
+  return measured.map((cell, k) => {
+    let classIndex = 1;
+    for (let c = 2; c < classes; c++) if (votes[k * classes + c] > votes[k * classes + classIndex]) classIndex = c;
+    return { ...cell, classIndex, className: classNames[classIndex] ?? `class ${classIndex}`, score: scores[k] / cell.areaPx, box: boxes[k] };
+  });
+}
+
+export class Predictions {
+  private cache = new Map<string, Promise<Cached>>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly workspace: Workspace) {}
+
+  private model(): Model {
+    const model = this.workspace.slot.model;
+    if (!model) throw new HttpError(409, 'no model yet: start pyocyte serve with --model RUN, or train one on the Train tab');
+    return model;
+  }
+
+  /** The parameters the model chose on its validation images, as the CLI uses them. */
+  defaults(): SegmentParams {
+    return { threshold: this.model().metadata.threshold, minSizePx: PREDICT_DEFAULTS.minSizePx };
+  }
+
+  /** Whether an image has been predicted with the model in use. */
+  async has(id: string): Promise<boolean> {
+    const cached = this.cache.get(id);
+    return cached !== undefined && (await cached.catch(() => undefined))?.modelVersion === this.workspace.slot.version;
+  }
+
+  /** Runs the network on an image unless it already has with this model (one image at a time). */
+  private probabilities(id: string, onProgress?: (done: number, total: number) => void): Promise<Cached> {
+    const modelVersion = this.workspace.slot.version;
+    const existing = this.cache.get(id);
+    if (existing) {
+      return existing.then((cached) => (cached.modelVersion === modelVersion ? cached : (this.cache.delete(id), this.probabilities(id, onProgress))));
+    }
+    const model = this.model();
+    const run = this.queue.then(async () => {
+      const raster = await this.workspace.raster(id);
+      const image = modelInput(raster, model, { file: this.workspace.image(id).name });
+      const map = await predictProbabilities(model, image, { onProgress });
+      return { modelVersion, map, foreground: foregroundOf(map) };
+    });
+    this.queue = run.catch(() => undefined);
+    run.catch(() => this.cache.delete(id));
+    this.cache.set(id, run);
+    this.evict(id);
+    return run;
+  }
+
+  private evict(keep: string): void {
+    let pixels = 0;
+    for (const id of [...this.cache.keys()].reverse()) {
+      const image = this.workspace.images.get(id);
+      pixels += image ? image.width * image.height : 0;
+      if (pixels > MAX_CACHED_PIXELS && id !== keep) this.cache.delete(id);
+    }
+  }
+
+  /**
+   * Predicts (or re-segments) an image with the given parameters; missing parameters keep the
+   * last ones used for this image, else the model's.
+   */
+  async predict(id: string, params: Partial<SegmentParams> = {}, onProgress?: (done: number, total: number) => void): Promise<PredictionResult> {
+    const cached = await this.probabilities(id, onProgress);
+    const model = this.model();
+    const chosen: SegmentParams = { ...this.defaults(), ...cached.result?.params, ...definedParams(params) };
+    if (!(chosen.threshold > 0 && chosen.threshold < 1)) throw new HttpError(400, `the threshold must be between 0 and 1, got ${chosen.threshold}`);
+    if (!(chosen.minSizePx >= 0)) throw new HttpError(400, `the minimum cell size must be ≥ 0 px, got ${chosen.minSizePx}`);
+    const same = cached.result && cached.result.params.threshold === chosen.threshold && cached.result.params.minSizePx === chosen.minSizePx;
+    if (same) return cached.result!;
+    const { map } = cached;
+    const segmentation = segment(map, { threshold: chosen.threshold, minSizePx: chosen.minSizePx, postprocessing: model.metadata.postprocessing });
+    const classNames = model.metadata.classNames;
+    const cells = cellRows(segmentation, cached.foreground, map.width, map.height, classNames, model.metadata.pixelSizeUm);
+    const counts: Record<string, number> = {};
+    for (const name of classNames.slice(1)) counts[name] = 0;
+    for (const cell of cells) counts[cell.className] = (counts[cell.className] ?? 0) + 1;
+    let foreground = 0;
+    for (let i = 0; i < segmentation.labels.data.length; i++) foreground += segmentation.labels.data[i] > 0 ? 1 : 0;
+    cached.segmentation = segmentation;
+    cached.result = {
+      image: id, width: map.width, height: map.height, params: chosen, counts, total: segmentation.instances.count,
+      foregroundFraction: foreground / segmentation.labels.data.length, cells, version: ++versions,
+    };
+    return cached.result;
+  }
+
+  /** The labels, cells and probabilities of a predicted image, for overlays and downloads. */
+  async source(id: string): Promise<OverlaySource & { map: ProbabilityMap; segmentation: Segmentation; result: PredictionResult }> {
+    if (!(await this.has(id))) throw new HttpError(409, `${this.workspace.image(id).name} has not been predicted with this model yet`);
+    const cached = await this.cache.get(id)!;
+    const result = cached.result ?? (await this.predict(id));
+    const segmentation = cached.segmentation!;
+    return {
+      width: result.width, height: result.height, labels: segmentation.labels.data, instances: segmentation.instances.data,
+      probability: cached.foreground, map: cached.map, segmentation, result,
+    };
+  }
+
+  /** The latest result of each predicted image (for the gallery's counts and summary.csv). */
+  async results(): Promise<PredictionResult[]> {
+    const out: PredictionResult[] = [];
+    for (const [id, cached] of this.cache) {
+      const value = await cached.catch(() => undefined);
+      if (value?.result && value.modelVersion === this.workspace.slot.version && this.workspace.images.has(id)) out.push(value.result);
+    }
+    return out.sort((a, b) => (a.image < b.image ? -1 : 1));
+  }
+}
+
+function definedParams(params: Partial<SegmentParams>): Partial<SegmentParams> {
+  return Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined && Number.isFinite(v))) as Partial<SegmentParams>;
+}
