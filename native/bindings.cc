@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "common.h"
+#include "kernel.h"
 
 namespace pyo {
 
@@ -70,14 +71,41 @@ dims shape_of(const Napi::Value& value) {
   return shape;
 }
 
-double number_option(const Napi::Object& options, const char* key, double fallback) {
-  Napi::Value v = options.Get(key);
-  return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
+// ---- kernel options and registration (kernel.h) ----
+namespace {
+Napi::Value required(const Napi::Object& o, const char* key, bool ok(const Napi::Value&), const char* type, const char* what) {
+  Napi::Value v = o.Get(key);
+  if (!ok(v)) throw Napi::TypeError::New(o.Env(), std::string(what) + ": option " + key + " must be " + type);
+  return v;
+}
+bool is_number(const Napi::Value& v) { return v.IsNumber(); }
+bool is_boolean(const Napi::Value& v) { return v.IsBoolean(); }
+bool is_string(const Napi::Value& v) { return v.IsString(); }
+}  // namespace
+
+void read_field(const Napi::Object& o, const char* key, double& out, const char* what) {
+  out = required(o, key, is_number, "a number", what).As<Napi::Number>().DoubleValue();
+}
+void read_field(const Napi::Object& o, const char* key, float& out, const char* what) {
+  double wide;
+  read_field(o, key, wide, what);
+  out = static_cast<float>(wide);
+}
+void read_field(const Napi::Object& o, const char* key, int64_t& out, const char* what) {
+  double wide;
+  read_field(o, key, wide, what);
+  out = static_cast<int64_t>(wide);
+}
+void read_field(const Napi::Object& o, const char* key, bool& out, const char* what) {
+  out = required(o, key, is_boolean, "a boolean", what).As<Napi::Boolean>().Value();
+}
+void read_field(const Napi::Object& o, const char* key, std::string& out, const char* what) {
+  out = required(o, key, is_string, "a string", what).As<Napi::String>().Utf8Value();
 }
 
-bool bool_option(const Napi::Object& options, const char* key, bool fallback) {
-  Napi::Value v = options.Get(key);
-  return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : fallback;
+std::vector<std::pair<const char*, KernelDefinition>>& kernel_registry() {
+  static std::vector<std::pair<const char*, KernelDefinition>> registry;
+  return registry;
 }
 
 // ---- completions: promises resolved from the compute thread ----
@@ -107,8 +135,7 @@ void resolve_on_js(Napi::Env env, Napi::Function, Completion* c) {
   if (--pending_completions == 0) completions.Unref(env);
 }
 
-void run_completion(Job& job) {
-  auto* c = static_cast<Completion*>(job.extra);
+void run_completion(Completion* c) {
   c->error = take_error();
   if (c->error.empty() && c->tensor) {
     try {
@@ -128,52 +155,41 @@ Napi::Value queue_completion(Napi::Env env, const TensorPtr& tensor) {
   c->tensor = tensor;
   Napi::Promise promise = c->deferred.Promise();
   if (pending_completions++ == 0) completions.Ref(env);
-  Job job;
-  job.run = run_completion;
-  job.label = "read";
-  job.extra = c;
-  enqueue(std::move(job));
+  enqueue(Job("read", [c] { run_completion(c); }));
   return promise;
 }
 
-void run_upload(Job& job) {
-  TensorImpl& t = *job.tensors[0];
-  Exec& e = *t.upload;
-  if (e.scratch_bytes > 0) e.scratch.set_data_handle(compute_scratchpad(e.scratch_bytes));
-  e.prim.execute(compute_stream(), e.args);
+void run_upload(TensorImpl& t) {
+  t.upload->run();
   t.pending_uploads -= 1;
 }
 }  // namespace
 
 // Copies JS data into the tensor's staging buffer and queues the reorder into its layout.
 void write_tensor(Napi::Env env, const TensorPtr& t, const Napi::Value& value) {
-    if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-      throw Napi::TypeError::New(env, "write needs a Float32Array");
-    }
-    auto data = value.As<Napi::Float32Array>();
-    if (static_cast<int64_t>(data.ElementLength()) != t->elements()) {
-      throw Napi::RangeError::New(env, "write: " + std::to_string(data.ElementLength()) +
-                                           " values for a tensor of shape " + shape_text(t->shape));
-    }
-    if (t->pending_uploads > 0) wait_idle();
-    if (!t->staging) t->staging = std::make_shared<Buffer>(static_cast<size_t>(t->elements()) * sizeof(float));
-    if (!t->staging_mem || t->staging_mem.get_desc() != t->plain) t->staging_mem = memory(t->plain, cpu(), t->staging->ptr);
-    std::memcpy(t->staging->ptr, data.Data(), data.ByteLength());
-    if (!t->upload || t->upload_for != t->mem.get_desc() || t->upload->args.at(DNNL_ARG_FROM).get() != t->staging_mem.get()) {
-      auto exec = std::make_shared<Exec>();
-      const auto pd = dnnl::reorder::primitive_desc(t->staging_mem, t->mem, scratch_attr());
-      exec->init(dnnl::reorder(pd), pd);
-      exec->args[DNNL_ARG_FROM] = t->staging_mem;
-      exec->args[DNNL_ARG_TO] = t->mem;
-      t->upload = exec;
-      t->upload_for = t->mem.get_desc();
-    }
-    t->pending_uploads += 1;
-    Job job;
-    job.run = run_upload;
-    job.label = "upload";
-    job.tensors[0] = t;
-    enqueue(std::move(job));
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    throw Napi::TypeError::New(env, "write needs a Float32Array");
+  }
+  auto data = value.As<Napi::Float32Array>();
+  if (static_cast<int64_t>(data.ElementLength()) != t->elements()) {
+    throw Napi::RangeError::New(env, "write: " + std::to_string(data.ElementLength()) +
+                                         " values for a tensor of shape " + shape_text(t->shape));
+  }
+  if (t->pending_uploads > 0) wait_idle();
+  if (!t->staging) t->staging = std::make_shared<Buffer>(static_cast<size_t>(t->elements()) * sizeof(float));
+  if (!t->staging_mem || t->staging_mem.get_desc() != t->plain) t->staging_mem = memory(t->plain, cpu(), t->staging->ptr);
+  std::memcpy(t->staging->ptr, data.Data(), data.ByteLength());
+  if (!t->upload || t->upload_for != t->mem.get_desc() || t->upload->args.at(DNNL_ARG_FROM).get() != t->staging_mem.get()) {
+    auto exec = std::make_shared<Exec>();
+    const auto pd = dnnl::reorder::primitive_desc(t->staging_mem, t->mem, scratch_attr());
+    exec->init(dnnl::reorder(pd), pd, "upload");
+    exec->args[DNNL_ARG_FROM] = t->staging_mem;
+    exec->args[DNNL_ARG_TO] = t->mem;
+    t->upload = exec;
+    t->upload_for = t->mem.get_desc();
+  }
+  t->pending_uploads += 1;
+  enqueue(Job("upload", [t] { run_upload(*t); }));
 }
 
 Napi::Value Write(const Napi::CallbackInfo& info) {

@@ -11,12 +11,13 @@
 #include <dnnl.hpp>
 
 #include <atomic>
-#include <initializer_list>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include "job.h"
 
 namespace pyo {
 
@@ -85,16 +86,6 @@ TensorPtr make_tensor_like(const TensorPtr& like);
 void relayout(TensorImpl& t, const md& layout, const md& plain_in_layout);
 
 // ---- the compute queue ----
-struct Job {
-  void (*run)(Job&) = nullptr;
-  void* self = nullptr;
-  // For the profiler: what kind of work this is, and its arithmetic (0 when not a convolution).
-  const char* label = "other";
-  double flops = 0;
-  TensorPtr tensors[5];
-  double scalars[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  void* extra = nullptr;
-};
 void enqueue(Job&& job);
 void wait_idle();
 // The first error the compute thread hit since the last call, or "" (clears it).
@@ -119,18 +110,17 @@ struct Exec {
   memory scratch;
   size_t scratch_bytes = 0;
   bool ready() const { return static_cast<bool>(prim); }
-  void init(const dnnl::primitive& p, const dnnl::primitive_desc_base& pd);
+  // Takes the primitive, its scratchpad size and what the profiler calls it.
+  void init(const dnnl::primitive& p, const dnnl::primitive_desc_base& pd, const char* label, double flops = 0);
   // Sets an argument; a changed value waits for the queue first so no queued run sees a half-update.
   void set(int key, const memory& m);
   // The same, keeping the tensor alive as long as it is an argument.
   void set(int key, const TensorPtr& t);
   // Queues one run; the Exec must outlive it (kernels own theirs).
   void enqueue();
+  // Runs it now (on the compute thread).
+  void run();
 };
-
-// Queues one run of a heap-allocated Exec that is freed afterwards, keeping `keep` (up to five
-// tensors whose buffers it reads or writes) alive until then.
-void enqueue_owned(Exec* exec, std::initializer_list<TensorPtr> keep);
 
 // Gives a tensor in a wanted layout: the tensor itself, or a cached scratch copy refreshed by a
 // queued reorder. Layout mismatches happen only at the network's input/output and where oneDNN
@@ -160,11 +150,7 @@ void release_js(Outputs&... outputs) {
 // it) have run, so that freeing a kernel never makes the JS thread wait.
 template <typename T>
 void destroy_after_queue(T* doomed) {
-  Job job;
-  job.run = [](Job& j) { delete static_cast<T*>(j.extra); };
-  job.label = "free";
-  job.extra = doomed;
-  enqueue(std::move(job));
+  enqueue(Job("free", [doomed] { delete doomed; }));
 }
 
 // ---- JS bindings ----
@@ -185,8 +171,6 @@ class JsTensor : public Napi::ObjectWrap<JsTensor> {
 TensorPtr unwrap(const Napi::Value& value, const char* what);
 TensorPtr unwrap_optional(const Napi::Value& value, const char* what);
 dims shape_of(const Napi::Value& value);
-double number_option(const Napi::Object& options, const char* key, double fallback);
-bool bool_option(const Napi::Object& options, const char* key, bool fallback);
 std::string describe(const md& layout);
 std::string shape_text(const dims& shape);
 

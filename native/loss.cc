@@ -1,9 +1,12 @@
-// The fused loss head and the optimizer updates: plain loops over plain or same-layout buffers.
-// The formulas mirror src/engine/reference/loss.ts and optim.ts, which document them.
+// The fused loss head: sigmoid/softmax, cross-entropy, focal and soft Dice terms, their gradient
+// with respect to the logits and the batch's confusion counts, in one OpenMP pass over the pixels
+// (oneDNN has no loss primitives). The formulas are documented in src/engine/loss-terms.ts and
+// src/engine/reference/loss.ts, the reference this is tested against.
 #include <cmath>
 #include <cstring>
 
 #include "common.h"
+#include "kernel.h"
 
 namespace pyo {
 
@@ -11,7 +14,23 @@ namespace {
 enum Kind { kCrossEntropy = 0, kDice = 1, kFocal = 2 };
 
 inline double softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
-}  // namespace
+
+struct LossTermOptions {
+  std::string kind;
+  double weight;
+  template <typename F>
+  void fields(F f) { f("kind", kind); f("weight", weight); }
+};
+
+struct LossOptions {
+  int64_t classes;
+  double focal_gamma, dice_smooth;
+  std::vector<LossTermOptions> terms;
+  template <typename F>
+  void fields(F f) { f("classes", classes); f("focalGamma", focal_gamma); f("diceSmooth", dice_smooth); f("terms", terms); }
+};
+
+struct LossJob;
 
 // Everything a queued loss job touches, so it can outlive the JS object until the queue passes.
 struct LossState {
@@ -23,27 +42,33 @@ struct LossState {
   LayoutCache logits_cache_, target_cache_, weights_cache_;
   Output value_, dlogits_, counts_;
   void release_js() { pyo::release_js(value_, dlogits_, counts_); }
-  void compute(Job& job);
+  void compute(const LossJob& job);
 };
 
-class Loss : public Napi::ObjectWrap<Loss> {
- public:
-  static Napi::Function Init(Napi::Env env) { return DefineClass(env, "Loss", {InstanceMethod<&Loss::Forward>("forward")}); }
+// One loss evaluation: logits [N, K, H, W], target and optional pixel weights [N, H, W], all plain.
+struct LossJob {
+  LossState* state;
+  TensorPtr logits, target, pixel_weights;
+  void operator()() const { state->compute(*this); }
+};
 
-  explicit Loss(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Loss>(info), s_(std::make_unique<LossState>()) {
+class Loss : public Kernel<Loss, LossOptions> {
+ public:
+  static constexpr const char* kName = "Loss";
+
+  explicit Loss(const Napi::CallbackInfo& info) : Kernel(info), s_(std::make_unique<LossState>()) {
     LossState& s = *s_;
-    Napi::Object o = info[0].As<Napi::Object>();
-    s.classes_ = static_cast<int>(number_option(o, "classes", 1));
-    s.gamma_ = number_option(o, "focalGamma", 2);
-    s.smooth_ = number_option(o, "diceSmooth", 1);
+    s.classes_ = static_cast<int>(options_.classes);
+    s.gamma_ = options_.focal_gamma;
+    s.smooth_ = options_.dice_smooth;
     // Per-pixel class vectors live on the stack in the hot loop.
     if (s.classes_ < 1 || s.classes_ > 64) throw Napi::RangeError::New(info.Env(), "loss: 1 to 64 classes are supported");
-    Napi::Array terms = o.Get("terms").As<Napi::Array>();
-    for (uint32_t i = 0; i < terms.Length(); ++i) {
-      Napi::Object t = terms.Get(i).As<Napi::Object>();
-      std::string kind = t.Get("kind").As<Napi::String>().Utf8Value();
-      s.kinds_.push_back(kind == "dice" ? kDice : kind == "focal" ? kFocal : kCrossEntropy);
-      s.weights_.push_back(number_option(t, "weight", 1));
+    for (const auto& term : options_.terms) {
+      if (term.kind != "crossEntropy" && term.kind != "dice" && term.kind != "focal") {
+        throw Napi::RangeError::New(info.Env(), "loss: unknown term kind '" + term.kind + "'");
+      }
+      s.kinds_.push_back(term.kind == "dice" ? kDice : term.kind == "focal" ? kFocal : kCrossEntropy);
+      s.weights_.push_back(term.weight);
     }
   }
   ~Loss() override {
@@ -51,176 +76,169 @@ class Loss : public Napi::ObjectWrap<Loss> {
     destroy_after_queue(s_.release());
   }
 
- private:
   Napi::Value Forward(const Napi::CallbackInfo& info) {
-    return guarded(info, [&]() -> Napi::Value {
-      LossState& st = *s_;
-      auto& classes_ = st.classes_;
-      auto& kinds_ = st.kinds_;
-      auto& value_ = st.value_;
-      auto& dlogits_ = st.dlogits_;
-      auto& counts_ = st.counts_;
-      auto& prob_ = st.prob_;
-      TensorPtr logits = unwrap(info[0], "loss logits"), target = unwrap(info[1], "loss target");
-      TensorPtr weights = unwrap_optional(info[2], "loss pixel weights");
-      const dims& s = logits->shape;
-      if (s.size() != 4 || s[1] != classes_) throw std::runtime_error("loss: logits " + shape_text(s) + " do not have " + std::to_string(classes_) + " channels");
-      const dims t_shape{s[0], s[2], s[3]};
-      if (target->shape != t_shape) throw std::runtime_error("loss: target " + shape_text(target->shape) + " should be " + shape_text(t_shape));
-      if (weights && weights->shape != t_shape) throw std::runtime_error("loss: pixel weights " + shape_text(weights->shape) + " should be " + shape_text(t_shape));
-      value_.ensure({static_cast<int64_t>(1 + kinds_.size())}, plain_md({static_cast<int64_t>(1 + kinds_.size())}));
-      dlogits_.ensure(s, plain_md(s));
-      const int64_t foreground = std::max(classes_, 2) - 1;
-      counts_.ensure({2 + 3 * foreground}, plain_md({2 + 3 * foreground}));
-      const int channels = std::max(classes_, 2);
-      if (prob_.size() != static_cast<size_t>(s[0] * channels * s[2] * s[3])) {
-        wait_idle();
-        prob_.assign(static_cast<size_t>(s[0] * channels * s[2] * s[3]), 0.f);
-      }
-      Job job;
-      job.run = run;
-      job.label = "loss";
-      job.self = &st;
-      job.tensors[0] = st.logits_cache_.get(logits, plain_md(s));
-      job.tensors[1] = st.target_cache_.get(target, plain_md(t_shape));
-      if (weights) job.tensors[2] = st.weights_cache_.get(weights, plain_md(t_shape));
-      enqueue(std::move(job));
-      Napi::Env env = info.Env();
-      Napi::Object result = Napi::Object::New(env);
-      result.Set("value", value_.value(env));
-      result.Set("dLogits", dlogits_.value(env));
-      result.Set("counts", counts_.value(env));
-      return result;
-    });
+    LossState& st = *s_;
+    TensorPtr logits = unwrap(info[0], "loss logits"), target = unwrap(info[1], "loss target");
+    TensorPtr weights = unwrap_optional(info[2], "loss pixel weights");
+    const dims& s = logits->shape;
+    if (s.size() != 4 || s[1] != st.classes_) {
+      throw std::runtime_error("loss: logits " + shape_text(s) + " do not have " + std::to_string(st.classes_) + " channels");
+    }
+    const dims t_shape{s[0], s[2], s[3]};
+    if (target->shape != t_shape) {
+      throw std::runtime_error("loss: target " + shape_text(target->shape) + " should be " + shape_text(t_shape));
+    }
+    if (weights && weights->shape != t_shape) {
+      throw std::runtime_error("loss: pixel weights " + shape_text(weights->shape) + " should be " + shape_text(t_shape));
+    }
+    const int64_t terms = static_cast<int64_t>(st.kinds_.size());
+    st.value_.ensure({1 + terms}, plain_md({1 + terms}));
+    st.dlogits_.ensure(s, plain_md(s));
+    const int64_t channels = std::max(st.classes_, 2);
+    st.counts_.ensure({2 + 3 * (channels - 1)}, plain_md({2 + 3 * (channels - 1)}));
+    const size_t prob_size = static_cast<size_t>(s[0] * channels * s[2] * s[3]);
+    if (st.prob_.size() != prob_size) {
+      wait_idle();
+      st.prob_.assign(prob_size, 0.f);
+    }
+    enqueue(Job("loss", LossJob{&st, st.logits_cache_.get(logits, plain_md(s)), st.target_cache_.get(target, plain_md(t_shape)),
+                                weights ? st.weights_cache_.get(weights, plain_md(t_shape)) : nullptr}));
+    Napi::Env env = info.Env();
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("value", st.value_.value(env));
+    result.Set("dLogits", st.dlogits_.value(env));
+    result.Set("counts", st.counts_.value(env));
+    return result;
   }
 
-  static void run(Job& job) { static_cast<LossState*>(job.self)->compute(job); }
-
+ private:
   std::unique_ptr<LossState> s_;
 };
 
-void LossState::compute(Job& job) {
-    const auto& s = job.tensors[0]->shape;
-    const int64_t N = s[0], K = classes_, plane = s[2] * s[3], pixels = N * plane;
-    const int C = static_cast<int>(std::max<int64_t>(K, 2));
-    const float* z = static_cast<const float*>(job.tensors[0]->mem.get_data_handle());
-    const float* target = static_cast<const float*>(job.tensors[1]->mem.get_data_handle());
-    const float* pw = job.tensors[2] ? static_cast<const float*>(job.tensors[2]->mem.get_data_handle()) : nullptr;
-    float* grad = static_cast<float*>(dlogits_.t->mem.get_data_handle());
-    float* prob = prob_.data();
-    const size_t terms = kinds_.size();
-    // Per pixel: probabilities, cross-entropy/focal values and gradients, Dice sums per class,
-    // and the confusion counts at the default decision (p > 0.5 or argmax).
-    const size_t count_base = terms + 3 * C;
-    std::vector<double> sums(count_base + 2 + 3 * C, 0.0);
+void LossState::compute(const LossJob& job) {
+  const auto& s = job.logits->shape;
+  const int64_t N = s[0], K = classes_, plane = s[2] * s[3], pixels = N * plane;
+  const int C = static_cast<int>(std::max<int64_t>(K, 2));
+  const float* z = static_cast<const float*>(job.logits->mem.get_data_handle());
+  const float* target = static_cast<const float*>(job.target->mem.get_data_handle());
+  const float* pw = job.pixel_weights ? static_cast<const float*>(job.pixel_weights->mem.get_data_handle()) : nullptr;
+  float* grad = static_cast<float*>(dlogits_.t->mem.get_data_handle());
+  float* prob = prob_.data();
+  const size_t terms = kinds_.size();
+  // Per pixel: probabilities, cross-entropy/focal values and gradients, Dice sums per class,
+  // and the confusion counts at the default decision (p > 0.5 or argmax).
+  const size_t count_base = terms + 3 * C;
+  std::vector<double> sums(count_base + 2 + 3 * C, 0.0);
 #pragma omp parallel
-    {
-      std::vector<double> local(sums.size(), 0.0);
+  {
+    std::vector<double> local(sums.size(), 0.0);
 #pragma omp for schedule(static)
-      for (int64_t i = 0; i < pixels; ++i) {
-        const int64_t n = i / plane, j = i % plane;
-        const int t = static_cast<int>(target[i]);
-        const double w = (pw ? pw[i] : 1.0) / static_cast<double>(pixels);
-        double p[64];
-        double ce;
-        if (K == 1) {
-          const double zi = z[i];
-          p[1] = 1 / (1 + std::exp(-zi));
-          p[0] = 1 - p[1];
-          ce = softplus(t == 1 ? -zi : zi);
-        } else {
-          double max = -1e300, sum = 0;
-          for (int k = 0; k < K; ++k) max = std::max(max, static_cast<double>(z[(n * K + k) * plane + j]));
-          for (int k = 0; k < K; ++k) sum += (p[k] = std::exp(z[(n * K + k) * plane + j] - max));
-          for (int k = 0; k < K; ++k) p[k] /= sum;
-          ce = std::log(sum) + max - z[(n * K + t) * plane + j];
-        }
-        for (int c = 0; c < C; ++c) prob[(n * C + c) * plane + j] = static_cast<float>(p[c]);
-        const double pt = p[t];
-        double g[64] = {0};  // d loss / d logit_k for this pixel (sigmoid: index 0 only)
-        for (size_t term = 0; term < terms; ++term) {
-          if (kinds_[term] == kDice) continue;
-          const double lw = weights_[term] * w;
-          if (kinds_[term] == kCrossEntropy) {
-            local[term] += w * ce;
-            if (K == 1) g[0] += lw * (p[1] - t);
-            else for (int k = 0; k < K; ++k) g[k] += lw * (p[k] - (k == t));
-          } else {
-            const double q = 1 - pt, mod = std::pow(q, gamma_);
-            local[term] += w * mod * ce;
-            // d/dz of (1−pt)^γ·ce, written without 1/pt so it stays finite.
-            const double d = -(gamma_ * std::pow(q, gamma_ - 1) * ce * pt + mod);
-            // Sigmoid: d pt/dz = ±pt(1 − pt), so the 1/pt of d loss/d pt cancels.
-            if (K == 1) g[0] += lw * (t == 1 ? 1.0 : -1.0) * d * q;
-            else for (int k = 0; k < K; ++k) g[k] += lw * d * ((k == t) - p[k]);
-          }
-        }
-        if (K == 1) grad[i] = static_cast<float>(g[0]);
-        else for (int k = 0; k < K; ++k) grad[(n * K + k) * plane + j] = static_cast<float>(g[k]);
-        int predicted = 0;
-        if (K == 1) predicted = p[1] > 0.5 ? 1 : 0;
-        else for (int k = 1; k < K; ++k) if (p[k] > p[predicted]) predicted = k;
-        local[count_base] += predicted == t;
-        for (int c = 1; c < C; ++c) {
-          local[terms + 3 * c] += p[c] * (t == c);
-          local[terms + 3 * c + 1] += p[c];
-          local[terms + 3 * c + 2] += (t == c);
-          local[count_base + 2 + 3 * (c - 1)] += predicted == c && t == c;
-          local[count_base + 3 + 3 * (c - 1)] += predicted == c && t != c;
-          local[count_base + 4 + 3 * (c - 1)] += predicted != c && t == c;
-        }
-      }
-#pragma omp critical
-      for (size_t k = 0; k < local.size(); ++k) sums[k] += local[k];
-    }
-    float* value = static_cast<float*>(value_.t->mem.get_data_handle());
-    double total = 0;
-    std::vector<double> dice_scale(C, 0.0), dice_offset(C, 0.0);
-    for (size_t term = 0; term < terms; ++term) {
-      double loss = sums[term];
-      if (kinds_[term] == kDice) {
-        loss = 0;
-        for (int c = 1; c < C; ++c) {
-          const double inter = sums[terms + 3 * c], den = sums[terms + 3 * c + 1] + sums[terms + 3 * c + 2] + smooth_;
-          loss += (1 - (2 * inter + smooth_) / den) / (C - 1);
-          // d(1 − dice)/dp_i = −(2 t_i · den − (2I + s)) / den²
-          dice_scale[c] += weights_[term] * -2 / den / (C - 1);
-          dice_offset[c] += weights_[term] * (2 * inter + smooth_) / (den * den) / (C - 1);
-        }
-      }
-      value[1 + term] = static_cast<float>(loss);
-      total += weights_[term] * loss;
-    }
-    value[0] = static_cast<float>(total);
-    float* counts = static_cast<float*>(counts_.t->mem.get_data_handle());
-    counts[0] = static_cast<float>(sums[count_base]);
-    counts[1] = static_cast<float>(pixels);
-    for (int k = 2; k < 2 + 3 * (C - 1); ++k) counts[k] = static_cast<float>(sums[count_base + k]);
-    bool any_dice = false;
-    for (auto k : kinds_) any_dice |= k == kDice;
-    if (!any_dice) return;
-#pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < pixels; ++i) {
       const int64_t n = i / plane, j = i % plane;
       const int t = static_cast<int>(target[i]);
+      const double w = (pw ? pw[i] : 1.0) / static_cast<double>(pixels);
+      double p[64];
+      double ce;
       if (K == 1) {
-        const double p = prob[(n * 2 + 1) * plane + j];
-        const double dp = dice_scale[1] * (t == 1) + dice_offset[1];
-        grad[i] += static_cast<float>(dp * p * (1 - p));
+        const double zi = z[i];
+        p[1] = 1 / (1 + std::exp(-zi));
+        p[0] = 1 - p[1];
+        ce = softplus(t == 1 ? -zi : zi);
       } else {
-        double dp[64], dot = 0;
-        for (int c = 0; c < K; ++c) {
-          dp[c] = c == 0 ? 0 : dice_scale[c] * (t == c) + dice_offset[c];
-          dot += dp[c] * prob[(n * K + c) * plane + j];
+        double max = -1e300, sum = 0;
+        for (int k = 0; k < K; ++k) max = std::max(max, static_cast<double>(z[(n * K + k) * plane + j]));
+        for (int k = 0; k < K; ++k) sum += (p[k] = std::exp(z[(n * K + k) * plane + j] - max));
+        for (int k = 0; k < K; ++k) p[k] /= sum;
+        ce = std::log(sum) + max - z[(n * K + t) * plane + j];
+      }
+      for (int c = 0; c < C; ++c) prob[(n * C + c) * plane + j] = static_cast<float>(p[c]);
+      const double pt = p[t];
+      double g[64] = {0};  // d loss / d logit_k for this pixel (sigmoid: index 0 only)
+      for (size_t term = 0; term < terms; ++term) {
+        if (kinds_[term] == kDice) continue;
+        const double lw = weights_[term] * w;
+        if (kinds_[term] == kCrossEntropy) {
+          local[term] += w * ce;
+          if (K == 1) g[0] += lw * (p[1] - t);
+          else for (int k = 0; k < K; ++k) g[k] += lw * (p[k] - (k == t));
+        } else {
+          const double q = 1 - pt, mod = std::pow(q, gamma_);
+          local[term] += w * mod * ce;
+          // d/dz of (1−pt)^γ·ce, written without 1/pt so it stays finite.
+          const double d = -(gamma_ * std::pow(q, gamma_ - 1) * ce * pt + mod);
+          // Sigmoid: d pt/dz = ±pt(1 − pt), so the 1/pt of d loss/d pt cancels.
+          if (K == 1) g[0] += lw * (t == 1 ? 1.0 : -1.0) * d * q;
+          else for (int k = 0; k < K; ++k) g[k] += lw * d * ((k == t) - p[k]);
         }
-        for (int c = 0; c < K; ++c) {
-          const double pc = prob[(n * K + c) * plane + j];
-          grad[(n * K + c) * plane + j] += static_cast<float>(pc * (dp[c] - dot));
-        }
+      }
+      if (K == 1) grad[i] = static_cast<float>(g[0]);
+      else for (int k = 0; k < K; ++k) grad[(n * K + k) * plane + j] = static_cast<float>(g[k]);
+      int predicted = 0;
+      if (K == 1) predicted = p[1] > 0.5 ? 1 : 0;
+      else for (int k = 1; k < K; ++k) if (p[k] > p[predicted]) predicted = k;
+      local[count_base] += predicted == t;
+      for (int c = 1; c < C; ++c) {
+        local[terms + 3 * c] += p[c] * (t == c);
+        local[terms + 3 * c + 1] += p[c];
+        local[terms + 3 * c + 2] += (t == c);
+        local[count_base + 2 + 3 * (c - 1)] += predicted == c && t == c;
+        local[count_base + 3 + 3 * (c - 1)] += predicted == c && t != c;
+        local[count_base + 4 + 3 * (c - 1)] += predicted != c && t == c;
+      }
+    }
+#pragma omp critical
+    for (size_t k = 0; k < local.size(); ++k) sums[k] += local[k];
+  }
+  float* value = static_cast<float*>(value_.t->mem.get_data_handle());
+  double total = 0;
+  std::vector<double> dice_scale(C, 0.0), dice_offset(C, 0.0);
+  for (size_t term = 0; term < terms; ++term) {
+    double loss = sums[term];
+    if (kinds_[term] == kDice) {
+      loss = 0;
+      for (int c = 1; c < C; ++c) {
+        const double inter = sums[terms + 3 * c], den = sums[terms + 3 * c + 1] + sums[terms + 3 * c + 2] + smooth_;
+        loss += (1 - (2 * inter + smooth_) / den) / (C - 1);
+        // d(1 − dice)/dp_i = −(2 t_i · den − (2I + s)) / den²
+        dice_scale[c] += weights_[term] * -2 / den / (C - 1);
+        dice_offset[c] += weights_[term] * (2 * inter + smooth_) / (den * den) / (C - 1);
+      }
+    }
+    value[1 + term] = static_cast<float>(loss);
+    total += weights_[term] * loss;
+  }
+  value[0] = static_cast<float>(total);
+  float* counts = static_cast<float*>(counts_.t->mem.get_data_handle());
+  counts[0] = static_cast<float>(sums[count_base]);
+  counts[1] = static_cast<float>(pixels);
+  for (int k = 2; k < 2 + 3 * (C - 1); ++k) counts[k] = static_cast<float>(sums[count_base + k]);
+  bool any_dice = false;
+  for (auto k : kinds_) any_dice |= k == kDice;
+  if (!any_dice) return;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < pixels; ++i) {
+    const int64_t n = i / plane, j = i % plane;
+    const int t = static_cast<int>(target[i]);
+    if (K == 1) {
+      const double p = prob[(n * 2 + 1) * plane + j];
+      const double dp = dice_scale[1] * (t == 1) + dice_offset[1];
+      grad[i] += static_cast<float>(dp * p * (1 - p));
+    } else {
+      double dp[64], dot = 0;
+      for (int c = 0; c < K; ++c) {
+        dp[c] = c == 0 ? 0 : dice_scale[c] * (t == c) + dice_offset[c];
+        dot += dp[c] * prob[(n * K + c) * plane + j];
+      }
+      for (int c = 0; c < K; ++c) {
+        const double pc = prob[(n * K + c) * plane + j];
+        grad[(n * K + c) * plane + j] += static_cast<float>(pc * (dp[c] - dot));
       }
     }
   }
+}
 
-void InitLoss(Napi::Env env, Napi::Object exports) { exports.Set("Loss", Loss::Init(env)); }
+}  // namespace
+
+PYO_EXPORT_KERNEL(Loss)
 
 }  // namespace pyo

@@ -89,7 +89,7 @@ struct Queue {
         if (debug_jobs) std::fprintf(stderr, "job: %s\n", job.label);
         if (profiling) {
           const auto t0 = std::chrono::steady_clock::now();
-          job.run(job);
+          job.run();
           const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
           std::lock_guard<std::mutex> lock(mu);
           auto& entry = profile[job.label];
@@ -97,7 +97,7 @@ struct Queue {
           entry.seconds += seconds;
           entry.flops += job.flops;
         } else {
-          job.run(job);
+          job.run();
         }
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> lock(mu);
@@ -161,14 +161,11 @@ std::unordered_map<std::string, ProfileEntry> take_profile() {
 }
 
 void set_compute_threads(int threads) {
-  Job job;
-  job.scalars[0] = threads;
-  job.run = [](Job& j) {
-    omp_set_num_threads(static_cast<int>(j.scalars[0]));
-    flush_denormals();
-  };
   queue().threads = threads;
-  enqueue(std::move(job));
+  enqueue(Job("threads", [threads] {
+    omp_set_num_threads(threads);
+    flush_denormals();
+  }));
 }
 
 int compute_threads() {
@@ -203,8 +200,10 @@ void Exec::set(int key, const TensorPtr& t) {
   owners[key] = t;
 }
 
-void Exec::init(const dnnl::primitive& p, const dnnl::primitive_desc_base& pd) {
+void Exec::init(const dnnl::primitive& p, const dnnl::primitive_desc_base& pd, const char* name, double arithmetic) {
   prim = p;
+  label = name;
+  flops = arithmetic;
   const md scratch_md = pd.scratchpad_desc();
   scratch_bytes = scratch_md.get_size();
   if (scratch_bytes > 0) {
@@ -213,34 +212,13 @@ void Exec::init(const dnnl::primitive& p, const dnnl::primitive_desc_base& pd) {
   }
 }
 
-namespace {
-void run_exec(Job& job) {
-  auto* e = static_cast<Exec*>(job.self);
-  if (e->scratch_bytes > 0) e->scratch.set_data_handle(compute_scratchpad(e->scratch_bytes));
-  e->prim.execute(compute_stream(), e->args);
-}
-}  // namespace
-
-void enqueue_owned(Exec* exec, std::initializer_list<TensorPtr> keep) {
-  Job job;
-  job.run = [](Job& j) {
-    run_exec(j);
-    delete static_cast<Exec*>(j.self);
-  };
-  job.self = exec;
-  job.label = exec->label;
-  int i = 0;
-  for (const auto& t : keep) job.tensors[i++] = t;
-  pyo::enqueue(std::move(job));
+void Exec::run() {
+  if (scratch_bytes > 0) scratch.set_data_handle(compute_scratchpad(scratch_bytes));
+  prim.execute(compute_stream(), args);
 }
 
 void Exec::enqueue() {
-  Job job;
-  job.run = run_exec;
-  job.self = this;
-  job.label = label;
-  job.flops = flops;
-  pyo::enqueue(std::move(job));
+  pyo::enqueue(Job(label, [this] { run(); }, flops));
 }
 
 }  // namespace pyo

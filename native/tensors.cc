@@ -80,13 +80,13 @@ void relayout(TensorImpl& t, const md& layout, const md& plain_in_layout) {
   memory source = old->mem;
   if (old->mem.get_desc() == t.plain && t.plain != plain_in_layout) source = memory(plain_in_layout, cpu(), old->buffer->ptr);
   old->mem = source;
-  auto* exec = new Exec();
+  auto exec = std::make_unique<Exec>();
   const auto pd = dnnl::reorder::primitive_desc(source, fresh->mem, scratch_attr());
-  exec->init(dnnl::reorder(pd), pd);
+  exec->init(dnnl::reorder(pd), pd, "reorder");
   exec->args[DNNL_ARG_FROM] = source;
   exec->args[DNNL_ARG_TO] = fresh->mem;
-  exec->label = "reorder";
-  enqueue_owned(exec, {old, fresh});
+  // The job owns the one-off reorder and both buffers until it has run.
+  enqueue(Job("reorder", [exec = std::move(exec), old, fresh] { exec->run(); }));
   t.mem = fresh->mem;
   t.buffer = fresh->buffer;
   t.plain = plain_in_layout;
@@ -104,8 +104,7 @@ TensorPtr LayoutCache::get(const TensorPtr& t, const md& want) {
     scratch = make_tensor(t->shape, want);
     scratch->plain = t->plain;
     const auto pd = dnnl::reorder::primitive_desc(t->mem, scratch->mem, scratch_attr());
-    exec.init(dnnl::reorder(pd), pd);
-    exec.label = "reorder";
+    exec.init(dnnl::reorder(pd), pd, "reorder");
     exec.args.clear();
     exec.owners.clear();
     exec.args[DNNL_ARG_TO] = scratch->mem;

@@ -9,6 +9,8 @@ import type { Engine } from './types.js';
 export type * from './types.js';
 export { ReferenceEngine } from './reference/index.js';
 export { NativeEngine } from './native/index.js';
+export { KERNEL_DEFAULTS, withDefaults } from './defaults.js';
+export { LossTermSums } from './loss-terms.js';
 
 /** Which engine to use: `auto` takes the native one when it is built and falls back loudly. */
 export const BACKENDS = { auto: 'auto', native: 'native', reference: 'reference' } as const;

@@ -19,7 +19,7 @@ export interface Tensor {
   readonly shape: readonly number[];
 }
 
-/** `conv2d` options. Padding is symmetric; `relu` fuses a ReLU after the bias. */
+/** `conv2d` options. Padding is symmetric; `relu` fuses a ReLU after the bias. Unset fields: `KERNEL_DEFAULTS.conv2d`. */
 export interface Conv2dOptions {
   kernelSize: number;
   padding: number;
@@ -47,6 +47,7 @@ export interface MaxPool2dKernel {
   backward(dy: Tensor): Tensor;
 }
 
+/** Unset fields take `KERNEL_DEFAULTS.batchNorm2d` (src/engine/defaults.ts): PyTorch's. */
 export interface BatchNorm2dOptions {
   epsilon?: number;
   /** PyTorch's convention: running = (1 − momentum)·running + momentum·batch. */
@@ -103,6 +104,7 @@ export interface LossTerm {
   weight: number;
 }
 
+/** Unset fields take `KERNEL_DEFAULTS.loss`. */
 export interface LossOptions {
   terms: readonly LossTerm[];
   /** 1 = binary (one logit, sigmoid); ≥ 2 = softmax over that many classes. */
@@ -118,7 +120,8 @@ export interface LossOptions {
  * soft Dice and focal loss, summed with weights, and the gradient with respect to the logits.
  * Cross-entropy and focal terms are means over pixels of `pixelWeight · loss` (per-pixel weights
  * give the U-Net paper's weighted cross-entropy). Dice is computed over the whole batch:
- * binary `1 − (2Σpt + s)/(Σp + Σt + s)`, multi-class the mean of that over the foreground classes.
+ * binary `1 − (2Σpt + s)/(Σp + Σt + s)`, multi-class the mean of that over the foreground classes
+ * (the formulas: src/engine/loss-terms.ts).
  */
 export interface LossKernel {
   /**
@@ -130,6 +133,7 @@ export interface LossKernel {
   forward(logits: Tensor, target: Tensor, pixelWeights: Tensor | null): { value: Tensor; dLogits: Tensor; counts: Tensor };
 }
 
+/** Unset fields take `KERNEL_DEFAULTS.adam`: PyTorch's Adam. */
 export interface AdamOptions {
   beta1?: number;
   beta2?: number;
@@ -144,6 +148,7 @@ export interface AdamKernel {
   update(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, options: { learningRate: number; step: number }): void;
 }
 
+/** Unset fields take `KERNEL_DEFAULTS.sgd`. */
 export interface SgdOptions {
   momentum?: number;
   nesterov?: boolean;

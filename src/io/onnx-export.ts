@@ -17,6 +17,7 @@
  * a static Slice with negative ends crops correctly for every valid H and W.
  */
 import { createRequire } from 'node:module';
+import { KERNEL_DEFAULTS } from '../engine/defaults.js';
 import type { Model } from '../nn/model.js';
 import { type PaddingMode, PADDINGS, nextValidTileSize, unetOutputSize } from '../nn/unet.js';
 import { fail } from '../util/errors.js';
@@ -35,7 +36,7 @@ export const ONNX_OPSETS = { 13: 7, 14: 7, 15: 8, 16: 8, 17: 8, 18: 8, 19: 9, 20
 export const DEFAULT_ONNX_OPSET = 17;
 
 /** BatchNorm epsilon of pyocyte's (and PyTorch's) BatchNorm2d. */
-const BATCH_NORM_EPSILON = 1e-5;
+const BATCH_NORM_EPSILON = KERNEL_DEFAULTS.batchNorm2d.epsilon;
 
 /** Options of {@link exportOnnx}. */
 export interface OnnxExportOptions {

@@ -116,7 +116,7 @@ export class BatchNormRelu {
     this.beta = new Parameter(`${name}.bias`, engine.tensor([channels]), false);
     this.runningMean = engine.tensor([channels]);
     this.runningVar = engine.tensor([channels], new Float32Array(channels).fill(1));
-    this.kernel = engine.batchNorm2d({ epsilon: 1e-5, momentum: 0.1, relu: true });
+    this.kernel = engine.batchNorm2d({ relu: true });
   }
 
   forward(x: Tensor, context: ForwardContext): Tensor {

@@ -18,7 +18,7 @@ export const OPTIMIZERS = {
   adamw: (engine: Engine, o: OptimizerOptions, decay: boolean) =>
     engine.adam({ beta1: o.beta1, beta2: o.beta2, weightDecay: decay ? o.weightDecay ?? 1e-4 : 0, decoupled: true }),
   sgd: (engine: Engine, o: OptimizerOptions, decay: boolean) =>
-    engine.sgd({ momentum: o.momentum ?? 0.9, nesterov: true, weightDecay: decay ? o.weightDecay ?? 0 : 0 }),
+    engine.sgd({ momentum: o.momentum, nesterov: true, weightDecay: decay ? o.weightDecay ?? 0 : 0 }),
 } as const;
 export type OptimizerName = keyof typeof OPTIMIZERS;
 

@@ -1,4 +1,6 @@
 import type { Sample } from '../data/types.js';
+import { KERNEL_DEFAULTS } from '../engine/defaults.js';
+import { LossTermSums } from '../engine/loss-terms.js';
 import { type PostprocessingName, choosePostprocessing } from '../infer/postprocess.js';
 import type { TtaModeName } from '../infer/symmetry.js';
 import { type PredictOptions, type ProbabilityMap, predictProbabilities, probabilitiesToLabels } from '../infer/predict.js';
@@ -18,43 +20,35 @@ export interface ValidationScores {
   dicePerClass: number[];
 }
 
-/** The loss terms computed from probabilities, summed over a set of images. */
-class ProbabilityLoss {
-  private crossEntropy = 0;
-  private focal = 0;
-  private pixels = 0;
-  private readonly intersection: Float64Array;
-  private readonly total: Float64Array;
+/**
+ * The training loss's terms on blended probabilities, summed over a set of images: the formulas
+ * of {@link LossTermSums}, with the kernel's default focal γ and Dice smoothing.
+ */
+export class ProbabilityLoss {
+  private readonly sums: LossTermSums;
 
-  constructor(private readonly classes: number) {
-    this.intersection = new Float64Array(Math.max(classes, 2));
-    this.total = new Float64Array(Math.max(classes, 2));
+  /** `classes` as the model counts them: 1 for binary, K ≥ 2 for a softmax. */
+  constructor(classes: number) {
+    this.sums = new LossTermSums(classes, KERNEL_DEFAULTS.loss);
   }
 
+  /** One image's probabilities and its `[H, W]` class labels. */
   add(map: ProbabilityMap, labels: Uint8Array): void {
     const plane = map.width * map.height;
+    const classes = this.sums.total.length;
     for (let i = 0; i < plane; i++) {
       const t = labels[i];
       const p1 = map.data[i];
+      // Blended float32 probabilities reach exactly 0 and 1; clamped, −ln pt stays finite.
       const pt = Math.min(1 - 1e-7, Math.max(1e-7, map.channels === 1 ? (t === 1 ? p1 : 1 - p1) : map.data[t * plane + i]));
-      const ce = -Math.log(pt);
-      this.crossEntropy += ce;
-      this.focal += (1 - pt) ** 2 * ce;
-      for (let c = 1; c < this.total.length; c++) {
-        const p = map.channels === 1 ? p1 : map.data[c * plane + i];
-        this.intersection[c] += t === c ? p : 0;
-        this.total[c] += p + (t === c ? 1 : 0);
-      }
+      this.sums.addPixel(pt, -Math.log(pt));
+      for (let c = 1; c < classes; c++) this.sums.addOverlap(c, map.channels === 1 ? p1 : map.data[c * plane + i], t === c);
     }
-    this.pixels += plane;
   }
 
+  /** The loss `lossName` (its pixel weights, if any, left out) over the images added. */
   value(lossName: LossName): number {
-    let dice = 0;
-    for (let c = 1; c < this.total.length; c++) dice += 1 - (2 * this.intersection[c] + 1) / (this.total[c] + 1);
-    dice /= this.total.length - 1;
-    const term = { crossEntropy: this.crossEntropy / this.pixels, focal: this.focal / this.pixels, dice };
-    return lossDefinition(lossName).terms.reduce((sum, t) => sum + t.weight * term[t.kind], 0);
+    return this.sums.value(lossDefinition(lossName).terms);
   }
 }
 

@@ -2,39 +2,33 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { KERNEL_DEFAULTS, withDefaults } from '../defaults.js';
 import type {
   AdamKernel, AdamOptions, AddKernel, BatchNorm2dKernel, BatchNorm2dOptions, ConcatKernel, Conv2dKernel, Conv2dOptions,
-  ConvTranspose2dKernel, DropoutKernel, Engine, EngineStats, LossKernel, LossOptions, MaxPool2dKernel, ReluKernel,
-  SgdKernel, SgdOptions, Tensor,
+  ConvTranspose2dKernel, DropoutKernel, Engine, EngineStats, LossKernel, LossOptions, MaxPool2dKernel, ReluKernel, SgdKernel,
+  SgdOptions, Tensor,
 } from '../types.js';
 
-/** The addon's exports (native/addon.cc). Kernels mirror the interfaces in types.ts. */
-interface Addon {
-  tensor(shape: readonly number[], data?: Float32Array): Tensor;
-  zerosLike(like: Tensor): Tensor;
-  write(tensor: Tensor, data: Float32Array): void;
-  read(tensor: Tensor): Promise<Float32Array>;
-  sync(): Promise<void>;
-  setThreads(threads: number): void;
-  stats(): EngineStats;
+/**
+ * The addon's exports (native/addon.cc and the kernel classes of native/*.cc). Kernels implement
+ * the interfaces of types.ts; their constructors take every option, resolved (KERNEL_DEFAULTS).
+ */
+interface Addon extends Pick<Engine, 'tensor' | 'zerosLike' | 'write' | 'read' | 'sync' | 'setThreads' | 'stats'> {
   info(): { version: string; isa: string; threads: number; precision: 'fp32' | 'bf16'; bf16Native: boolean };
   setPrecision(precision: 'fp32' | 'bf16'): void;
   setProfiling(on: boolean): void;
   takeProfile(): Record<string, ProfileEntry>;
-  Conv2d: new (options: Conv2dOptions) => {
-    forward(x: Tensor, w: Tensor, b: Tensor | null): Tensor;
-    backward(dy: Tensor, inputGrad: boolean): ReturnType<Conv2dKernel['backward']>;
-  };
+  Conv2d: new (options: Required<Conv2dOptions>) => Conv2dKernel;
   ConvTranspose2d: new (options: { stride: number }) => ConvTranspose2dKernel;
   MaxPool2d: new () => MaxPool2dKernel;
-  BatchNorm2d: new (options: BatchNorm2dOptions) => BatchNorm2dKernel;
+  BatchNorm2d: new (options: Required<BatchNorm2dOptions>) => BatchNorm2dKernel;
   Relu: new () => ReluKernel;
   Concat: new () => ConcatKernel;
   Add: new () => AddKernel;
   Dropout: new (options: { rate: number }) => DropoutKernel;
-  Loss: new (options: LossOptions) => LossKernel;
-  Adam: new (options: AdamOptions) => AdamKernel;
-  Sgd: new (options: SgdOptions) => SgdKernel;
+  Loss: new (options: Required<LossOptions>) => LossKernel;
+  Adam: new (options: Required<AdamOptions>) => AdamKernel;
+  Sgd: new (options: Required<SgdOptions>) => SgdKernel;
 }
 
 /** Time and arithmetic of one kind of kernel while profiling. */
@@ -126,11 +120,7 @@ export class NativeEngine implements Engine {
   }
 
   conv2d(options: Conv2dOptions): Conv2dKernel {
-    const kernel = new this.addon.Conv2d(options);
-    return {
-      forward: (x, w, b) => kernel.forward(x, w, b),
-      backward: (dy, { inputGrad }) => kernel.backward(dy, inputGrad),
-    };
+    return new this.addon.Conv2d(withDefaults(KERNEL_DEFAULTS.conv2d, options));
   }
   convTranspose2d(options: { stride: number }): ConvTranspose2dKernel {
     return new this.addon.ConvTranspose2d(options);
@@ -139,7 +129,7 @@ export class NativeEngine implements Engine {
     return new this.addon.MaxPool2d();
   }
   batchNorm2d(options: BatchNorm2dOptions = {}): BatchNorm2dKernel {
-    return new this.addon.BatchNorm2d(options);
+    return new this.addon.BatchNorm2d(withDefaults(KERNEL_DEFAULTS.batchNorm2d, options));
   }
   relu(): ReluKernel {
     return new this.addon.Relu();
@@ -154,12 +144,12 @@ export class NativeEngine implements Engine {
     return new this.addon.Dropout(options);
   }
   loss(options: LossOptions): LossKernel {
-    return new this.addon.Loss(options);
+    return new this.addon.Loss(withDefaults(KERNEL_DEFAULTS.loss, options));
   }
   adam(options: AdamOptions = {}): AdamKernel {
-    return new this.addon.Adam(options);
+    return new this.addon.Adam(withDefaults(KERNEL_DEFAULTS.adam, options));
   }
   sgd(options: SgdOptions = {}): SgdKernel {
-    return new this.addon.Sgd(options);
+    return new this.addon.Sgd(withDefaults(KERNEL_DEFAULTS.sgd, options));
   }
 }

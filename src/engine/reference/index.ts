@@ -1,3 +1,4 @@
+import { KERNEL_DEFAULTS, withDefaults } from '../defaults.js';
 import type {
   AdamOptions, BatchNorm2dOptions, Conv2dOptions, Engine, EngineStats, LossOptions, SgdOptions, Tensor,
 } from '../types.js';
@@ -49,7 +50,7 @@ export class ReferenceEngine implements Engine {
   }
 
   conv2d(options: Conv2dOptions) {
-    return new RefConv2d(this.allocator, options);
+    return new RefConv2d(this.allocator, withDefaults(KERNEL_DEFAULTS.conv2d, options));
   }
   convTranspose2d(options: { stride: number }) {
     return new RefConvTranspose2d(this.allocator, options.stride);
@@ -57,8 +58,8 @@ export class ReferenceEngine implements Engine {
   maxPool2d() {
     return new RefMaxPool2d(this.allocator);
   }
-  batchNorm2d(options?: BatchNorm2dOptions) {
-    return new RefBatchNorm2d(this.allocator, options);
+  batchNorm2d(options: BatchNorm2dOptions = {}) {
+    return new RefBatchNorm2d(this.allocator, withDefaults(KERNEL_DEFAULTS.batchNorm2d, options));
   }
   relu() {
     return new RefRelu(this.allocator);
@@ -73,13 +74,13 @@ export class ReferenceEngine implements Engine {
     return new RefDropout(this.allocator, options.rate);
   }
   loss(options: LossOptions) {
-    return new RefLoss(this.allocator, options);
+    return new RefLoss(this.allocator, withDefaults(KERNEL_DEFAULTS.loss, options));
   }
-  adam(options?: AdamOptions) {
-    return new RefAdam(options);
+  adam(options: AdamOptions = {}) {
+    return new RefAdam(withDefaults(KERNEL_DEFAULTS.adam, options));
   }
-  sgd(options?: SgdOptions) {
-    return new RefSgd(options);
+  sgd(options: SgdOptions = {}) {
+    return new RefSgd(withDefaults(KERNEL_DEFAULTS.sgd, options));
   }
 }
 

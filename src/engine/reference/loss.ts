@@ -1,20 +1,17 @@
-import type { LossKernel, LossOptions, Tensor } from '../types.js';
+import { LossTermSums } from '../loss-terms.js';
+import type { LossKernel, LossOptions, LossTerm, Tensor } from '../types.js';
 import { type Allocator, OutputCache, type RefTensor, checkShape, dims4, ref } from './tensor.js';
 
 /**
- * The fused loss head. Probabilities come from a sigmoid (K = 1) or a softmax over K classes; each
- * term adds its weighted value to the total and its gradient to dLogits in one pass per term.
- * Per-pixel quantities are computed in float64 so the reference is a trustworthy oracle.
+ * The fused loss head. Probabilities come from a sigmoid (K = 1) or a softmax over K classes; the
+ * terms' values come from {@link LossTermSums}, and each term adds its gradient to dLogits in one
+ * pass. Per-pixel quantities are computed in float64 so the reference is a trustworthy oracle.
  */
 export class RefLoss implements LossKernel {
   private readonly outputs: OutputCache;
-  private readonly gamma: number;
-  private readonly smooth: number;
 
-  constructor(allocator: Allocator, private readonly options: LossOptions) {
+  constructor(allocator: Allocator, private readonly options: Required<LossOptions>) {
     this.outputs = new OutputCache(allocator);
-    this.gamma = options.focalGamma ?? 2;
-    this.smooth = options.diceSmooth ?? 1;
   }
 
   forward(logitsT: Tensor, targetT: Tensor, weightsT: Tensor | null): { value: Tensor; dLogits: Tensor; counts: Tensor } {
@@ -27,110 +24,84 @@ export class RefLoss implements LossKernel {
     const target = ref(targetT).data;
     const weights = weightsT ? ref(weightsT).data : null;
     const plane = H * W;
-    const pixels = N * plane;
     const channels = Math.max(K, 2);
-    // Class probabilities per pixel, [N, max(K,2), H, W]; the binary case stores (1 − p, p).
-    const prob = new Float64Array(N * channels * plane);
+    const prob = probabilities(z, N, K, plane);
+    // Each pixel's probability pt of its true class and its cross-entropy, exact for large logits
+    // (the log-sum-exp form) in the binary case; the values of the terms from their sums.
+    const pixel = { pt: new Float64Array(N * plane), ce: new Float64Array(N * plane), weights, target };
+    const sums = new LossTermSums(K, this.options);
     for (let n = 0; n < N; n++) {
       for (let j = 0; j < plane; j++) {
-        if (K === 1) {
-          const p = 1 / (1 + Math.exp(-z[n * plane + j]));
-          prob[(n * 2) * plane + j] = 1 - p;
-          prob[(n * 2 + 1) * plane + j] = p;
-        } else {
-          let max = -Infinity;
-          for (let k = 0; k < K; k++) max = Math.max(max, z[(n * K + k) * plane + j]);
-          let sum = 0;
-          for (let k = 0; k < K; k++) sum += Math.exp(z[(n * K + k) * plane + j] - max);
-          for (let k = 0; k < K; k++) prob[(n * K + k) * plane + j] = Math.exp(z[(n * K + k) * plane + j] - max) / sum;
-        }
+        const i = n * plane + j;
+        const truth = target[i];
+        pixel.pt[i] = Math.max(prob[(n * channels + truth) * plane + j], 1e-38);
+        pixel.ce[i] = K === 1 ? softplus(truth === 1 ? -z[i] : z[i]) : -Math.log(pixel.pt[i]);
+        sums.addPixel(pixel.pt[i], pixel.ce[i], weights ? weights[i] : 1);
+        for (let c = 1; c < channels; c++) sums.addOverlap(c, prob[(n * channels + c) * plane + j], truth === c);
       }
     }
+    const valueT = this.outputs.get('value', [1 + this.options.terms.length]);
+    const values = sums.values();
+    this.options.terms.forEach((term, t) => (valueT.data[1 + t] = values[term.kind]));
+    valueT.data[0] = sums.value(this.options.terms);
     // dLoss/dprob for the Dice terms, dLoss/dlogit for the others, accumulated in float64.
     const dProb = new Float64Array(prob.length);
     const dLogit = new Float64Array(z.length);
-    const valueT = this.outputs.get('value', [1 + this.options.terms.length]);
-    const value = valueT.data;
-    value.fill(0);
-    const targetOf = (n: number, j: number) => target[n * plane + j];
-    this.options.terms.forEach((term, t) => {
-      let loss = 0;
-      if (term.kind === 'dice') {
-        // Foreground classes only: class 1 for binary, 1..K−1 for multi-class.
-        const foreground = channels - 1;
-        for (let c = 1; c < channels; c++) {
-          let intersection = 0;
-          let total = 0;
-          for (let n = 0; n < N; n++) {
-            for (let j = 0; j < plane; j++) {
-              const p = prob[(n * channels + c) * plane + j];
-              const isClass = targetOf(n, j) === c ? 1 : 0;
-              intersection += p * isClass;
-              total += p + isClass;
-            }
-          }
-          const denominator = total + this.smooth;
-          const dice = (2 * intersection + this.smooth) / denominator;
-          loss += (1 - dice) / foreground;
-          for (let n = 0; n < N; n++) {
-            for (let j = 0; j < plane; j++) {
-              const isClass = targetOf(n, j) === c ? 1 : 0;
-              const grad = -(2 * isClass * denominator - (2 * intersection + this.smooth)) / (denominator * denominator);
-              dProb[(n * channels + c) * plane + j] += (term.weight * grad) / foreground;
-            }
-          }
-        }
-      } else {
-        for (let n = 0; n < N; n++) {
-          for (let j = 0; j < plane; j++) {
-            const truth = targetOf(n, j);
-            const w = (weights ? weights[n * plane + j] : 1) / pixels;
-            const pt = Math.max(prob[(n * channels + truth) * plane + j], 1e-38);
-            // Cross-entropy of the true class, exact for large logits (log-sum-exp form).
-            const ce = K === 1 ? softplus(truth === 1 ? -z[n * plane + j] : z[n * plane + j]) : -Math.log(pt);
-            const focal = term.kind === 'focal';
-            const modulation = focal ? (1 - pt) ** this.gamma : 1;
-            loss += w * modulation * ce;
-            // d loss / d pt, then the softmax/sigmoid Jacobian: d pt / d z_k = pt (δ_kt − p_k).
-            const dPt = focal
-              ? -this.gamma * (1 - pt) ** (this.gamma - 1) * ce - modulation / pt
-              : -1 / pt;
-            if (K === 1) {
-              const sign = truth === 1 ? 1 : -1;
-              const p1 = prob[(n * 2 + 1) * plane + j];
-              dLogit[n * plane + j] += term.weight * w * (focal ? dPt * sign * p1 * (1 - p1) : p1 - truth);
-            } else {
-              for (let k = 0; k < K; k++) {
-                const pk = prob[(n * K + k) * plane + j];
-                const jac = focal ? pt * ((k === truth ? 1 : 0) - pk) : 0;
-                dLogit[(n * K + k) * plane + j] += term.weight * w * (focal ? dPt * jac : pk - (k === truth ? 1 : 0));
-              }
-            }
-          }
+    for (const term of this.options.terms) {
+      if (term.kind === 'dice') this.diceGradient(term.weight, sums, target, dProb, [N, channels, plane]);
+      else this.pixelTermGradient(term, pixel, prob, dLogit, [N, K, plane]);
+    }
+    chainDiceGradient(dProb, prob, dLogit, [N, K, plane]);
+    const dLogits = this.outputs.get('dLogits', logitsT.shape);
+    dLogits.data.set(dLogit);
+    return { value: valueT, dLogits, counts: this.confusion(prob, target, N, channels, plane) };
+  }
+
+  /** d(1 − Dice)/dp_i = −(2·t_i·den − (2I + s)) / den² per foreground class, averaged over them. */
+  private diceGradient(weight: number, sums: LossTermSums, target: Float32Array, dProb: Float64Array, [N, channels, plane]: number[]) {
+    const smooth = this.options.diceSmooth;
+    const foreground = channels - 1;
+    for (let c = 1; c < channels; c++) {
+      const denominator = sums.total[c] + smooth;
+      const numerator = 2 * sums.intersection[c] + smooth;
+      for (let n = 0; n < N; n++) {
+        for (let j = 0; j < plane; j++) {
+          const isClass = target[n * plane + j] === c ? 1 : 0;
+          const grad = -(2 * isClass * denominator - numerator) / (denominator * denominator);
+          dProb[(n * channels + c) * plane + j] += (weight * grad) / foreground;
         }
       }
-      value[1 + t] = loss;
-      value[0] += term.weight * loss;
-    });
-    // Chain the Dice terms' dLoss/dprob through the activation.
+    }
+  }
+
+  /** Cross-entropy or focal: d loss / d pt, through the sigmoid/softmax Jacobian d pt / d z_k = pt (δ_kt − p_k). */
+  private pixelTermGradient(
+    term: LossTerm,
+    pixel: { pt: Float64Array; ce: Float64Array; weights: Float32Array | null; target: Float32Array },
+    prob: Float64Array, dLogit: Float64Array, [N, K, plane]: number[],
+  ) {
+    const gamma = this.options.focalGamma;
+    const focal = term.kind === 'focal';
     for (let n = 0; n < N; n++) {
       for (let j = 0; j < plane; j++) {
+        const i = n * plane + j;
+        const [pt, ce, truth] = [pixel.pt[i], pixel.ce[i], pixel.target[i]];
+        const w = (pixel.weights ? pixel.weights[i] : 1) / (N * plane);
+        const modulation = focal ? (1 - pt) ** gamma : 1;
+        const dPt = focal ? -gamma * (1 - pt) ** (gamma - 1) * ce - modulation / pt : -1 / pt;
         if (K === 1) {
-          const p = prob[(n * 2 + 1) * plane + j];
-          dLogit[n * plane + j] += dProb[(n * 2 + 1) * plane + j] * p * (1 - p);
+          const sign = truth === 1 ? 1 : -1;
+          const p1 = prob[(n * 2 + 1) * plane + j];
+          dLogit[i] += term.weight * w * (focal ? dPt * sign * p1 * (1 - p1) : p1 - truth);
         } else {
-          let dot = 0;
-          for (let k = 0; k < K; k++) dot += dProb[(n * K + k) * plane + j] * prob[(n * K + k) * plane + j];
           for (let k = 0; k < K; k++) {
-            const index = (n * K + k) * plane + j;
-            dLogit[index] += prob[index] * (dProb[index] - dot);
+            const pk = prob[(n * K + k) * plane + j];
+            const jac = focal ? pt * ((k === truth ? 1 : 0) - pk) : 0;
+            dLogit[(n * K + k) * plane + j] += term.weight * w * (focal ? dPt * jac : pk - (k === truth ? 1 : 0));
           }
         }
       }
     }
-    const dLogits = this.outputs.get('dLogits', logitsT.shape);
-    dLogits.data.set(dLogit);
-    return { value: valueT, dLogits, counts: this.confusion(prob, target, N, channels, plane) };
   }
 
   /** Correct pixels, pixels, and (tp, fp, fn) per foreground class at p > 0.5 / argmax. */
@@ -153,6 +124,46 @@ export class RefLoss implements LossKernel {
     }
     counts[1] = N * plane;
     return countsT;
+  }
+}
+
+/** Class probabilities per pixel, `[N, max(K, 2), H, W]`; the binary case stores (1 − p, p). */
+function probabilities(z: Float32Array, N: number, K: number, plane: number): Float64Array {
+  const prob = new Float64Array(N * Math.max(K, 2) * plane);
+  for (let n = 0; n < N; n++) {
+    for (let j = 0; j < plane; j++) {
+      if (K === 1) {
+        const p = 1 / (1 + Math.exp(-z[n * plane + j]));
+        prob[(n * 2) * plane + j] = 1 - p;
+        prob[(n * 2 + 1) * plane + j] = p;
+      } else {
+        let max = -Infinity;
+        for (let k = 0; k < K; k++) max = Math.max(max, z[(n * K + k) * plane + j]);
+        let sum = 0;
+        for (let k = 0; k < K; k++) sum += Math.exp(z[(n * K + k) * plane + j] - max);
+        for (let k = 0; k < K; k++) prob[(n * K + k) * plane + j] = Math.exp(z[(n * K + k) * plane + j] - max) / sum;
+      }
+    }
+  }
+  return prob;
+}
+
+/** Adds dLoss/dprob (the Dice terms') to dLoss/dlogit through the sigmoid or softmax. */
+function chainDiceGradient(dProb: Float64Array, prob: Float64Array, dLogit: Float64Array, [N, K, plane]: number[]): void {
+  for (let n = 0; n < N; n++) {
+    for (let j = 0; j < plane; j++) {
+      if (K === 1) {
+        const p = prob[(n * 2 + 1) * plane + j];
+        dLogit[n * plane + j] += dProb[(n * 2 + 1) * plane + j] * p * (1 - p);
+      } else {
+        let dot = 0;
+        for (let k = 0; k < K; k++) dot += dProb[(n * K + k) * plane + j] * prob[(n * K + k) * plane + j];
+        for (let k = 0; k < K; k++) {
+          const index = (n * K + k) * plane + j;
+          dLogit[index] += prob[index] * (dProb[index] - dot);
+        }
+      }
+    }
   }
 }
 

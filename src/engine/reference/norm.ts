@@ -12,11 +12,11 @@ export class RefBatchNorm2d implements BatchNorm2dKernel {
   private readonly relu: boolean;
   private saved?: { x: RefTensor; y: RefTensor; gamma: RefTensor; mean: Float64Array; invStd: Float64Array };
 
-  constructor(allocator: Allocator, options: BatchNorm2dOptions = {}) {
+  constructor(allocator: Allocator, options: Required<BatchNorm2dOptions>) {
     this.outputs = new OutputCache(allocator);
-    this.epsilon = options.epsilon ?? 1e-5;
-    this.momentum = options.momentum ?? 0.1;
-    this.relu = options.relu ?? false;
+    this.epsilon = options.epsilon;
+    this.momentum = options.momentum;
+    this.relu = options.relu;
   }
 
   forward(

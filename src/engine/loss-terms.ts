@@ -1,0 +1,59 @@
+import type { LossTerm, LossTermKind } from './types.js';
+
+/**
+ * The values of the loss terms from class probabilities, pixel by pixel: the one TypeScript
+ * statement of their formulas. The reference loss kernel feeds it the output of its sigmoid or
+ * softmax, and validation the blended probabilities of whole images; the native loss kernel
+ * computes the same sums in C++ (native/loss.cc).
+ *
+ * With `pt` a pixel's probability of its true class, `ce` its cross-entropy (−ln pt), `w` its
+ * weight (1 unless the loss has pixel weights) and P the number of pixels:
+ * - cross-entropy: Σ w·ce / P;
+ * - focal (Lin et al. 2017, "Focal loss for dense object detection"): Σ w·(1 − pt)^γ·ce / P;
+ * - soft Dice: per foreground class c, 1 − (2·Σ p_c·[t = c] + s) / (Σ p_c + Σ [t = c] + s), over
+ *   all pixels at once, then the mean over the foreground classes (binary: class 1 alone).
+ */
+export class LossTermSums {
+  private crossEntropy = 0;
+  private focal = 0;
+  private pixels = 0;
+  /** Per class c ≥ 1: Σ p_c·[t = c] (the soft intersection). */
+  readonly intersection: Float64Array;
+  /** Per class c ≥ 1: Σ p_c + Σ [t = c]. */
+  readonly total: Float64Array;
+
+  /** `classes` as the loss kernel counts them: 1 for binary (a sigmoid), K ≥ 2 for a softmax. */
+  constructor(classes: number, private readonly options: { focalGamma: number; diceSmooth: number }) {
+    this.intersection = new Float64Array(Math.max(classes, 2));
+    this.total = new Float64Array(Math.max(classes, 2));
+  }
+
+  /** One pixel: `pt` and `ce` of its true class, and its weight. Then its overlaps, with {@link addOverlap}. */
+  addPixel(pt: number, ce: number, weight = 1): void {
+    this.crossEntropy += weight * ce;
+    this.focal += weight * ((1 - pt) ** this.options.focalGamma * ce);
+    this.pixels += 1;
+  }
+
+  /** The pixel's probability `p` of foreground class `c` (≥ 1), and whether `c` is its true class. */
+  addOverlap(c: number, p: number, isClass: boolean): void {
+    this.intersection[c] += isClass ? p : 0;
+    this.total[c] += p + (isClass ? 1 : 0);
+  }
+
+  /** Each term's value over the pixels added so far. */
+  values(): Record<LossTermKind, number> {
+    let dice = 0;
+    for (let c = 1; c < this.total.length; c++) {
+      dice += 1 - (2 * this.intersection[c] + this.options.diceSmooth) / (this.total[c] + this.options.diceSmooth);
+    }
+    dice /= this.total.length - 1;
+    return { crossEntropy: this.crossEntropy / this.pixels, focal: this.focal / this.pixels, dice };
+  }
+
+  /** The weighted sum of `terms`. */
+  value(terms: readonly LossTerm[]): number {
+    const values = this.values();
+    return terms.reduce((sum, t) => sum + t.weight * values[t.kind], 0);
+  }
+}
