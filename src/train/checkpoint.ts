@@ -34,6 +34,8 @@ export interface BudgetRecord {
   recentStepSeconds: number[];
   /** Duration of the latest epoch end (validation, checkpoints, log), seconds; 0 before the first. */
   epochEndSeconds: number;
+  /** The step duration (median of the recent ones) when that epoch end was timed, seconds. */
+  epochEndStepSeconds: number;
 }
 
 /** The training loop's own state, saved with every `last` checkpoint. */
