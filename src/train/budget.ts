@@ -40,7 +40,7 @@ export interface TrainingPlan {
   epochEndStep(): number;
   /** Where the run stands, in the plan's own unit (steps, or seconds of a budget). */
   progress(elapsedSeconds: number): { done: number; total: number; epoch: string };
-  /** Why the run ended, when the plan ended it. */
+  /** Why the run ended, when the plan ended it (asked right after its last step). */
   endReason(): string;
   /** One line for the log when the run starts. */
   describe(): string;
@@ -117,7 +117,7 @@ export function stepPlan(state: TrainerState, schedule: Schedule, peak: number):
       total: state.totalSteps,
       epoch: `${state.epoch + 1}/${Math.ceil(state.totalSteps / state.stepsPerEpoch)}`,
     }),
-    endReason: () => `${state.totalSteps} steps done`,
+    endReason: () => `all ${state.totalSteps} steps done`,
     describe: () => `plan: ${Math.ceil(state.totalSteps / state.stepsPerEpoch)} epochs of ${state.stepsPerEpoch} steps`,
   };
 }
@@ -157,7 +157,7 @@ export function budgetPlan(state: TrainerState, schedule: Schedule, peak: number
     },
     epochEndStep: () => state.step + budgetEpochLength(state.stepsPerEpoch, stepSeconds(), budget.epochEndSeconds),
     progress: (elapsedSeconds) => ({ done: Math.min(elapsedSeconds, budget.seconds), total: budget.seconds, epoch: String(state.epoch + 1) }),
-    endReason: () => `time budget of ${minutes} used: ${state.epoch} epochs, ${state.step} steps`,
+    endReason: () => `time budget of ${minutes} used after ${state.step} steps`,
     describe: () =>
       `plan: a ${minutes} budget; the learning rate follows the share of it spent; epochs of at least ${state.stepsPerEpoch} steps, ` +
       `longer when validation would take over ${VALIDATION_SHARE * 100}% of the time`,

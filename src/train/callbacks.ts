@@ -17,7 +17,7 @@ import { CHECKPOINTS, type EpochLog, type TrainerState, saveBestCheckpoint, save
 import { writeTrainingLog } from './log.js';
 
 /** The parts of a run a phase hook can be told about, each announced when it starts. */
-export type TrainPhase = 'step' | 'validation' | 'checkpoint' | 'decision rule' | 'saving model';
+export type TrainPhase = 'step' | 'validation' | 'checkpoint' | 'log' | 'decision rule' | 'saving model';
 
 /** The running loop, as callbacks see it. */
 export interface TrainingRun {
@@ -71,6 +71,7 @@ export function checkpointing(runDir: string, options: { fresh: boolean }): Call
     run.phase('checkpoint');
     if (withBest) await saveBestCheckpoint(runDir, run.model);
     await saveLastCheckpoint(runDir, run.model, run.state);
+    run.phase('log');
     await writeTrainingLog(runDir, run.state.history);
   };
   return {
@@ -119,10 +120,7 @@ export function progressReport(progress: Progress, runDir: string): Callback {
   };
   return {
     onStepEnd: show,
-    onEpochEnd(run, epoch) {
-      progress.log(epochLine(epoch));
-      show(run);
-    },
+    onEpochEnd: (_run, epoch) => progress.log(epochLine(epoch)),
     onTrainEnd(run, end) {
       progress.done(end.interrupted ? `interrupted at step ${run.state.step}; resume with: pyocyte train --resume ${runDir}` : run.state.stopReason);
     },

@@ -4,7 +4,7 @@
  * built (else the reference), so the resume tests check the engine users train on.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openDataset } from '../../src/data/prepare.js';
@@ -134,6 +134,14 @@ describe('train / resumeTraining on 6 synthetic 64x64 images, 4 steps per epoch,
     assertSameRun(uninterrupted, last);
   });
 
+  test('a checkpoint from before budgets were measured (no epochEndStep in trainer.json) at step 6: resumes to the uninterrupted run', async () => {
+    const interrupted = await train(options('F'), abortAt(6));
+    const file = join(interrupted.runDir, 'checkpoints', 'last', 'trainer.json');
+    const { epochEndStep: _epochEndStep, ...older } = readJson<TrainerState>(file);
+    writeFileSync(file, JSON.stringify(older));
+    assertSameRun(uninterrupted, await resumeTraining(interrupted.runDir, {}, QUIET));
+  });
+
   test('precision bf16 (the default where the CPU has it), 16 filters: resumed after step 3 equals uninterrupted', async () => {
     const bf16 = { precision: 'bf16', filters: 16 } as const;
     const whole = await train(options('D', bf16), QUIET);
@@ -159,7 +167,7 @@ describe('train stopping rules on 6 synthetic 64x64 images', () => {
     const state = readJson<TrainerState>(join(result.runDir, 'checkpoints', 'last', 'trainer.json'));
     assert.equal(result.steps, state.totalSteps);
     assert.equal(state.budget!.fractions.length, result.steps);
-    assert.match(state.stopReason!, /^time budget of 0\.02 min used/);
+    assert.equal(state.stopReason, `time budget of 0.02 min used after ${result.steps} steps`);
     assert.equal(readLog(result.runDir).length, result.epochs);
     assert.ok(existsSync(join(result.runDir, 'model', 'model.safetensors')));
     // Only the first epoch's validation is unmeasured when the budget is planned; a loose bound.
