@@ -24,15 +24,35 @@ export interface EpochLog {
   best: boolean;
 }
 
+/** What a run on a time budget has seen; see `src/train/budget.ts`. */
+export interface BudgetRecord {
+  /** The budget of training time, in seconds. */
+  seconds: number;
+  /** The share of the budget the learning-rate schedule saw at each step (index = step), 0–1. */
+  fractions: number[];
+  /** Durations of the latest steps, seconds, oldest first: their median predicts the next step. */
+  recentStepSeconds: number[];
+  /** Duration of the latest epoch end (validation, checkpoints, log), seconds; 0 before the first. */
+  epochEndSeconds: number;
+  /** The step duration (median of the recent ones) when that epoch end was timed, seconds. */
+  epochEndStepSeconds: number;
+}
+
 /** The training loop's own state, saved with every `last` checkpoint. */
 export interface TrainerState {
   /** Optimisation steps done. */
   step: number;
   /** Epochs completed. */
   epoch: number;
-  /** The planned length of the run (fixes the learning-rate schedule). */
+  /**
+   * Step-based runs: the planned length, which fixes the learning-rate schedule. Budgeted runs:
+   * an estimate while they run (the budget decides), the steps taken once they end.
+   */
   totalSteps: number;
+  /** The natural epoch: one pass over the training patches, in steps. */
   stepsPerEpoch: number;
+  /** The step at which the running epoch ends (absent in checkpoints from before budgets were measured). */
+  epochEndStep?: number;
   /** Training seconds so far, summed over sessions. */
   elapsedSeconds: number;
   bestDice: number;
@@ -41,6 +61,10 @@ export interface TrainerState {
   /** The running epoch's sums: loss, steps, confusion counts. */
   epochSums: { loss: number; steps: number; counts: number[] };
   history: EpochLog[];
+  /** Budgeted runs only: what the budget has seen. */
+  budget?: BudgetRecord;
+  /** Set when the run has ended for good (budget spent, steps done, early stop): a resume only finishes it. */
+  stopReason?: string;
 }
 
 export const CHECKPOINTS = { last: 'checkpoints/last', best: 'checkpoints/best' } as const;

@@ -1,5 +1,5 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 function tempSibling(path: string, kind: string): string {
@@ -70,4 +70,31 @@ export async function writeFolderAtomic(dir: string, files: Record<string, strin
     throw error;
   }
   await rm(old, { recursive: true, force: true });
+}
+
+/**
+ * Repairs what a killed process left of atomic writes directly in `folder`: a folder that
+ * {@link writeFolderAtomic} had moved aside when the process died, before its replacement was
+ * renamed in, is put back (the write is lost, the previous version stays), and every other
+ * temporary sibling is removed. Call it only while no other process writes there (e.g. when a run
+ * resumes). Returns the names of the folders put back.
+ */
+export async function recoverAtomicWrites(folder: string): Promise<string[]> {
+  if (!existsSync(folder)) return [];
+  const leftovers = (await readdir(folder))
+    .map((entry) => ({ entry, match: /^\.(.+)\.(tmp|new|old)-\d+-([0-9a-z]+)$/.exec(entry) }))
+    .filter((e): e is { entry: string; match: RegExpExecArray } => e.match !== null)
+    // Newest first, so of two folders moved aside for one target the later one is put back.
+    .sort((a, b) => parseInt(b.match[3], 36) - parseInt(a.match[3], 36));
+  const restored: string[] = [];
+  for (const { entry, match } of leftovers) {
+    const target = join(folder, match[1]);
+    if (match[2] === 'old' && !existsSync(target)) {
+      await rename(join(folder, entry), target);
+      restored.push(match[1]);
+    } else {
+      await rm(join(folder, entry), { recursive: true, force: true });
+    }
+  }
+  return restored;
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Batch } from '../../src/nn/types.js';
@@ -9,6 +9,7 @@ import { type Model, unet } from '../../src/nn/model.js';
 import type { OptimizerName } from '../../src/nn/optimizers.js';
 import { CHECKPOINTS, type TrainerState, loadLastCheckpoint, saveBestCheckpoint, saveLastCheckpoint } from '../../src/train/checkpoint.js';
 import { PyocyteError } from '../../src/util/errors.js';
+import { recoverAtomicWrites } from '../../src/util/fs.js';
 import { Random } from '../../src/util/random.js';
 import { assertBitExact } from '../engine/helpers.js';
 import { TEST_ENGINE, tempFolder } from '../cli/helpers.js';
@@ -122,5 +123,21 @@ describe(`saveLastCheckpoint + loadLastCheckpoint (${TEST_ENGINE} engine, depth 
     await saveBestCheckpoint(run, await steppedModel(1));
     assert.deepEqual(readdirSync(join(run, CHECKPOINTS.best)).sort(), ['model.json', 'model.safetensors']);
     assert.ok(!existsSync(join(run, CHECKPOINTS.last)));
+  });
+
+  test('killed between the two renames of writeFolderAtomic (last moved aside, the new one not in): recoverAtomicWrites puts last back and clears temporaries', async () => {
+    const run = join(tmp.dir, 'window');
+    await saveLastCheckpoint(run, await steppedModel(1), state);
+    const checkpoints = join(run, 'checkpoints');
+    renameSync(join(checkpoints, 'last'), join(checkpoints, '.last.old-4242-lq0abc1'));
+    mkdirSync(join(checkpoints, '.last.new-4242-lq0abc0'));
+    writeFileSync(join(checkpoints, '.last.new-4242-lq0abc0', 'model.json'), '{"torn');
+    writeFileSync(join(run, '.log.jsonl.tmp-4242-lq0abc2'), '{"epoch":1,');
+    assert.deepEqual(await recoverAtomicWrites(checkpoints), ['last']);
+    assert.deepEqual(await recoverAtomicWrites(run), []);
+    assert.deepEqual(readdirSync(checkpoints), ['last']);
+    assert.deepEqual(readdirSync(run), ['checkpoints']);
+    const { state: loaded } = await loadLastCheckpoint(run, createEngine({ backend: TEST_ENGINE }), (m) => m.configureTraining({ seed: 9 }));
+    assert.deepEqual(loaded, state);
   });
 });

@@ -4,7 +4,7 @@
  * built (else the reference), so the resume tests check the engine users train on.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openDataset } from '../../src/data/prepare.js';
@@ -23,9 +23,16 @@ import { QUIET, TEST_ENGINE, TINY_TRAINING, tempFolder, tinyDataset } from '../c
 const STEPS_PER_EPOCH = 4;
 
 /** Hooks that abort once the run reaches `step` (the step completes; the run then saves and stops). */
-function abortAt(step: number): TrainHooks {
+function abortAt(step: number, base: TrainHooks = QUIET): TrainHooks {
   const controller = new AbortController();
-  return { ...QUIET, signal: controller.signal, onStep: (s) => (s === step ? controller.abort() : undefined) };
+  return {
+    ...base,
+    signal: controller.signal,
+    onStep: (s) => {
+      base.onStep?.(s);
+      if (s === step) controller.abort();
+    },
+  };
 }
 
 function readLog(run: string): Record<string, unknown>[] {
@@ -127,6 +134,14 @@ describe('train / resumeTraining on 6 synthetic 64x64 images, 4 steps per epoch,
     assertSameRun(uninterrupted, last);
   });
 
+  test('a checkpoint from before budgets were measured (no epochEndStep in trainer.json) at step 6: resumes to the uninterrupted run', async () => {
+    const interrupted = await train(options('F'), abortAt(6));
+    const file = join(interrupted.runDir, 'checkpoints', 'last', 'trainer.json');
+    const { epochEndStep: _epochEndStep, ...older } = readJson<TrainerState>(file);
+    writeFileSync(file, JSON.stringify(older));
+    assertSameRun(uninterrupted, await resumeTraining(interrupted.runDir, {}, QUIET));
+  });
+
   test('precision bf16 (the default where the CPU has it), 16 filters: resumed after step 3 equals uninterrupted', async () => {
     const bf16 = { precision: 'bf16', filters: 16 } as const;
     const whole = await train(options('D', bf16), QUIET);
@@ -145,16 +160,18 @@ describe('train stopping rules on 6 synthetic 64x64 images', () => {
   });
   after(() => tmp.remove());
 
-  test('minutes 0.02 (1.2 s budget, no epochs): plans ≥ 1 whole epoch, finishes and writes the model', async () => {
+  test('minutes 0.02 (1.2 s budget) on the real clock: finishes, writes the model, the budget record has a fraction per step', async () => {
     const result = await train({ data, out: join(tmp.dir, 'budget'), ...TINY_TRAINING, minutes: 0.02 }, QUIET);
     assert.equal(result.interrupted, false);
     assert.ok(result.epochs >= 1, `epochs ${result.epochs}`);
     const state = readJson<TrainerState>(join(result.runDir, 'checkpoints', 'last', 'trainer.json'));
     assert.equal(result.steps, state.totalSteps);
-    assert.equal(state.totalSteps, result.epochs * state.stepsPerEpoch);
+    assert.equal(state.budget!.fractions.length, result.steps);
+    assert.equal(state.stopReason, `time budget of 0.02 min used after ${result.steps} steps`);
     assert.equal(readLog(result.runDir).length, result.epochs);
     assert.ok(existsSync(join(result.runDir, 'model', 'model.safetensors')));
-    assert.ok(result.seconds < 30, `took ${result.seconds} s for a 1.2 s budget`);
+    // Only the first epoch's validation is unmeasured when the budget is planned; a loose bound.
+    assert.ok(result.seconds >= 0.5 * 1.2 && result.seconds < 30, `took ${result.seconds} s for a 1.2 s budget`);
     const config = readJson<Record<string, unknown>>(join(result.runDir, 'config.json'));
     assert.deepEqual([config.minutes, config.epochs], [0.02, undefined]);
   });
@@ -169,5 +186,80 @@ describe('train stopping rules on 6 synthetic 64x64 images', () => {
     assert.deepEqual(log.map((e) => e.best), [true, false]);
     assert.equal(log[1].val.dice, log[0].val.dice);
     assert.ok(existsSync(join(result.runDir, 'model', 'model.json')));
+  });
+});
+
+/**
+ * A training clock that moves only when the run reports progress: each step takes
+ * `stepMs(step)` (step counted from 1), each validation pass as long as two of the latest steps
+ * (other work slows both alike). The real time the steps take does not matter, so the test holds
+ * on a busy machine.
+ */
+function fakeClock(stepMs: (step: number) => number): TrainHooks {
+  let ms = 0;
+  let latest = 0;
+  return {
+    ...QUIET,
+    now: () => ms,
+    onStep: (step) => {
+      latest = step;
+      ms += stepMs(step);
+    },
+    onPhase: (phase) => {
+      if (phase === 'validation') ms += 2 * stepMs(latest);
+    },
+  };
+}
+
+describe('a 30 s budget on an injected clock, 6 synthetic 64x64 images (4 steps per natural epoch), validation as long as 2 steps', () => {
+  let tmp: ReturnType<typeof tempFolder>;
+  let data = '';
+  const options = (out: string): TrainOptions => ({ data, out: join(tmp.dir, out), ...TINY_TRAINING, minutes: 0.5 });
+  const budget = 30;
+  let steady: TrainResult;
+  before(async () => {
+    tmp = tempFolder('fit-budget');
+    data = await tinyDataset(join(tmp.dir, 'data'));
+    steady = await train(options('steady'), fakeClock(() => 500));
+  });
+  after(() => tmp.remove());
+
+  /** Checks the budget use and the schedule's record; `lastStepSeconds` bounds the lateness and how far below 1 the last fraction may be. */
+  const assertBudgetUsed = (result: TrainResult, lastStepSeconds: number) => {
+    assert.equal(result.interrupted, false);
+    assert.ok(result.seconds >= 0.95 * budget && result.seconds <= budget + lastStepSeconds, `trained ${result.seconds} s of a ${budget} s budget`);
+    const state = readJson<TrainerState>(join(result.runDir, 'checkpoints', 'last', 'trainer.json'));
+    const fractions = state.budget!.fractions;
+    assert.equal(fractions.length, result.steps);
+    assert.ok(fractions.every((f, i) => i === 0 || f >= fractions[i - 1]), 'fractions never go back');
+    assert.ok(fractions.at(-1)! >= 1 - (3 * lastStepSeconds) / budget, `last fraction ${fractions.at(-1)}`);
+    assert.equal(readLog(result.runDir).at(-1)!.step, result.steps, 'the last step is validated and logged');
+    return state;
+  };
+
+  test('steady machine (0.5 s steps): uses 95–100% of the budget (+ a step); epochs of 18 steps keep validation ≤ 10%', () => {
+    const state = assertBudgetUsed(steady, 0.5);
+    const log = readLog(steady.runDir) as { step: number }[];
+    assert.deepEqual(log.slice(0, 3).map((e) => e.step), [4, 22, 40], 'the first epoch is natural (4 steps), then 9 × 1 s / 0.5 s');
+    assert.equal(state.stepsPerEpoch, 4);
+  });
+
+  test('slow first steps (3 s for 5 steps), then fast (0.25 s): uses 95–100% of the budget (+ a step)', async () => {
+    const result = await train(options('slow-first'), fakeClock((step) => (step <= 5 ? 3000 : 250)));
+    assertBudgetUsed(result, 0.25);
+  });
+
+  test('fast first steps (0.2 s for 50 steps), then slow (1.5 s): uses 95–100% of the budget (+ a step)', async () => {
+    const result = await train(options('fast-first'), fakeClock((step) => (step <= 50 ? 200 : 1500)));
+    assertBudgetUsed(result, 1.5);
+  });
+
+  test('interrupted at step 30, resumed: the same fractions, weights, log and decision rule as the steady run', async () => {
+    const interrupted = await train(options('resumed'), abortAt(30, fakeClock(() => 500)));
+    assert.deepEqual([interrupted.interrupted, interrupted.steps], [true, 30]);
+    const resumed = await resumeTraining(interrupted.runDir, {}, fakeClock(() => 500));
+    assertSameRun(steady, resumed);
+    const fractions = (run: string) => readJson<TrainerState>(join(run, 'checkpoints', 'last', 'trainer.json')).budget!.fractions;
+    assert.deepEqual(fractions(resumed.runDir), fractions(steady.runDir));
   });
 });
