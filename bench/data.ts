@@ -67,7 +67,11 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 function measure(samples: Sample[], augment: AugmentOptions | false, weightMap: boolean, runs = RUNS): Rate {
   const loader = createLoader(samples, {
-    patchSize: PATCH_SIZE, batchSize: BATCH_SIZE, augment, seed: 1, classes: 3,
+    patchSize: PATCH_SIZE,
+    batchSize: BATCH_SIZE,
+    augment,
+    seed: 1,
+    classes: 3,
     normalization: { kind: 'meanStd', mean: [0.85, 0.78, 0.86], std: [0.15, 0.2, 0.12] },
     weightMap: weightMap ? { w0: 10, sigmaPx: 5 } : false,
   });

@@ -27,10 +27,12 @@ const arg = (name: string, fallback: string) => {
 };
 const steps = Number(arg('steps', '6'));
 const threads = Number(arg('threads', '2'));
-const configs = arg('configs', '16x4,32x8').split(',').map((c) => {
-  const [filters, batch] = c.split('x').map(Number);
-  return { filters, batch, patch: 256, depth: 4 };
-});
+const configs = arg('configs', '16x4,32x8')
+  .split(',')
+  .map((c) => {
+    const [filters, batch] = c.split('x').map(Number);
+    return { filters, batch, patch: 256, depth: 4 };
+  });
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -47,23 +49,52 @@ function findTorchPython(): string | undefined {
 }
 
 function runTorch(python: string, c: (typeof configs)[number]) {
-  const out = execFileSync(python, [torchScript, 'step', '--filters', String(c.filters), '--patch', String(c.patch),
-    '--batch', String(c.batch), '--threads', String(threads), '--steps', String(steps)], { encoding: 'utf8' });
-  return JSON.parse(out.trim().split('\n').pop()!) as { engine: string; params: number; train_step_ms_median: number; infer_batch_ms_median: number };
+  const out = execFileSync(
+    python,
+    [
+      torchScript,
+      'step',
+      '--filters',
+      String(c.filters),
+      '--patch',
+      String(c.patch),
+      '--batch',
+      String(c.batch),
+      '--threads',
+      String(threads),
+      '--steps',
+      String(steps),
+    ],
+    { encoding: 'utf8' },
+  );
+  return JSON.parse(out.trim().split('\n').pop()!) as {
+    engine: string;
+    params: number;
+    train_step_ms_median: number;
+    infer_batch_ms_median: number;
+  };
 }
 
 async function runPyocyte(c: (typeof configs)[number], precision: 'fp32' | 'bf16') {
   const engine = createEngine({ backend: 'native', threads, precision });
   if (!(engine instanceof NativeEngine)) throw new Error('the native engine is required for this benchmark');
-  const model = unet({ inChannels: 3, classes: 1, depth: c.depth, filters: c.filters, padding: 'same', norm: 'batch' }, { engine, seed: 0 });
+  const model = unet(
+    { inChannels: 3, classes: 1, depth: c.depth, filters: c.filters, padding: 'same', norm: 'batch' },
+    { engine, seed: 0 },
+  );
   model.configureTraining({ loss: 'bce', optimizer: 'adam' });
   const n = c.batch * c.patch * c.patch;
   // Same inputs as the reference: uniform images, random binary targets (seeded here).
   let s = 1;
-  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const rand = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
   const x = Float32Array.from({ length: 3 * n }, rand);
   const y = Float32Array.from({ length: n }, () => (rand() > 0.5 ? 1 : 0));
-  const batch = { x, y, inputShape: [c.batch, 3, c.patch, c.patch] as [number, number, number, number], targetShape: [c.batch, c.patch, c.patch] as [number, number, number] };
+  const batch = {
+    x,
+    y,
+    inputShape: [c.batch, 3, c.patch, c.patch] as [number, number, number, number],
+    targetShape: [c.batch, c.patch, c.patch] as [number, number, number],
+  };
   const train: number[] = [];
   for (let i = 0; i < steps + 2; i++) {
     const t0 = performance.now();
@@ -89,7 +120,9 @@ async function runPyocyte(c: (typeof configs)[number], precision: 'fp32' | 'bf16
 
 /** Seconds spent in the kernels that do arithmetic (the convolutions). */
 function convSeconds(profile: Record<string, ProfileEntry>): number {
-  return Object.values(profile).filter((e) => e.flops > 0).reduce((a, e) => a + e.seconds, 0);
+  return Object.values(profile)
+    .filter((e) => e.flops > 0)
+    .reduce((a, e) => a + e.seconds, 0);
 }
 
 /** GFLOP/s of the convolutions, over their own time. */
@@ -103,7 +136,10 @@ function summarizeProfile(profile: Record<string, ProfileEntry>) {
   return Object.entries(profile)
     .sort((a, b) => b[1].seconds - a[1].seconds)
     .map(([kernel, e]) => ({
-      kernel, calls: e.calls, ms: Math.round(e.seconds * 10000) / 10, share: Math.round((e.seconds / total) * 1000) / 1000,
+      kernel,
+      calls: e.calls,
+      ms: Math.round(e.seconds * 10000) / 10,
+      share: Math.round((e.seconds / total) * 1000) / 1000,
       ...(e.flops > 0 ? { gflops_per_s: Math.round(e.flops / e.seconds / 1e8) / 10 } : {}),
     }));
 }
@@ -130,10 +166,21 @@ async function main() {
     const inferMs = median(ours.infer);
     const result = {
       config: `F${c.filters} batch ${c.batch} patch ${c.patch} depth ${c.depth} padded BatchNorm`,
-      filters: c.filters, batch: c.batch, patch: c.patch, depth: c.depth, threads,
-      params: ours.params, torch_params: torch.params,
+      filters: c.filters,
+      batch: c.batch,
+      patch: c.patch,
+      depth: c.depth,
+      threads,
+      params: ours.params,
+      torch_params: torch.params,
       pytorch: { engine: torch.engine, train_step_ms: torch.train_step_ms_median, infer_ms: torch.infer_batch_ms_median },
-      pyocyte: { engine: ours.engine, train_step_ms: trainMs, infer_ms: inferMs, train_steps_ms: ours.train.map(Math.round), infer_runs_ms: ours.infer.map(Math.round) },
+      pyocyte: {
+        engine: ours.engine,
+        train_step_ms: trainMs,
+        infer_ms: inferMs,
+        train_steps_ms: ours.train.map(Math.round),
+        infer_runs_ms: ours.infer.map(Math.round),
+      },
       train_speedup: torch.train_step_ms_median / trainMs,
       infer_speedup: torch.infer_batch_ms_median / inferMs,
       train_gflop: trainFlops / 1e9,
@@ -143,18 +190,28 @@ async function main() {
       conv_gflops_per_s: convRate(ours.profile),
       conv_share_of_step: convSeconds(ours.profile) / (trainMs / 1000),
       roofline_gflops_per_s: '160-230 fp32, 400-460 bf16 (shared/bench/onednn_conv_roofline.cpp)',
-      bf16: bf16 ? {
-        train_step_ms: median(bf16.train), infer_ms: median(bf16.infer),
-        train_speedup: torch.train_step_ms_median / median(bf16.train), infer_speedup: torch.infer_batch_ms_median / median(bf16.infer),
-        conv_gflops_per_s: convRate(bf16.profile), profile_train_step: summarizeProfile(bf16.profile),
-      } : 'this CPU has no bf16 arithmetic',
+      bf16: bf16
+        ? {
+            train_step_ms: median(bf16.train),
+            infer_ms: median(bf16.infer),
+            train_speedup: torch.train_step_ms_median / median(bf16.train),
+            infer_speedup: torch.infer_batch_ms_median / median(bf16.infer),
+            conv_gflops_per_s: convRate(bf16.profile),
+            profile_train_step: summarizeProfile(bf16.profile),
+          }
+        : 'this CPU has no bf16 arithmetic',
       profile_train_step: summarizeProfile(ours.profile),
       profile_inference: summarizeProfile(ours.inferProfile),
     };
     results.push(result);
-    process.stderr.write(`bench: F${c.filters}: train ${trainMs.toFixed(0)} ms vs PyTorch ${torch.train_step_ms_median.toFixed(0)} ms (×${result.train_speedup.toFixed(2)}), ` +
-      `infer ${inferMs.toFixed(0)} ms vs ${torch.infer_batch_ms_median.toFixed(0)} ms (×${result.infer_speedup.toFixed(2)}), ${result.train_gflops_per_s.toFixed(0)} GFLOP/s` +
-      (bf16 ? `; bf16: train ${median(bf16.train).toFixed(0)} ms (×${(torch.train_step_ms_median / median(bf16.train)).toFixed(2)}), infer ${median(bf16.infer).toFixed(0)} ms (×${(torch.infer_batch_ms_median / median(bf16.infer)).toFixed(2)})` : '') + '\n');
+    process.stderr.write(
+      `bench: F${c.filters}: train ${trainMs.toFixed(0)} ms vs PyTorch ${torch.train_step_ms_median.toFixed(0)} ms (×${result.train_speedup.toFixed(2)}), ` +
+        `infer ${inferMs.toFixed(0)} ms vs ${torch.infer_batch_ms_median.toFixed(0)} ms (×${result.infer_speedup.toFixed(2)}), ${result.train_gflops_per_s.toFixed(0)} GFLOP/s` +
+        (bf16
+          ? `; bf16: train ${median(bf16.train).toFixed(0)} ms (×${(torch.train_step_ms_median / median(bf16.train)).toFixed(2)}), infer ${median(bf16.infer).toFixed(0)} ms (×${(torch.infer_batch_ms_median / median(bf16.infer)).toFixed(2)})`
+          : '') +
+        '\n',
+    );
   }
   const file = join(root, 'bench', 'results', `engine-${dayStamp()}.json`);
   mkdirSync(dirname(file), { recursive: true });

@@ -33,10 +33,15 @@ const arg = (name: string) => {
 };
 const minutes = Number(arg('minutes') ?? 10);
 // `--set filters=16,precision=bf16`: try other training options (recorded in the results).
-const overrides: Partial<TrainOptions> = Object.fromEntries((arg('set') ?? '').split(',').filter(Boolean).map((kv) => {
-  const [key, value] = kv.split('=');
-  return [key, Number.isNaN(Number(value)) ? value : Number(value)];
-}));
+const overrides: Partial<TrainOptions> = Object.fromEntries(
+  (arg('set') ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((kv) => {
+      const [key, value] = kv.split('=');
+      return [key, Number.isNaN(Number(value)) ? value : Number(value)];
+    }),
+);
 const only = arg('only')?.split(',');
 const results: Record<string, unknown>[] = [];
 
@@ -49,12 +54,30 @@ async function trainAndTest(name: string, options: Omit<TrainOptions, 'out'>) {
   const out = join(work, name);
   await rm(out, { recursive: true, force: true });
   const trained = await train({ ...options, ...overrides, out, minutes }, {});
-  const report = await evaluate({ model: out, data: options.data, subset: 'test', valueMap: options.valueMap, strayValues: options.strayValues, progressStream: null });
+  const report = await evaluate({
+    model: out,
+    data: options.data,
+    subset: 'test',
+    valueMap: options.valueMap,
+    strayValues: options.strayValues,
+    progressStream: null,
+  });
   const summary = reportSummary(report);
   emit({
-    benchmark: name, data: options.data.replace(`${shared}/`, ''), task: options.task ?? 'binary', minutes_budget: minutes, overrides,
-    train_seconds: Math.round(trained.seconds), epochs: trained.epochs, steps: trained.steps, best_epoch: trained.bestEpoch,
-    threshold: trained.threshold, postprocessing: report.postprocessing, tta: report.tta, val_dice: trained.valDice, test: summary,
+    benchmark: name,
+    data: options.data.replace(`${shared}/`, ''),
+    task: options.task ?? 'binary',
+    minutes_budget: minutes,
+    overrides,
+    train_seconds: Math.round(trained.seconds),
+    epochs: trained.epochs,
+    steps: trained.steps,
+    best_epoch: trained.bestEpoch,
+    threshold: trained.threshold,
+    postprocessing: report.postprocessing,
+    tta: report.tta,
+    val_dice: trained.valDice,
+    test: summary,
   });
   return { out, summary };
 }
@@ -70,14 +93,23 @@ if (wanted('wbc-binary') || wanted('scales')) {
       const report = await evaluate({ model: out, data: dir, subset: 'test', pixelSizeUm: 1 / scale, progressStream: null });
       const scaled = reportSummary(report);
       emit({
-        benchmark: `wbc-binary-scale-x${scale}`, pixel_size_um: 1 / scale, model_pixel_size_um: 1, test: scaled,
-        native_dice: summary.dice, dice_drop: (summary.dice as number) - (scaled.dice as number),
+        benchmark: `wbc-binary-scale-x${scale}`,
+        pixel_size_um: 1 / scale,
+        model_pixel_size_um: 1,
+        test: scaled,
+        native_dice: summary.dice,
+        dice_drop: (summary.dice as number) - (scaled.dice as number),
       });
     }
   }
 }
 if (wanted('wbc-3class')) {
-  await trainAndTest('wbc-3class', { data: wbc, task: 'multiclass', valueMap: '0:background,128:cytoplasm,255:nucleus', strayValues: 'nearest' });
+  await trainAndTest('wbc-3class', {
+    data: wbc,
+    task: 'multiclass',
+    valueMap: '0:background,128:cytoplasm,255:nucleus',
+    strayValues: 'nearest',
+  });
 }
 if (wanted('isbi')) {
   await trainAndTest('isbi-membrane', { data: join(shared, 'isbi2012-em') });

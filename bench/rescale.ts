@@ -28,4 +28,3 @@ export async function rescaledCopy(source: string, dir: string, scale: number): 
   writeFileSync(join(dir, 'split.json'), JSON.stringify({ train: [], val: [], test: split.test }));
   return dir;
 }
-

@@ -63,15 +63,26 @@ async function prepare(dir: string): Promise<{ model: string; inputs: string }> 
     const smear = synthesizeSmear({ width: size, height: size, seed: 100 + i, pixelSizeUm: 0.5 });
     await writeImage(join(inputs, `${String(i + 1).padStart(4, '0')}.png`), smear.image);
   }
-  for (let i = distinct; i < images; i++) copyFileSync(join(inputs, `${String((i % distinct) + 1).padStart(4, '0')}.png`), join(inputs, `${String(i + 1).padStart(4, '0')}.png`));
+  for (let i = distinct; i < images; i++)
+    copyFileSync(join(inputs, `${String((i % distinct) + 1).padStart(4, '0')}.png`), join(inputs, `${String(i + 1).padStart(4, '0')}.png`));
   const model = join(dir, 'model');
-  const net = unet({ inChannels: 3, classes: 1, depth: 4, filters: 16 }, { engine: createEngine({ backend: 'reference' }), seed: 1, metadata: { tta: 'none' } });
+  const net = unet(
+    { inChannels: 3, classes: 1, depth: 4, filters: 16 },
+    { engine: createEngine({ backend: 'reference' }), seed: 1, metadata: { tta: 'none' } },
+  );
   await saveModel(model, net);
   return { model, inputs };
 }
 
 /** One queued run: `workers` started with `threads` each, then `pyocyte predict --queue` timed. */
-async function queued(server: RedisServer, model: string, inputs: string, out: string, workerCount: number, threads: number): Promise<{ run: Run; sandboxOverheadMs: number }> {
+async function queued(
+  server: RedisServer,
+  model: string,
+  inputs: string,
+  out: string,
+  workerCount: number,
+  threads: number,
+): Promise<{ run: Run; sandboxOverheadMs: number }> {
   const workers = Array.from({ length: workerCount }, () => WorkerProcess.start(server.url, ['--threads', String(threads)]));
   try {
     await Promise.all(workers.map((w) => w.ready()));
@@ -83,7 +94,7 @@ async function queued(server: RedisServer, model: string, inputs: string, out: s
     const queue = new Queue(QUEUE_NAME, { connection: { url: server.url, maxRetriesPerRequest: null } });
     const jobs = (await queue.getCompleted(0, -1)).filter((job) => job.id?.startsWith(`${batch}-`));
     await queue.close();
-    const overheads = jobs.map((job) => (job.finishedOn! - job.processedOn!) - (job.returnvalue as PredictJobResult).seconds * 1000);
+    const overheads = jobs.map((job) => job.finishedOn! - job.processedOn! - (job.returnvalue as PredictJobResult).seconds * 1000);
     const median = overheads.sort((a, b) => a - b)[Math.floor((overheads.length - 1) / 2)];
     return { run: timed(seconds), sandboxOverheadMs: Math.round(median * 10) / 10 };
   } finally {
@@ -98,7 +109,9 @@ async function main(): Promise<void> {
     process.stderr.write(`bench: ${images} synthetic ${size}² images and a depth-4, 16-filter U-Net in ${dir}\n`);
     const { model, inputs } = await prepare(dir);
     const localStart = performance.now();
-    const localResult = runCli(['predict', '--model', model, inputs, '--out', join(dir, 'local'), '--threads', '2', ...SETTINGS], { timeoutMs: 6 * 3600_000 });
+    const localResult = runCli(['predict', '--model', model, inputs, '--out', join(dir, 'local'), '--threads', '2', ...SETTINGS], {
+      timeoutMs: 6 * 3600_000,
+    });
     const local = timed((performance.now() - localStart) / 1000);
     if (localResult.code !== 0) throw new Error(`local predict failed:\n${describeRun(localResult)}`);
     process.stderr.write(`bench: local, 2 threads: ${local.imagesPerSecond} images/s\n`);
@@ -108,7 +121,10 @@ async function main(): Promise<void> {
     process.stderr.write(`bench: queue, 2 workers × 1 thread: ${two.run.imagesPerSecond} images/s\n`);
     const summaries = ['local', 'queue-1x2', 'queue-2x1'].map((name) => readFileSync(join(dir, name, 'summary.csv'), 'utf8'));
     const result = {
-      images, size, model: 'unet depth 4, 16 filters, padded, fp32, untrained weights', tta: 'none',
+      images,
+      size,
+      model: 'unet depth 4, 16 filters, padded, fp32, untrained weights',
+      tta: 'none',
       local_2_threads: local,
       queue_1_worker_2_threads: one.run,
       queue_2_workers_1_thread: two.run,
@@ -118,7 +134,10 @@ async function main(): Promise<void> {
     };
     const file = arg('out', join(root, 'bench', 'results', `scale-${dayStamp()}.json`));
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, `${JSON.stringify({ benchmark: 'scale', machine: machineInfo(), calibrationLoopMs: calibrationLoopMs(), result }, null, 2)}\n`);
+    writeFileSync(
+      file,
+      `${JSON.stringify({ benchmark: 'scale', machine: machineInfo(), calibrationLoopMs: calibrationLoopMs(), result }, null, 2)}\n`,
+    );
     process.stderr.write(`bench: wrote ${file}\n`);
     console.log(JSON.stringify(result));
   } finally {

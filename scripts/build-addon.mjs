@@ -15,7 +15,12 @@ const stampFile = join(root, 'build/sources.sha256');
 
 function sourcesHash() {
   const h = createHash('sha256');
-  const files = ['binding.gyp', ...readdirSync(join(root, 'native')).sort().map((f) => `native/${f}`)];
+  const files = [
+    'binding.gyp',
+    ...readdirSync(join(root, 'native'))
+      .sort()
+      .map((f) => `native/${f}`),
+  ];
   for (const f of files) h.update(f).update(readFileSync(join(root, f)));
   h.update(process.version);
   return h.digest('hex');
@@ -34,7 +39,8 @@ const hash = sourcesHash();
 if (existsSync(output) && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === hash) process.exit(0);
 
 const headers = ['/usr/include', '/usr/local/include', process.env.DNNL_ROOT && join(process.env.DNNL_ROOT, 'include')]
-  .filter(Boolean).some((d) => existsSync(join(d, 'oneapi/dnnl/dnnl.hpp')));
+  .filter(Boolean)
+  .some((d) => existsSync(join(d, 'oneapi/dnnl/dnnl.hpp')));
 if (!headers) {
   log('oneDNN headers not found (apt-get install libdnnl-dev); skipping the native engine build.');
   process.exit(0);

@@ -40,7 +40,12 @@ export const GENERATED_FILES: GeneratedFile[] = [
     path: 'src/workflows/options.generated.ts',
     interfaces: [
       { name: 'EvaluateOptionFields', table: EVALUATE_OPTIONS, summary: 'The options in `EVALUATE_OPTIONS`.', bases: [PREDICT, ENGINE] },
-      { name: 'PredictFilesOptionFields', table: PREDICT_FILES_OPTIONS, summary: 'The options in `PREDICT_FILES_OPTIONS`.', bases: [PREDICT, ENGINE] },
+      {
+        name: 'PredictFilesOptionFields',
+        table: PREDICT_FILES_OPTIONS,
+        summary: 'The options in `PREDICT_FILES_OPTIONS`.',
+        bases: [PREDICT, ENGINE],
+      },
       { name: 'DemoOptionFields', table: DEMO_OPTIONS, summary: 'The options in `DEMO_OPTIONS`.', bases: [ENGINE] },
       { name: 'PatchifyOptionFields', table: PATCHIFY_OPTIONS, summary: 'The options in `PATCHIFY_OPTIONS`.' },
       { name: 'ExportOptionFields', table: EXPORT_OPTIONS, summary: 'The options in `EXPORT_OPTIONS`.' },

@@ -28,8 +28,10 @@ function newestMtime(dir, filter) {
 }
 
 export function oneDnnInstalled() {
-  return ['/usr/include/oneapi/dnnl/dnnl.hpp', '/usr/local/include/oneapi/dnnl/dnnl.hpp'].some(existsSync) ||
-    (process.env.DNNL_ROOT !== undefined && existsSync(join(process.env.DNNL_ROOT, 'include/oneapi/dnnl/dnnl.hpp')));
+  return (
+    ['/usr/include/oneapi/dnnl/dnnl.hpp', '/usr/local/include/oneapi/dnnl/dnnl.hpp'].some(existsSync) ||
+    (process.env.DNNL_ROOT !== undefined && existsSync(join(process.env.DNNL_ROOT, 'include/oneapi/dnnl/dnnl.hpp')))
+  );
 }
 
 /** Installs Debian packages with apt-get when root or password-less sudo allows it; false when it cannot. */
@@ -39,8 +41,10 @@ function aptInstall(packages) {
   const sudoOk = !isRoot && hasApt && spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0;
   if (!hasApt || !(isRoot || sudoOk)) return false;
   const pre = isRoot ? [] : ['-n'];
-  const apt = (args) => run(isRoot ? 'apt-get' : 'sudo', [...pre, ...(isRoot ? [] : ['apt-get']), ...args],
-    { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const apt = (args) =>
+    run(isRoot ? 'apt-get' : 'sudo', [...pre, ...(isRoot ? [] : ['apt-get']), ...args], {
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
   return apt(['update', '-qq']) && apt(['install', '-y', '-qq', ...packages]);
 }
 
@@ -88,12 +92,10 @@ function ensureAddon() {
 function ensureTypeScriptBuild() {
   const built = join(root, 'dist/cli/main.js');
   const srcNewest = newestMtime(join(root, 'src'), (p) => p.endsWith('.ts'));
-  if (existsSync(built) && statSync(built).mtimeMs >= srcNewest &&
-      newestMtime(join(root, 'dist'), () => true) >= srcNewest) return;
+  if (existsSync(built) && statSync(built).mtimeMs >= srcNewest && newestMtime(join(root, 'dist'), () => true) >= srcNewest) return;
   log('compiling TypeScript');
   try {
-    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'],
-      { cwd: root, stdio: 'inherit' });
+    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
   } catch {
     log('TypeScript compilation failed; see the messages above');
     process.exit(1);
@@ -114,15 +116,21 @@ function ensureChromium() {
     return;
   }
   log('chromium (for the browser tests) is missing; installing it with apt-get');
-  const apt = (args) => run(isRoot ? 'apt-get' : 'sudo', [...(isRoot ? [] : ['-n', 'apt-get']), '-o', 'DPkg::Lock::Timeout=600', ...args],
-    { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  if (!(apt(['update', '-qq']) && apt(['install', '-y', '-qq', 'chromium']))) log('apt-get could not install chromium; the browser tests will skip');
+  const apt = (args) =>
+    run(isRoot ? 'apt-get' : 'sudo', [...(isRoot ? [] : ['-n', 'apt-get']), '-o', 'DPkg::Lock::Timeout=600', ...args], {
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+  if (!(apt(['update', '-qq']) && apt(['install', '-y', '-qq', 'chromium'])))
+    log('apt-get could not install chromium; the browser tests will skip');
 }
 
 /** The web app of `pyocyte serve` (web/ → dist/web), rebuilt when its sources are newer. */
 function ensureWebBuild() {
   const built = join(root, 'dist/web/app.js');
-  const newest = Math.max(newestMtime(join(root, 'web'), () => true), newestMtime(join(root, 'node_modules/openseadragon'), () => true));
+  const newest = Math.max(
+    newestMtime(join(root, 'web'), () => true),
+    newestMtime(join(root, 'node_modules/openseadragon'), () => true),
+  );
   if (existsSync(built) && statSync(built).mtimeMs >= newest) return;
   log('bundling the web app');
   if (!run(process.execPath, [join(root, 'web/build.mjs')])) {

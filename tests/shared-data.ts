@@ -3,8 +3,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** `../shared/data` beside the repository, or PYOCYTE_SHARED_DATA when set. */
-export const SHARED_DATA = process.env.PYOCYTE_SHARED_DATA ??
-  resolve(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'data'));
+export const SHARED_DATA =
+  process.env.PYOCYTE_SHARED_DATA ?? resolve(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'data'));
 
 /**
  * The path of a shared dataset, or `{ skip }` with the reason to pass to `test(..., { skip })`.

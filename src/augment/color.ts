@@ -35,8 +35,16 @@ export interface PhotometricParams {
 
 /** No photometric change. */
 export const IDENTITY_PHOTOMETRIC: PhotometricParams = Object.freeze({
-  brightness: 0, contrast: 1, gamma: 1, hueRadians: 0, saturation: 1,
-  stainScale: null, stainShift: [0, 0, 0] as const, noiseSigma: 0, noiseSeed: 1, blurSigmaPx: 0,
+  brightness: 0,
+  contrast: 1,
+  gamma: 1,
+  hueRadians: 0,
+  saturation: 1,
+  stainScale: null,
+  stainShift: [0, 0, 0] as const,
+  noiseSigma: 0,
+  noiseSeed: 1,
+  blurSigmaPx: 0,
 });
 
 type Mat3 = number[]; // row-major 3×3
@@ -53,8 +61,7 @@ function invert(m: Mat3): Mat3 {
   const B = -(d * i - f * g);
   const C = d * h - e * g;
   const det = a * A + b * B + c * C;
-  return [A, -(b * i - c * h), b * f - c * e, B, a * i - c * g, -(a * f - c * d), C, -(a * h - b * g), a * e - b * d]
-    .map((v) => v / det);
+  return [A, -(b * i - c * h), b * f - c * e, B, a * i - c * g, -(a * f - c * d), C, -(a * h - b * g), a * e - b * d].map((v) => v / det);
 }
 
 /**
@@ -127,8 +134,18 @@ function transmit(od: number): number {
 /** Stain jitter of a planar RGB image `[3, H, W]`, in place (intensities below 1/256 count as 1/256). */
 export function applyStainJitter(data: Float32Array, scale: readonly number[], shift: readonly number[]): void {
   const { matrix: k, offset } = stainMatrix(scale, shift);
-  const k0 = k[0], k1 = k[1], k2 = k[2], k3 = k[3], k4 = k[4], k5 = k[5], k6 = k[6], k7 = k[7], k8 = k[8];
-  const b0 = offset[0], b1 = offset[1], b2 = offset[2];
+  const k0 = k[0],
+    k1 = k[1],
+    k2 = k[2],
+    k3 = k[3],
+    k4 = k[4],
+    k5 = k[5],
+    k6 = k[6],
+    k7 = k[7],
+    k8 = k[8];
+  const b0 = offset[0],
+    b1 = offset[1],
+    b2 = offset[2];
   const plane = data.length / 3;
   for (let i = 0; i < plane; i++) {
     const r = density(data[i]);
@@ -169,7 +186,12 @@ export function applyChannelAffine(data: Float32Array, channels: number, affine:
  * [0, 1] and gamma, in place, on a planar `[C, H, W]` image. Contrast is about each channel's
  * patch mean (after the hue change). `output`, when given, is applied last in the same pass.
  */
-export function applyToneAndColor(data: Float32Array, channels: number, params: PhotometricParams, output: ChannelAffine = IDENTITY_AFFINE): void {
+export function applyToneAndColor(
+  data: Float32Array,
+  channels: number,
+  params: PhotometricParams,
+  output: ChannelAffine = IDENTITY_AFFINE,
+): void {
   const { brightness, contrast, gamma } = params;
   const plane = data.length / channels;
   const mean = new Float64Array(channels);
@@ -188,15 +210,25 @@ export function applyToneAndColor(data: Float32Array, channels: number, params: 
   if (useGamma) for (let i = 0; i <= GAMMA_STEPS; i++) gammaTable[i] = (i / GAMMA_STEPS) ** gamma;
   if (channels === 3 && (params.hueRadians !== 0 || params.saturation !== 1)) {
     const m = hueSaturationMatrix(params.hueRadians, params.saturation);
-    const a0 = m[0] * contrast, a1 = m[1] * contrast, a2 = m[2] * contrast;
-    const a3 = m[3] * contrast, a4 = m[4] * contrast, a5 = m[5] * contrast;
-    const a6 = m[6] * contrast, a7 = m[7] * contrast, a8 = m[8] * contrast;
+    const a0 = m[0] * contrast,
+      a1 = m[1] * contrast,
+      a2 = m[2] * contrast;
+    const a3 = m[3] * contrast,
+      a4 = m[4] * contrast,
+      a5 = m[5] * contrast;
+    const a6 = m[6] * contrast,
+      a7 = m[7] * contrast,
+      a8 = m[8] * contrast;
     // mean(M·v) = M·mean(v), so the contrast pivot needs no second pass.
     const t0 = (1 - contrast) * (m[0] * mean[0] + m[1] * mean[1] + m[2] * mean[2]) + brightness;
     const t1 = (1 - contrast) * (m[3] * mean[0] + m[4] * mean[1] + m[5] * mean[2]) + brightness;
     const t2 = (1 - contrast) * (m[6] * mean[0] + m[7] * mean[1] + m[8] * mean[2]) + brightness;
-    const o0 = output.offset[0], o1 = output.offset[1], o2 = output.offset[2];
-    const s0 = output.scale[0], s1 = output.scale[1], s2 = output.scale[2];
+    const o0 = output.offset[0],
+      o1 = output.offset[1],
+      o2 = output.offset[2];
+    const s0 = output.scale[0],
+      s1 = output.scale[1],
+      s2 = output.scale[2];
     for (let i = 0; i < plane; i++) {
       const r = data[i];
       const g = data[i + plane];
@@ -220,12 +252,15 @@ export function applyToneAndColor(data: Float32Array, channels: number, params: 
  * [0, 1]; then applies `output` when given.
  */
 export function addGaussianNoise(
-  data: Float32Array, sigma: number, seed: number, options: { channels?: number; output?: ChannelAffine } = {},
+  data: Float32Array,
+  sigma: number,
+  seed: number,
+  options: { channels?: number; output?: ChannelAffine } = {},
 ): void {
   const channels = options.channels ?? 1;
   const output = options.output ?? IDENTITY_AFFINE;
   const plane = data.length / channels;
-  let state = (seed | 0) || 0x2545f491;
+  let state = seed | 0 || 0x2545f491;
   const mask = (1 << NORMAL_TABLE_BITS) - 1;
   for (let c = 0; c < channels; c++) {
     const o = output.offset[c];
@@ -252,7 +287,10 @@ export function addGaussianNoise(
 export function applyPhotometric(image: PlanarImage<Float32Array>, params: PhotometricParams, output?: ChannelAffine): void {
   const { data, channels } = image;
   if (channels === 3 && params.stainScale) applyStainJitter(data, params.stainScale, params.stainShift);
-  const tone = params.brightness !== 0 || params.contrast !== 1 || params.gamma !== 1 ||
+  const tone =
+    params.brightness !== 0 ||
+    params.contrast !== 1 ||
+    params.gamma !== 1 ||
     (channels === 3 && (params.hueRadians !== 0 || params.saturation !== 1));
   const blur = params.blurSigmaPx > 0;
   const noise = params.noiseSigma > 0;

@@ -30,7 +30,13 @@ export interface GeometryParams {
 
 /** No geometric change. */
 export const IDENTITY_GEOMETRY: GeometryParams = Object.freeze({
-  flipX: false, flipY: false, quarterTurns: 0, angleRadians: 0, scale: 1, elasticGrid: null, elasticGridSize: 0,
+  flipX: false,
+  flipY: false,
+  quarterTurns: 0,
+  angleRadians: 0,
+  scale: 1,
+  elasticGrid: null,
+  elasticGridSize: 0,
 });
 
 /** Random displacement vectors `[gridSize, gridSize, 2]`, each component N(0, sigmaPx²). */
@@ -131,7 +137,12 @@ function interpolateRow(grid: Float32Array, g: number, wy: Float32Array, v: numb
 /** The 2×2 matrix taking centred output coordinates to centred source coordinates. */
 export function geometryMatrix(params: GeometryParams): [number, number, number, number] {
   // Quarter turn k maps output (px, py) to source (−py, px) k times, as numpy.rot90 does.
-  const quarter = [[1, 0, 0, 1], [0, -1, 1, 0], [-1, 0, 0, -1], [0, 1, -1, 0]][params.quarterTurns];
+  const quarter = [
+    [1, 0, 0, 1],
+    [0, -1, 1, 0],
+    [-1, 0, 0, -1],
+    [0, 1, -1, 0],
+  ][params.quarterTurns];
   const fx = params.flipX ? -1 : 1;
   const fy = params.flipY ? -1 : 1;
   // Flip first (on output coordinates), then the quarter turn, rotation and zoom.
@@ -191,10 +202,16 @@ export function coordinateMapper(params: GeometryParams, region: { x: number; y:
       interpolateRow(grid, g, weights, v, nodeX, nodeY);
       if (g === 3) {
         // The paper's 3×3 grid, unrolled: this runs for every pixel of every elastic patch.
-        const x0 = nodeX[0], x1 = nodeX[1], x2 = nodeX[2];
-        const y0 = nodeY[0], y1 = nodeY[1], y2 = nodeY[2];
+        const x0 = nodeX[0],
+          x1 = nodeX[1],
+          x2 = nodeX[2];
+        const y0 = nodeY[0],
+          y1 = nodeY[1],
+          y2 = nodeY[2];
         for (let u = 0, k = 0; u < size; u++, k += 3) {
-          const w0 = weights[k], w1 = weights[k + 1], w2 = weights[k + 2];
+          const w0 = weights[k],
+            w1 = weights[k + 1],
+            w2 = weights[k + 2];
           const qx = u - half + w0 * x0 + w1 * x1 + w2 * x2;
           const qy = py + w0 * y0 + w1 * y1 + w2 * y2;
           sourceX[u] = centreX + a * qx + b * qy;

@@ -69,9 +69,18 @@ export const DEFAULT_AUGMENT: AugmentOptions = Object.freeze({
  * photometric ones change the image only. Each is a key of {@link AugmentOptions}.
  */
 export const TRANSFORMS = {
-  flip: 'geometric', rotate90: 'geometric', rotate: 'geometric', scale: 'geometric', elastic: 'geometric',
-  brightness: 'photometric', contrast: 'photometric', gamma: 'photometric', hueSaturation: 'photometric',
-  stain: 'photometric', noise: 'photometric', blur: 'photometric',
+  flip: 'geometric',
+  rotate90: 'geometric',
+  rotate: 'geometric',
+  scale: 'geometric',
+  elastic: 'geometric',
+  brightness: 'photometric',
+  contrast: 'photometric',
+  gamma: 'photometric',
+  hueSaturation: 'photometric',
+  stain: 'photometric',
+  noise: 'photometric',
+  blur: 'photometric',
 } as const satisfies Record<keyof AugmentOptions, 'geometric' | 'photometric'>;
 export type TransformName = keyof typeof TRANSFORMS;
 
@@ -88,14 +97,21 @@ const withProbabilities = (base: AugmentOptions, p: Partial<Record<TransformName
 export const AUGMENT_PRESETS = {
   none: withProbabilities(DEFAULT_AUGMENT, {}),
   light: merge(withProbabilities(DEFAULT_AUGMENT, { flip: 0.5, rotate90: 1, brightness: 0.3, contrast: 0.3 }), {
-    brightness: { maxShift: 0.1 }, contrast: { range: [0.9, 1.1] },
+    brightness: { maxShift: 0.1 },
+    contrast: { range: [0.9, 1.1] },
   }),
   default: DEFAULT_AUGMENT,
   strong: merge(DEFAULT_AUGMENT, {
-    rotate: { p: 0.7 }, scale: { p: 0.5, range: [0.7, 1.4] }, elastic: { p: 0.5, sigmaPx: 12 },
-    brightness: { p: 0.7, maxShift: 0.25 }, contrast: { p: 0.7, range: [0.7, 1.3] }, gamma: { p: 0.5, range: [0.7, 1.5] },
-    hueSaturation: { p: 0.5, maxHueDegrees: 20, saturationRange: [0.6, 1.4] }, stain: { p: 0.5, maxScale: 0.2, maxShift: 0.1 },
-    noise: { p: 0.3, sigmaRange: [0.005, 0.05] }, blur: { p: 0.3, sigmaRangePx: [0.5, 1.5] },
+    rotate: { p: 0.7 },
+    scale: { p: 0.5, range: [0.7, 1.4] },
+    elastic: { p: 0.5, sigmaPx: 12 },
+    brightness: { p: 0.7, maxShift: 0.25 },
+    contrast: { p: 0.7, range: [0.7, 1.3] },
+    gamma: { p: 0.5, range: [0.7, 1.5] },
+    hueSaturation: { p: 0.5, maxHueDegrees: 20, saturationRange: [0.6, 1.4] },
+    stain: { p: 0.5, maxScale: 0.2, maxShift: 0.1 },
+    noise: { p: 0.3, sigmaRange: [0.005, 0.05] },
+    blur: { p: 0.3, sigmaRangePx: [0.5, 1.5] },
   }),
 } as const;
 export type AugmentPresetName = keyof typeof AUGMENT_PRESETS;
@@ -127,7 +143,10 @@ export function checkAugmentOptions(options: AugmentOptions): void {
       }
     }
   }
-  const positive: [string, number][] = [['scale.range', options.scale?.range?.[0]], ['gamma.range', options.gamma?.range?.[0]]];
+  const positive: [string, number][] = [
+    ['scale.range', options.scale?.range?.[0]],
+    ['gamma.range', options.gamma?.range?.[0]],
+  ];
   for (const [label, low] of positive) if (low !== undefined && !(low > 0)) problems.push(`${label} must be > 0, got ${low}`);
   if (options.elastic && !(Number.isInteger(options.elastic.gridSize) && options.elastic.gridSize >= 2)) {
     problems.push(`elastic.gridSize must be an integer ≥ 2, got ${options.elastic.gridSize}`);
@@ -184,8 +203,8 @@ export function drawAugmentation(options: AugmentOptions, rng: Random): AugmentP
   const stain = rng.chance(o.stain.p);
   const hue = rng.chance(o.hueSaturation.p);
   const photometric: PhotometricParams = {
-    stainScale: stain ? [0, 1, 2].map(() => 1 + rng.uniform(-1, 1) * o.stain.maxScale) as never : null,
-    stainShift: stain ? [0, 1, 2].map(() => rng.uniform(-1, 1) * o.stain.maxShift) as never : [0, 0, 0],
+    stainScale: stain ? ([0, 1, 2].map(() => 1 + rng.uniform(-1, 1) * o.stain.maxScale) as never) : null,
+    stainShift: stain ? ([0, 1, 2].map(() => rng.uniform(-1, 1) * o.stain.maxShift) as never) : [0, 0, 0],
     hueRadians: hue ? (rng.uniform(-1, 1) * o.hueSaturation.maxHueDegrees * Math.PI) / 180 : 0,
     saturation: hue ? rng.uniform(...o.hueSaturation.saturationRange) : 1,
     brightness: rng.chance(o.brightness.p) ? rng.uniform(-1, 1) * o.brightness.maxShift : 0,
@@ -238,7 +257,10 @@ export interface AugmentPatchOptions {
  * the engine's layout).
  */
 export function augmentPatch(
-  source: AugmentSource, region: AugmentRegion, params: AugmentParams, options: AugmentPatchOptions = {},
+  source: AugmentSource,
+  region: AugmentRegion,
+  params: AugmentParams,
+  options: AugmentPatchOptions = {},
 ): AugmentedPatch {
   const { patchSize } = region;
   const outputSize = region.outputSize ?? patchSize;
@@ -248,6 +270,10 @@ export function augmentPatch(
   if (source.labels) result.labels = out?.labels ?? new Uint8Array(outputSize * outputSize);
   if (source.weights) result.weights = out?.weights ?? new Float32Array(outputSize * outputSize);
   warpPatch(source, params.geometry, region, result);
-  applyPhotometric({ data: result.image, width: patchSize, height: patchSize, channels: image.channels }, params.photometric, options.normalize);
+  applyPhotometric(
+    { data: result.image, width: patchSize, height: patchSize, channels: image.channels },
+    params.photometric,
+    options.normalize,
+  );
   return result;
 }

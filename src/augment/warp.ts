@@ -115,7 +115,14 @@ function interior(count: number, W: number, H: number, linear: boolean): boolean
  * images, and 1-channel weight maps (interpolated along x, then y).
  */
 function bilinearInteriorRow(
-  data: Float32Array, W: number, C: 1 | 3, first: number, count: number, out: Float32Array, o: number, plane: number,
+  data: Float32Array,
+  W: number,
+  C: 1 | 3,
+  first: number,
+  count: number,
+  out: Float32Array,
+  o: number,
+  plane: number,
 ): void {
   const rowStride = W * C;
   for (let u = first; u < first + count; u++, o++) {
@@ -147,13 +154,28 @@ function bilinearInteriorRow(
 /** True when the row's first and last source pixels (hence all, the map being affine) lie inside. */
 function inside(first: number, count: number, W: number, H: number): boolean {
   const last = first + count - 1;
-  return rowX[first] >= 0 && rowX[first] <= W - 1 && rowY[first] >= 0 && rowY[first] <= H - 1 &&
-    rowX[last] >= 0 && rowX[last] <= W - 1 && rowY[last] >= 0 && rowY[last] <= H - 1;
+  return (
+    rowX[first] >= 0 &&
+    rowX[first] <= W - 1 &&
+    rowY[first] >= 0 &&
+    rowY[first] <= H - 1 &&
+    rowX[last] >= 0 &&
+    rowX[last] <= W - 1 &&
+    rowY[last] >= 0 &&
+    rowY[last] <= H - 1
+  );
 }
 
 /** Copies `count` pixels starting at pixel `start` and `step` pixels apart; channel k to offset k·plane. */
 function stridedRow(
-  data: Float32Array, C: number, start: number, step: number, count: number, out: Float32Array, o: number, plane: number,
+  data: Float32Array,
+  C: number,
+  start: number,
+  step: number,
+  count: number,
+  out: Float32Array,
+  o: number,
+  plane: number,
 ): void {
   let s = start * C;
   const stride = step * C;
@@ -175,7 +197,15 @@ function stridedRow(
  * offset k·plane. Specialised for 1 and 3 channels: this is the hottest loop of augmentation.
  */
 function bilinearRow(
-  data: Float32Array, W: number, H: number, C: number, first: number, count: number, out: Float32Array, o: number, plane: number,
+  data: Float32Array,
+  W: number,
+  H: number,
+  C: number,
+  first: number,
+  count: number,
+  out: Float32Array,
+  o: number,
+  plane: number,
 ): void {
   const rowStride = W * C;
   for (let u = first; u < first + count; u++, o++) {
@@ -224,7 +254,15 @@ function bilinearRow(
 
 /** Nearest-neighbour samples, as {@link bilinearRow}; copies values exactly (labels, exact turns). */
 function nearestRow(
-  data: Float32Array, W: number, H: number, C: number, first: number, count: number, out: Float32Array, o: number, plane: number,
+  data: Float32Array,
+  W: number,
+  H: number,
+  C: number,
+  first: number,
+  count: number,
+  out: Float32Array,
+  o: number,
+  plane: number,
 ): void {
   for (let u = first; u < first + count; u++, o++) {
     let x = Math.floor(rowX[u] + 0.5);

@@ -34,6 +34,8 @@ export const command = defineCommand(spec, async ({ options: { queue, ...options
   const cells = result.images.reduce((n, r) => n + r.cells, 0);
   console.log(`${result.images.length} image${result.images.length === 1 ? '' : 's'} segmented, ${cells} cells; results in ${result.out}`);
   const batch = 'batch' in result ? { batch: result.batch } : {};
-  console.log(JSON.stringify({ images: result.images.length, failed: result.failed.length, reused: result.reused, cells, out: result.out, ...batch }));
+  console.log(
+    JSON.stringify({ images: result.images.length, failed: result.failed.length, reused: result.reused, cells, out: result.out, ...batch }),
+  );
   return result.interrupted ? 130 : result.failed.length > 0 ? 1 : 0;
 });

@@ -24,4 +24,6 @@ async function status(options: OptionValues<typeof QUEUE_STATUS_OPTIONS>): Promi
 const SUBCOMMANDS = { status } as const;
 
 /** `pyocyte queue status`: prints the queue's state, then the same as one JSON line. */
-export const command = defineCommand(spec, async ({ options, positionals }) => lookup(SUBCOMMANDS, positionals[0], 'queue subcommand')(options));
+export const command = defineCommand(spec, async ({ options, positionals }) =>
+  lookup(SUBCOMMANDS, positionals[0], 'queue subcommand')(options),
+);

@@ -20,7 +20,9 @@ export const command = defineCommand(spec, async ({ options: { trainConfig, open
   console.log('pyocyte serve: Ctrl-C stops the server');
   if (openPage ?? (process.stdout.isTTY === true && !process.env.CI)) {
     const { default: open } = await import('open');
-    await open(server.url).catch((error: Error) => console.error(`pyocyte serve: could not open a browser (${error.message}); open the address above`));
+    await open(server.url).catch((error: Error) =>
+      console.error(`pyocyte serve: could not open a browser (${error.message}); open the address above`),
+    );
   }
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

@@ -28,8 +28,10 @@ function maskValueText(summary: DatasetSummary): string {
     const restPixels = rest.reduce((n, [, c]) => n + c, 0);
     const low = Math.min(...rest.map(([v]) => v));
     const high = Math.max(...rest.map(([v]) => v));
-    return `${count} distinct values from ${histogram.values[0]} to ${histogram.values[count - 1]}: ` +
-      `${top.map(([v, c]) => `${v} (${percent(c, total)})`).join(', ')} and ${rest.length} more between ${low} and ${high} (${percent(restPixels, total)} of pixels)`;
+    return (
+      `${count} distinct values from ${histogram.values[0]} to ${histogram.values[count - 1]}: ` +
+      `${top.map(([v, c]) => `${v} (${percent(c, total)})`).join(', ')} and ${rest.length} more between ${low} and ${high} (${percent(restPixels, total)} of pixels)`
+    );
   }
   const common: string[] = [];
   const rare: string[] = [];
@@ -55,11 +57,19 @@ function rangeLines(summary: DatasetSummary, all: boolean): string[] {
   const text = (low: number, high: number) => `${formatValue(low)}–${formatValue(high)}`;
   if (ranges.length <= LISTED_RANGES || all) {
     const width = Math.max(...ranges.map((r) => r.image.length));
-    return [line('value ranges', 'minimum–maximum of the stored values, per image'), ...ranges.map((r) => `    ${r.image.padEnd(width)}  ${text(r.range.min, r.range.max)}`)];
+    return [
+      line('value ranges', 'minimum–maximum of the stored values, per image'),
+      ...ranges.map((r) => `    ${r.image.padEnd(width)}  ${text(r.range.min, r.range.max)}`),
+    ];
   }
   const mins = ranges.map((r) => r.range.min).filter(Number.isFinite);
   const maxs = ranges.map((r) => r.range.max).filter(Number.isFinite);
-  return [line('value ranges', `minimum ${text(Math.min(...mins), Math.max(...mins))}, maximum ${text(Math.min(...maxs), Math.max(...maxs))} over ${ranges.length} images (each image's: --ranges)`)];
+  return [
+    line(
+      'value ranges',
+      `minimum ${text(Math.min(...mins), Math.max(...mins))}, maximum ${text(Math.min(...maxs), Math.max(...maxs))} over ${ranges.length} images (each image's: --ranges)`,
+    ),
+  ];
 }
 
 function line(label: string, text: string): string {
@@ -84,17 +94,27 @@ export function formatSummary(summary: DatasetSummary, options: { ranges?: boole
     }
     const sizes = summary.sizes;
     if (sizes.length > 0) {
-      const text = sizes.length <= 4
-        ? sizes.map((s) => `${s.width}×${s.height} (${s.count})`).join(', ')
-        : `${sizes.length} sizes, from ${Math.min(...sizes.map((s) => s.width))}×${Math.min(...sizes.map((s) => s.height))} to ${Math.max(...sizes.map((s) => s.width))}×${Math.max(...sizes.map((s) => s.height))}`;
+      const text =
+        sizes.length <= 4
+          ? sizes.map((s) => `${s.width}×${s.height} (${s.count})`).join(', ')
+          : `${sizes.length} sizes, from ${Math.min(...sizes.map((s) => s.width))}×${Math.min(...sizes.map((s) => s.height))} to ${Math.max(...sizes.map((s) => s.width))}×${Math.max(...sizes.map((s) => s.height))}`;
       lines.push(line('image sizes', text));
     }
-    const kinds = Object.entries(summary.imageKinds).map(([kind, count]) => `${kind} (${count})`).join(', ');
+    const kinds = Object.entries(summary.imageKinds)
+      .map(([kind, count]) => `${kind} (${count})`)
+      .join(', ');
     if (kinds) lines.push(line('images', kinds));
-    const maskKinds = Object.entries(summary.maskKinds).map(([kind, count]) => `${kind} (${count})`).join(', ');
+    const maskKinds = Object.entries(summary.maskKinds)
+      .map(([kind, count]) => `${kind} (${count})`)
+      .join(', ');
     if (maskKinds) lines.push(line('masks', maskKinds));
     if (summary.valueRanges.length > 0) lines.push(...rangeLines(summary, options.ranges ?? false));
-    lines.push(line('pixel size', summary.pixelSizeUm ? `${summary.pixelSizeUm} µm/px` : 'unknown (set "pixelSizeUm" in pyocyte.json or pass --pixel-size)'));
+    lines.push(
+      line(
+        'pixel size',
+        summary.pixelSizeUm ? `${summary.pixelSizeUm} µm/px` : 'unknown (set "pixelSizeUm" in pyocyte.json or pass --pixel-size)',
+      ),
+    );
   }
   if (summary.maskValues) {
     lines.push(line('mask values', maskValueText(summary)));
@@ -113,7 +133,12 @@ export function formatSummary(summary: DatasetSummary, options: { ranges?: boole
   }
   if (summary.objects) {
     const o = summary.objects;
-    lines.push(line('objects', `${o.count} (connected regions), median equivalent diameter ${o.medianDiameterPx.toFixed(1)} px (10th–90th percentile ${o.p10DiameterPx.toFixed(1)}–${o.p90DiameterPx.toFixed(1)} px)`));
+    lines.push(
+      line(
+        'objects',
+        `${o.count} (connected regions), median equivalent diameter ${o.medianDiameterPx.toFixed(1)} px (10th–90th percentile ${o.p10DiameterPx.toFixed(1)}–${o.p90DiameterPx.toFixed(1)} px)`,
+      ),
+    );
   }
   for (const note of summary.notes) lines.push(`  note: ${note}`);
   for (const warning of summary.warnings) lines.push(`  warning: ${warning}`);

@@ -13,7 +13,6 @@ import { leftOut, splitStems } from './split.js';
 import type { Task } from '../nn/types.js';
 import type { NormalizationKind } from './normalize.js';
 
-
 /** What `pyocyte data check` found in a dataset folder. */
 export interface DatasetSummary {
   root: string;
@@ -74,7 +73,20 @@ function quantile(sorted: readonly number[], q: number): number {
 }
 
 function emptySummary(root: string, task: Task): DatasetSummary {
-  return { root, pairs: 0, unlabelled: 0, sizes: [], imageKinds: {}, maskKinds: {}, task, emptyMasks: [], valueRanges: [], notes: [], warnings: [], problems: [] };
+  return {
+    root,
+    pairs: 0,
+    unlabelled: 0,
+    sizes: [],
+    imageKinds: {},
+    maskKinds: {},
+    task,
+    emptyMasks: [],
+    valueRanges: [],
+    notes: [],
+    warnings: [],
+    problems: [],
+  };
 }
 
 /** `"3 channels, 8-bit"`, `"1 channel, 16-bit signed"`, `"2 channels with alpha, 32-bit float"`. */
@@ -151,10 +163,12 @@ export async function checkDataset(dir: string, options: CheckOptions = {}): Pro
       summary.problems.push(error.message);
     }
   }
-  summary.sizes = [...sizes].map(([size, count]) => {
-    const [width, height] = size.split('×').map(Number);
-    return { width, height, count };
-  }).sort((a, b) => b.count - a.count);
+  summary.sizes = [...sizes]
+    .map(([size, count]) => {
+      const [width, height] = size.split('×').map(Number);
+      return { width, height, count };
+    })
+    .sort((a, b) => b.count - a.count);
   const mixed = mixedChannels(usable.map((u) => ({ name: displayName(u.pair.imagePath), channels: u.image.channels })));
   if (mixed) summary.problems.push(mixed);
   surveyRanges(summary, options);
@@ -194,7 +208,11 @@ export async function checkDataset(dir: string, options: CheckOptions = {}): Pro
   }
   for (let c = 0; c < classPixels.length; c++) classPixels[c] ??= 0;
   summary.classPixels = classPixels;
-  summary.classes = Math.max(2, classPixels.length, resolved.options.valueMap ? Math.max(...Object.values(resolved.options.valueMap)) + 1 : 0);
+  summary.classes = Math.max(
+    2,
+    classPixels.length,
+    resolved.options.valueMap ? Math.max(...Object.values(resolved.options.valueMap)) + 1 : 0,
+  );
   if (instanceMasks > 0) summary.notes.push(`masks: ${instanceMasks} are instance label images (0 = background, one id per object)`);
   diameters.sort((a, b) => a - b);
   if (diameters.length > 0) {
@@ -206,7 +224,11 @@ export async function checkDataset(dir: string, options: CheckOptions = {}): Pro
     };
   }
   judge(summary, task, options);
-  summarizeSplit(summary, index.splitFile, index.pairs.map((p) => p.stem));
+  summarizeSplit(
+    summary,
+    index.splitFile,
+    index.pairs.map((p) => p.stem),
+  );
   return summary;
 }
 
@@ -221,9 +243,10 @@ function surveyRanges(summary: DatasetSummary, options: CheckOptions): void {
     return `${image} (${formatValue(range.low)}–${formatValue(range.high)})`;
   });
   const more = far.length > 5 ? ` and ${far.length - 5} more` : '';
-  const consequence = options.normalization === 'meanStd'
-    ? 'with dataset mean/std normalisation they are misread: use the default per-image percentile normalisation, or convert them'
-    : 'per-image percentile normalisation (the default) maps each image\'s own range to 0–1, so this is fine unless they are different images altogether';
+  const consequence =
+    options.normalization === 'meanStd'
+      ? 'with dataset mean/std normalisation they are misread: use the default per-image percentile normalisation, or convert them'
+      : "per-image percentile normalisation (the default) maps each image's own range to 0–1, so this is fine unless they are different images altogether";
   summary.warnings.push(
     `${far.length === 1 ? 'one image holds values' : `${far.length} images hold values`} far from the others' (1st–99.8th percentile ${formatValue(typical.low)}–${formatValue(typical.high)} typically): ${shown.join(', ')}${more}; ${consequence}`,
   );
@@ -236,15 +259,21 @@ function judge(summary: DatasetSummary, task: Task, options: CheckOptions): void
   const foreground = total - (pixels[0] ?? 0);
   const classesPresent = pixels.filter((n) => n > 0).length;
   if (task === 'multiclass' && classesPresent < 2 && summary.problems.length === 0) {
-    summary.problems.push(`multiclass training needs at least two classes, but the masks hold only class ${pixels.findIndex((n) => n > 0)}`);
+    summary.problems.push(
+      `multiclass training needs at least two classes, but the masks hold only class ${pixels.findIndex((n) => n > 0)}`,
+    );
   } else if (summary.emptyMasks.length === summary.pairs && summary.problems.length === 0) {
     summary.problems.push(`no mask has any foreground; check --mask-polarity or --value-map`);
   } else if (summary.emptyMasks.length > 0) {
     const list = summary.emptyMasks.slice(0, 10).join(', ') + (summary.emptyMasks.length > 10 ? ', …' : '');
-    summary.warnings.push(`${summary.emptyMasks.length} mask${summary.emptyMasks.length === 1 ? ' is' : 's are'} all background (${list}); fine for images without cells`);
+    summary.warnings.push(
+      `${summary.emptyMasks.length} mask${summary.emptyMasks.length === 1 ? ' is' : 's are'} all background (${list}); fine for images without cells`,
+    );
   }
   if (task === 'binary' && options.polarity && options.polarity !== 'auto' && foreground > total / 2) {
-    summary.warnings.push(`foreground covers ${((100 * foreground) / total).toFixed(1)}% of pixels; if the objects are the other colour, use --mask-polarity ${options.polarity === 'white' ? 'black' : 'white'}`);
+    summary.warnings.push(
+      `foreground covers ${((100 * foreground) / total).toFixed(1)}% of pixels; if the objects are the other colour, use --mask-polarity ${options.polarity === 'white' ? 'black' : 'white'}`,
+    );
   }
   if (task === 'multiclass') {
     for (let c = 1; c < (summary.classes ?? 0); c++) {
@@ -252,7 +281,9 @@ function judge(summary: DatasetSummary, task: Task, options: CheckOptions): void
     }
   }
   if (summary.objects && summary.objects.medianDiameterPx < TINY_OBJECT_PX) {
-    summary.warnings.push(`objects are tiny (median diameter ${summary.objects.medianDiameterPx.toFixed(1)} px); consider enlarging the images with --scale`);
+    summary.warnings.push(
+      `objects are tiny (median diameter ${summary.objects.medianDiameterPx.toFixed(1)} px); consider enlarging the images with --scale`,
+    );
   }
 }
 
@@ -261,7 +292,13 @@ function summarizeSplit(summary: DatasetSummary, splitFile: string | undefined, 
     if (splitFile || stems.length >= 3) {
       const split = splitStems(stems, splitFile ? { splitFile } : {});
       const source = splitFile ? 'split.json' : 'no split.json; drawn with seed 0 (70/15/15%)';
-      summary.split = { source, train: split.train.length, val: split.val.length, test: split.test.length, leftOut: leftOut(split, stems).length };
+      summary.split = {
+        source,
+        train: split.train.length,
+        val: split.val.length,
+        test: split.test.length,
+        leftOut: leftOut(split, stems).length,
+      };
     }
   } catch (error) {
     if (!(error instanceof PyocyteError)) throw error;

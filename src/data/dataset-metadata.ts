@@ -27,7 +27,9 @@ export const PYOCYTE_JSON_KEYS = {
 function pixelSize(value: unknown, file: string): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
-    throw new PyocyteError(`${file}: pixelSizeUm must be a positive number of micrometres per pixel, got ${JSON.stringify(value)}`, { file });
+    throw new PyocyteError(`${file}: pixelSizeUm must be a positive number of micrometres per pixel, got ${JSON.stringify(value)}`, {
+      file,
+    });
   }
   return value;
 }
@@ -39,7 +41,8 @@ function nnunetLabels(labels: unknown, file: string): Pick<DatasetMetadata, 'val
   for (const [key, value] of Object.entries(labels)) {
     if (typeof value === 'number') pairs.push([value, key]);
     else if (typeof value === 'string' && /^\d+$/.test(key)) pairs.push([Number(key), value]);
-    else throw new PyocyteError(`${file}: cannot read label "${key}": ${JSON.stringify(value)} (region labels are not supported)`, { file });
+    else
+      throw new PyocyteError(`${file}: cannot read label "${key}": ${JSON.stringify(value)} (region labels are not supported)`, { file });
   }
   pairs.sort((a, b) => a[0] - b[0]);
   const valueMap: Record<number, number> = {};
@@ -73,11 +76,15 @@ export async function readDatasetMetadata(root: string): Promise<DatasetMetadata
     const file = 'pyocyte.json';
     const unknown = Object.keys(own).filter((k) => !(k in PYOCYTE_JSON_KEYS));
     if (unknown.length > 0) {
-      throw new PyocyteError(`${file} has unknown key${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')}; valid keys are ${Object.keys(PYOCYTE_JSON_KEYS).join(', ')}`, { file });
+      throw new PyocyteError(
+        `${file} has unknown key${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')}; valid keys are ${Object.keys(PYOCYTE_JSON_KEYS).join(', ')}`,
+        { file },
+      );
     }
     const metadata: DatasetMetadata = { file, pixelSizeUm: pixelSize(own.pixelSizeUm, file) };
     if (own.valueMap !== undefined) {
-      if (typeof own.valueMap !== 'string') throw new PyocyteError(`${file}: valueMap must be a string like "0:background,255:cell"`, { file });
+      if (typeof own.valueMap !== 'string')
+        throw new PyocyteError(`${file}: valueMap must be a string like "0:background,255:cell"`, { file });
       Object.assign(metadata, parseValueMap(own.valueMap));
     }
     if (own.maskPolarity !== undefined) {

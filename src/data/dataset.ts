@@ -9,7 +9,6 @@ import type { MaskPolarity } from './masks.js';
 import { mapPool } from '../util/pool.js';
 import { sizeMismatch } from './pair-checks.js';
 
-
 /** Folder layouts pyocyte recognises, tried in this order. */
 export const DATASET_CONVENTIONS = {
   nnunet: 'nnU-Net: imagesTr/<case>_0000.<ext> with labelsTr/<case>.<ext>',
@@ -111,10 +110,19 @@ interface Layout {
   maskFolder?: string;
 }
 
-async function folderLayout(root: string, top: Listing, index: Pick<DatasetIndex, 'ignored' | 'warnings'>, problems: string[]): Promise<Layout> {
+async function folderLayout(
+  root: string,
+  top: Listing,
+  index: Pick<DatasetIndex, 'ignored' | 'warnings'>,
+  problems: string[],
+): Promise<Layout> {
   const nnunet = top.folders.includes('imagesTr');
   const imageFolder = nnunet ? 'imagesTr' : 'images';
-  const maskFolder = nnunet ? (top.folders.includes('labelsTr') ? 'labelsTr' : undefined) : MASK_FOLDERS.find((f) => top.folders.includes(f));
+  const maskFolder = nnunet
+    ? top.folders.includes('labelsTr')
+      ? 'labelsTr'
+      : undefined
+    : MASK_FOLDERS.find((f) => top.folders.includes(f));
   const imageNames = await imageFiles(root, imageFolder, index);
   let stems: (name: string) => string = stemOf;
   if (nnunet) {
@@ -126,12 +134,19 @@ async function folderLayout(root: string, top: Listing, index: Pick<DatasetIndex
     }
     for (const [name, channels] of cases) {
       if (channels.length > 1 || channels[0] !== '0000') {
-        problems.push(`nnU-Net case ${name} has channel files ${channels.map((c) => `${name}_${c}`).join(', ')}; pyocyte reads one file per image (_0000): merge the channels into one RGB file`);
+        problems.push(
+          `nnU-Net case ${name} has channel files ${channels.map((c) => `${name}_${c}`).join(', ')}; pyocyte reads one file per image (_0000): merge the channels into one RGB file`,
+        );
       }
     }
     stems = (name) => NNUNET_CHANNEL.exec(stemOf(name))?.[1] ?? stemOf(name);
   }
-  const images = byStem(`${imageFolder}/`, imageNames.filter((n) => !nnunet || NNUNET_CHANNEL.test(stemOf(n))), problems, stems);
+  const images = byStem(
+    `${imageFolder}/`,
+    imageNames.filter((n) => !nnunet || NNUNET_CHANNEL.test(stemOf(n))),
+    problems,
+    stems,
+  );
   let masks = new Map<string, string>();
   if (maskFolder) {
     const maskNames = await imageFiles(root, maskFolder, index);
@@ -184,7 +199,10 @@ async function checkPairFiles(pairs: ImagePair[], root: string, problems: string
     if (!(image instanceof PyocyteError)) pair.imageInfo = image;
     if (mask && !(mask instanceof PyocyteError)) pair.maskInfo = mask;
     if (pair.imageInfo && pair.maskInfo) {
-      const mismatch = sizeMismatch({ name: rel(pair.maskPath!), info: pair.maskInfo }, { name: rel(pair.imagePath), info: pair.imageInfo });
+      const mismatch = sizeMismatch(
+        { name: rel(pair.maskPath!), info: pair.maskInfo },
+        { name: rel(pair.imagePath), info: pair.imageInfo },
+      );
       if (mismatch) messages.push(mismatch);
     }
     return messages;
@@ -212,7 +230,8 @@ export async function discoverDataset(dir: string, options: DiscoverOptions = {}
   const problems: string[] = [];
   const foldered = top.folders.includes('imagesTr') || top.folders.includes('images');
   const layout = foldered ? await folderLayout(root, top, index, problems) : flatLayout(top, index, problems);
-  if (foldered) index.ignored.push(...top.files, ...top.folders.filter((f) => f !== layout.imageFolder && f !== layout.maskFolder).map((f) => `${f}/`));
+  if (foldered)
+    index.ignored.push(...top.files, ...top.folders.filter((f) => f !== layout.imageFolder && f !== layout.maskFolder).map((f) => `${f}/`));
   index.convention = layout.convention;
 
   if (layout.images.size === 0 && layout.masks.size === 0 && problems.length === 0) {
@@ -249,7 +268,8 @@ export async function discoverDataset(dir: string, options: DiscoverOptions = {}
   }
   index.pairs.sort((a, b) => (a.stem < b.stem ? -1 : a.stem > b.stem ? 1 : 0));
   if (options.checkFiles ?? true) await checkPairFiles(index.pairs, root, problems);
-  if (problems.length > 0 && !options.collectProblems) throw new PyocyteErrors(`${dir}: ${plural(problems.length, 'problem')} in the dataset`, problems);
+  if (problems.length > 0 && !options.collectProblems)
+    throw new PyocyteErrors(`${dir}: ${plural(problems.length, 'problem')} in the dataset`, problems);
   index.problems = problems;
 
   if (existsSync(join(root, 'split.json'))) index.splitFile = join(root, 'split.json');

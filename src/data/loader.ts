@@ -6,7 +6,14 @@
 import { fail, PyocyteErrors } from '../util/errors.js';
 import { hash32, Random } from '../util/random.js';
 import { checkName } from '../util/registry.js';
-import { augmentPatch, drawAugmentation, resolveAugment, type AugmentedPatch, type AugmentOptions, type AugmentPresetName } from '../augment/pipeline.js';
+import {
+  augmentPatch,
+  drawAugmentation,
+  resolveAugment,
+  type AugmentedPatch,
+  type AugmentOptions,
+  type AugmentPresetName,
+} from '../augment/pipeline.js';
 import { labelComponents } from '../image/components.js';
 import { normalizationAffine } from './normalize.js';
 import { fixedPatches, samplePatchOrigin, type FixedPatch } from './patches.js';
@@ -82,7 +89,8 @@ function checkOptions(samples: readonly Sample[], options: LoaderOptions): void 
     problems.push(`outputSize must be an integer ≤ patchSize (${patchSize}) with an even difference, got ${outputSize}`);
   }
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) problems.push(`batchSize must be a positive integer, got ${batchSize}`);
-  if (!(Number.isInteger(classes) && classes >= 2 && classes <= 256)) problems.push(`classes must be an integer in 2…256 (2 for binary), got ${classes}`);
+  if (!(Number.isInteger(classes) && classes >= 2 && classes <= 256))
+    problems.push(`classes must be an integer in 2…256 (2 for binary), got ${classes}`);
   const fraction = options.foregroundFraction ?? 0.33;
   if (!(fraction >= 0 && fraction <= 1)) problems.push(`foregroundFraction must be in [0, 1], got ${fraction}`);
   const channels = samples[0].image.channels;
@@ -92,11 +100,14 @@ function checkOptions(samples: readonly Sample[], options: LoaderOptions): void 
   }
   for (const sample of samples) {
     const { width, height } = sample.image;
-    if (sample.image.channels !== channels) problems.push(`${sample.stem}: ${sample.image.channels} channel(s), but ${samples[0].stem} has ${channels}`);
-    if (sample.labels.length !== width * height) problems.push(`${sample.stem}: ${sample.labels.length} labels for a ${width}×${height} image`);
+    if (sample.image.channels !== channels)
+      problems.push(`${sample.stem}: ${sample.image.channels} channel(s), but ${samples[0].stem} has ${channels}`);
+    if (sample.labels.length !== width * height)
+      problems.push(`${sample.stem}: ${sample.labels.length} labels for a ${width}×${height} image`);
     let maxLabel = 0;
     for (let i = 0; i < sample.labels.length; i++) if (sample.labels[i] > maxLabel) maxLabel = sample.labels[i];
-    if (maxLabel >= classes) problems.push(`${sample.stem}: label ${maxLabel} found but there are only ${classes} classes (0…${classes - 1})`);
+    if (maxLabel >= classes)
+      problems.push(`${sample.stem}: label ${maxLabel} found but there are only ${classes} classes (0…${classes - 1})`);
   }
   if (problems.length > 0) throw new PyocyteErrors('cannot create the training loader', problems);
 }
@@ -116,11 +127,15 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
   const sampling = checkName(SAMPLINGS, options.sampling ?? 'random', 'patch sampling');
   const weightMap = options.weightMap || undefined;
   const channels = samples[0].image.channels;
-  const pool: FixedPatch[] = sampling === 'grid'
-    ? fixedPatches(samples, options.gridStride !== undefined
-      ? { patchSize, outputSize, stride: options.gridStride }
-      : { patchSize, outputSize, count: options.patchesPerImage ?? 15 })
-    : [];
+  const pool: FixedPatch[] =
+    sampling === 'grid'
+      ? fixedPatches(
+          samples,
+          options.gridStride !== undefined
+            ? { patchSize, outputSize, stride: options.gridStride }
+            : { patchSize, outputSize, count: options.patchesPerImage ?? 15 },
+        )
+      : [];
   const epochSize = sampling === 'grid' ? pool.length : samples.length;
 
   // One map per whole sample image, so every patch of an image is normalised alike (and like prediction).
@@ -170,7 +185,7 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
     const recycled = free.pop();
     const x = recycled?.x ?? new Float32Array(batchSize * channels * plane);
     const y = recycled?.y ?? new Float32Array(batchSize * target);
-    const weights = weightMap ? recycled?.weights ?? new Float32Array(batchSize * target) : undefined;
+    const weights = weightMap ? (recycled?.weights ?? new Float32Array(batchSize * target)) : undefined;
     for (let n = 0; n < batchSize; n++) {
       const item = itemAt(stepIndex * batchSize + n);
       let sampleIndex: number;
@@ -192,7 +207,9 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
       if (weights) weights.set(patch.weights!, n * target);
     }
     return {
-      x, y, weights,
+      x,
+      y,
+      weights,
       inputShape: [batchSize, channels, patchSize, patchSize],
       targetShape: [batchSize, outputSize, outputSize],
     };
@@ -212,7 +229,9 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
       if (ready?.step !== step) ready = { step, batch: batchAt(step) };
     },
     release(batch) {
-      const fits = batch.x.length === batchSize * channels * plane && batch.y.length === batchSize * target &&
+      const fits =
+        batch.x.length === batchSize * channels * plane &&
+        batch.y.length === batchSize * target &&
         (weightMap ? batch.weights?.length === batchSize * target : true);
       if (fits && free.length < 4 && !free.includes(batch) && batch !== ready?.batch) free.push(batch);
     },

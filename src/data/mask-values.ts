@@ -23,7 +23,10 @@ export function maskValues(mask: RasterImage, file = 'the mask'): MaskValues {
   const alpha = mask.alpha ?? (channels === 2 || channels === 4);
   const colours = alpha ? channels - 1 : channels;
   if (colours !== 1 && colours !== 3) {
-    throw new PyocyteError(`${file} has ${colours} channels${alpha ? ' besides alpha' : ''}; masks must be gray label images (one channel)`, { file });
+    throw new PyocyteError(
+      `${file} has ${colours} channels${alpha ? ' besides alpha' : ''}; masks must be gray label images (one channel)`,
+      { file },
+    );
   }
   if (colours !== channels) {
     const opaque = bitDepth === 8 ? 255 : bitDepth === 16 ? 65535 : 1;
@@ -120,9 +123,12 @@ export function interiorFraction(plane: Plane<MaskValues>, selected: ReadonlySet
       if (!selected.has(v)) continue;
       total++;
       if (
-        (x === 0 || values[i - 1] === v) && (x === width - 1 || values[i + 1] === v) &&
-        (y === 0 || values[i - width] === v) && (y === height - 1 || values[i + width] === v)
-      ) interior++;
+        (x === 0 || values[i - 1] === v) &&
+        (x === width - 1 || values[i + 1] === v) &&
+        (y === 0 || values[i - width] === v) &&
+        (y === height - 1 || values[i + width] === v)
+      )
+        interior++;
     }
   }
   return total === 0 ? 1 : interior / total;

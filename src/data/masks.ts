@@ -2,11 +2,19 @@ import { PyocyteError } from '../util/errors.js';
 import type { Task } from '../nn/types.js';
 import type { RasterImage } from '../image/types.js';
 import {
-  countOf, describeValues, interiorFraction, listValues, lossyHint, maskValues, mergeHistograms, percent, valueHistogram,
-  type MaskValues, type ValueHistogram,
+  countOf,
+  describeValues,
+  interiorFraction,
+  listValues,
+  lossyHint,
+  maskValues,
+  mergeHistograms,
+  percent,
+  valueHistogram,
+  type MaskValues,
+  type ValueHistogram,
 } from './mask-values.js';
 import { mapValues } from './value-map.js';
-
 
 /** Which colour the objects are in a two-valued mask. */
 export const MASK_POLARITIES = {
@@ -74,7 +82,10 @@ function isInstanceMask(histogram: ValueHistogram, bitDepth: number, options: Ma
 
 function instanceLabels(values: MaskValues, histogram: ValueHistogram, options: MaskOptions, file: string): MaskLabels {
   if (options.polarity === 'black') {
-    throw new PyocyteError(`${file} is an instance label image (0 = background, ${histogram.values.length - 1} object ids); --mask-polarity black does not apply to it`, { file });
+    throw new PyocyteError(
+      `${file} is an instance label image (0 = background, ${histogram.values.length - 1} object ids); --mask-polarity black does not apply to it`,
+      { file },
+    );
   }
   const labels = new Uint8Array(values.length);
   const instances = new Int32Array(values.length);
@@ -93,9 +104,10 @@ function thresholdLabels(values: MaskValues, histogram: ValueHistogram, threshol
   const chosen = polarity === 'auto' ? (above <= below ? 'white' : 'black') : polarity;
   const labels = new Uint8Array(values.length);
   for (let i = 0; i < values.length; i++) labels[i] = (chosen === 'white' ? values[i] > threshold : values[i] < threshold) ? 1 : 0;
-  const note = polarity === 'auto'
-    ? `foreground is ${chosen === 'white' ? 'above' : 'below'} the threshold ${threshold} (the minority side)`
-    : undefined;
+  const note =
+    polarity === 'auto'
+      ? `foreground is ${chosen === 'white' ? 'above' : 'below'} the threshold ${threshold} (the minority side)`
+      : undefined;
   return { labels, classes: 2, polarity: chosen, note };
 }
 
@@ -113,9 +125,10 @@ function chooseBackground(histogram: ValueHistogram, polarity: MaskPolarity): { 
   // Ties go to white objects on black, the most common convention.
   const background = lowCount >= highCount ? low : high;
   const foreground = values.filter((v) => v !== background);
-  const note = values.length === 2
-    ? `foreground is ${background === low ? 'white' : 'black'} (value ${foreground[0]}), the minority value (${percent(total - countOf(histogram, background), total)} of pixels); pass --mask-polarity ${background === low ? 'black' : 'white'} if the objects are the other colour`
-    : `background is value ${background} (${percent(countOf(histogram, background), total)} of pixels); values ${listValues(foreground)} are foreground`;
+  const note =
+    values.length === 2
+      ? `foreground is ${background === low ? 'white' : 'black'} (value ${foreground[0]}), the minority value (${percent(total - countOf(histogram, background), total)} of pixels); pass --mask-polarity ${background === low ? 'black' : 'white'} if the objects are the other colour`
+      : `background is value ${background} (${percent(countOf(histogram, background), total)} of pixels); values ${listValues(foreground)} are foreground`;
   return { background, note };
 }
 
@@ -137,7 +150,8 @@ function binaryLabels(values: MaskValues, histogram: ValueHistogram, mask: Raste
       );
     }
   }
-  const chosen = options.background !== undefined ? { background: options.background, note: undefined } : chooseBackground(histogram, polarity);
+  const chosen =
+    options.background !== undefined ? { background: options.background, note: undefined } : chooseBackground(histogram, polarity);
   const labels = new Uint8Array(values.length);
   for (let i = 0; i < values.length; i++) labels[i] = values[i] !== chosen.background ? 1 : 0;
   const result: MaskLabels = { labels, classes: 2, note: chosen.note };
@@ -149,7 +163,10 @@ function binaryLabels(values: MaskValues, histogram: ValueHistogram, mask: Raste
 function classIndexLabels(values: MaskValues, histogram: ValueHistogram, file: string): MaskLabels {
   const high = histogram.values[histogram.values.length - 1];
   if (high > MAX_DIRECT_CLASS) {
-    const example = histogram.values.slice(0, 6).map((v, i) => `${v}:${i === 0 ? 'background' : `class${i}`}`).join(',');
+    const example = histogram.values
+      .slice(0, 6)
+      .map((v, i) => `${v}:${i === 0 ? 'background' : `class${i}`}`)
+      .join(',');
     throw new PyocyteError(
       `${file} has values ${describeValues(histogram, 6)}, which are not class indices 0, 1, 2, …; ` +
         `for a multiclass task give a value map, e.g. --value-map ${example}`,
@@ -216,7 +233,8 @@ export function resolveMaskOptions(surveys: readonly MaskSurvey[], options: Mask
   if (task !== 'binary' || options.valueMap || options.background !== undefined) return { options };
   const total: ValueHistogram = { values: [], counts: [] };
   for (const survey of surveys) {
-    if (options.threshold !== undefined || !isInstanceMask(survey.histogram, survey.bitDepth, options)) mergeHistograms(total, survey.histogram);
+    if (options.threshold !== undefined || !isInstanceMask(survey.histogram, survey.bitDepth, options))
+      mergeHistograms(total, survey.histogram);
   }
   if (total.values.length === 0) return { options };
   if (options.threshold !== undefined) {
@@ -229,9 +247,13 @@ export function resolveMaskOptions(surveys: readonly MaskSurvey[], options: Mask
       else if (v < threshold) below += total.counts[i];
     });
     const polarity = above <= below ? 'white' : 'black';
-    return { options: { ...options, polarity }, note: `foreground is ${polarity === 'white' ? 'above' : 'below'} the threshold ${threshold}, the minority side over all masks` };
+    return {
+      options: { ...options, polarity },
+      note: `foreground is ${polarity === 'white' ? 'above' : 'below'} the threshold ${threshold}, the minority side over all masks`,
+    };
   }
   const chosen = chooseBackground(total, options.polarity ?? 'auto');
-  const polarity = chosen.background === total.values[0] && total.values.length > 1 ? 'white' : total.values.length > 1 ? 'black' : options.polarity;
+  const polarity =
+    chosen.background === total.values[0] && total.values.length > 1 ? 'white' : total.values.length > 1 ? 'black' : options.polarity;
   return { options: { ...options, background: chosen.background, polarity }, note: chosen.note };
 }

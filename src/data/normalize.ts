@@ -81,7 +81,9 @@ export function computeNormalization(images: readonly FloatImage[], options: Nor
       throw new PyocyteError(`channel ${c} of the training images holds NaN or infinite values; fill them or leave those images out`);
     }
     if (s < MIN_STD) {
-      throw new PyocyteError(`channel ${c} of the training images is constant (${mean[c].toFixed(4)} everywhere); check the images, or use percentile normalisation`);
+      throw new PyocyteError(
+        `channel ${c} of the training images is constant (${mean[c].toFixed(4)} everywhere); check the images, or use percentile normalisation`,
+      );
     }
   });
   return { kind, mean, std, intensityScaling: options.intensityScaling ?? 'range' };
@@ -89,7 +91,7 @@ export function computeNormalization(images: readonly FloatImage[], options: Nor
 
 /** How a model's images must be scaled to floats: its recorded rule (older meanStd models: 'bitDepth'). */
 export function intensityScalingOf(normalization: Normalization): IntensityScaling {
-  return normalization.kind === 'meanStd' ? normalization.intensityScaling ?? 'bitDepth' : 'range';
+  return normalization.kind === 'meanStd' ? (normalization.intensityScaling ?? 'bitDepth') : 'range';
 }
 
 /** Linear interpolation between order statistics (numpy's default), on sorted values. */
@@ -135,7 +137,9 @@ export function normalizationAffine(image: FloatImage, normalization: Normalizat
   const { channels } = image;
   if (normalization.kind === 'meanStd') {
     if (normalization.mean.length !== channels) {
-      throw new PyocyteError(`the model was trained on ${normalization.mean.length}-channel images but this image has ${channels} channel${channels === 1 ? '' : 's'}`);
+      throw new PyocyteError(
+        `the model was trained on ${normalization.mean.length}-channel images but this image has ${channels} channel${channels === 1 ? '' : 's'}`,
+      );
     }
     return { offset: Float64Array.from(normalization.mean), scale: Float64Array.from(normalization.std, (s) => 1 / s) };
   }
@@ -169,7 +173,9 @@ export function normalizeImage(image: FloatImage, normalization: Normalization, 
     }
   }
   if (nonFinite > 0) {
-    throw new PyocyteError(`the image holds ${nonFinite} NaN or infinite value${nonFinite === 1 ? '' : 's'}; fill them first (toFloatImage with nonFinite: 'fill')`);
+    throw new PyocyteError(
+      `the image holds ${nonFinite} NaN or infinite value${nonFinite === 1 ? '' : 's'}; fill them first (toFloatImage with nonFinite: 'fill')`,
+    );
   }
   return result;
 }

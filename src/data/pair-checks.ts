@@ -7,15 +7,23 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** What an EXIF/TIFF orientation does to the stored pixels when it is applied. */
 export const ORIENTATIONS: Record<number, string> = {
-  2: 'mirrored left–right', 3: 'turned 180°', 4: 'mirrored top–bottom', 5: 'transposed',
-  6: 'turned 90° clockwise', 7: 'transverse-mirrored', 8: 'turned 90° counter-clockwise',
+  2: 'mirrored left–right',
+  3: 'turned 180°',
+  4: 'mirrored top–bottom',
+  5: 'transposed',
+  6: 'turned 90° clockwise',
+  7: 'transverse-mirrored',
+  8: 'turned 90° counter-clockwise',
 };
 
 /** Says which of two files carries an applied orientation, for messages about sizes or register. */
 function orientationHint(files: { name: string; info: Pick<ImageInfo, 'orientation'> }[]): string {
   const turned = files.filter((f) => f.info.orientation);
   if (turned.length === 0) return '';
-  const which = turned.map((f) => `${f.name} carries EXIF orientation ${f.info.orientation} and is ${ORIENTATIONS[f.info.orientation!]} on reading, as viewers show it`);
+  const which = turned.map(
+    (f) =>
+      `${f.name} carries EXIF orientation ${f.info.orientation} and is ${ORIENTATIONS[f.info.orientation!]} on reading, as viewers show it`,
+  );
   return `; ${which.join('; ')}: if the mask was drawn on the stored pixels, save the image without the orientation tag (e.g. exiftool -Orientation#=1) or turn the mask to match`;
 }
 
@@ -42,8 +50,10 @@ export function mixedChannels(images: readonly { name: string; channels: number 
     const shown = names.slice(0, 3).join(', ') + (names.length > 3 ? `, … (${names.length} in all)` : '');
     return `${plural(names.length, 'image')} ${names.length === 1 ? 'has' : 'have'} ${plural(channels, 'channel')} (${shown})`;
   });
-  return `the images mix ${[...groups.keys()].sort((a, b) => a - b).join(' and ')} channels: ${odd.join('; ')}, while ${commonNames.length} ${commonNames.length === 1 ? 'has' : 'have'} ${common}; ` +
-    `convert them to one kind (all gray or all RGB), or choose the channels to use with --channels (e.g. --channels 0)`;
+  return (
+    `the images mix ${[...groups.keys()].sort((a, b) => a - b).join(' and ')} channels: ${odd.join('; ')}, while ${commonNames.length} ${commonNames.length === 1 ? 'has' : 'have'} ${common}; ` +
+    `convert them to one kind (all gray or all RGB), or choose the channels to use with --channels (e.g. --channels 0)`
+  );
 }
 
 /** Whether a pair can be decoded: it has a mask, both headers read fine and their sizes match. */

@@ -15,8 +15,8 @@ export interface PatchOrigin {
 
 /** How {@link gridPatches} spaces patches: a fixed stride, or a fixed number per image. */
 export type GridOptions =
-  | { /** Patch side in pixels. */ patchSize: number; /** Pixels between patch origins. */ stride: number }
-  | { patchSize: number; /** Patches per image (the seed project used 15). */ count: number };
+  | { /** Patch side in pixels. */ patchSize: number /** Pixels between patch origins. */; stride: number }
+  | { patchSize: number /** Patches per image (the seed project used 15). */; count: number };
 
 /** Origins along one axis from 0 to `length − patchSize` with at most `stride` between them. */
 function axisByStride(length: number, patchSize: number, stride: number): number[] {
@@ -200,9 +200,9 @@ export type FixedPatchOptions = GridOptions & { outputSize?: number };
 export function fixedPatches(samples: readonly Sample[], options: FixedPatchOptions): FixedPatch[] {
   const outputSize = options.outputSize ?? options.patchSize;
   const margin = Math.floor((options.patchSize - outputSize) / 2);
-  const grid: GridOptions = 'stride' in options
-    ? { patchSize: outputSize, stride: options.stride }
-    : { patchSize: outputSize, count: options.count };
+  const grid: GridOptions =
+    'stride' in options ? { patchSize: outputSize, stride: options.stride } : { patchSize: outputSize, count: options.count };
   return samples.flatMap((sample, sampleIndex) =>
-    gridPatches(sample.image, grid).map(({ x, y }) => ({ sampleIndex, x: x - margin, y: y - margin })));
+    gridPatches(sample.image, grid).map(({ x, y }) => ({ sampleIndex, x: x - margin, y: y - margin })),
+  );
 }

@@ -86,13 +86,15 @@ export async function openDataset(dir: string, options: DatasetOptions = {}): Pr
   const fileRules = { channels: options.channels, intensityScaling: options.intensityScaling };
   const index = await discoverDataset(dir, { collectProblems: true });
   // Header problems (unpaired, empty, renamed files) and decode problems are reported together.
-  if (index.problems.length > 0) failWith(dir, [...index.problems, ...await decodeProblems(index.pairs.filter(decodable), fileRules)]);
+  if (index.problems.length > 0) failWith(dir, [...index.problems, ...(await decodeProblems(index.pairs.filter(decodable), fileRules))]);
   const mapped = options.valueMap ? parseValueMap(options.valueMap) : undefined;
   const valueMap = mapped?.valueMap ?? index.valueMap;
   const task: Task = options.task ?? (valueMap ? 'multiclass' : 'binary');
   let classNames = mapped?.classNames ?? index.classNames;
   if (task === 'multiclass' && !valueMap) {
-    fail('a multi-class task needs to know which mask value is which class: pass --value-map, e.g. "0:background,128:cytoplasm,255:nucleus"');
+    fail(
+      'a multi-class task needs to know which mask value is which class: pass --value-map, e.g. "0:background,128:cytoplasm,255:nucleus"',
+    );
   }
   if (task === 'binary') classNames = ['background', 'foreground'];
   const splitFile = options.splitFile ?? (index.splitFile && existsSync(index.splitFile) ? index.splitFile : undefined);
@@ -101,7 +103,9 @@ export async function openDataset(dir: string, options: DatasetOptions = {}): Pr
   const split = splitStems(stems, { splitFile, counts: options.splitCounts, seed: options.splitSeed ?? 0 });
   const unused = leftOut(split, stems);
   if (unused.length > 0) {
-    options.onNote?.(`the split names ${stems.length - unused.length} of ${stems.length} images; the other ${unused.length} are left out (${unused.slice(0, 5).join(', ')}${unused.length > 5 ? ', …' : ''})`);
+    options.onNote?.(
+      `the split names ${stems.length - unused.length} of ${stems.length} images; the other ${unused.length} are left out (${unused.slice(0, 5).join(', ')}${unused.length > 5 ? ', …' : ''})`,
+    );
   }
   const pixelSizeUm = options.pixelSizeUm ?? index.pixelSizeUm;
   const scheme: LabelScheme = {
@@ -131,7 +135,10 @@ export async function openDataset(dir: string, options: DatasetOptions = {}): Pr
       if (pairs.length === 0) fail(`the ${subset} subset of ${dir} is empty; check its split.json or the split counts`);
       if (!verified) {
         // Every image of the split, not only this subset: no command passes over a broken file.
-        const problems = await decodeProblems(index.pairs.filter((p) => named.has(p.stem)), { ...fileRules, pixelSizeUm });
+        const problems = await decodeProblems(
+          index.pairs.filter((p) => named.has(p.stem)),
+          { ...fileRules, pixelSizeUm },
+        );
         if (problems.length > 0) failWith(dir, problems);
         verified = true;
       }

@@ -51,9 +51,12 @@ export function scaleFactor(options: LoadOptions): number {
     return options.scale;
   }
   if (options.targetPixelSizeUm !== undefined) {
-    if (!(options.targetPixelSizeUm > 0)) throw new PyocyteError(`the target pixel size must be a positive number of µm, got ${options.targetPixelSizeUm}`);
+    if (!(options.targetPixelSizeUm > 0))
+      throw new PyocyteError(`the target pixel size must be a positive number of µm, got ${options.targetPixelSizeUm}`);
     if (options.pixelSizeUm === undefined) {
-      throw new PyocyteError(`resampling to ${options.targetPixelSizeUm} µm/px needs the images' pixel size: pass --pixel-size or add "pixelSizeUm" to the dataset's pyocyte.json`);
+      throw new PyocyteError(
+        `resampling to ${options.targetPixelSizeUm} µm/px needs the images' pixel size: pass --pixel-size or add "pixelSizeUm" to the dataset's pyocyte.json`,
+      );
     }
     if (!(options.pixelSizeUm > 0)) throw new PyocyteError(`the pixel size must be a positive number of µm, got ${options.pixelSizeUm}`);
     return options.pixelSizeUm / options.targetPixelSizeUm;
@@ -80,16 +83,21 @@ export interface LoadedPair {
 export function readerNote(name: string, info: ImageInfo): string | undefined {
   const parts: string[] = [];
   if (info.orientation) parts.push(`its EXIF orientation ${info.orientation} was applied (${ORIENTATIONS[info.orientation]})`);
-  if (info.cmykProfile) parts.push(`it is CMYK, converted to RGB with ${info.cmykProfile === 'embedded' ? 'its own ICC profile' : 'a generic CMYK profile (it has none of its own): colours may differ from other readers by several levels; save it as RGB'}`);
+  if (info.cmykProfile)
+    parts.push(
+      `it is CMYK, converted to RGB with ${info.cmykProfile === 'embedded' ? 'its own ICC profile' : 'a generic CMYK profile (it has none of its own): colours may differ from other readers by several levels; save it as RGB'}`,
+    );
   return parts.length > 0 ? `${name}: ${parts.join('; ')}` : undefined;
 }
 
 /** The reader notes of loaded pairs' images and masks, at most `limit` lines then a count of the rest. */
 export function readerNotes(loaded: readonly LoadedPair[], limit = 5): string[] {
-  const notes = loaded.flatMap((item) => [
-    readerNote(displayName(item.pair.imagePath), item.file),
-    readerNote(displayName(item.pair.maskPath!), item.maskFile),
-  ]).filter((note): note is string => note !== undefined);
+  const notes = loaded
+    .flatMap((item) => [
+      readerNote(displayName(item.pair.imagePath), item.file),
+      readerNote(displayName(item.pair.maskPath!), item.maskFile),
+    ])
+    .filter((note): note is string => note !== undefined);
   if (notes.length <= limit) return notes;
   return [...notes.slice(0, limit), `… and ${notes.length - limit} more files whose orientation or colour space was converted on reading`];
 }
@@ -115,7 +123,10 @@ export async function readPair(pair: ImagePair, options: LoadOptions = {}): Prom
 
 /** Turns a read pair into a sample: mask to labels, then resampling by `factor`. Lower level than `loadSample`. */
 export function pairToSample(
-  loaded: LoadedPair, options: MaskOptions, factor: number, pixelSizeUm?: number,
+  loaded: LoadedPair,
+  options: MaskOptions,
+  factor: number,
+  pixelSizeUm?: number,
 ): { sample: Sample; note?: string; polarity?: 'white' | 'black' } {
   const { pair, image, mask } = loaded;
   const converted = maskToLabels(mask, { ...options, file: displayName(pair.maskPath!) });
@@ -150,7 +161,8 @@ export async function loadSample(pair: ImagePair, options: LoadOptions = {}): Pr
  * reported together in one {@link PyocyteErrors}.
  */
 export async function loadSamples(
-  pairs: readonly ImagePair[], options: LoadOptions & { onProgress?: (done: number, total: number) => void; concurrency?: number } = {},
+  pairs: readonly ImagePair[],
+  options: LoadOptions & { onProgress?: (done: number, total: number) => void; concurrency?: number } = {},
 ): Promise<Sample[]> {
   const factor = scaleFactor(options);
   const problems: string[] = [];
@@ -202,6 +214,7 @@ export async function loadSamples(
   if (problems.length > 0) {
     throw new PyocyteErrors(`${plural(problems.length, 'problem')} loading ${plural(pairs.length, 'image/mask pair')}`, problems);
   }
-  if (instanceMasks > 0) options.onNote?.(`masks: ${instanceMasks} of ${samples.length} are instance label images (0 = background, one id per object)`);
+  if (instanceMasks > 0)
+    options.onNote?.(`masks: ${instanceMasks} of ${samples.length} are instance label images (0 = background, one id per object)`);
   return samples;
 }

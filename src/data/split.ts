@@ -35,7 +35,10 @@ export function parseSplit(content: unknown, name: string): Split {
   const record = content as Record<string, unknown>;
   const unknown = Object.keys(record).filter((k) => !(SETS as readonly string[]).includes(k));
   if (unknown.length > 0) {
-    throw new PyocyteError(`${name} has unknown key${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')}; valid keys are train, val, test`, { file: name });
+    throw new PyocyteError(
+      `${name} has unknown key${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')}; valid keys are train, val, test`,
+      { file: name },
+    );
   }
   const split: Split = { train: [], val: [], test: [] };
   for (const set of SETS) {
@@ -88,7 +91,9 @@ function checkSplit(split: Split, stems: readonly string[], name: string): Split
   }
   const missing = [...seen.keys()].filter((s) => !known.has(s));
   if (missing.length > 0) {
-    problems.push(`${missing.length} name${missing.length === 1 ? '' : 's'} with no image in the dataset: ${missing.slice(0, 20).join(', ')}${missing.length > 20 ? ', …' : ''}`);
+    problems.push(
+      `${missing.length} name${missing.length === 1 ? '' : 's'} with no image in the dataset: ${missing.slice(0, 20).join(', ')}${missing.length > 20 ? ', …' : ''}`,
+    );
   }
   if (problems.length > 0) throw new PyocyteError(`${name} does not match the dataset: ${problems.join('; ')}`, { file: name });
   return { train: [...split.train], val: [...split.val], test: [...split.test] };

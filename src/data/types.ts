@@ -17,4 +17,3 @@ export interface Sample {
   /** Micrometres per pixel after resampling, when known. */
   pixelSizeUm?: number;
 }
-

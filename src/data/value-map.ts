@@ -12,7 +12,10 @@ import type { RasterImage } from '../image/types.js';
 export function parseValueMap(text: string): { valueMap: Record<number, number>; classNames: string[] } {
   const valueMap: Record<number, number> = {};
   const classNames: string[] = [];
-  const entries = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const entries = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   const usage = `expected value:class pairs such as "0:background,128:cytoplasm,255:nucleus"`;
   if (entries.length === 0) throw new PyocyteError(`the value map is empty; ${usage}`);
   for (const entry of entries) {
@@ -21,7 +24,7 @@ export function parseValueMap(text: string): { valueMap: Record<number, number>;
     const value = Number(match[1]);
     const name = match[2].trim();
     if (value > 0xffffffff) throw new PyocyteError(`value ${value} in the value map is too large for a mask`);
-    if (Object.prototype.hasOwnProperty.call(valueMap, value)) {
+    if (Object.hasOwn(valueMap, value)) {
       throw new PyocyteError(`value ${value} appears twice in the value map '${text}'`);
     }
     let index = classNames.indexOf(name);
@@ -53,9 +56,15 @@ function nearestKey(keys: readonly number[], value: number): number {
  * with its pixel count) or, with policy 'nearest', snap to the nearest mapped value with a note.
  */
 export function mapValues(
-  values: MaskValues, histogram: ValueHistogram, valueMap: Record<number, number>, strayValues: 'error' | 'nearest', file: string,
+  values: MaskValues,
+  histogram: ValueHistogram,
+  valueMap: Record<number, number>,
+  strayValues: 'error' | 'nearest',
+  file: string,
 ): { labels: Uint8Array; classes: number; note?: string } {
-  const keys = Object.keys(valueMap).map(Number).sort((a, b) => a - b);
+  const keys = Object.keys(valueMap)
+    .map(Number)
+    .sort((a, b) => a - b);
   const classes = Math.max(2, ...Object.values(valueMap).map((c) => c + 1));
   const lookup = new Map<number, number>();
   for (const key of keys) lookup.set(key, valueMap[key]);
@@ -100,7 +109,8 @@ export function mapValues(
  * @returns a one-channel raster, 8-bit (16-bit when a mapped value exceeds 255).
  */
 export function labelsToMask(
-  plane: Plane<Uint8Array>, options: { polarity?: 'white' | 'black'; valueMap?: Record<number, number> } = {},
+  plane: Plane<Uint8Array>,
+  options: { polarity?: 'white' | 'black'; valueMap?: Record<number, number> } = {},
 ): RasterImage {
   checkPlane(plane, 'labelsToMask');
   const { width, height, data: labels } = plane;
@@ -108,7 +118,9 @@ export function labelsToMask(
   for (let i = 0; i < labels.length; i++) if (labels[i] > maxLabel) maxLabel = labels[i];
   const table: number[] = [];
   if (options.valueMap) {
-    for (const key of Object.keys(options.valueMap).map(Number).sort((a, b) => a - b)) {
+    for (const key of Object.keys(options.valueMap)
+      .map(Number)
+      .sort((a, b) => a - b)) {
       const c = options.valueMap[key];
       if (table[c] === undefined) table[c] = key;
     }

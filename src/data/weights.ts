@@ -59,7 +59,8 @@ export function borderWeightMap(plane: Plane<Int32Array>, options: BorderWeightO
   const { width, height, data: instances } = plane;
   if (!(w0 >= 0 && sigma > 0)) fail(`border weights need w0 ≥ 0 and sigmaPx > 0, got w0=${w0}, sigmaPx=${sigma}`);
   const labels = options.labels;
-  if (labels && labels.length !== instances.length) fail(`labels have ${labels.length} pixels but the instance image has ${instances.length}`);
+  if (labels && labels.length !== instances.length)
+    fail(`labels have ${labels.length} pixels but the instance image has ${instances.length}`);
   const weights = classWeights(instances, labels, options.classBalance ?? true);
   if (w0 === 0) return { width, height, data: weights };
   const reach = Math.ceil(4 * sigma);

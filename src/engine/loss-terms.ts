@@ -23,7 +23,10 @@ export class LossTermSums {
   readonly total: Float64Array;
 
   /** `classes` as the loss kernel counts them: 1 for binary (a sigmoid), K ≥ 2 for a softmax. */
-  constructor(classes: number, private readonly options: { focalGamma: number; diceSmooth: number }) {
+  constructor(
+    classes: number,
+    private readonly options: { focalGamma: number; diceSmooth: number },
+  ) {
     this.intersection = new Float64Array(Math.max(classes, 2));
     this.total = new Float64Array(Math.max(classes, 2));
   }

@@ -61,7 +61,11 @@ export interface BatchNorm2dKernel {
    * in place (the variance update uses the unbiased estimate, as PyTorch does); evaluation mode
    * normalises with the running statistics.
    */
-  forward(x: Tensor, params: { gamma: Tensor; beta: Tensor; runningMean: Tensor; runningVar: Tensor }, options: { training: boolean }): Tensor;
+  forward(
+    x: Tensor,
+    params: { gamma: Tensor; beta: Tensor; runningMean: Tensor; runningVar: Tensor },
+    options: { training: boolean },
+  ): Tensor;
   /** Only after a training-mode forward. */
   backward(dy: Tensor): { dx: Tensor; dGamma: Tensor; dBeta: Tensor };
 }

@@ -25,7 +25,9 @@ export interface GaussianKernelOptions<T extends Float32Array | Float64Array> {
    * `Float64Array` (default) or `Float32Array`: a float32 kernel holds each float32-rounded tap
    * divided by the float64 sum of the exact taps, as the synthetic generator has always built it.
    */
-  arrayType?: new (length: number) => T;
+  arrayType?: new (
+    length: number,
+  ) => T;
 }
 
 /**

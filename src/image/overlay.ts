@@ -10,7 +10,13 @@ export type Rgb = readonly [number, number, number];
 
 /** Colours of classes 2, 3, … in class maps (class 1 uses `color`), chosen to stand out on stained tissue. */
 export const DEFAULT_PALETTE: readonly Rgb[] = [
-  [0, 255, 255], [255, 0, 255], [0, 255, 0], [255, 128, 0], [0, 128, 255], [255, 0, 0], [128, 255, 0],
+  [0, 255, 255],
+  [255, 0, 255],
+  [0, 255, 0],
+  [255, 128, 0],
+  [0, 128, 255],
+  [255, 0, 0],
+  [128, 255, 0],
 ];
 
 /** Options of {@link drawOverlay}. */
@@ -87,8 +93,13 @@ export function drawOverlay(image: FloatImage | RasterImage, labels: Int32Array 
       const p = y * width + x;
       const l = labels[p];
       if (l === 0) continue;
-      if ((x > 0 && labels[p - 1] !== l) || (x < width - 1 && labels[p + 1] !== l) ||
-        (y > 0 && labels[p - width] !== l) || (y < height - 1 && labels[p + width] !== l)) contour[p] = 1;
+      if (
+        (x > 0 && labels[p - 1] !== l) ||
+        (x < width - 1 && labels[p + 1] !== l) ||
+        (y > 0 && labels[p - width] !== l) ||
+        (y < height - 1 && labels[p + width] !== l)
+      )
+        contour[p] = 1;
     }
   }
   // Thicken inwards: each round adds object pixels 4-adjacent to the previous round's contour.
@@ -98,8 +109,13 @@ export function drawOverlay(image: FloatImage | RasterImage, labels: Int32Array 
         const p = y * width + x;
         if (labels[p] === 0 || contour[p] !== 0) continue;
         const previous = round - 1;
-        if ((x > 0 && contour[p - 1] === previous) || (x < width - 1 && contour[p + 1] === previous) ||
-          (y > 0 && contour[p - width] === previous) || (y < height - 1 && contour[p + width] === previous)) contour[p] = round;
+        if (
+          (x > 0 && contour[p - 1] === previous) ||
+          (x < width - 1 && contour[p + 1] === previous) ||
+          (y > 0 && contour[p - width] === previous) ||
+          (y < height - 1 && contour[p + width] === previous)
+        )
+          contour[p] = round;
       }
     }
   }

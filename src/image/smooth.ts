@@ -11,7 +11,9 @@ import { checkPlane, type Plane } from './plane.js';
  * bumps of digital boundaries that would otherwise become spurious watershed markers.
  */
 export function smoothInsideMask(
-  source: Plane<Float32Array>, inside: Plane<Uint8Array>, options: { sigmaPx?: number } = {},
+  source: Plane<Float32Array>,
+  inside: Plane<Uint8Array>,
+  options: { sigmaPx?: number } = {},
 ): Plane<Float32Array> {
   const sigmaPx = options.sigmaPx ?? 1;
   checkPlane(source, 'smoothInsideMask');

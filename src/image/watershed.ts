@@ -13,7 +13,10 @@ const DY = Int8Array.of(0, -1, -1, -1, 0, 1, 1, 1);
 class Neighbours {
   /** Index offsets of the 8 neighbours (same order as DX, DY). */
   private readonly offsets: Int32Array;
-  constructor(private readonly width: number, private readonly height: number) {
+  constructor(
+    private readonly width: number,
+    private readonly height: number,
+  ) {
     this.offsets = Int32Array.from(DX, (dx, k) => DY[k] * width + dx);
   }
 
@@ -71,11 +74,7 @@ class PixelQueue {
  * ids 1..count (0 elsewhere), numbered in raster order. `hMaxima` is h, in the units of `values`
  * (pixels for a distance map); default 2.
  */
-export function hMaximaMarkers(
-  values: Plane<Float32Array>,
-  mask: Plane<Uint8Array>,
-  options: { hMaxima?: number } = {},
-): InstanceLabels {
+export function hMaximaMarkers(values: Plane<Float32Array>, mask: Plane<Uint8Array>, options: { hMaxima?: number } = {}): InstanceLabels {
   const h = options.hMaxima ?? 2;
   checkPlane(values, 'hMaximaMarkers');
   checkPlane(mask, 'hMaximaMarkers', { reference: values });
@@ -182,11 +181,7 @@ function regionalMaxima(values: Float32Array, mask: Uint8Array, grid: Neighbours
  * first-in first-out from raster-ordered seeds, so the result is deterministic. Mask pixels no
  * marker can reach stay 0.
  */
-export function markerWatershed(
-  elevation: Plane<Float32Array>,
-  markers: Plane<Int32Array>,
-  mask: Plane<Uint8Array>,
-): Plane<Int32Array> {
+export function markerWatershed(elevation: Plane<Float32Array>, markers: Plane<Int32Array>, mask: Plane<Uint8Array>): Plane<Int32Array> {
   checkPlane(elevation, 'markerWatershed');
   checkPlane(markers, 'markerWatershed', { reference: elevation });
   checkPlane(mask, 'markerWatershed', { reference: elevation });

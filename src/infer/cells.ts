@@ -90,7 +90,8 @@ export function measureCells(instances: Plane<Int32Array>, options: MeasureOptio
   const cells: CellMeasurement[] = [];
   for (let k = 0; k < count; k++) {
     const a = area[k];
-    const perimeterPx = (Math.PI / 8) * (crossings[k * 4] + crossings[k * 4 + 1] + (crossings[k * 4 + 2] + crossings[k * 4 + 3]) / Math.SQRT2);
+    const perimeterPx =
+      (Math.PI / 8) * (crossings[k * 4] + crossings[k * 4 + 1] + (crossings[k * 4 + 2] + crossings[k * 4 + 3]) / Math.SQRT2);
     const equivalentDiameterPx = Math.sqrt((4 * a) / Math.PI);
     const cell: CellMeasurement = {
       id: ids[k],

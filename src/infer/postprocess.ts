@@ -39,7 +39,9 @@ export function postprocess(labels: Plane<Uint8Array>, name: string = 'none'): P
  * `none` wins ties, so a step is only added when it helps.
  */
 export function choosePostprocessing(
-  maps: readonly ProbabilityMap[], samples: readonly Sample[], options: { threshold: number; classes: number },
+  maps: readonly ProbabilityMap[],
+  samples: readonly Sample[],
+  options: { threshold: number; classes: number },
 ): { name: PostprocessingName; dice: Record<PostprocessingName, number> } {
   const dice = {} as Record<PostprocessingName, number>;
   let best: PostprocessingName = 'none';

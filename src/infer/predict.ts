@@ -7,11 +7,12 @@ import { nextValidTileSize } from '../nn/unet.js';
 import { fail } from '../util/errors.js';
 import type { PredictOptionFields } from './options.generated.js';
 import { PREDICT_DEFAULTS } from './options.js';
-import { type TtaModeName, applySymmetry, invertSymmetry, ttaSymmetries } from './symmetry.js';
+import { applySymmetry, invertSymmetry, ttaSymmetries } from './symmetry.js';
 import { type TilePlan, accumulateTile, blendWeights, finishBlend, planTiles, readTile } from './tiling.js';
 
 /** Options of {@link predictProbabilities}; their docs and defaults are in PREDICT_OPTIONS (./options.ts). */
-export interface PredictOptions extends Pick<PredictOptionFields, 'tileSize' | 'overlapFraction' | 'contextMargin' | 'tta' | 'batchSize' | 'pixelSizeUm'> {
+export interface PredictOptions
+  extends Pick<PredictOptionFields, 'tileSize' | 'overlapFraction' | 'contextMargin' | 'tta' | 'batchSize' | 'pixelSizeUm'> {
   /** Called after each batch of tiles. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -69,8 +70,11 @@ export async function predictProbabilities(model: Model, image: FloatImage, opti
   const { inChannels, classes } = model.config;
   if (image.channels !== inChannels) {
     const chosen = model.metadata.channels ? ` (channels ${model.metadata.channels.join(',')} of its training files)` : '';
-    const convert = inChannels === 3 && image.channels === 1 ? ', or convert it to RGB' : inChannels === 1 ? ', or convert it to grayscale' : '';
-    fail(`the model takes ${inChannels}-channel images${chosen} but this image has ${image.channels} channel${image.channels === 1 ? '' : 's'}; choose ${inChannels} of its channels with --channels${convert}`);
+    const convert =
+      inChannels === 3 && image.channels === 1 ? ', or convert it to RGB' : inChannels === 1 ? ', or convert it to grayscale' : '';
+    fail(
+      `the model takes ${inChannels}-channel images${chosen} but this image has ${image.channels} channel${image.channels === 1 ? '' : 's'}; choose ${inChannels} of its channels with --channels${convert}`,
+    );
   }
   const scale = options.pixelSizeUm && model.metadata.pixelSizeUm ? options.pixelSizeUm / model.metadata.pixelSizeUm : 1;
   if (Math.abs(scale - 1) > 1e-6) {
@@ -104,7 +108,13 @@ export async function predictProbabilities(model: Model, image: FloatImage, opti
     const shape = [batch.length, inChannels, plan.inputSize, plan.inputSize] as const;
     const probabilities = await model.predict(input.subarray(0, batch.length * tileValues), shape);
     batch.forEach(({ tile, symmetry }, i) => {
-      const out = invertSymmetry(probabilities.subarray(i * netValues, (i + 1) * netValues), outChannels, networkOutput, networkOutput, symmetry);
+      const out = invertSymmetry(
+        probabilities.subarray(i * netValues, (i + 1) * netValues),
+        outChannels,
+        networkOutput,
+        networkOutput,
+        symmetry,
+      );
       accumulateTile(accumulator, weightSum, centerCrop(out, outChannels, networkOutput, crop), weights, tile, plan);
     });
     options.onProgress?.(Math.min(items.length, start + batchSize), items.length);
@@ -134,7 +144,8 @@ export function resampleProbabilities(map: ProbabilityMap, size: PlaneSize): Pro
   for (let k = 0; k < map.channels; k++) for (let i = 0; i < plane; i++) interleaved[i * map.channels + k] = map.data[k * plane + i];
   const resized = resampleImage({ width: map.width, height: map.height, channels: map.channels, data: interleaved }, size);
   const data = new Float32Array(resized.data.length);
-  for (let k = 0; k < map.channels; k++) for (let i = 0; i < width * height; i++) data[k * width * height + i] = resized.data[i * map.channels + k];
+  for (let k = 0; k < map.channels; k++)
+    for (let i = 0; i < width * height; i++) data[k * width * height + i] = resized.data[i * map.channels + k];
   return { width, height, channels: map.channels, data };
 }
 

@@ -71,7 +71,11 @@ export function transposePlanar(data: Float32Array, channels: number, height: nu
  * flip the output the same way to map it back.
  */
 export function flipPlanar(
-  data: Float32Array, channels: number, height: number, width: number, flip: { horizontal: boolean; vertical: boolean },
+  data: Float32Array,
+  channels: number,
+  height: number,
+  width: number,
+  flip: { horizontal: boolean; vertical: boolean },
 ): Float32Array {
   if (data.length !== channels * height * width) fail(`flipPlanar: ${data.length} values is not ${channels}×${height}×${width}`);
   const out = new Float32Array(data.length);

@@ -108,12 +108,12 @@ export function planTiles(options: TileOptions): TilePlan {
   checkInteger(outputMargin, 'outputMargin', 0);
   if (!(overlapFraction >= 0 && overlapFraction < 1)) fail(`overlapFraction must be in [0, 1), got ${overlapFraction}`);
   const outputSize = tileSize - 2 * outputMargin;
-  if (outputSize < 1) fail(`tileSize ${tileSize} leaves no output with outputMargin ${outputMargin}; use a tile larger than ${2 * outputMargin}`);
+  if (outputSize < 1)
+    fail(`tileSize ${tileSize} leaves no output with outputMargin ${outputMargin}; use a tile larger than ${2 * outputMargin}`);
   const alignment = options.alignment ?? 1;
   checkInteger(alignment, 'alignment', 1);
-  const positions = (length: number) => alignment > 1
-    ? alignedPositions(length, outputSize, overlapFraction, alignment)
-    : axisPositions(length, outputSize, overlapFraction);
+  const positions = (length: number) =>
+    alignment > 1 ? alignedPositions(length, outputSize, overlapFraction, alignment) : axisPositions(length, outputSize, overlapFraction);
   const xs = positions(width);
   const ys = positions(height);
   const tiles: Tile[] = [];
@@ -140,7 +140,13 @@ export function planTiles(options: TileOptions): TilePlan {
     bottom: outputMargin + Math.max(0, ys[ys.length - 1] + outputSize - height),
   };
   return {
-    width, height, inputSize: tileSize, outputSize, outputMargin, tiles, pad,
+    width,
+    height,
+    inputSize: tileSize,
+    outputSize,
+    outputMargin,
+    tiles,
+    pad,
     paddedWidth: width + pad.left + pad.right,
     paddedHeight: height + pad.top + pad.bottom,
   };
@@ -227,8 +233,10 @@ export function accumulateTile(
   const imagePlane = width * height;
   const tilePlane = outputSize * outputSize;
   const classes = tileProbabilities.length / tilePlane;
-  if (!Number.isInteger(classes) || classes < 1) fail(`accumulateTile: tile output has ${tileProbabilities.length} values, not a multiple of ${outputSize}×${outputSize}`);
-  if (accumulator.length !== classes * imagePlane) fail(`accumulateTile: accumulator has ${accumulator.length} values, expected ${classes}×${height}×${width}`);
+  if (!Number.isInteger(classes) || classes < 1)
+    fail(`accumulateTile: tile output has ${tileProbabilities.length} values, not a multiple of ${outputSize}×${outputSize}`);
+  if (accumulator.length !== classes * imagePlane)
+    fail(`accumulateTile: accumulator has ${accumulator.length} values, expected ${classes}×${height}×${width}`);
   if (weightSum.length !== imagePlane) fail(`accumulateTile: weightSum has ${weightSum.length} values, expected ${height}×${width}`);
   if (weights.length !== tilePlane) fail(`accumulateTile: weights have ${weights.length} values, expected ${outputSize}×${outputSize}`);
   for (let r = 0; r < tile.outHeight; r++) {

@@ -42,18 +42,19 @@ export async function modelTensors(model: Model): Promise<Record<string, Safeten
 
 /** Writes weights into a model; every tensor the model has must be present with its shape. */
 export function loadModelTensors(model: Model, tensors: Record<string, SafetensorsTensor>, file: string): void {
-  const targets = [
-    ...model.network.parameters().map((p) => ({ name: p.name, value: p.value })),
-    ...model.network.buffers(),
-  ];
+  const targets = [...model.network.parameters().map((p) => ({ name: p.name, value: p.value })), ...model.network.buffers()];
   const problems: string[] = [];
   for (const { name, value } of targets) {
     const saved = tensors[name];
     if (!saved) problems.push(`'${name}' is missing`);
-    else if (saved.shape.join('x') !== value.shape.join('x')) problems.push(`'${name}' is [${saved.shape}] but the model expects [${value.shape}]`);
+    else if (saved.shape.join('x') !== value.shape.join('x'))
+      problems.push(`'${name}' is [${saved.shape}] but the model expects [${value.shape}]`);
     else if (!(saved.data instanceof Float32Array)) problems.push(`'${name}' is not float32`);
   }
-  if (problems.length > 0) fail(`${file} does not fit the model in its model.json: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}`);
+  if (problems.length > 0)
+    fail(
+      `${file} does not fit the model in its model.json: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}`,
+    );
   for (const { name, value } of targets) model.engine.write(value, tensors[name].data as Float32Array);
   for (const norm of model.network.norms()) {
     const tracked = tensors[`${norm.name}.num_batches_tracked`]?.data;
@@ -110,7 +111,8 @@ export async function readModelJson(path: string): Promise<{ json: ModelFileJson
     return fail(`${file} is not valid JSON: ${(error as Error).message}`, { file });
   }
   if (json.format !== MODEL_FORMAT) fail(`${file} is not a pyocyte model file (format '${String(json.format)}')`, { file });
-  if (json.version > MODEL_FORMAT_VERSION) fail(`${file} was written by a newer pyocyte (format version ${json.version}); upgrade pyocyte`, { file });
+  if (json.version > MODEL_FORMAT_VERSION)
+    fail(`${file} was written by a newer pyocyte (format version ${json.version}); upgrade pyocyte`, { file });
   return { json, file };
 }
 

@@ -29,7 +29,12 @@ export async function modelSha256(path: string): Promise<ModelHash> {
   const names = [file.slice(folder.length + 1), json.weights];
   if (!existsSync(join(folder, json.weights))) fail(`${file} names weights ${join(folder, json.weights)}, which is missing`, { file });
   const lines: string[] = [];
-  for (const name of names) lines.push(`${createHash('sha256').update(await readFile(join(folder, name))).digest('hex')}  ${name}\n`);
+  for (const name of names)
+    lines.push(
+      `${createHash('sha256')
+        .update(await readFile(join(folder, name)))
+        .digest('hex')}  ${name}\n`,
+    );
   return { sha256: createHash('sha256').update(lines.join('')).digest('hex'), files: names.map((n) => join(folder, n)) };
 }
 

@@ -91,9 +91,19 @@ export function unetInputSizes(options: { depth: number; padding: PaddingMode })
 type Weights = (name: string) => { shape: number[]; data: Float32Array };
 
 /** Adds `name → Conv [→ BatchNorm] → Relu` (3×3, or the 1×1 head without Relu); returns the output value. */
-function addConv(g: OnnxGraphBuilder, weights: Weights, input: string, options: {
-  conv: string; norm: string | null; padding: number; relu: boolean; fold: boolean; output?: string;
-}): string {
+function addConv(
+  g: OnnxGraphBuilder,
+  weights: Weights,
+  input: string,
+  options: {
+    conv: string;
+    norm: string | null;
+    padding: number;
+    relu: boolean;
+    fold: boolean;
+    output?: string;
+  },
+): string {
   const { conv, norm, padding } = options;
   const weight = weights(`${conv}.weight`);
   const kernel = weight.shape[2];
@@ -121,7 +131,11 @@ function addConv(g: OnnxGraphBuilder, weights: Weights, input: string, options: 
 }
 
 /** Conv weights `[O, I, k, k]` and a zero bias scaled and shifted by BatchNorm's inference transform. */
-function foldBatchNorm(weight: { shape: number[]; data: Float32Array }, weights: Weights, norm: string): { weight: Float32Array; bias: Float32Array } {
+function foldBatchNorm(
+  weight: { shape: number[]; data: Float32Array },
+  weights: Weights,
+  norm: string,
+): { weight: Float32Array; bias: Float32Array } {
   const gamma = weights(`${norm}.weight`).data;
   const beta = weights(`${norm}.bias`).data;
   const mean = weights(`${norm}.running_mean`).data;
@@ -143,22 +157,25 @@ function docString(model: Model, output: string): string {
   const { normalization, classNames, threshold } = model.metadata;
   const { inChannels, classes } = model.config;
   const sizes = unetInputSizes(model.config);
-  const normalise = normalization.kind === 'meanStd'
-    ? `then per channel c: (x - mean[c]) / std[c] with mean = [${normalization.mean.join(', ')}], std = [${normalization.std.join(', ')}]`
-    : `then per image and channel: (x - p${normalization.low}) / (p${normalization.high} - p${normalization.low}), the image's own ${normalization.low}th and ${normalization.high}th percentiles (a constant channel becomes 0)`;
+  const normalise =
+    normalization.kind === 'meanStd'
+      ? `then per channel c: (x - mean[c]) / std[c] with mean = [${normalization.mean.join(', ')}], std = [${normalization.std.join(', ')}]`
+      : `then per image and channel: (x - p${normalization.low}) / (p${normalization.high} - p${normalization.low}), the image's own ${normalization.low}th and ${normalization.high}th percentiles (a constant channel becomes 0)`;
   const channelText = model.metadata.channels
     ? `the image file's channels ${model.metadata.channels.join(', ')} (0-based) in that order`
     : "channels in the image file's order (RGB for colour images)";
-  const scalingText = normalization.kind === 'percentile'
-    ? 'the stored values (any bit depth or scaling: the percentiles make it irrelevant)'
-    : normalization.intensityScaling === 'range'
-      ? 'values scaled to [0, 1]: whole numbers ≥ 0 divided by 2^k - 1 for the smallest k of 8, 10, 12, … bits that holds the image\'s maximum, other values ≥ 0 kept within [0, 1] or divided by the maximum, images with negative values min-max scaled'
-      : 'intensities scaled to [0, 1] by the file\'s bit depth (8-bit: /255, 16-bit: /65535)';
-  const meaning = output === 'logits'
-    ? `logits [N, ${classes}, h, w] (apply ${classes === 1 ? 'a sigmoid' : 'a softmax over axis 1'} for probabilities)`
-    : classes === 1
-      ? `probabilities [N, 1, h, w] of '${classNames[1] ?? 'foreground'}'; foreground where p > ${threshold}`
-      : `probabilities [N, ${classes}, h, w] (softmax over axis 1); the class of a pixel is the argmax, named by classNames = ${JSON.stringify(classNames)}`;
+  const scalingText =
+    normalization.kind === 'percentile'
+      ? 'the stored values (any bit depth or scaling: the percentiles make it irrelevant)'
+      : normalization.intensityScaling === 'range'
+        ? "values scaled to [0, 1]: whole numbers ≥ 0 divided by 2^k - 1 for the smallest k of 8, 10, 12, … bits that holds the image's maximum, other values ≥ 0 kept within [0, 1] or divided by the maximum, images with negative values min-max scaled"
+        : "intensities scaled to [0, 1] by the file's bit depth (8-bit: /255, 16-bit: /65535)";
+  const meaning =
+    output === 'logits'
+      ? `logits [N, ${classes}, h, w] (apply ${classes === 1 ? 'a sigmoid' : 'a softmax over axis 1'} for probabilities)`
+      : classes === 1
+        ? `probabilities [N, 1, h, w] of '${classNames[1] ?? 'foreground'}'; foreground where p > ${threshold}`
+        : `probabilities [N, ${classes}, h, w] (softmax over axis 1); the class of a pixel is the argmax, named by classNames = ${JSON.stringify(classNames)}`;
   return [
     `pyocyte U-Net (${model.config.padding} padding, depth ${model.config.depth}, ${model.config.filters} filters) for ${model.metadata.task} segmentation.`,
     `Input 'input': float32 [N, ${inChannels}, H, W], ${channelText}, ${scalingText}, ${normalise}.`,
@@ -184,7 +201,11 @@ function metadataProps(model: Model, output: string): Record<string, string> {
     mask: m.mask,
     training: m.training,
   };
-  return Object.fromEntries(Object.entries(props).filter(([, v]) => v !== undefined).map(([k, v]) => [k, JSON.stringify(v)]));
+  return Object.fromEntries(
+    Object.entries(props)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, JSON.stringify(v)]),
+  );
 }
 
 function packageVersion(): string {
@@ -256,6 +277,10 @@ export async function exportOnnx(model: Model, options: OnnxExportOptions = {}):
   const same = padding === 'same';
   g.addOutput(output, ['N', classes, same ? 'H' : 'H_out', same ? 'W' : 'W_out']);
   return encodeOnnxModel(g, {
-    opsetVersion, irVersion, producerVersion: packageVersion(), docString: doc, metadata: metadataProps(model, output),
+    opsetVersion,
+    irVersion,
+    producerVersion: packageVersion(),
+    docString: doc,
+    metadata: metadataProps(model, output),
   });
 }

@@ -55,7 +55,8 @@ export function niceTicks(min: number, max: number, { count = 5 }: { count?: num
 /** A tick label with just enough decimals for `step`: 0.25 → '0.25', 2000 → '2000', 1e-6 → '1e-6'. */
 export function formatTick(value: number, step: number): string {
   if (Math.abs(value) < step * 1e-6) return '0';
-  if (Math.abs(value) >= 1e6 || step < 1e-4) return value.toExponential(Math.max(0, Math.round(Math.log10(Math.abs(value) / step)))).replace('e+', 'e');
+  if (Math.abs(value) >= 1e6 || step < 1e-4)
+    return value.toExponential(Math.max(0, Math.round(Math.log10(Math.abs(value) / step)))).replace('e+', 'e');
   let decimals = 0;
   while (decimals < 10 && Math.abs(Math.round(step * 10 ** decimals) - step * 10 ** decimals) > 1e-6 * 10 ** decimals) decimals++;
   return value.toFixed(decimals);
@@ -106,30 +107,56 @@ export function finiteSegments(points: readonly [number, number][]): [number, nu
 }
 
 /** The plot corner (top-right first) where a legend box covers the fewest data points. */
-export function legendCorner(plot: { left: number; top: number; right: number; bottom: number }, width: number, height: number,
-  margin: number, points: readonly [number, number][]): { left: number; top: number } {
+export function legendCorner(
+  plot: { left: number; top: number; right: number; bottom: number },
+  width: number,
+  height: number,
+  margin: number,
+  points: readonly [number, number][],
+): { left: number; top: number } {
   const corners = [
     { left: plot.right - width - margin, top: plot.top + margin },
     { left: plot.left + margin, top: plot.top + margin },
     { left: plot.right - width - margin, top: plot.bottom - height - margin },
     { left: plot.left + margin, top: plot.bottom - height - margin },
   ];
-  const covered = (c: { left: number; top: number }): number => points.filter(([x, y]) =>
-    x >= c.left - margin && x <= c.left + width + margin && y >= c.top - margin && y <= c.top + height + margin).length;
+  const covered = (c: { left: number; top: number }): number =>
+    points.filter(([x, y]) => x >= c.left - margin && x <= c.left + width + margin && y >= c.top - margin && y <= c.top + height + margin)
+      .length;
   return corners.reduce((best, c) => (covered(c) < covered(best) ? c : best));
 }
 
-function panelSvg(panel: CurvePanel, xLabel: string, box: { x: number; y: number; width: number; height: number }, font: number, index: number): string {
-  const plot = { left: box.x + font * 5.2, top: box.y + font * 2.2, right: box.x + box.width - font * 1.2, bottom: box.y + box.height - font * 3.6 };
+function panelSvg(
+  panel: CurvePanel,
+  xLabel: string,
+  box: { x: number; y: number; width: number; height: number },
+  font: number,
+  index: number,
+): string {
+  const plot = {
+    left: box.x + font * 5.2,
+    top: box.y + font * 2.2,
+    right: box.x + box.width - font * 1.2,
+    bottom: box.y + box.height - font * 3.6,
+  };
   const out: string[] = [];
-  out.push(text((plot.left + plot.right) / 2, box.y + font * 1.3, panel.title, `font-size="${font * 1.1}" font-weight="bold" text-anchor="middle"`));
+  out.push(
+    text(
+      (plot.left + plot.right) / 2,
+      box.y + font * 1.3,
+      panel.title,
+      `font-size="${font * 1.1}" font-weight="bold" text-anchor="middle"`,
+    ),
+  );
   const xs = panel.lines.flatMap((l) => l.points.map((p) => p?.[0]));
   const ys = panel.lines.flatMap((l) => l.points.filter((p) => p !== null && Number.isFinite(p[0])).map((p) => p[1]));
   const xRange = dataRange(xs);
   const yData = dataRange(ys);
-  if (panel.yRange !== undefined && !(panel.yRange[1] > panel.yRange[0])) fail(`panel '${panel.title}' has an empty yRange [${panel.yRange}]`);
+  if (panel.yRange !== undefined && !(panel.yRange[1] > panel.yRange[0]))
+    fail(`panel '${panel.title}' has an empty yRange [${panel.yRange}]`);
   const xAxis = axis(xRange ?? [0, 1], Math.max(2, Math.round((plot.right - plot.left) / (font * 7))));
-  const yAxis = panel.yRange ? { min: panel.yRange[0], max: panel.yRange[1], ...niceTicks(panel.yRange[0], panel.yRange[1], { count: 5 }) }
+  const yAxis = panel.yRange
+    ? { min: panel.yRange[0], max: panel.yRange[1], ...niceTicks(panel.yRange[0], panel.yRange[1], { count: 5 }) }
     : axis(yData ?? [0, 1], Math.max(2, Math.round((plot.bottom - plot.top) / (font * 4))));
   const sx = (x: number): number => plot.left + ((x - xAxis.min) / (xAxis.max - xAxis.min)) * (plot.right - plot.left);
   const sy = (y: number): number => plot.bottom - ((y - yAxis.min) / (yAxis.max - yAxis.min)) * (plot.bottom - plot.top);
@@ -148,37 +175,58 @@ function panelSvg(panel: CurvePanel, xLabel: string, box: { x: number; y: number
   }
   out.push(text((plot.left + plot.right) / 2, plot.bottom + font * 3, xLabel, 'text-anchor="middle"'));
   const yMid = (plot.top + plot.bottom) / 2;
-  out.push(text(box.x + font * 1.1, yMid, panel.yLabel, `text-anchor="middle" transform="rotate(-90 ${(box.x + font * 1.1).toFixed(1)} ${yMid.toFixed(1)})"`));
+  out.push(
+    text(
+      box.x + font * 1.1,
+      yMid,
+      panel.yLabel,
+      `text-anchor="middle" transform="rotate(-90 ${(box.x + font * 1.1).toFixed(1)} ${yMid.toFixed(1)})"`,
+    ),
+  );
 
   const clip = `plot-clip-${index}`;
-  out.push(`<clipPath id="${clip}"><rect x="${plot.left}" y="${plot.top}" width="${plot.right - plot.left}" height="${plot.bottom - plot.top}"/></clipPath>`);
+  out.push(
+    `<clipPath id="${clip}"><rect x="${plot.left}" y="${plot.top}" width="${plot.right - plot.left}" height="${plot.bottom - plot.top}"/></clipPath>`,
+  );
   out.push(`<g clip-path="url(#${clip})" fill="none" stroke-width="2" stroke-linejoin="round" stroke-linecap="round">`);
   panel.lines.forEach((line, i) => {
     const colour = LINE_COLOURS[i % LINE_COLOURS.length];
     const segments = finiteSegments(line.points);
     const markers = segments.reduce((n, s) => n + s.length, 0) <= 25;
     for (const segment of segments) {
-      if (segment.length > 1) out.push(`<polyline stroke="${colour}" points="${segment.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`);
+      if (segment.length > 1)
+        out.push(`<polyline stroke="${colour}" points="${segment.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`);
       if (markers || segment.length === 1) {
-        for (const [x, y] of segment) out.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3" fill="${colour}" stroke="none"/>`);
+        for (const [x, y] of segment)
+          out.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3" fill="${colour}" stroke="none"/>`);
       }
     }
   });
   out.push('</g>');
   // The frame goes after the grid so that grid lines at the axis ends do not hide it.
-  out.push(`<rect x="${plot.left}" y="${plot.top}" width="${plot.right - plot.left}" height="${plot.bottom - plot.top}" fill="none" stroke="#444444" stroke-width="1"/>`);
+  out.push(
+    `<rect x="${plot.left}" y="${plot.top}" width="${plot.right - plot.left}" height="${plot.bottom - plot.top}" fill="none" stroke="#444444" stroke-width="1"/>`,
+  );
   if (yData === undefined) out.push(text((plot.left + plot.right) / 2, yMid, 'no data', 'text-anchor="middle" fill="#888888"'));
 
   if (panel.lines.length > 0) {
     const rowHeight = font * 1.4;
     const legendWidth = font * 3.2 + Math.max(...panel.lines.map((l) => l.name.length)) * font * 0.62;
     const legendHeight = panel.lines.length * rowHeight + font * 0.5;
-    const screenPoints = panel.lines.flatMap((l) => finiteSegments(l.points).flat().map(([x, y]): [number, number] => [sx(x), sy(y)]));
+    const screenPoints = panel.lines.flatMap((l) =>
+      finiteSegments(l.points)
+        .flat()
+        .map(([x, y]): [number, number] => [sx(x), sy(y)]),
+    );
     const { left, top } = legendCorner(plot, legendWidth, legendHeight, font * 0.6, screenPoints);
-    out.push(`<rect x="${left.toFixed(1)}" y="${top.toFixed(1)}" width="${legendWidth.toFixed(1)}" height="${legendHeight.toFixed(1)}" fill="#ffffff" fill-opacity="0.85" stroke="#bbbbbb"/>`);
+    out.push(
+      `<rect x="${left.toFixed(1)}" y="${top.toFixed(1)}" width="${legendWidth.toFixed(1)}" height="${legendHeight.toFixed(1)}" fill="#ffffff" fill-opacity="0.85" stroke="#bbbbbb"/>`,
+    );
     panel.lines.forEach((line, i) => {
       const y = top + font * 0.25 + (i + 0.5) * rowHeight;
-      out.push(`<line x1="${(left + font * 0.5).toFixed(1)}" y1="${y.toFixed(1)}" x2="${(left + font * 2.2).toFixed(1)}" y2="${y.toFixed(1)}" stroke="${LINE_COLOURS[i % LINE_COLOURS.length]}" stroke-width="2.5"/>`);
+      out.push(
+        `<line x1="${(left + font * 0.5).toFixed(1)}" y1="${y.toFixed(1)}" x2="${(left + font * 2.2).toFixed(1)}" y2="${y.toFixed(1)}" stroke="${LINE_COLOURS[i % LINE_COLOURS.length]}" stroke-width="2.5"/>`,
+      );
       out.push(text(left + font * 2.6, y + font * 0.35, line.name));
     });
   }
@@ -200,8 +248,15 @@ export function buildCurvesSvg(figure: CurveFigure, { width = 1200, height = 800
   const titleHeight = font * 2.8;
   const cellWidth = width / columns;
   const cellHeight = (height - titleHeight) / rows;
-  const body = figure.panels.map((panel, i) => panelSvg(panel, figure.xLabel,
-    { x: (i % columns) * cellWidth, y: titleHeight + Math.floor(i / columns) * cellHeight, width: cellWidth, height: cellHeight }, font, i));
+  const body = figure.panels.map((panel, i) =>
+    panelSvg(
+      panel,
+      figure.xLabel,
+      { x: (i % columns) * cellWidth, y: titleHeight + Math.floor(i / columns) * cellHeight, width: cellWidth, height: cellHeight },
+      font,
+      i,
+    ),
+  );
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="${FONT}" font-size="${font.toFixed(1)}" fill="#222222">`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,

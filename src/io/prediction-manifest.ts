@@ -46,14 +46,18 @@ export function manifestFileName(stem: string): string {
 
 /** sha256 (hex) of a file's bytes. */
 export async function fileSha256(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }
 
 /** JSON with object keys sorted, so equal settings give equal text. */
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);
@@ -61,7 +65,12 @@ export function canonicalJson(value: unknown): string {
 
 /** Writes the manifest atomically, after the outputs it lists. Same inputs, same bytes. */
 export async function writeManifest(out: string, stem: string, manifest: Omit<PredictionManifest, 'format' | 'version'>): Promise<void> {
-  const full: PredictionManifest = { format: MANIFEST_FORMAT, version: MANIFEST_VERSION, ...manifest, settings: JSON.parse(canonicalJson(manifest.settings)) };
+  const full: PredictionManifest = {
+    format: MANIFEST_FORMAT,
+    version: MANIFEST_VERSION,
+    ...manifest,
+    settings: JSON.parse(canonicalJson(manifest.settings)),
+  };
   await writeFileAtomic(join(out, manifestFileName(stem)), `${JSON.stringify(full, null, 2)}\n`);
 }
 
@@ -78,10 +87,14 @@ export async function finishedManifest(out: string, stem: string, key: Predictio
   } catch {
     return undefined;
   }
-  const current = manifest.format === MANIFEST_FORMAT && manifest.version === MANIFEST_VERSION &&
-    manifest.imageSha256 === key.imageSha256 && manifest.modelSha256 === key.modelSha256 &&
+  const current =
+    manifest.format === MANIFEST_FORMAT &&
+    manifest.version === MANIFEST_VERSION &&
+    manifest.imageSha256 === key.imageSha256 &&
+    manifest.modelSha256 === key.modelSha256 &&
     canonicalJson(manifest.settings) === canonicalJson(key.settings) &&
-    Array.isArray(manifest.outputs) && manifest.outputs.every((name) => existsSync(join(out, name)));
+    Array.isArray(manifest.outputs) &&
+    manifest.outputs.every((name) => existsSync(join(out, name)));
   return current ? manifest : undefined;
 }
 

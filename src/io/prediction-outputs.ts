@@ -37,7 +37,12 @@ export function probabilityFileNames(stem: string, channels: number, classNames:
 }
 
 /** Writes the probability maps of {@link probabilityFileNames}; returns their names. */
-export async function writeProbabilityMaps(out: string, stem: string, map: PlanarProbabilities, classNames: readonly string[]): Promise<string[]> {
+export async function writeProbabilityMaps(
+  out: string,
+  stem: string,
+  map: PlanarProbabilities,
+  classNames: readonly string[],
+): Promise<string[]> {
   const names = probabilityFileNames(stem, map.channels, classNames);
   const first = map.channels === 1 ? 0 : 1;
   for (const [i, name] of names.entries()) await writeImage(join(out, name), probabilityRaster(map, first + i));
@@ -55,7 +60,12 @@ export async function writeMaskImage(out: string, stem: string, mask: RasterImag
  * Writes `<stem>_overlay.png`: the image with the contours of `labels` (`[H, W]`, instances or
  * classes), drawn about 1/400 of the shorter side thick so they stay visible on large images.
  */
-export async function writeOverlayImage(out: string, stem: string, image: FloatImage | RasterImage, labels: Int32Array | Uint8Array): Promise<string> {
+export async function writeOverlayImage(
+  out: string,
+  stem: string,
+  image: FloatImage | RasterImage,
+  labels: Int32Array | Uint8Array,
+): Promise<string> {
   const name = `${stem}_overlay.png`;
   const thickness = Math.max(1, Math.round(Math.min(image.width, image.height) / 400));
   await writeImage(join(out, name), drawOverlay(image, labels, { thickness }));
@@ -71,9 +81,10 @@ export function instanceFileName(stem: string, count: number): string {
 export async function writeInstanceImage(out: string, stem: string, instances: InstanceLabels): Promise<string> {
   const { width, height, count, data } = instances;
   const name = instanceFileName(stem, count);
-  const raster: RasterImage = count <= 65535
-    ? { width, height, channels: 1, bitDepth: 16, data: Uint16Array.from(data) }
-    : { width, height, channels: 1, bitDepth: 32, data: Float32Array.from(data) };
+  const raster: RasterImage =
+    count <= 65535
+      ? { width, height, channels: 1, bitDepth: 16, data: Uint16Array.from(data) }
+      : { width, height, channels: 1, bitDepth: 32, data: Float32Array.from(data) };
   await writeImage(join(out, name), raster);
   return name;
 }
@@ -118,10 +129,19 @@ export function cellsCsv(cells: readonly CellRow[], options: { pixelSizeUm?: num
   for (const cell of cells) {
     const areaUm2 = cell.areaUm2 ?? (pixelSizeUm === undefined ? undefined : cell.areaPx * pixelSizeUm * pixelSizeUm);
     const diameterUm = cell.equivalentDiameterUm ?? (pixelSizeUm === undefined ? undefined : cell.equivalentDiameterPx * pixelSizeUm);
-    lines.push([
-      ...prefix, String(cell.id), format(cell.centroidX), format(cell.centroidY), String(cell.areaPx), format(areaUm2),
-      format(cell.equivalentDiameterPx), format(diameterUm), format(cell.circularity),
-    ].join(','));
+    lines.push(
+      [
+        ...prefix,
+        String(cell.id),
+        format(cell.centroidX),
+        format(cell.centroidY),
+        String(cell.areaPx),
+        format(areaUm2),
+        format(cell.equivalentDiameterPx),
+        format(diameterUm),
+        format(cell.circularity),
+      ].join(','),
+    );
   }
   return lines.length ? `${lines.join('\n')}\n` : '';
 }
@@ -152,10 +172,15 @@ export const SUMMARY_COLUMNS = 'image,width,height,cell_count,foreground_fractio
 
 /** summary.csv's text: one row per image, in the order given; a multi-line error becomes one line. */
 export function summaryCsv(rows: readonly ImageSummary[]): string {
-  const line = (r: ImageSummary) => [
-    csvField(r.image), r.width ?? '', r.height ?? '', r.cells ?? '', r.foregroundFraction?.toFixed(6) ?? '',
-    csvField((r.error ?? '').replace(/\s*\n\s*/g, ' ')),
-  ].join(',');
+  const line = (r: ImageSummary) =>
+    [
+      csvField(r.image),
+      r.width ?? '',
+      r.height ?? '',
+      r.cells ?? '',
+      r.foregroundFraction?.toFixed(6) ?? '',
+      csvField((r.error ?? '').replace(/\s*\n\s*/g, ' ')),
+    ].join(',');
   return `${[SUMMARY_COLUMNS, ...rows.map(line)].join('\n')}\n`;
 }
 

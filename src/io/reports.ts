@@ -63,8 +63,12 @@ function markdown(report: EvaluationReport): string {
     '',
     '| class | Dice | IoU | precision | recall | mean Dice per image |',
     '|---|---|---|---|---|---|',
-    ...report.pixels.perClass.slice(1).map((c, i) =>
-      `| ${c.name} | ${f4(c.dice)} | ${f4(c.iou)} | ${f4(c.precision)} | ${f4(c.recall)} | ${f4(report.meanImage.perClass[i + 1].dice)} |`),
+    ...report.pixels.perClass
+      .slice(1)
+      .map(
+        (c, i) =>
+          `| ${c.name} | ${f4(c.dice)} | ${f4(c.iou)} | ${f4(c.precision)} | ${f4(c.recall)} | ${f4(report.meanImage.perClass[i + 1].dice)} |`,
+      ),
     '',
     `Pixel accuracy ${f4(report.pixels.accuracy)} (mean per image ${f4(report.meanImage.accuracy)}).`,
     '',
@@ -83,15 +87,35 @@ function markdown(report: EvaluationReport): string {
 function perImageCsv(report: EvaluationReport): string {
   const classes = report.pixels.perClass.slice(1).map((c) => c.name);
   const multi = classes.length > 1;
-  const header = ['image', 'dice', 'iou', 'accuracy', 'precision', 'recall',
+  const header = [
+    'image',
+    'dice',
+    'iou',
+    'accuracy',
+    'precision',
+    'recall',
     ...(multi ? classes.flatMap((c) => [`dice_${c}`, `iou_${c}`]) : []),
-    'true_count', 'predicted_count', 'matched', 'object_f1'];
+    'true_count',
+    'predicted_count',
+    'matched',
+    'object_f1',
+  ];
   const rows = report.perImage.map(({ image, metrics, objects }) => {
     const fg = metrics.perClass.slice(1);
     const mean = (pick: (c: (typeof fg)[number]) => number) => fg.reduce((a, c) => a + pick(c), 0) / fg.length;
-    return [csvField(image), f4(metrics.meanDice), f4(metrics.meanIou), f4(metrics.accuracy), f4(mean((c) => c.precision)), f4(mean((c) => c.recall)),
+    return [
+      csvField(image),
+      f4(metrics.meanDice),
+      f4(metrics.meanIou),
+      f4(metrics.accuracy),
+      f4(mean((c) => c.precision)),
+      f4(mean((c) => c.recall)),
       ...(multi ? fg.flatMap((c) => [f4(c.dice), f4(c.iou)]) : []),
-      objects.trueCount, objects.predictedCount, objects.truePositives, f4(objects.f1)].join(',');
+      objects.trueCount,
+      objects.predictedCount,
+      objects.truePositives,
+      f4(objects.f1),
+    ].join(',');
   });
   return `${[header.join(','), ...rows].join('\n')}\n`;
 }
@@ -99,7 +123,17 @@ function perImageCsv(report: EvaluationReport): string {
 /** Writes report.json, report.md and per_image.csv into `dir`. */
 export async function writeEvaluationReport(dir: string, report: EvaluationReport): Promise<void> {
   const { perImage, ...aggregate } = report;
-  const json = { ...aggregate, summary: reportSummary(report), perImage: perImage.map((p) => ({ image: p.image, dice: p.metrics.meanDice, iou: p.metrics.meanIou, accuracy: p.metrics.accuracy, objects: { true: p.objects.trueCount, predicted: p.objects.predictedCount, matched: p.objects.truePositives } })) };
+  const json = {
+    ...aggregate,
+    summary: reportSummary(report),
+    perImage: perImage.map((p) => ({
+      image: p.image,
+      dice: p.metrics.meanDice,
+      iou: p.metrics.meanIou,
+      accuracy: p.metrics.accuracy,
+      objects: { true: p.objects.trueCount, predicted: p.objects.predictedCount, matched: p.objects.truePositives },
+    })),
+  };
   await writeFileAtomic(join(dir, 'report.json'), `${JSON.stringify(json, null, 2)}\n`);
   await writeFileAtomic(join(dir, 'report.md'), markdown(report));
   await writeFileAtomic(join(dir, 'per_image.csv'), perImageCsv(report));

@@ -41,8 +41,17 @@ export const SAFETENSORS_DTYPES = {
 export type SafetensorsDtype = keyof typeof SAFETENSORS_DTYPES;
 
 /** Tensor data as a typed array; its bytes are written as they are. */
-export type SafetensorsData = Float32Array | Float64Array | Int32Array | Uint32Array | Int16Array | Uint16Array
-  | Int8Array | Uint8Array | BigInt64Array | BigUint64Array;
+export type SafetensorsData =
+  | Float32Array
+  | Float64Array
+  | Int32Array
+  | Uint32Array
+  | Int16Array
+  | Uint16Array
+  | Int8Array
+  | Uint8Array
+  | BigInt64Array
+  | BigUint64Array;
 
 /** One tensor: `data` holds the values in row-major order for `shape`. */
 export interface SafetensorsTensor {
@@ -62,8 +71,15 @@ export interface SafetensorsFile {
 const MAX_HEADER_BYTES = 100_000_000;
 
 const INFERRED_DTYPES: [new (...args: never[]) => SafetensorsData, SafetensorsDtype][] = [
-  [Float32Array, 'F32'], [Float64Array, 'F64'], [Int32Array, 'I32'], [Uint32Array, 'U32'], [Int16Array, 'I16'],
-  [Int8Array, 'I8'], [Uint8Array, 'U8'], [BigInt64Array, 'I64'], [BigUint64Array, 'U64'],
+  [Float32Array, 'F32'],
+  [Float64Array, 'F64'],
+  [Int32Array, 'I32'],
+  [Uint32Array, 'U32'],
+  [Int16Array, 'I16'],
+  [Int8Array, 'I8'],
+  [Uint8Array, 'U8'],
+  [BigInt64Array, 'I64'],
+  [BigUint64Array, 'U64'],
 ];
 
 function dtypeOf(name: string, tensor: SafetensorsTensor): SafetensorsDtype {
@@ -92,8 +108,10 @@ function compareUtf8(a: string, b: string): number {
 const DTYPE_RANK = Object.fromEntries(Object.keys(SAFETENSORS_DTYPES).map((d, i) => [d, i])) as Record<SafetensorsDtype, number>;
 
 /** Encodes tensors (and optional string metadata) as safetensors bytes. */
-export function encodeSafetensors(tensors: Record<string, SafetensorsTensor>,
-  { metadata }: { metadata?: Record<string, string> } = {}): Uint8Array {
+export function encodeSafetensors(
+  tensors: Record<string, SafetensorsTensor>,
+  { metadata }: { metadata?: Record<string, string> } = {},
+): Uint8Array {
   const entries = Object.entries(tensors).map(([name, tensor]) => {
     if (name === '__metadata__') fail(`'__metadata__' is reserved in safetensors and cannot name a tensor`);
     const dtype = dtypeOf(name, tensor);
@@ -164,7 +182,8 @@ export function decodeSafetensors(bytes: Uint8Array, { file = 'safetensors data'
   const infos: { name: string; dtype: SafetensorsDtype; shape: number[]; begin: number; end: number }[] = [];
   for (const [name, value] of Object.entries(header)) {
     if (name === '__metadata__') {
-      if (!isRecord(value) || !Object.values(value).every((v) => typeof v === 'string')) bad('has invalid __metadata__: it must map strings to strings');
+      if (!isRecord(value) || !Object.values(value).every((v) => typeof v === 'string'))
+        bad('has invalid __metadata__: it must map strings to strings');
       metadata = value as Record<string, string>;
       continue;
     }
@@ -173,27 +192,44 @@ export function decodeSafetensors(bytes: Uint8Array, { file = 'safetensors data'
     if (typeof dtype !== 'string' || !Object.hasOwn(SAFETENSORS_DTYPES, dtype)) {
       bad(`has tensor '${name}' with unsupported dtype ${JSON.stringify(dtype)}; supported: ${Object.keys(SAFETENSORS_DTYPES).join(', ')}`);
     }
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) bad(`has tensor '${name}' with an invalid shape ${JSON.stringify(shape)}`);
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((d) => Number.isSafeInteger(d) && d >= 0) || offsets[0] > offsets[1]) {
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      bad(`has tensor '${name}' with an invalid shape ${JSON.stringify(shape)}`);
+    if (
+      !Array.isArray(offsets) ||
+      offsets.length !== 2 ||
+      !offsets.every((d) => Number.isSafeInteger(d) && d >= 0) ||
+      offsets[0] > offsets[1]
+    ) {
       bad(`has tensor '${name}' with invalid data_offsets ${JSON.stringify(offsets)}`);
     }
-    infos.push({ name, dtype: dtype as SafetensorsDtype, shape: shape as number[], begin: (offsets as number[])[0], end: (offsets as number[])[1] });
+    infos.push({
+      name,
+      dtype: dtype as SafetensorsDtype,
+      shape: shape as number[],
+      begin: (offsets as number[])[0],
+      end: (offsets as number[])[1],
+    });
   }
 
   infos.sort((a, b) => a.begin - b.begin || a.end - b.end);
   const dataLength = bytes.length - dataStart;
   const declared = infos.reduce((max, t) => Math.max(max, t.end), 0);
   if (declared > dataLength) {
-    bad(`is truncated: header says ${formatByteCount(declared)} of data, file has ${formatByteCount(dataLength)}; copy or download it again`);
+    bad(
+      `is truncated: header says ${formatByteCount(declared)} of data, file has ${formatByteCount(dataLength)}; copy or download it again`,
+    );
   }
   let expectedBegin = 0;
   for (const [i, info] of infos.entries()) {
-    if (info.begin < expectedBegin) bad(`is corrupt: tensors '${infos[i - 1].name}' and '${info.name}' overlap (bytes ${info.begin}–${expectedBegin})`);
+    if (info.begin < expectedBegin)
+      bad(`is corrupt: tensors '${infos[i - 1].name}' and '${info.name}' overlap (bytes ${info.begin}–${expectedBegin})`);
     if (info.begin > expectedBegin) bad(`is corrupt: ${info.begin - expectedBegin} unused bytes before tensor '${info.name}'`);
     const count = info.shape.reduce((a, b) => a * b, 1);
     const size = count * SAFETENSORS_DTYPES[info.dtype].bytes;
     if (info.end - info.begin !== size) {
-      bad(`is corrupt: tensor '${info.name}' is ${info.dtype}[${info.shape}] (${size} bytes) but data_offsets span ${info.end - info.begin} bytes`);
+      bad(
+        `is corrupt: tensor '${info.name}' is ${info.dtype}[${info.shape}] (${size} bytes) but data_offsets span ${info.end - info.begin} bytes`,
+      );
     }
     expectedBegin = info.end;
   }
@@ -211,8 +247,11 @@ export function decodeSafetensors(bytes: Uint8Array, { file = 'safetensors data'
 }
 
 /** Writes a .safetensors file atomically. */
-export async function writeSafetensors(path: string, tensors: Record<string, SafetensorsTensor>,
-  options: { metadata?: Record<string, string> } = {}): Promise<void> {
+export async function writeSafetensors(
+  path: string,
+  tensors: Record<string, SafetensorsTensor>,
+  options: { metadata?: Record<string, string> } = {},
+): Promise<void> {
   await writeFileAtomic(path, encodeSafetensors(tensors, options));
 }
 

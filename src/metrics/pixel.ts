@@ -192,7 +192,10 @@ export interface BestThresholdOptions {
 }
 
 /** The default threshold candidates: 0.05 to 0.95 in steps of 0.025. */
-export const DEFAULT_THRESHOLD_CANDIDATES: readonly number[] = Array.from({ length: 37 }, (_, i) => Math.round((0.05 + 0.025 * i) * 1000) / 1000);
+export const DEFAULT_THRESHOLD_CANDIDATES: readonly number[] = Array.from(
+  { length: 37 },
+  (_, i) => Math.round((0.05 + 0.025 * i) * 1000) / 1000,
+);
 
 /**
  * The foreground-probability threshold that maximises the pooled (global) Dice of class 1 over

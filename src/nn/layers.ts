@@ -1,7 +1,14 @@
 import type {
-  BatchNorm2dKernel, ConcatKernel, Conv2dKernel, ConvTranspose2dKernel, DropoutKernel, Engine, MaxPool2dKernel, Tensor,
+  BatchNorm2dKernel,
+  ConcatKernel,
+  Conv2dKernel,
+  ConvTranspose2dKernel,
+  DropoutKernel,
+  Engine,
+  MaxPool2dKernel,
+  Tensor,
 } from '../engine/types.js';
-import { Random } from '../util/random.js';
+import type { Random } from '../util/random.js';
 
 /**
  * A trainable tensor with its gradient. Names follow PyTorch's state_dict of the reference U-Net
@@ -44,7 +51,9 @@ export class Conv2d {
   private readonly kernel: Conv2dKernel;
 
   constructor(
-    engine: Engine, name: string, rng: Random,
+    engine: Engine,
+    name: string,
+    rng: Random,
     options: { inChannels: number; outChannels: number; kernelSize: number; padding: number; bias: boolean; relu: boolean },
   ) {
     const { inChannels: I, outChannels: O, kernelSize: k } = options;
@@ -156,13 +165,21 @@ export class ConvBlock {
   private readonly dropout: DropoutKernel | null;
 
   constructor(
-    engine: Engine, name: string, rng: Random,
+    engine: Engine,
+    name: string,
+    rng: Random,
     options: { inChannels: number; outChannels: number; padding: number; batchNorm: boolean; dropout: number },
   ) {
     const bn = options.batchNorm;
-    const conv = (index: number, inChannels: number) => new Conv2d(engine, `${name}.${index}`, rng, {
-      inChannels, outChannels: options.outChannels, kernelSize: 3, padding: options.padding, bias: !bn, relu: !bn,
-    });
+    const conv = (index: number, inChannels: number) =>
+      new Conv2d(engine, `${name}.${index}`, rng, {
+        inChannels,
+        outChannels: options.outChannels,
+        kernelSize: 3,
+        padding: options.padding,
+        bias: !bn,
+        relu: !bn,
+      });
     this.conv1 = conv(0, options.inChannels);
     this.norm1 = bn ? new BatchNormRelu(engine, `${name}.1`, options.outChannels) : null;
     this.conv2 = conv(bn ? 3 : 2, options.outChannels);

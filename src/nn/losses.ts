@@ -18,7 +18,13 @@ export interface LossDefinition {
 export const LOSSES = {
   bce: { terms: [{ kind: 'crossEntropy', weight: 1 }], pixelWeights: false },
   dice: { terms: [{ kind: 'dice', weight: 1 }], pixelWeights: false },
-  'bce+dice': { terms: [{ kind: 'crossEntropy', weight: 1 }, { kind: 'dice', weight: 1 }], pixelWeights: false },
+  'bce+dice': {
+    terms: [
+      { kind: 'crossEntropy', weight: 1 },
+      { kind: 'dice', weight: 1 },
+    ],
+    pixelWeights: false,
+  },
   focal: { terms: [{ kind: 'focal', weight: 1 }], pixelWeights: false },
   weighted: { terms: [{ kind: 'crossEntropy', weight: 1 }], pixelWeights: true, weightMap: { w0: 10, sigmaPx: 5 } },
 } as const satisfies Record<string, LossDefinition>;

@@ -177,7 +177,8 @@ export function unet(
   const classes = resolved.classes;
   const metadata: ModelMetadata = {
     task: classes === 1 ? 'binary' : 'multiclass',
-    classNames: classes === 1 ? ['background', 'foreground'] : Array.from({ length: classes }, (_, k) => (k === 0 ? 'background' : `class${k}`)),
+    classNames:
+      classes === 1 ? ['background', 'foreground'] : Array.from({ length: classes }, (_, k) => (k === 0 ? 'background' : `class${k}`)),
     normalization: { kind: 'meanStd', mean: new Array(resolved.inChannels).fill(0), std: new Array(resolved.inChannels).fill(1) },
     threshold: 0.5,
     ...options.metadata,

@@ -14,11 +14,11 @@ export interface OptimizerOptions {
 /** The optimizers; names are what `--optimizer` accepts. */
 export const OPTIMIZERS = {
   adam: (engine: Engine, o: OptimizerOptions, decay: boolean) =>
-    engine.adam({ beta1: o.beta1, beta2: o.beta2, weightDecay: decay ? o.weightDecay ?? 0 : 0, decoupled: false }),
+    engine.adam({ beta1: o.beta1, beta2: o.beta2, weightDecay: decay ? (o.weightDecay ?? 0) : 0, decoupled: false }),
   adamw: (engine: Engine, o: OptimizerOptions, decay: boolean) =>
-    engine.adam({ beta1: o.beta1, beta2: o.beta2, weightDecay: decay ? o.weightDecay ?? 1e-4 : 0, decoupled: true }),
+    engine.adam({ beta1: o.beta1, beta2: o.beta2, weightDecay: decay ? (o.weightDecay ?? 1e-4) : 0, decoupled: true }),
   sgd: (engine: Engine, o: OptimizerOptions, decay: boolean) =>
-    engine.sgd({ momentum: o.momentum, nesterov: true, weightDecay: decay ? o.weightDecay ?? 0 : 0 }),
+    engine.sgd({ momentum: o.momentum, nesterov: true, weightDecay: decay ? (o.weightDecay ?? 0) : 0 }),
 } as const;
 export type OptimizerName = keyof typeof OPTIMIZERS;
 
@@ -34,7 +34,11 @@ export class Optimizer {
   private readonly kernels: { decay: AdamKernel | SgdKernel; plain: AdamKernel | SgdKernel };
   private readonly state = new Map<string, Tensor[]>();
 
-  constructor(private readonly engine: Engine, name: string, options: OptimizerOptions = {}) {
+  constructor(
+    private readonly engine: Engine,
+    name: string,
+    options: OptimizerOptions = {},
+  ) {
     const make = lookup(OPTIMIZERS, name, 'optimizer');
     this.name = name as OptimizerName;
     this.kernels = { decay: make(engine, options, true), plain: make(engine, options, false) };
@@ -62,7 +66,9 @@ export class Optimizer {
   }
 
   /** State for checkpoints: `{ 'down.0.0.weight.m': data, ... }` plus the step count. */
-  async stateDict(parameters: readonly Parameter[]): Promise<{ step: number; tensors: Record<string, { shape: number[]; data: Float32Array }> }> {
+  async stateDict(
+    parameters: readonly Parameter[],
+  ): Promise<{ step: number; tensors: Record<string, { shape: number[]; data: Float32Array }> }> {
     const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
     const suffixes = this.name === 'sgd' ? ['velocity'] : ['m', 'v'];
     for (const p of parameters) {

@@ -2,7 +2,16 @@ import type { Engine, Tensor } from '../engine/types.js';
 import { fail } from '../util/errors.js';
 import { Random } from '../util/random.js';
 import { checkName } from '../util/registry.js';
-import { type Buffer, type BatchNormRelu, ConvBlock, Conv2d, ConvTranspose2d, type ForwardContext, type Parameter, Skip } from './layers.js';
+import {
+  type Buffer,
+  type BatchNormRelu,
+  ConvBlock,
+  Conv2d,
+  ConvTranspose2d,
+  type ForwardContext,
+  type Parameter,
+  Skip,
+} from './layers.js';
 
 /** `same`: padded 3×3 convolutions, output = input size. `valid`: the paper's unpadded U-Net. */
 export const PADDINGS = { same: 1, valid: 0 } as const;
@@ -27,7 +36,11 @@ export interface UNetConfig {
  * 16 base filters see several times more patches than 32 and end with a higher Dice (bench:quality).
  */
 export const UNET_DEFAULTS = {
-  depth: 4, filters: 16, padding: 'same', norm: 'batch', dropout: 0,
+  depth: 4,
+  filters: 16,
+  padding: 'same',
+  norm: 'batch',
+  dropout: 0,
 } as const satisfies Omit<UNetConfig, 'inChannels' | 'classes'>;
 
 /** Fills defaults and checks a configuration, with messages that say what is wrong. */
@@ -117,11 +130,18 @@ export class UNet {
     // Decoder modules are listed deepest first, as in the reference implementation.
     for (let i = 0, d = depth - 1; d >= 0; d--, i++) {
       this.up.push(new ConvTranspose2d(engine, `up.${i}`, rng, { inChannels: channels, outChannels: f * 2 ** d }));
-      this.dec.push(new ConvBlock(engine, `dec.${i}`, rng, { ...block, inChannels: f * 2 ** (d + 1), outChannels: f * 2 ** d, dropout: 0 }));
+      this.dec.push(
+        new ConvBlock(engine, `dec.${i}`, rng, { ...block, inChannels: f * 2 ** (d + 1), outChannels: f * 2 ** d, dropout: 0 }),
+      );
       channels = f * 2 ** d;
     }
     this.head = new Conv2d(engine, 'head', rng, {
-      inChannels: channels, outChannels: config.classes, kernelSize: 1, padding: 0, bias: true, relu: false,
+      inChannels: channels,
+      outChannels: config.classes,
+      kernelSize: 1,
+      padding: 0,
+      bias: true,
+      relu: false,
     });
   }
 
@@ -167,8 +187,12 @@ export class UNet {
   }
 
   parameters(): Parameter[] {
-    return [...this.down, this.mid, ...this.dec].flatMap((b) => b.parameters())
-      .concat(this.up.flatMap((u) => u.parameters()), this.head.parameters())
+    return [...this.down, this.mid, ...this.dec]
+      .flatMap((b) => b.parameters())
+      .concat(
+        this.up.flatMap((u) => u.parameters()),
+        this.head.parameters(),
+      )
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 

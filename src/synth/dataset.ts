@@ -74,8 +74,13 @@ async function writeSample(outDir: string, stem: string, sample: SynthImage, sty
     binary[p] = sample.binary[p] ? cell : background;
     threeClass[p] = levels[sample.threeClass[p]];
   }
-  const gray = (data: Uint8Array | Uint16Array): RasterImage =>
-    ({ width, height, channels: 1, bitDepth: data instanceof Uint16Array ? 16 : 8, data });
+  const gray = (data: Uint8Array | Uint16Array): RasterImage => ({
+    width,
+    height,
+    channels: 1,
+    bitDepth: data instanceof Uint16Array ? 16 : 8,
+    data,
+  });
   const file = (folder: string) => join(outDir, folder, `${stem}.png`);
   await Promise.all([
     writeImage(file('images'), sample.image),
@@ -92,12 +97,16 @@ async function prepareFolder(outDir: string): Promise<void> {
     entries = await readdir(outDir);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') fail(`${outDir} is a file; give a folder for the synthetic dataset`, { file: outDir });
+    if ((error as NodeJS.ErrnoException).code === 'ENOTDIR')
+      fail(`${outDir} is a file; give a folder for the synthetic dataset`, { file: outDir });
     throw error;
   }
   const foreign = entries.filter((entry) => !DATASET_ENTRIES.includes(entry) && !entry.startsWith('.'));
   if (foreign.length > 0) {
-    fail(`${outDir} already holds other files (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}); choose an empty or new folder`, { file: outDir });
+    fail(
+      `${outDir} already holds other files (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}); choose an empty or new folder`,
+      { file: outDir },
+    );
   }
   await Promise.all(entries.filter((e) => DATASET_ENTRIES.includes(e)).map((e) => rm(join(outDir, e), { recursive: true, force: true })));
 }
@@ -118,7 +127,12 @@ export async function writeSyntheticDataset(outDir: string, options: SyntheticDa
   const { count = 40, maskStyle = 'black-on-white', split = [30, 5, 5], onProgress, ...smearOptions } = options;
   if (!Number.isInteger(count) || count < 1 || count > 99999) fail(`synth: count must be an integer from 1 to 99999; got ${count}`);
   lookup(MASK_STYLES, maskStyle, 'mask style');
-  if (!Array.isArray(split) || split.length !== 3 || !split.every((w) => Number.isFinite(w) && w >= 0) || split[0] + split[1] + split[2] <= 0) {
+  if (
+    !Array.isArray(split) ||
+    split.length !== 3 ||
+    !split.every((w) => Number.isFinite(w) && w >= 0) ||
+    split[0] + split[1] + split[2] <= 0
+  ) {
     fail(`synth: split must be three non-negative sizes [train, val, test], not all 0; got ${JSON.stringify(split)}`);
   }
   const settings = resolveSynthOptions(smearOptions);

@@ -65,7 +65,8 @@ function checkRange(name: string, value: [number, number], low: number, high: nu
     value.length === 2 &&
     value.every((v) => Number.isFinite(v) && v >= low && v <= high && (!integer || Number.isInteger(v))) &&
     value[0] <= value[1];
-  if (!ok) fail(`synth: ${name} must be [min, max] with ${low} ≤ min ≤ max ≤ ${high}${integer ? ', integers' : ''}; got ${JSON.stringify(value)}`);
+  if (!ok)
+    fail(`synth: ${name} must be [min, max] with ${low} ≤ min ≤ max ≤ ${high}${integer ? ', integers' : ''}; got ${JSON.stringify(value)}`);
   return [value[0], value[1]];
 }
 

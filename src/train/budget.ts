@@ -75,7 +75,13 @@ export const BUDGET_TOLERANCE = 0.05;
  * budget; past it, it stops unless stopping would end below 95 % of the budget and further from
  * that range than going on.
  */
-export function budgetSpent(elapsedSeconds: number, budgetSeconds: number, stepSeconds: number, reserveSeconds: number, epochEndDue = false): boolean {
+export function budgetSpent(
+  elapsedSeconds: number,
+  budgetSeconds: number,
+  stepSeconds: number,
+  reserveSeconds: number,
+  epochEndDue = false,
+): boolean {
   const endNow = elapsedSeconds + reserveSeconds;
   const endLater = endNow + stepSeconds + (epochEndDue ? reserveSeconds : 0);
   if (endLater <= budgetSeconds) return false;
@@ -153,10 +159,15 @@ export function budgetPlan(state: TrainerState, schedule: Schedule, peak: number
       budget.epochEndStepSeconds = stepSeconds();
       // Only an estimate, for messages: the budget decides when the run ends.
       const left = budget.seconds - elapsedSeconds - seconds;
-      if (stepSeconds() > 0 && state.stopReason === undefined) state.totalSteps = state.step + Math.max(0, Math.floor(left / stepSeconds()));
+      if (stepSeconds() > 0 && state.stopReason === undefined)
+        state.totalSteps = state.step + Math.max(0, Math.floor(left / stepSeconds()));
     },
     epochEndStep: () => state.step + budgetEpochLength(state.stepsPerEpoch, stepSeconds(), budget.epochEndSeconds),
-    progress: (elapsedSeconds) => ({ done: Math.min(elapsedSeconds, budget.seconds), total: budget.seconds, epoch: String(state.epoch + 1) }),
+    progress: (elapsedSeconds) => ({
+      done: Math.min(elapsedSeconds, budget.seconds),
+      total: budget.seconds,
+      epoch: String(state.epoch + 1),
+    }),
     endReason: () => `time budget of ${minutes} used after ${state.step} steps`,
     describe: () =>
       `plan: a ${minutes} budget; the learning rate follows the share of it spent; epochs of at least ${state.stepsPerEpoch} steps, ` +

@@ -97,8 +97,11 @@ const f4 = (value: number) => value.toFixed(4);
 /** One line per epoch: train and validation scores, `*` on a new best. */
 export function epochLine(entry: EpochLog): string {
   const { train, val } = entry;
-  return `epoch ${entry.epoch}: train loss ${f4(train.loss)} dice ${f4(train.dice)}` +
-    (val ? ` | val loss ${f4(val.loss)} dice ${f4(val.dice)} iou ${f4(val.iou)} acc ${f4(val.accuracy)}` : '') + (entry.best ? ' *' : '');
+  return (
+    `epoch ${entry.epoch}: train loss ${f4(train.loss)} dice ${f4(train.dice)}` +
+    (val ? ` | val loss ${f4(val.loss)} dice ${f4(val.dice)} iou ${f4(val.iou)} acc ${f4(val.accuracy)}` : '') +
+    (entry.best ? ' *' : '')
+  );
 }
 
 /**
@@ -122,7 +125,9 @@ export function progressReport(progress: Progress, runDir: string): Callback {
     onStepEnd: show,
     onEpochEnd: (_run, epoch) => progress.log(epochLine(epoch)),
     onTrainEnd(run, end) {
-      progress.done(end.interrupted ? `interrupted at step ${run.state.step}; resume with: pyocyte train --resume ${runDir}` : run.state.stopReason);
+      progress.done(
+        end.interrupted ? `interrupted at step ${run.state.step}; resume with: pyocyte train --resume ${runDir}` : run.state.stopReason,
+      );
     },
   };
 }

@@ -89,7 +89,9 @@ export async function saveBestCheckpoint(runDir: string, model: Model): Promise<
 
 /** Loads the `last` checkpoint of a run for resuming: the model (with its optimizer state) and the trainer state. */
 export async function loadLastCheckpoint(
-  runDir: string, engine: Engine, configure: (model: Model) => void,
+  runDir: string,
+  engine: Engine,
+  configure: (model: Model) => void,
 ): Promise<{ model: Model; state: TrainerState }> {
   const dir = join(runDir, CHECKPOINTS.last);
   if (!existsSync(join(dir, 'trainer.json'))) fail(`cannot resume ${runDir}: it has no checkpoint (${dir}/trainer.json is missing)`);

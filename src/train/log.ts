@@ -7,8 +7,7 @@ import type { EpochLog } from './checkpoint.js';
 export async function writeTrainingLog(runDir: string, history: readonly EpochLog[]): Promise<void> {
   await writeFileAtomic(join(runDir, 'log.jsonl'), history.map((entry) => JSON.stringify(entry)).join('\n') + (history.length ? '\n' : ''));
   if (history.length === 0) return;
-  const series = (pick: (e: EpochLog) => number | undefined): [number, number][] =>
-    history.map((e) => [e.epoch, pick(e) ?? Number.NaN]);
+  const series = (pick: (e: EpochLog) => number | undefined): [number, number][] => history.map((e) => [e.epoch, pick(e) ?? Number.NaN]);
   const panel = (title: string, key: 'loss' | 'dice' | 'iou' | 'accuracy', yRange?: [number, number]) => ({
     title,
     yLabel: title,

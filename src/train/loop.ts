@@ -19,7 +19,10 @@ export class TrainingClock {
   private sessionStartMs: number;
 
   /** @param now milliseconds from any origin, monotonic; injectable for tests. */
-  constructor(private readonly state: TrainerState, private readonly now: () => number = () => performance.now()) {
+  constructor(
+    private readonly state: TrainerState,
+    private readonly now: () => number = () => performance.now(),
+  ) {
     this.sessionStartMs = now();
   }
 
@@ -61,7 +64,9 @@ export interface LoopOptions {
 export async function runLoop(options: LoopOptions): Promise<{ interrupted: boolean }> {
   const { model, loader, state, plan, clock, callbacks } = options;
   const run: TrainingRun = {
-    model, state, plan,
+    model,
+    state,
+    plan,
     elapsedSeconds: () => clock.elapsedSeconds(),
     stop: (reason) => {
       state.stopReason ??= reason;
@@ -128,7 +133,13 @@ export async function runLoop(options: LoopOptions): Promise<{ interrupted: bool
       state.epochsWithoutImprovement += 1;
     }
     const entry: EpochLog = {
-      epoch: state.epoch, step: state.step, seconds: Math.round(clock.elapsedSeconds() * 10) / 10, learningRate: lastRate, train, val, best,
+      epoch: state.epoch,
+      step: state.step,
+      seconds: Math.round(clock.elapsedSeconds() * 10) / 10,
+      learningRate: lastRate,
+      train,
+      val,
+      best,
     };
     state.history.push(entry);
     state.epochSums = { loss: 0, steps: 0, counts: [] };

@@ -93,7 +93,9 @@ export interface TrainOptions extends DatasetOptions, TrainOptionFields {}
 /** The defaults of {@link TRAIN_OPTIONS}. */
 export const TRAIN_DEFAULTS = defaultsOf(TRAIN_OPTIONS);
 
-export type ResolvedTrainOptions = Required<Omit<TrainOptions, keyof DatasetOptions | 'epochs' | 'minutes' | 'threads' | 'initialWeights'>> &
+export type ResolvedTrainOptions = Required<
+  Omit<TrainOptions, keyof DatasetOptions | 'epochs' | 'minutes' | 'threads' | 'initialWeights'>
+> &
   DatasetOptions & { epochs?: number; minutes?: number; threads?: number; initialWeights?: string };
 
 /** Applies defaults and checks every option, so a run never fails late on a typo. */

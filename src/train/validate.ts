@@ -114,7 +114,12 @@ export async function chooseDecisionRule(
   for (const tta of ['none', 'dihedral'] as const) {
     const maps: ProbabilityMap[] = [];
     for (const sample of samples) maps.push(await predictProbabilities(model, sample.image, { ...options.predict, tta }));
-    const threshold = tuneThreshold ? bestThreshold(maps.map((m) => m.data), samples.map((s) => s.labels)).threshold : 0.5;
+    const threshold = tuneThreshold
+      ? bestThreshold(
+          maps.map((m) => m.data),
+          samples.map((s) => s.labels),
+        ).threshold
+      : 0.5;
     const chosen = choosePostprocessing(maps, samples, { threshold, classes: Math.max(2, model.config.classes) });
     const dice = chosen.dice[chosen.name];
     rules.push({ threshold, postprocessing: chosen.name, tta, dice, summary: '' });
@@ -122,7 +127,8 @@ export async function chooseDecisionRule(
   const [plain, turned] = rules;
   const rule = turned.dice >= plain.dice ? turned : plain;
   const f = (v: number) => v.toFixed(4);
-  rule.summary = `decision rule: threshold ${rule.threshold}, post-processing ${rule.postprocessing}, TTA ${rule.tta} ` +
+  rule.summary =
+    `decision rule: threshold ${rule.threshold}, post-processing ${rule.postprocessing}, TTA ${rule.tta} ` +
     `(validation Dice ${f(plain.dice)} without TTA, ${f(turned.dice)} with)`;
   return rule;
 }

@@ -5,7 +5,7 @@ import { fail } from './errors.js';
  * Use with `const LOSSES = { bce, dice } as const; type LossName = keyof typeof LOSSES;`.
  */
 export function lookup<R extends Record<string, unknown>>(registry: R, name: string, what: string): R[keyof R] {
-  if (Object.prototype.hasOwnProperty.call(registry, name)) return registry[name as keyof R];
+  if (Object.hasOwn(registry, name)) return registry[name as keyof R];
   return fail(`unknown ${what} '${name}'; valid ${plural(what)} are: ${Object.keys(registry).join(', ')}`);
 }
 

@@ -42,18 +42,50 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   }
   const run = join(out, 'run');
   log('demo: training on 15 overlapping patches per training image (the seed recipe), with augmentation');
-  const trained = await train({
-    data, out: run, sampling: 'grid', patchesPerImage: 15, minutes: options.minutes ?? DEMO_DEFAULTS.minutes, filters: 16, batchSize: 8,
-    seed, engine: options.engine, threads: options.threads,
-  }, { log });
+  const trained = await train(
+    {
+      data,
+      out: run,
+      sampling: 'grid',
+      patchesPerImage: 15,
+      minutes: options.minutes ?? DEMO_DEFAULTS.minutes,
+      filters: 16,
+      batchSize: 8,
+      seed,
+      engine: options.engine,
+      threads: options.threads,
+    },
+    { log },
+  );
   log('demo: evaluating on the 5 test images');
-  const report = await evaluate({ model: run, data, subset: 'test', engine: options.engine, threads: options.threads, log, progressStream: null });
+  const report = await evaluate({
+    model: run,
+    data,
+    subset: 'test',
+    engine: options.engine,
+    threads: options.threads,
+    log,
+    progressStream: null,
+  });
   const predictions = join(out, 'predictions');
   const testImages = report.perImage.map((p) => join(data, 'images', `${p.image}.png`));
-  await predictFiles({ model: run, inputs: testImages, out: predictions, engine: options.engine, threads: options.threads, log, progressStream: null });
+  await predictFiles({
+    model: run,
+    inputs: testImages,
+    out: predictions,
+    engine: options.engine,
+    threads: options.threads,
+    log,
+    progressStream: null,
+  });
   const summary = reportSummary(report);
   return {
-    dice: summary.dice as number, iou: summary.iou as number, objectF1: report.objects.f1,
-    seconds: (Date.now() - started) / 1000, trainSeconds: trained.seconds, predictions, run,
+    dice: summary.dice as number,
+    iou: summary.iou as number,
+    objectF1: report.objects.f1,
+    seconds: (Date.now() - started) / 1000,
+    trainSeconds: trained.seconds,
+    predictions,
+    run,
   };
 }

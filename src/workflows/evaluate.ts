@@ -32,7 +32,9 @@ function maskRulesOf(model: Model): DatasetOptions {
   const { task, mask, classNames, channels, normalization } = model.metadata;
   const files = { channels, intensityScaling: intensityScalingOf(normalization) };
   if (task === 'multiclass' && mask?.valueMap) {
-    const valueMap = Object.entries(mask.valueMap).map(([value, c]) => `${value}:${classNames[c] ?? `class${c}`}`).join(',');
+    const valueMap = Object.entries(mask.valueMap)
+      .map(([value, c]) => `${value}:${classNames[c] ?? `class${c}`}`)
+      .join(',');
     return { task, valueMap, ...files };
   }
   return { task, maskPolarity: mask?.polarity, ...files };
@@ -46,10 +48,13 @@ function maskRulesOf(model: Model): DatasetOptions {
 export async function evaluate(options: EvaluateOptions): Promise<EvaluationReport> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const modelPath = typeof options.model === 'string' ? options.model : undefined;
-  if (modelPath) resolveModelPath(modelPath);  // a missing model fails before any engine starts
-  const model = typeof options.model === 'string'
-    ? await loadModel(options.model, { engine: createEngine({ backend: options.engine, threads: options.threads, precision: options.precision, warn: log }) })
-    : options.model;
+  if (modelPath) resolveModelPath(modelPath); // a missing model fails before any engine starts
+  const model =
+    typeof options.model === 'string'
+      ? await loadModel(options.model, {
+          engine: createEngine({ backend: options.engine, threads: options.threads, precision: options.precision, warn: log }),
+        })
+      : options.model;
   // Masks are read as in training unless the user says otherwise.
   const rules = { ...stripUndefined(maskRulesOf(model)), ...stripUndefined(options) };
   if (rules.task !== model.metadata.task) fail(`the model is ${model.metadata.task} but --task ${rules.task} was given`);
@@ -65,7 +70,10 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
   const classes = Math.max(2, model.config.classes);
   const threshold = options.threshold ?? model.metadata.threshold;
   const postprocessing = options.postprocessing ?? model.metadata.postprocessing ?? 'none';
-  const progress = options.progressStream === null ? undefined : createProgress({ total: samples.length, label: 'evaluate', stream: options.progressStream });
+  const progress =
+    options.progressStream === null
+      ? undefined
+      : createProgress({ total: samples.length, label: 'evaluate', stream: options.progressStream });
   const confusions: Float64Array[] = [];
   const matches: InstanceMatch[] = [];
   const perImage: ImageScores[] = [];
@@ -74,7 +82,8 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
     const { labels, instances } = segment(map, { threshold, minSizePx: options.minSizePx, postprocessing });
     const confusion = confusionMatrix(labels.data, sample.labels, { classes });
     confusions.push(confusion);
-    const truthInstances = sample.instances ?? labelComponents({ width: map.width, height: map.height, data: foregroundOf(sample.labels) }).data;
+    const truthInstances =
+      sample.instances ?? labelComponents({ width: map.width, height: map.height, data: foregroundOf(sample.labels) }).data;
     const match = matchInstances(instances.data, truthInstances, { iouThreshold: options.iouThreshold ?? EVALUATE_DEFAULTS.iouThreshold });
     matches.push(match);
     const metrics = pixelMetrics(confusion, { classes, classNames: model.metadata.classNames });
@@ -84,10 +93,21 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
   progress?.done();
   const { global, meanImage } = summarizeImages(confusions, { classes, classNames: model.metadata.classNames });
   const report: EvaluationReport = {
-    model: modelPath ?? '(in memory)', data: options.data, subset, images: samples.length, threshold, postprocessing,
-    task: model.metadata.task, classNames: model.metadata.classNames, pixelSizeUm: options.pixelSizeUm,
-    modelPixelSizeUm: model.metadata.pixelSizeUm, tta: ttaMode(options.tta ?? model.metadata.tta),
-    pixels: global, meanImage, objects: objectSummary(matches), perImage,
+    model: modelPath ?? '(in memory)',
+    data: options.data,
+    subset,
+    images: samples.length,
+    threshold,
+    postprocessing,
+    task: model.metadata.task,
+    classNames: model.metadata.classNames,
+    pixelSizeUm: options.pixelSizeUm,
+    modelPixelSizeUm: model.metadata.pixelSizeUm,
+    tta: ttaMode(options.tta ?? model.metadata.tta),
+    pixels: global,
+    meanImage,
+    objects: objectSummary(matches),
+    perImage,
   };
   const out = options.out ?? (modelPath ? join(runFolderOf(modelPath), `eval-${subset}`) : undefined);
   if (out) await writeEvaluationReport(out, report);

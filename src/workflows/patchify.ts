@@ -67,16 +67,18 @@ export async function patchifyDataset(dataDir: string, outDir: string, options: 
   if (options.stride !== undefined && options.perImage !== undefined) {
     fail('give either a stride or a number of patches per image, not both');
   }
-  const grid: GridOptions = options.perImage !== undefined
-    ? { patchSize, count: options.perImage }
-    : { patchSize, stride: options.stride ?? Math.max(1, Math.round((patchSize * 3) / 4)) };
+  const grid: GridOptions =
+    options.perImage !== undefined
+      ? { patchSize, count: options.perImage }
+      : { patchSize, stride: options.stride ?? Math.max(1, Math.round((patchSize * 3) / 4)) };
   gridPatches({ width: patchSize, height: patchSize }, grid); // checks the numbers before any file is read
   if (options.maskPolarity !== undefined) checkName(MASK_POLARITIES, options.maskPolarity, 'mask polarity');
   const index = await discoverDataset(dataDir);
   const out = resolve(outDir);
   if (out === index.root) fail(`the output folder ${outDir} is the dataset folder; choose a new folder for the patches`);
   for (const folder of ['images', 'masks']) {
-    if (await nonEmpty(join(out, folder))) fail(`${join(outDir, folder)} is not empty; choose a new output folder (patchify does not overwrite)`, { file: outDir });
+    if (await nonEmpty(join(out, folder)))
+      fail(`${join(outDir, folder)} is not empty; choose a new output folder (patchify does not overwrite)`, { file: outDir });
   }
 
   const records: PatchRecord[] = [];
@@ -84,19 +86,34 @@ export async function patchifyDataset(dataDir: string, outDir: string, options: 
   const perPair = await mapPool(index.pairs, 2, async (pair) => {
     const [image, mask] = await Promise.all([readImage(pair.imagePath), readImage(pair.maskPath!)]);
     if (mask.width !== image.width || mask.height !== image.height) {
-      fail(`${pair.maskPath} is ${mask.width}×${mask.height} but ${pair.imagePath} is ${image.width}×${image.height}`, { file: pair.maskPath });
+      fail(`${pair.maskPath} is ${mask.width}×${mask.height} but ${pair.imagePath} is ${image.width}×${image.height}`, {
+        file: pair.maskPath,
+      });
     }
     const origins = gridPatches(image, grid);
     const digits = Math.max(2, String(origins.length - 1).length);
     const written: PatchRecord[] = [];
     for (const [k, { x, y }] of origins.entries()) {
       const stem = `${pair.stem}_p${String(k).padStart(digits, '0')}`;
-      const files = { image: `images/${stem}${image.bitDepth === 32 ? '.tif' : '.png'}`, mask: `masks/${stem}${mask.bitDepth === 32 ? '.tif' : '.png'}` };
+      const files = {
+        image: `images/${stem}${image.bitDepth === 32 ? '.tif' : '.png'}`,
+        mask: `masks/${stem}${mask.bitDepth === 32 ? '.tif' : '.png'}`,
+      };
       const region = { x, y, size: patchSize };
       const imagePatch = extractPatch(rasterGrid(image), region);
       const maskPatch = extractPatch(rasterGrid(mask), region);
-      await writeImage(join(out, files.image), { ...image, width: patchSize, height: patchSize, data: imagePatch.data as RasterImage['data'] });
-      await writeImage(join(out, files.mask), { ...mask, width: patchSize, height: patchSize, data: maskPatch.data as RasterImage['data'] });
+      await writeImage(join(out, files.image), {
+        ...image,
+        width: patchSize,
+        height: patchSize,
+        data: imagePatch.data as RasterImage['data'],
+      });
+      await writeImage(join(out, files.mask), {
+        ...mask,
+        width: patchSize,
+        height: patchSize,
+        data: maskPatch.data as RasterImage['data'],
+      });
       written.push({ stem, source: pair.stem, ...files, x, y });
     }
     options.onProgress?.(++done, index.pairs.length, pair.stem);
@@ -118,13 +135,26 @@ export async function patchifyDataset(dataDir: string, outDir: string, options: 
       if (set) patched[set].push(record.stem);
     }
     await writeFileAtomic(join(out, 'split.json'), `${JSON.stringify(patched, null, 2)}\n`);
-    notes.push(`split.json carried over: ${patched.train.length} train / ${patched.val.length} val / ${patched.test.length} test patches, each in its source image's set`);
+    notes.push(
+      `split.json carried over: ${patched.train.length} train / ${patched.val.length} val / ${patched.test.length} test patches, each in its source image's set`,
+    );
   }
   const manifest = join(out, 'patches.json');
   const grid_ = 'stride' in grid ? { stride: grid.stride } : { perImage: grid.count };
-  await writeFileAtomic(manifest, `${JSON.stringify({
-    source: index.root, patchSize, ...grid_, padding: 'reflect',
-    maskPolarity: options.maskPolarity ?? index.maskPolarity, patches: records,
-  }, null, 2)}\n`);
+  await writeFileAtomic(
+    manifest,
+    `${JSON.stringify(
+      {
+        source: index.root,
+        patchSize,
+        ...grid_,
+        padding: 'reflect',
+        maskPolarity: options.maskPolarity ?? index.maskPolarity,
+        patches: records,
+      },
+      null,
+      2,
+    )}\n`,
+  );
   return { outDir: out, images: index.pairs.length, patches: records.length, manifest, notes };
 }

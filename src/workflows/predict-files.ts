@@ -82,14 +82,18 @@ export async function writeBatchCsvs(out: string, rows: readonly ImageSummary[],
  */
 export async function predictFiles(options: PredictFilesOptions): Promise<PredictFilesResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  if (typeof options.model === 'string') resolveModelPath(options.model);  // fail before any engine starts
+  if (typeof options.model === 'string') resolveModelPath(options.model); // fail before any engine starts
   const files = await collectImages(options.inputs);
   const stems = assignStems(files);
   const hash = typeof options.model === 'string' ? (await modelSha256(options.model)).sha256 : null;
-  const model = typeof options.model === 'string'
-    ? await loadModel(options.model, { engine: createEngine({ backend: options.engine, threads: options.threads, precision: options.precision, warn: log }) })
-    : options.model;
-  const progress = options.progressStream === null ? undefined : createProgress({ total: files.length, label: 'predict', stream: options.progressStream });
+  const model =
+    typeof options.model === 'string'
+      ? await loadModel(options.model, {
+          engine: createEngine({ backend: options.engine, threads: options.threads, precision: options.precision, warn: log }),
+        })
+      : options.model;
+  const progress =
+    options.progressStream === null ? undefined : createProgress({ total: files.length, label: 'predict', stream: options.progressStream });
   const rows: ImageSummary[] = [];
   const cellsRows: string[] = [];
   const result: PredictFilesResult = { images: [], failed: [], reused: 0, interrupted: false, out: options.out };
@@ -113,7 +117,11 @@ export async function predictFiles(options: PredictFilesOptions): Promise<Predic
     }
     progress?.update(index + 1, { image: stem });
   }
-  progress?.done(result.reused > 0 ? `${result.reused} image${result.reused === 1 ? ' was' : 's were'} already predicted in ${options.out} and kept` : undefined);
+  progress?.done(
+    result.reused > 0
+      ? `${result.reused} image${result.reused === 1 ? ' was' : 's were'} already predicted in ${options.out} and kept`
+      : undefined,
+  );
   await writeBatchCsvs(options.out, rows, cellsRows);
   if (result.images.length === 0 && result.failed.length > 0) throw new PyocyteErrors('no image could be predicted', result.failed);
   return result;

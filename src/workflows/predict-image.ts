@@ -14,9 +14,23 @@ import type { PredictOptionFields } from '../infer/options.generated.js';
 import { segment } from '../infer/segment.js';
 import { previewImage } from '../io/image/convert.js';
 import { decodeImage } from '../io/image/image-io.js';
-import { type PredictionKey, fileSha256, finishedManifest, manifestFileName, removeStaleTemporaries, writeManifest } from '../io/prediction-manifest.js';
 import {
-  type ImageSummary, cellsCsv, instanceFileName, probabilityFileNames, writeInstanceImage, writeMaskImage, writeOverlayImage, writeProbabilityMaps,
+  type PredictionKey,
+  fileSha256,
+  finishedManifest,
+  manifestFileName,
+  removeStaleTemporaries,
+  writeManifest,
+} from '../io/prediction-manifest.js';
+import {
+  type ImageSummary,
+  cellsCsv,
+  instanceFileName,
+  probabilityFileNames,
+  writeInstanceImage,
+  writeMaskImage,
+  writeOverlayImage,
+  writeProbabilityMaps,
 } from '../io/prediction-outputs.js';
 import type { Model } from '../nn/model.js';
 import { fail } from '../util/errors.js';
@@ -30,7 +44,16 @@ export interface PredictionSettings
     Pick<PredictOptionFields, 'threshold' | 'minSizePx' | 'postprocessing' | 'channels'> {}
 
 const SETTING_KEYS = [
-  'threshold', 'minSizePx', 'postprocessing', 'tta', 'tileSize', 'overlapFraction', 'contextMargin', 'batchSize', 'pixelSizeUm', 'channels',
+  'threshold',
+  'minSizePx',
+  'postprocessing',
+  'tta',
+  'tileSize',
+  'overlapFraction',
+  'contextMargin',
+  'batchSize',
+  'pixelSizeUm',
+  'channels',
 ] as const satisfies readonly (keyof PredictionSettings)[];
 
 /** The prediction settings of an options object, unset ones left out: what a manifest records. */
@@ -112,13 +135,23 @@ export async function predictImageFile(options: PredictImageFileOptions): Promis
   const key: PredictionKey = { imageSha256: await fileSha256(file), modelSha256: options.modelSha256 ?? null, settings: { ...settings } };
   if (options.reuse !== false) {
     const done = await finishedManifest(out, stem, key);
-    if (done) return { summary: done.summary as ImagePrediction['summary'], cellsCsv: done.cellsCsv, outputs: [...done.outputs, manifestFileName(stem)], reused: true };
+    if (done)
+      return {
+        summary: done.summary as ImagePrediction['summary'],
+        cellsCsv: done.cellsCsv,
+        outputs: [...done.outputs, manifestFileName(stem)],
+        reused: true,
+      };
   }
   const { metadata, config } = model;
   const channels = config.classes === 1 ? 1 : config.classes;
   await removeStaleTemporaries(out, [
-    `${stem}_mask.png`, ...probabilityFileNames(stem, channels, metadata.classNames), `${stem}_overlay.png`,
-    instanceFileName(stem, 0), instanceFileName(stem, Infinity), manifestFileName(stem),
+    `${stem}_mask.png`,
+    ...probabilityFileNames(stem, channels, metadata.classNames),
+    `${stem}_overlay.png`,
+    instanceFileName(stem, 0),
+    instanceFileName(stem, Infinity),
+    manifestFileName(stem),
   ]);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const { image: raster, info } = await decodeImage(file);
@@ -127,12 +160,14 @@ export async function predictImageFile(options: PredictImageFileOptions): Promis
   const floatImage = modelInput(raster, model, { file, channels: options.channels, onWarning: (warning) => log(`warning: ${warning}`) });
   const map = await predictProbabilities(model, floatImage, { ...settings, onProgress: options.onProgress });
   const { labels, instances } = segment(map, {
-    threshold: options.threshold ?? metadata.threshold, minSizePx: options.minSizePx, postprocessing: options.postprocessing ?? metadata.postprocessing,
+    threshold: options.threshold ?? metadata.threshold,
+    minSizePx: options.minSizePx,
+    postprocessing: options.postprocessing ?? metadata.postprocessing,
   });
   const { width, height } = floatImage;
   const outputs = [
     await writeMaskImage(out, stem, labelsToMask(labels, metadata.mask ?? {})),
-    ...await writeProbabilityMaps(out, stem, map, metadata.classNames),
+    ...(await writeProbabilityMaps(out, stem, map, metadata.classNames)),
     await writeOverlayImage(out, stem, previewImage(floatImage), map.channels === 1 ? instances.data : labels.data),
     await writeInstanceImage(out, stem, instances),
   ];

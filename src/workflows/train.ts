@@ -68,7 +68,11 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
  * Continues an interrupted or killed run where its `last` checkpoint stopped (same batches, same
  * schedule). First repairs what a killed process left of its atomic writes.
  */
-export async function resumeTraining(runDir: string, overrides: Pick<TrainOptions, 'threads' | 'engine' | 'precision'> = {}, hooks: TrainHooks = {}): Promise<TrainResult> {
+export async function resumeTraining(
+  runDir: string,
+  overrides: Pick<TrainOptions, 'threads' | 'engine' | 'precision'> = {},
+  hooks: TrainHooks = {},
+): Promise<TrainResult> {
   const file = join(runDir, 'config.json');
   if (!existsSync(file)) fail(`cannot resume ${runDir}: no config.json there (is it a pyocyte training run?)`);
   await recoverAtomicWrites(runDir);
@@ -86,15 +90,21 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
   const onPhase = hooks.onPhase ?? (process.env.PYOCYTE_ANNOUNCE_PHASES === '1' ? announcePhase : undefined);
   const dataset = await openDataset(o.data, { ...o, onNote: (note) => log(`note: ${note}`) });
   const { split } = dataset;
-  log(`data: ${dataset.index.pairs.length} image/mask pairs in ${o.data}; split ${split.train.length}/${split.val.length}/${split.test.length} (train/val/test)`);
+  log(
+    `data: ${dataset.index.pairs.length} image/mask pairs in ${o.data}; split ${split.train.length}/${split.val.length}/${split.test.length} (train/val/test)`,
+  );
   const trainSamples = await dataset.load('train');
   const valSamples = split.val.length > 0 ? await dataset.load('val') : [];
   // Written once the data has been read, so a typo in --data leaves no run folder behind.
   if (!resume) await writeFileAtomic(join(o.out, 'config.json'), `${JSON.stringify(o, null, 2)}\n`);
   const engine = createEngine({ backend: o.engine, threads: o.threads, precision: o.precision, warn: log });
   log(`engine: ${engine.description}`);
-  const { model, state } = resume ? await loadLastCheckpoint(o.out, engine, configurer(o)) : await newModel(o, engine, trainSamples, dataset.scheme);
-  log(`model: U-Net depth ${o.depth}, ${o.filters} filters, ${o.padding} padding, ${model.network.parameterCount().toLocaleString('en')} parameters; ${o.loss} loss, ${o.optimizer}`);
+  const { model, state } = resume
+    ? await loadLastCheckpoint(o.out, engine, configurer(o))
+    : await newModel(o, engine, trainSamples, dataset.scheme);
+  log(
+    `model: U-Net depth ${o.depth}, ${o.filters} filters, ${o.padding} padding, ${model.network.parameterCount().toLocaleString('en')} parameters; ${o.loss} loss, ${o.optimizer}`,
+  );
   const loader = batchLoader(o, model, trainSamples, state.step);
   if (!resume) {
     state.stepsPerEpoch = Math.ceil((o.sampling === 'grid' ? loader.epochSize : trainSamples.length * o.patchesPerImage) / o.batchSize);
@@ -102,11 +112,17 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
     else state.budget = newBudget(o.minutes! * 60);
   }
   const plan = planFor(state, schedule(o.schedule), o.learningRate);
-  log(resume ? `resuming ${o.out} at step ${state.step} (epoch ${state.epoch}, ${state.elapsedSeconds.toFixed(1)} s of training)` : plan.describe());
+  log(
+    resume
+      ? `resuming ${o.out} at step ${state.step} (epoch ${state.epoch}, ${state.elapsedSeconds.toFixed(1)} s of training)`
+      : plan.describe(),
+  );
   const clock = new TrainingClock(state, hooks.now);
   const start = plan.progress(clock.elapsedSeconds());
-  const progress = hooks.progressStream === null ? undefined
-    : createProgress({ total: start.total, initialDone: start.done, label: 'train', stream: hooks.progressStream });
+  const progress =
+    hooks.progressStream === null
+      ? undefined
+      : createProgress({ total: start.total, initialDone: start.done, label: 'train', stream: hooks.progressStream });
   const predict = { tileSize: o.validationTileSize };
   const callbacks: Callback[] = [
     earlyStopping(o.patience),
@@ -116,11 +132,24 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
     restoreBestWeights(o.out),
   ];
   const { interrupted } = await runLoop({
-    model, loader, state, plan, clock, callbacks, signal: hooks.signal, onPhase,
+    model,
+    loader,
+    state,
+    plan,
+    clock,
+    callbacks,
+    signal: hooks.signal,
+    onPhase,
     validate: valSamples.length > 0 ? async () => (await validate(model, valSamples, { lossName: o.loss, predict })).scores : undefined,
   });
   const result = {
-    runDir: o.out, interrupted, epochs: state.epoch, steps: state.step, seconds: state.elapsedSeconds, bestEpoch: state.bestEpoch, threshold: 0.5,
+    runDir: o.out,
+    interrupted,
+    epochs: state.epoch,
+    steps: state.step,
+    seconds: state.elapsedSeconds,
+    bestEpoch: state.bestEpoch,
+    threshold: 0.5,
   };
   if (interrupted) return result;
 
@@ -133,32 +162,61 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
     log(rule.summary);
   }
   model.metadata.training = {
-    data: o.data, epochs: state.epoch, steps: state.step, seconds: Math.round(state.elapsedSeconds), bestEpoch: state.bestEpoch,
-    valDice, loss: o.loss, optimizer: o.optimizer, patchSize: o.patchSize, batchSize: o.batchSize, engine: engine.description,
+    data: o.data,
+    epochs: state.epoch,
+    steps: state.step,
+    seconds: Math.round(state.elapsedSeconds),
+    bestEpoch: state.bestEpoch,
+    valDice,
+    loss: o.loss,
+    optimizer: o.optimizer,
+    patchSize: o.patchSize,
+    batchSize: o.batchSize,
+    engine: engine.description,
   };
   onPhase?.('saving model', state.step);
   await saveModel(join(o.out, MODEL_FOLDER), model);
-  log(`model saved to ${join(o.out, MODEL_FOLDER)} (best epoch ${state.bestEpoch}${valDice !== undefined ? `, val Dice ${valDice.toFixed(4)}` : ''}, threshold ${model.metadata.threshold})`);
+  log(
+    `model saved to ${join(o.out, MODEL_FOLDER)} (best epoch ${state.bestEpoch}${valDice !== undefined ? `, val Dice ${valDice.toFixed(4)}` : ''}, threshold ${model.metadata.threshold})`,
+  );
   return { ...result, valDice, threshold: model.metadata.threshold };
 }
 
 /** Sets a model up for training with the run's loss, optimizer and seed. */
 function configurer(o: ResolvedTrainOptions): (model: Model) => void {
-  return (model) => model.configureTraining({ loss: o.loss, optimizer: o.optimizer, optimizerOptions: { weightDecay: o.weightDecay }, seed: o.seed });
+  return (model) =>
+    model.configureTraining({ loss: o.loss, optimizer: o.optimizer, optimizerOptions: { weightDecay: o.weightDecay }, seed: o.seed });
 }
 
 /** A fresh U-Net for the data (or `initialWeights`' weights, to fine-tune), configured for training, and a trainer state at step 0. */
 async function newModel(
-  o: ResolvedTrainOptions, engine: Engine, trainSamples: readonly Sample[], scheme: Awaited<ReturnType<typeof openDataset>>['scheme'],
+  o: ResolvedTrainOptions,
+  engine: Engine,
+  trainSamples: readonly Sample[],
+  scheme: Awaited<ReturnType<typeof openDataset>>['scheme'],
 ): Promise<{ model: Model; state: TrainerState }> {
   const model = unet(
-    { inChannels: trainSamples[0].image.channels, classes: scheme.outputChannels, depth: o.depth, filters: o.filters, padding: o.padding, norm: o.norm, dropout: o.dropout },
+    {
+      inChannels: trainSamples[0].image.channels,
+      classes: scheme.outputChannels,
+      depth: o.depth,
+      filters: o.filters,
+      padding: o.padding,
+      norm: o.norm,
+      dropout: o.dropout,
+    },
     {
       engine,
       seed: o.seed,
       metadata: {
-        task: scheme.task, classNames: scheme.classNames, mask: scheme.mask, threshold: 0.5,
-        normalization: computeNormalization(trainSamples.map((s) => s.image), { kind: o.normalization }),
+        task: scheme.task,
+        classNames: scheme.classNames,
+        mask: scheme.mask,
+        threshold: 0.5,
+        normalization: computeNormalization(
+          trainSamples.map((s) => s.image),
+          { kind: o.normalization },
+        ),
         ...(o.channels ? { channels: o.channels } : {}),
         pixelSizeUm: trainSamples[0].pixelSizeUm,
       },
@@ -171,8 +229,16 @@ async function newModel(
   }
   configurer(o)(model);
   const state: TrainerState = {
-    step: 0, epoch: 0, totalSteps: 0, stepsPerEpoch: 1, elapsedSeconds: 0, bestDice: -1, bestEpoch: 0,
-    epochsWithoutImprovement: 0, epochSums: { loss: 0, steps: 0, counts: [] }, history: [],
+    step: 0,
+    epoch: 0,
+    totalSteps: 0,
+    stepsPerEpoch: 1,
+    elapsedSeconds: 0,
+    bestDice: -1,
+    bestEpoch: 0,
+    epochsWithoutImprovement: 0,
+    epochSums: { loss: 0, steps: 0, counts: [] },
+    history: [],
   };
   return { model, state };
 }
@@ -181,8 +247,17 @@ async function newModel(
 function batchLoader(o: ResolvedTrainOptions, model: Model, trainSamples: readonly Sample[], startStep: number): Loader {
   const loss: LossDefinition = lossDefinition(o.loss);
   return createLoader(trainSamples, {
-    patchSize: o.patchSize, outputSize: model.outputSize(o.patchSize)!, batchSize: o.batchSize, augment: o.augment,
-    foregroundFraction: o.foregroundFraction, seed: o.seed, normalization: model.metadata.normalization,
-    classes: Math.max(2, model.config.classes), sampling: o.sampling, patchesPerImage: o.patchesPerImage, weightMap: loss.weightMap ?? false, startStep,
+    patchSize: o.patchSize,
+    outputSize: model.outputSize(o.patchSize)!,
+    batchSize: o.batchSize,
+    augment: o.augment,
+    foregroundFraction: o.foregroundFraction,
+    seed: o.seed,
+    normalization: model.metadata.normalization,
+    classes: Math.max(2, model.config.classes),
+    sampling: o.sampling,
+    patchesPerImage: o.patchesPerImage,
+    weightMap: loss.weightMap ?? false,
+    startStep,
   });
 }

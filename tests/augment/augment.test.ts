@@ -1,21 +1,39 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  AUGMENT_PRESETS, augmentOptions, augmentPatch, drawAugmentation, forceAllTransforms, IDENTITY_AUGMENT, resolveAugment,
+  AUGMENT_PRESETS,
+  augmentOptions,
+  augmentPatch,
+  drawAugmentation,
+  forceAllTransforms,
+  IDENTITY_AUGMENT,
+  resolveAugment,
   type AugmentParams,
 } from '../../src/augment/pipeline.js';
 import { gaussianBlur } from '../../src/augment/blur.js';
 import {
-  addGaussianNoise, applyStainJitter, applyToneAndColor, hueSaturationMatrix, IDENTITY_PHOTOMETRIC, stainMatrix,
+  addGaussianNoise,
+  applyStainJitter,
+  applyToneAndColor,
+  hueSaturationMatrix,
+  IDENTITY_PHOTOMETRIC,
+  stainMatrix,
 } from '../../src/augment/color.js';
 import { elasticField, elasticGrid, IDENTITY_GEOMETRY } from '../../src/augment/geometry.js';
 import { extractPatch } from '../../src/data/patches.js';
 import { mirrorIndex } from '../../src/image/plane.js';
 import { Random } from '../../src/util/random.js';
 
-const GEOMETRY_ONLY = augmentOptions({
-  flip: { p: 0.5 }, rotate90: { p: 1 }, rotate: { p: 1 }, scale: { p: 1 }, elastic: { p: 1 },
-}, 'none');
+const GEOMETRY_ONLY = augmentOptions(
+  {
+    flip: { p: 0.5 },
+    rotate90: { p: 1 },
+    rotate: { p: 1 },
+    scale: { p: 1 },
+    elastic: { p: 1 },
+  },
+  'none',
+);
 
 /** An RGB image whose channels encode their own coordinates: (x/W, y/H, 0). */
 function coordinateImage(width: number, height: number) {
@@ -82,7 +100,10 @@ describe('geometric augmentation keeps labels aligned', () => {
       const params = drawAugmentation(forceAllTransforms(), new Random(seed));
       const out = augmentPatch({ image, labels, weights }, { x: -10, y: -12, patchSize: 24 }, params);
       assert.ok(out.labels!.every((l) => l === 0 || l === 7 || l === 200));
-      assert.ok(out.weights!.every((w) => Math.abs(w - 2) < 1e-6), 'a constant weight map stays constant');
+      assert.ok(
+        out.weights!.every((w) => Math.abs(w - 2) < 1e-6),
+        'a constant weight map stays constant',
+      );
     }
   });
 });
@@ -94,16 +115,22 @@ describe('flips and quarter turns are exact on a 4x4 literal', () => {
     labels: Uint8Array.from(values),
   };
   const run = (geometry: Partial<AugmentParams['geometry']>) => {
-    const out = augmentPatch(source, { x: 0, y: 0, patchSize: 4 }, { ...IDENTITY_AUGMENT, geometry: { ...IDENTITY_GEOMETRY, ...geometry } });
+    const out = augmentPatch(
+      source,
+      { x: 0, y: 0, patchSize: 4 },
+      { ...IDENTITY_AUGMENT, geometry: { ...IDENTITY_GEOMETRY, ...geometry } },
+    );
     assert.deepEqual([...out.image], [...out.labels!], 'image and labels move together');
     return [...out.labels!];
   };
   test('identity', () => assert.deepEqual(run({}), values));
   test('flipX mirrors left-right', () => assert.deepEqual(run({ flipX: true }), [3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12]));
   test('flipY mirrors top-bottom', () => assert.deepEqual(run({ flipY: true }), [12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3]));
-  test('quarterTurns=1 equals numpy.rot90', () => assert.deepEqual(run({ quarterTurns: 1 }), [3, 7, 11, 15, 2, 6, 10, 14, 1, 5, 9, 13, 0, 4, 8, 12]));
+  test('quarterTurns=1 equals numpy.rot90', () =>
+    assert.deepEqual(run({ quarterTurns: 1 }), [3, 7, 11, 15, 2, 6, 10, 14, 1, 5, 9, 13, 0, 4, 8, 12]));
   test('quarterTurns=2 reverses', () => assert.deepEqual(run({ quarterTurns: 2 }), [...values].reverse()));
-  test('quarterTurns=3 equals numpy.rot90(k=3)', () => assert.deepEqual(run({ quarterTurns: 3 }), [12, 8, 4, 0, 13, 9, 5, 1, 14, 10, 6, 2, 15, 11, 7, 3]));
+  test('quarterTurns=3 equals numpy.rot90(k=3)', () =>
+    assert.deepEqual(run({ quarterTurns: 3 }), [12, 8, 4, 0, 13, 9, 5, 1, 14, 10, 6, 2, 15, 11, 7, 3]));
 });
 
 describe('elasticField', () => {
@@ -162,9 +189,18 @@ describe('augmentPatch', () => {
     }
   });
   test('photometric only: labels untouched, image changed', () => {
-    const photometric = augmentOptions({
-      brightness: { p: 1 }, contrast: { p: 1 }, gamma: { p: 1 }, hueSaturation: { p: 1 }, stain: { p: 1 }, noise: { p: 1 }, blur: { p: 1 },
-    }, 'none');
+    const photometric = augmentOptions(
+      {
+        brightness: { p: 1 },
+        contrast: { p: 1 },
+        gamma: { p: 1 },
+        hueSaturation: { p: 1 },
+        stain: { p: 1 },
+        noise: { p: 1 },
+        blur: { p: 1 },
+      },
+      'none',
+    );
     const out = augmentPatch({ image, labels }, { x: 5, y: 3, patchSize: 16 }, drawAugmentation(photometric, new Random(1)));
     const plain = augmentPatch({ image, labels }, { x: 5, y: 3, patchSize: 16 }, IDENTITY_AUGMENT);
     assert.deepEqual(out.labels, plain.labels);
@@ -203,7 +239,10 @@ describe('photometric transforms', () => {
     assert.ok(Math.abs(half[0] - 0.25) < 1e-3);
     const values = Float32Array.from([0.3, 0.5, 0.7]);
     applyToneAndColor(values, 1, { ...IDENTITY_PHOTOMETRIC, contrast: 2 });
-    assert.deepEqual([...values].map((v) => Math.round(v * 1000) / 1000), [0.1, 0.5, 0.9]);
+    assert.deepEqual(
+      [...values].map((v) => Math.round(v * 1000) / 1000),
+      [0.1, 0.5, 0.9],
+    );
   });
   test('blur of a 9x7 impulse: sums to 1, symmetric; a constant plane stays constant', () => {
     const impulse = new Float32Array(63);

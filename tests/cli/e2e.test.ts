@@ -25,7 +25,10 @@ function readJson(path: string): Record<string, unknown> {
 }
 
 function csvRows(path: string): string[][] {
-  return readFileSync(path, 'utf8').trim().split('\n').map((line) => line.split(','));
+  return readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => line.split(','));
 }
 
 describe('pyocyte CLI end to end on synth --count 8 --size 96x96 --seed 3', () => {
@@ -45,7 +48,8 @@ describe('pyocyte CLI end to end on synth --count 8 --size 96x96 --seed 3', () =
   test('synth --out D --count 8 --size 96x96 --seed 3 writes 8 images, masks and split.json', async () => {
     ok(runCli(['synth', '--out', D, '--count', '8', '--size', '96x96', '--seed', '3']));
     for (const stem of stems) {
-      for (const folder of ['images', 'masks', 'masks3', 'instances']) assert.ok(existsSync(join(D, folder, `${stem}.png`)), `${folder}/${stem}.png`);
+      for (const folder of ['images', 'masks', 'masks3', 'instances'])
+        assert.ok(existsSync(join(D, folder, `${stem}.png`)), `${folder}/${stem}.png`);
     }
     const info = await readImageInfo(join(D, 'images', '001.png'));
     assert.deepEqual([info.width, info.height, info.channels], [96, 96, 3]);
@@ -61,18 +65,47 @@ describe('pyocyte CLI end to end on synth --count 8 --size 96x96 --seed 3', () =
   });
 
   test('train --epochs 2 --depth 2 --filters 8 --patch-size 64 --batch 4 --patches-per-image 2 writes model, checkpoints, log and curves', async () => {
-    const summary = ok(runCli(['train', '--data', D, '--out', R, '--epochs', '2', '--depth', '2', '--filters', '8',
-      '--patch-size', '64', '--batch', '4', '--patches-per-image', '2']));
+    const summary = ok(
+      runCli([
+        'train',
+        '--data',
+        D,
+        '--out',
+        R,
+        '--epochs',
+        '2',
+        '--depth',
+        '2',
+        '--filters',
+        '8',
+        '--patch-size',
+        '64',
+        '--batch',
+        '4',
+        '--patches-per-image',
+        '2',
+      ]),
+    );
     const stepsPerEpoch = Math.ceil((split.train.length * 2) / 4);
     assert.equal(summary.run, R);
     assert.equal(summary.interrupted, false);
     assert.equal(summary.epochs, 2);
     assert.equal(summary.steps, 2 * stepsPerEpoch);
-    for (const file of ['model/model.json', 'model/model.safetensors', 'checkpoints/last/trainer.json', 'checkpoints/last/model.safetensors',
-      'checkpoints/last/optimizer.safetensors', 'checkpoints/best/model.json', 'config.json']) {
+    for (const file of [
+      'model/model.json',
+      'model/model.safetensors',
+      'checkpoints/last/trainer.json',
+      'checkpoints/last/model.safetensors',
+      'checkpoints/last/optimizer.safetensors',
+      'checkpoints/best/model.json',
+      'config.json',
+    ]) {
       assert.ok(existsSync(join(R, file)), `${file} is missing`);
     }
-    const log = readFileSync(join(R, 'log.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, Record<string, number>>);
+    const log = readFileSync(join(R, 'log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, Record<string, number>>);
     assert.equal(log.length, 2);
     for (const entry of log) {
       for (const part of ['train', 'val']) {
@@ -102,7 +135,10 @@ describe('pyocyte CLI end to end on synth --count 8 --size 96x96 --seed 3', () =
     for (const file of ['report.json', 'report.md', 'per_image.csv']) assert.ok(existsSync(join(R, 'eval-test', file)), file);
     const rows = csvRows(join(R, 'eval-test', 'per_image.csv'));
     assert.equal(rows[0][0], 'image');
-    assert.deepEqual(rows.slice(1).map((r) => r[0]), split.test);
+    assert.deepEqual(
+      rows.slice(1).map((r) => r[0]),
+      split.test,
+    );
     const report = readJson(join(R, 'eval-test', 'report.json')) as { summary: Record<string, unknown> };
     assert.equal(report.summary.dice, summary.dice);
   });
@@ -115,14 +151,20 @@ describe('pyocyte CLI end to end on synth --count 8 --size 96x96 --seed 3', () =
     assert.ok(cells[0].startsWith('image,id,centroid_x'), cells[0]);
     const rows = csvRows(join(P, 'summary.csv'));
     assert.deepEqual(rows[0], ['image', 'width', 'height', 'cell_count', 'foreground_fraction', 'error']);
-    assert.deepEqual(rows.slice(1).map((r) => r[0]), stems);
+    assert.deepEqual(
+      rows.slice(1).map((r) => r[0]),
+      stems,
+    );
     const cellCount = rows.slice(1).reduce((n, r) => n + Number(r[3]), 0);
     assert.equal(cells.length - 1, cellCount);
     assert.equal(summary.cells, cellCount);
   });
 
   test('predicted masks are drawn like the training masks (black cells on white): below-threshold pixels are 255', async () => {
-    const { threshold, postprocessing } = readJson(join(R, 'model', 'model.json')).metadata as { threshold: number; postprocessing: string };
+    const { threshold, postprocessing } = readJson(join(R, 'model', 'model.json')).metadata as {
+      threshold: number;
+      postprocessing: string;
+    };
     // Post-processing (largestComponent) may clear foreground the threshold kept, never the reverse.
     const cleared = postprocessing !== 'none';
     let background = 0;
@@ -168,9 +210,33 @@ describe('pyocyte CLI end to end on synth --count 8 --size 96x96 --seed 3', () =
     });
 
     test('train --epochs 1 stores the class names; evaluate prints dice_per_class with cytoplasm and nucleus', () => {
-      ok(runCli(['train', '--data', M, '--out', RM, '--epochs', '1', '--depth', '2', '--filters', '8', '--patch-size', '64',
-        '--batch', '4', '--patches-per-image', '2', '--value-map', '0:background,128:cytoplasm,255:nucleus']));
-      const model = readJson(join(RM, 'model', 'model.json')) as { architecture: Record<string, unknown>; metadata: Record<string, unknown> };
+      ok(
+        runCli([
+          'train',
+          '--data',
+          M,
+          '--out',
+          RM,
+          '--epochs',
+          '1',
+          '--depth',
+          '2',
+          '--filters',
+          '8',
+          '--patch-size',
+          '64',
+          '--batch',
+          '4',
+          '--patches-per-image',
+          '2',
+          '--value-map',
+          '0:background,128:cytoplasm,255:nucleus',
+        ]),
+      );
+      const model = readJson(join(RM, 'model', 'model.json')) as {
+        architecture: Record<string, unknown>;
+        metadata: Record<string, unknown>;
+      };
       assert.equal(model.architecture.classes, 3);
       assert.deepEqual(model.metadata.classNames, ['background', 'cytoplasm', 'nucleus']);
       const summary = ok(runCli(['evaluate', '--model', RM, '--data', M]));

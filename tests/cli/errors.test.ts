@@ -28,11 +28,17 @@ describe('pyocyte CLI errors are one line without a stack trace', () => {
   after(() => tmp.remove());
 
   test('unknown command frobnicate lists the commands', () => {
-    assertOneLineError(runCli(['frobnicate']), /unknown command 'frobnicate'; valid commands are: demo, train, evaluate, predict, export, data, patchify, synth, worker, queue, serve$/);
+    assertOneLineError(
+      runCli(['frobnicate']),
+      /unknown command 'frobnicate'; valid commands are: demo, train, evaluate, predict, export, data, patchify, synth, worker, queue, serve$/,
+    );
   });
 
   test('train --bogus 1: unknown option, listing the valid ones', () => {
-    assertOneLineError(runCli(['train', '--bogus', '1']), /unknown option --bogus for 'train'; valid options are: --data, --out, .*--epochs.*--engine/);
+    assertOneLineError(
+      runCli(['train', '--bogus', '1']),
+      /unknown option --bogus for 'train'; valid options are: --data, --out, .*--epochs.*--engine/,
+    );
   });
 
   test('train without --data says it needs --data', () => {
@@ -50,7 +56,10 @@ describe('pyocyte CLI errors are one line without a stack trace', () => {
   });
 
   test('train --epochs 0 says --epochs must be a positive whole number', () => {
-    assertOneLineError(runCli(['train', '--data', D, '--out', at('X3'), '--epochs', '0']), /--epochs must be a positive whole number, got 0/);
+    assertOneLineError(
+      runCli(['train', '--data', D, '--out', at('X3'), '--epochs', '0']),
+      /--epochs must be a positive whole number, got 0/,
+    );
   });
 
   test('train --data missing-folder names the folder', () => {
@@ -59,7 +68,10 @@ describe('pyocyte CLI errors are one line without a stack trace', () => {
   });
 
   test('train --data D --out R --padding weird lists same, valid', () => {
-    assertOneLineError(runCli(['train', '--data', D, '--out', at('X5'), '--padding', 'weird']), /--padding must be one of same, valid; got 'weird'/);
+    assertOneLineError(
+      runCli(['train', '--data', D, '--out', at('X5'), '--padding', 'weird']),
+      /--padding must be one of same, valid; got 'weird'/,
+    );
   });
 
   test('train --resume on a folder without config.json says it is not a training run', () => {
@@ -73,11 +85,17 @@ describe('pyocyte CLI errors are one line without a stack trace', () => {
     const run = at('no-checkpoint-run');
     mkdirSync(run);
     writeFileSync(join(run, 'config.json'), JSON.stringify(resolveTrainOptions({ data: D, out: run, epochs: 1, depth: 2, filters: 4 })));
-    assertOneLineError(runCli(['train', '--resume', run, '--engine', 'reference']), /cannot resume .*no-checkpoint-run: it has no checkpoint/);
+    assertOneLineError(
+      runCli(['train', '--resume', run, '--engine', 'reference']),
+      /cannot resume .*no-checkpoint-run: it has no checkpoint/,
+    );
   });
 
   test('evaluate --model missing-run names the missing path', () => {
-    assertOneLineError(runCli(['evaluate', '--model', at('missing-run'), '--data', D, '--engine', 'reference']), /no model at .*missing-run: the path does not exist/);
+    assertOneLineError(
+      runCli(['evaluate', '--model', at('missing-run'), '--data', D, '--engine', 'reference']),
+      /no model at .*missing-run: the path does not exist/,
+    );
   });
 
   test('evaluate on a folder where images/004.png has no mask names the file (several-problem format, no stack)', async () => {
@@ -92,7 +110,10 @@ describe('pyocyte CLI errors are one line without a stack trace', () => {
     assert.notEqual(result.code, 0, describeRun(result));
     const lines = nonEmptyLines(result.stderr);
     assert.match(lines[0], /^pyocyte: /);
-    assert.ok(lines.some((l) => /images\/004\.png has no mask/.test(l)), describeRun(result));
+    assert.ok(
+      lines.some((l) => /images\/004\.png has no mask/.test(l)),
+      describeRun(result),
+    );
     assert.deepEqual(stackFrames(result.stderr), []);
     assert.doesNotMatch(result.stderr, /internal error/);
   });
@@ -109,10 +130,14 @@ describe('pyocyte CLI errors are one line without a stack trace', () => {
     assert.equal(errors.length, 1, describeRun(result));
     assert.match(errors[0], /gray\.png: the model takes 3-channel images but this image has 1 channel/);
     assert.deepEqual(stackFrames(result.stderr), []);
-    for (const suffix of ['_mask.png', '_probability.png', '_overlay.png', '_instances.png']) assert.ok(existsSync(join(out, `good${suffix}`)), `good${suffix}`);
+    for (const suffix of ['_mask.png', '_probability.png', '_overlay.png', '_instances.png'])
+      assert.ok(existsSync(join(out, `good${suffix}`)), `good${suffix}`);
     assert.ok(!existsSync(join(out, 'gray_mask.png')));
     const summary = readFileSync(join(out, 'summary.csv'), 'utf8').trim().split('\n');
-    assert.deepEqual(summary.slice(1).map((l) => l.split(',')[0]), ['good', 'gray']);
+    assert.deepEqual(
+      summary.slice(1).map((l) => l.split(',')[0]),
+      ['good', 'gray'],
+    );
     assert.deepEqual([result.lastJson?.images, result.lastJson?.failed], [1, 1]);
   });
 
@@ -121,10 +146,16 @@ describe('pyocyte CLI errors are one line without a stack trace', () => {
   });
 
   test('predict --engine gpu lists the engines', () => {
-    assertOneLineError(runCli(['predict', '--model', R, at('x.png'), '--out', at('PY'), '--engine', 'gpu']), /--engine must be one of auto, native, reference; got 'gpu'/);
+    assertOneLineError(
+      runCli(['predict', '--model', R, at('x.png'), '--out', at('PY'), '--engine', 'gpu']),
+      /--engine must be one of auto, native, reference; got 'gpu'/,
+    );
   });
 
   test('export --model R --format tflite lists onnx', () => {
-    assertOneLineError(runCli(['export', '--model', R, '--format', 'tflite']), /unknown export format 'tflite'; valid export formats are: onnx$/);
+    assertOneLineError(
+      runCli(['export', '--model', R, '--format', 'tflite']),
+      /unknown export format 'tflite'; valid export formats are: onnx$/,
+    );
   });
 });

@@ -36,9 +36,17 @@ export function runCli(args: readonly string[], options: { timeoutMs?: number; e
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
   delete env.PYOCYTE_DEBUG;
   const child = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    cwd: REPO_ROOT, encoding: 'utf8', env, timeout: options.timeoutMs ?? 120_000,
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+    env,
+    timeout: options.timeoutMs ?? 120_000,
   });
-  const last = child.stdout.split('\n').map((l) => l.trim()).filter((l) => l.length > 0).pop() ?? '';
+  const last =
+    child.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.length > 0)
+      .pop() ?? '';
   let lastJson: Record<string, unknown> | undefined;
   try {
     const value = JSON.parse(last) as unknown;
@@ -95,8 +103,12 @@ export async function tinyDataset(
   options: { count?: number; width?: number; height?: number; seed?: number; split?: [number, number, number]; pixelSizeUm?: number } = {},
 ): Promise<string> {
   await writeSyntheticDataset(dir, {
-    count: options.count ?? 6, width: options.width ?? 64, height: options.height ?? 64,
-    seed: options.seed ?? 3, split: options.split ?? [4, 1, 1], pixelSizeUm: options.pixelSizeUm ?? 0.5,
+    count: options.count ?? 6,
+    width: options.width ?? 64,
+    height: options.height ?? 64,
+    seed: options.seed ?? 3,
+    split: options.split ?? [4, 1, 1],
+    pixelSizeUm: options.pixelSizeUm ?? 0.5,
   });
   return dir;
 }
@@ -132,7 +144,14 @@ export const TEST_ENGINE: BackendName = nativeAvailability().available ? 'native
  */
 // fp32: the tests compare training-time validation with a reloaded model, which predicts in fp32.
 export const TINY_TRAINING = {
-  depth: 2, filters: 4, patchSize: 32, batchSize: 2, patchesPerImage: 2, engine: TEST_ENGINE, seed: 5, precision: 'fp32',
+  depth: 2,
+  filters: 4,
+  patchSize: 32,
+  batchSize: 2,
+  patchesPerImage: 2,
+  engine: TEST_ENGINE,
+  seed: 5,
+  precision: 'fp32',
 } as const;
 
 /** Training hooks that print nothing. */
@@ -146,8 +165,11 @@ export const QUIET = { progressStream: null, log: () => {} } as const;
 export function channelZeroModel(metadata: Partial<ModelMetadata> = {}): Model {
   const config = resolveUNetConfig({ inChannels: 3, classes: 1, depth: 2, filters: 2 });
   const full: ModelMetadata = {
-    task: 'binary', classNames: ['background', 'foreground'], threshold: 0.5,
-    normalization: { kind: 'meanStd', mean: [0, 0, 0], std: [1, 1, 1] }, ...metadata,
+    task: 'binary',
+    classNames: ['background', 'foreground'],
+    threshold: 0.5,
+    normalization: { kind: 'meanStd', mean: [0, 0, 0], std: [1, 1, 1] },
+    ...metadata,
   };
   return new ChannelZeroModel(createEngine({ backend: 'reference' }), config, full);
 }
@@ -166,7 +188,12 @@ class ChannelZeroModel extends Model {
  * An RGB image whose red channel is `value` inside the rectangles `[x, y, width, height]` and 0
  * elsewhere (green and blue 0): for {@link channelZeroModel}, the prediction.
  */
-export function rectangleImage(width: number, height: number, rectangles: readonly (readonly [number, number, number, number])[], value = 255): RasterImage {
+export function rectangleImage(
+  width: number,
+  height: number,
+  rectangles: readonly (readonly [number, number, number, number])[],
+  value = 255,
+): RasterImage {
   const data = new Uint8Array(width * height * 3);
   for (const [x0, y0, w, h] of rectangles) {
     for (let y = y0; y < y0 + h; y++) for (let x = x0; x < x0 + w; x++) data[(y * width + x) * 3] = value;
@@ -176,7 +203,11 @@ export function rectangleImage(width: number, height: number, rectangles: readon
 
 /** A gray mask: `cell` inside the rectangles, `background` elsewhere. */
 export function rectangleMask(
-  width: number, height: number, rectangles: readonly (readonly [number, number, number, number])[], cell = 255, background = 0,
+  width: number,
+  height: number,
+  rectangles: readonly (readonly [number, number, number, number])[],
+  cell = 255,
+  background = 0,
 ): RasterImage {
   const data = new Uint8Array(width * height).fill(background);
   for (const [x0, y0, w, h] of rectangles) {

@@ -24,8 +24,17 @@ let count = 0;
 before(() => (root = mkdtempSync(join(tmpdir(), 'pyocyte-bad-'))));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-const gray = (width: number, height: number, fill = 0): RasterImage => ({ width, height, channels: 1, bitDepth: 8, data: new Uint8Array(width * height).fill(fill) });
-const halfMask = (width: number, height: number): RasterImage => ({ ...gray(width, height), data: Uint8Array.from({ length: width * height }, (_, i) => (i % 2 ? 255 : 0)) });
+const gray = (width: number, height: number, fill = 0): RasterImage => ({
+  width,
+  height,
+  channels: 1,
+  bitDepth: 8,
+  data: new Uint8Array(width * height).fill(fill),
+});
+const halfMask = (width: number, height: number): RasterImage => ({
+  ...gray(width, height),
+  data: Uint8Array.from({ length: width * height }, (_, i) => (i % 2 ? 255 : 0)),
+});
 
 /** A fresh folder; values are rasters (written as images) or raw bytes/text (written as is). */
 async function folder(files: Record<string, RasterImage | string | Uint8Array>): Promise<string> {
@@ -42,7 +51,10 @@ async function folder(files: Record<string, RasterImage | string | Uint8Array>):
 
 /** The problems of the PyocyteErrors a promise rejects with. */
 async function problemsOf(promise: Promise<unknown>): Promise<string[]> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(error instanceof PyocyteErrors, `expected PyocyteErrors, got ${String(error)}`);
   return [...error.problems];
 }
@@ -80,7 +92,9 @@ function hugePng(side: number, withPixels: boolean): Buffer {
 describe('bad files', () => {
   test('0-byte image', async () => {
     const dir = await folder({ 'images/001.png': '', 'masks/001.png': halfMask(4, 4) });
-    assert.deepEqual(await problemsOf(discoverDataset(dir)), ['images/001.png is empty (0 bytes); re-export the file or remove it from the folder']);
+    assert.deepEqual(await problemsOf(discoverDataset(dir)), [
+      'images/001.png is empty (0 bytes); re-export the file or remove it from the folder',
+    ]);
   });
 
   test('truncated PNG (header intact, pixel data cut)', async () => {
@@ -95,13 +109,18 @@ describe('bad files', () => {
   test('JPEG renamed .png', async () => {
     const dir = await folder({});
     const path = join(dir, '017.png');
-    await sharp(new Uint8Array(48), { raw: { width: 4, height: 4, channels: 3 } }).jpeg().toFile(path);
+    await sharp(new Uint8Array(48), { raw: { width: 4, height: 4, channels: 3 } })
+      .jpeg()
+      .toFile(path);
     await rejectsWith(readImage(path), /017\.png is a JPEG file but its name ends in \.png; rename it to .*017\.jpg/);
   });
 
   test('text file with an image extension', async () => {
     const dir = await folder({ 'images/a.tif': 'sample notes\nline 2', 'masks/a.png': halfMask(2, 2) });
-    assert.match((await problemsOf(discoverDataset(dir)))[0], /^images\/a\.tif is a text file \(it starts with "sample notes"\), not an image/);
+    assert.match(
+      (await problemsOf(discoverDataset(dir)))[0],
+      /^images\/a\.tif is a text file \(it starts with "sample notes"\), not an image/,
+    );
   });
 
   test('Git LFS pointer instead of the image', async () => {
@@ -129,8 +148,19 @@ describe('bad files', () => {
   });
 
   test('4-channel image: opaque alpha is dropped, transparent alpha is refused', async () => {
-    const rgba = (alpha: number): RasterImage => ({ width: 2, height: 1, channels: 4, bitDepth: 8, data: Uint8Array.from([9, 9, 9, 255, 9, 9, 9, alpha]) });
-    const dir = await folder({ 'images/a.png': rgba(255), 'masks/a.png': halfMask(2, 1), 'images/b.png': rgba(10), 'masks/b.png': halfMask(2, 1) });
+    const rgba = (alpha: number): RasterImage => ({
+      width: 2,
+      height: 1,
+      channels: 4,
+      bitDepth: 8,
+      data: Uint8Array.from([9, 9, 9, 255, 9, 9, 9, alpha]),
+    });
+    const dir = await folder({
+      'images/a.png': rgba(255),
+      'masks/a.png': halfMask(2, 1),
+      'images/b.png': rgba(10),
+      'masks/b.png': halfMask(2, 1),
+    });
     const pairs = (await discoverDataset(dir)).pairs;
     assert.equal((await loadSample(pairs[0])).image.channels, 3);
     await rejectsWith(loadSample(pairs[1]), /images\/b\.png has an alpha channel with 1 transparent pixel/);
@@ -146,14 +176,19 @@ describe('bad masks', () => {
   test('mask with stray values under a value map', async () => {
     const mask = { ...gray(4, 1), data: Uint8Array.from([0, 128, 255, 77]) };
     const dir = await folder({ 'images/a.png': gray(4, 1), 'masks/a.png': mask });
-    const problems = await problemsOf(loadSamples((await discoverDataset(dir)).pairs, { task: 'multiclass', valueMap: { 0: 0, 128: 1, 255: 2 } }));
+    const problems = await problemsOf(
+      loadSamples((await discoverDataset(dir)).pairs, { task: 'multiclass', valueMap: { 0: 0, 128: 1, 255: 2 } }),
+    );
     assert.match(problems[0], /masks\/a\.png has 1 value not in the value map \(0, 128, 255\): 77 \(1 px\)/);
   });
 
   test('anti-aliased JPEG mask: gray edge values listed, threshold and PNG suggested', () => {
     const values = [0, 0, 0, 0, 0, 0, 90, 250, 250, 90, 0, 160, 255, 255, 160, 0, 90, 250, 250, 90, 0, 0, 0, 0, 0];
     const mask: RasterImage = { width: 5, height: 5, channels: 1, bitDepth: 8, data: Uint8Array.from(values) };
-    assert.throws(() => maskToLabels(mask, { file: 'masks/a.jpg' }), /masks\/a\.jpg has 3 gray values .*masks\/a\.jpg is a JPEG; lossy compression .*--mask-threshold 128/);
+    assert.throws(
+      () => maskToLabels(mask, { file: 'masks/a.jpg' }),
+      /masks\/a\.jpg has 3 gray values .*masks\/a\.jpg is a JPEG; lossy compression .*--mask-threshold 128/,
+    );
   });
 
   test('colour mask', () => {
@@ -166,12 +201,23 @@ describe('bad masks', () => {
     const binary: RasterImage = { width: 3, height: 1, channels: 1, bitDepth: 16, data: Uint16Array.from([0, 0, 65535]) };
     const dir = await folder({ 'images/i.png': gray(3, 1), 'masks/i.png': ids, 'images/j.png': gray(3, 1), 'masks/j.tif': binary });
     const [i, j] = await loadSamples((await discoverDataset(dir)).pairs);
-    assert.deepEqual([Array.from(i.labels), Array.from(i.instances!)], [[0, 1, 1], [0, 1, 513]]);
+    assert.deepEqual(
+      [Array.from(i.labels), Array.from(i.instances!)],
+      [
+        [0, 1, 1],
+        [0, 1, 513],
+      ],
+    );
     assert.deepEqual([Array.from(j.labels), j.instances], [[0, 0, 1], undefined]);
   });
 
   test('all-background mask: accepted (a field without cells) and warned about by data check', async () => {
-    const dir = await folder({ 'images/a.png': gray(4, 1), 'masks/a.png': gray(4, 1), 'images/b.png': gray(4, 1), 'masks/b.png': halfMask(4, 1) });
+    const dir = await folder({
+      'images/a.png': gray(4, 1),
+      'masks/a.png': gray(4, 1),
+      'images/b.png': gray(4, 1),
+      'masks/b.png': halfMask(4, 1),
+    });
     const samples = await loadSamples((await discoverDataset(dir)).pairs);
     assert.deepEqual(Array.from(samples[0].labels), [0, 0, 0, 0]);
     const summary = await checkDataset(dir);
@@ -190,7 +236,12 @@ describe('bad masks', () => {
 
 describe('bad folders', () => {
   test('image without mask and mask without image', async () => {
-    const dir = await folder({ 'images/001.png': gray(2, 2), 'masks/001.png': halfMask(2, 2), 'images/002.png': gray(2, 2), 'masks/003.png': halfMask(2, 2) });
+    const dir = await folder({
+      'images/001.png': gray(2, 2),
+      'masks/001.png': halfMask(2, 2),
+      'images/002.png': gray(2, 2),
+      'masks/003.png': halfMask(2, 2),
+    });
     assert.deepEqual(await problemsOf(discoverDataset(dir)), [
       'images/002.png has no mask (expected e.g. masks/002.png)',
       'masks/003.png has no image (expected e.g. images/003.png)',
@@ -199,14 +250,20 @@ describe('bad folders', () => {
 
   test('2 unpaired files + 1 size mismatch → one error listing all 3', async () => {
     const dir = await folder({
-      'images/a.png': gray(3, 3), 'masks/a.png': halfMask(3, 2),
-      'images/b.png': gray(2, 2), 'masks/c.png': halfMask(2, 2),
-      'images/d.png': gray(2, 2), 'masks/d.png': halfMask(2, 2),
+      'images/a.png': gray(3, 3),
+      'masks/a.png': halfMask(3, 2),
+      'images/b.png': gray(2, 2),
+      'masks/c.png': halfMask(2, 2),
+      'images/d.png': gray(2, 2),
+      'masks/d.png': halfMask(2, 2),
     });
     const error = await discoverDataset(dir).catch((e: unknown) => e);
     assert.ok(error instanceof PyocyteErrors);
     assert.equal(error.problems.length, 3);
-    assert.match(error.message, /3 problems in the dataset:\n  - images\/b\.png has no mask.*\n  - masks\/c\.png has no image.*\n  - masks\/a\.png is 3×2 but images\/a\.png is 3×3/);
+    assert.match(
+      error.message,
+      /3 problems in the dataset:\n {2}- images\/b\.png has no mask.*\n {2}- masks\/c\.png has no image.*\n {2}- masks\/a\.png is 3×2 but images\/a\.png is 3×3/,
+    );
   });
 
   test('empty folder', async () => {
@@ -224,12 +281,17 @@ describe('bad folders', () => {
     const dir = await folder({ 'images/001.png': gray(2, 2), 'images/002.png': gray(2, 2) });
     const problems = await problemsOf(discoverDataset(dir));
     assert.equal(problems.length, 1);
-    assert.match(problems[0], /has images\/ but no masks\/ folder; put each image's mask in masks\/ under the same name \(e\.g\. masks\/001\.png\)/);
+    assert.match(
+      problems[0],
+      /has images\/ but no masks\/ folder; put each image's mask in masks\/ under the same name \(e\.g\. masks\/001\.png\)/,
+    );
   });
 
   test('duplicate stems 001.png and 001.bmp in images/', async () => {
     const dir = await folder({ 'images/001.png': gray(2, 2), 'images/001.tif': gray(2, 2), 'masks/001.png': halfMask(2, 2) });
-    assert.deepEqual(await problemsOf(discoverDataset(dir)), ['images/001.png and images/001.tif have the same name 001; keep one of them']);
+    assert.deepEqual(await problemsOf(discoverDataset(dir)), [
+      'images/001.png and images/001.tif have the same name 001; keep one of them',
+    ]);
   });
 
   test('unknown extension in images/ is ignored with a warning', async () => {
@@ -241,7 +303,10 @@ describe('bad folders', () => {
 
   test('split.json naming a missing stem', async () => {
     const dir = await folder({
-      'images/a.png': gray(2, 1), 'masks/a.png': halfMask(2, 1), 'images/b.png': gray(2, 1), 'masks/b.png': halfMask(2, 1),
+      'images/a.png': gray(2, 1),
+      'masks/a.png': halfMask(2, 1),
+      'images/b.png': gray(2, 1),
+      'masks/b.png': halfMask(2, 1),
       'split.json': JSON.stringify({ train: ['a', 'zz'], val: ['b'], test: [] }),
     });
     const summary = await checkDataset(dir);

@@ -19,7 +19,13 @@ async function dataset(masks: Record<string, number[][]>, extra: Record<string, 
   for (const [stem, rows] of Object.entries(masks)) {
     const width = rows[0].length;
     const height = rows.length;
-    await writeImage(join(dir, 'images', `${stem}.png`), { width, height, channels: 1, bitDepth: 8, data: new Uint8Array(width * height).fill(90) });
+    await writeImage(join(dir, 'images', `${stem}.png`), {
+      width,
+      height,
+      channels: 1,
+      bitDepth: 8,
+      data: new Uint8Array(width * height).fill(90),
+    });
     await writeImage(join(dir, 'masks', `${stem}.png`), { width, height, channels: 1, bitDepth: 8, data: Uint8Array.from(rows.flat()) });
   }
   for (const [name, text] of Object.entries(extra)) {
@@ -31,13 +37,18 @@ async function dataset(masks: Record<string, number[][]>, extra: Record<string, 
 
 /** A 10x10 mask with a 5x5 square of `value` at (x, y) on `background`. */
 function square(x: number, y: number, value = 255, background = 0): number[][] {
-  return Array.from({ length: 10 }, (_, r) => Array.from({ length: 10 }, (_, c) => (r >= y && r < y + 5 && c >= x && c < x + 5 ? value : background)));
+  return Array.from({ length: 10 }, (_, r) =>
+    Array.from({ length: 10 }, (_, c) => (r >= y && r < y + 5 && c >= x && c < x + 5 ? value : background)),
+  );
 }
 const blank = (value = 0) => Array.from({ length: 10 }, () => new Array(10).fill(value));
 
 describe('checkDataset', () => {
   test('3 pairs with one 5x5 square each: values, foreground 25%, object diameter 5.64 px, split.json', async () => {
-    const dir = await dataset({ a: square(0, 0), b: square(5, 5), c: square(2, 3) }, { 'split.json': JSON.stringify({ train: ['a', 'b'], val: ['c'], test: [] }) });
+    const dir = await dataset(
+      { a: square(0, 0), b: square(5, 5), c: square(2, 3) },
+      { 'split.json': JSON.stringify({ train: ['a', 'b'], val: ['c'], test: [] }) },
+    );
     const summary = await checkDataset(dir);
     assert.deepEqual(summary.problems, []);
     assert.equal(summary.pairs, 3);
@@ -77,7 +88,9 @@ describe('checkDataset', () => {
 
   test('multiclass with a value map counts pixels per class and names missing classes', async () => {
     const summary = await checkDataset(await dataset({ a: square(0, 0, 128) }), {
-      task: 'multiclass', valueMap: { 0: 0, 128: 1, 255: 2 }, classNames: ['background', 'cytoplasm', 'nucleus'],
+      task: 'multiclass',
+      valueMap: { 0: 0, 128: 1, 255: 2 },
+      classNames: ['background', 'cytoplasm', 'nucleus'],
     });
     assert.deepEqual([summary.classes, summary.classPixels], [3, [75, 25]]);
     assert.match(summary.warnings.join('\n'), /class 2 \(nucleus\) appears in no mask/);
@@ -105,7 +118,10 @@ describe('pyocyte data check (CLI)', () => {
       assert.equal(await command(['check', good]), 0);
       assert.match(String(log.mock.calls[0].arguments[0]), /OK: no problems found/);
       assert.equal(await command(['check', bad, '--task', 'binary']), 1);
-      assert.match(String(log.mock.calls[1].arguments[0]), /2 problems:\n  - images\/b\.png is a text file .*\n  - masks\/b\.png is a text file/);
+      assert.match(
+        String(log.mock.calls[1].arguments[0]),
+        /2 problems:\n {2}- images\/b\.png is a text file .*\n {2}- masks\/b\.png is a text file/,
+      );
     } finally {
       log.mock.restore();
     }

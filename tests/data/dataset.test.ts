@@ -21,13 +21,26 @@ async function dataset(files: Record<string, number[][] | string>): Promise<stri
     const path = join(dir, name);
     mkdirSync(dirname(path), { recursive: true });
     if (typeof content === 'string') writeFileSync(path, content);
-    else await writeImage(path, { width: content[0].length, height: content.length, channels: 1, bitDepth: 8, data: Uint8Array.from(content.flat()) });
+    else
+      await writeImage(path, {
+        width: content[0].length,
+        height: content.length,
+        channels: 1,
+        bitDepth: 8,
+        data: Uint8Array.from(content.flat()),
+      });
   }
   return dir;
 }
 
-const img = [[10, 20], [30, 40]];
-const msk = [[0, 255], [0, 0]];
+const img = [
+  [10, 20],
+  [30, 40],
+];
+const msk = [
+  [0, 255],
+  [0, 0],
+];
 const stems = (index: { pairs: { stem: string }[] }) => index.pairs.map((p) => p.stem);
 const problems = async (promise: Promise<unknown>) => {
   try {
@@ -42,8 +55,14 @@ const problems = async (promise: Promise<unknown>) => {
 describe('discoverDataset conventions', () => {
   test('images/ + masks/ with different mask extension; README, split.json, hidden files ignored', async () => {
     const dir = await dataset({
-      'images/001.png': img, 'images/002.png': img, 'masks/001.tif': msk, 'masks/002.png': msk,
-      'README.md': 'hello', 'split.json': '{"train":["001"],"val":["002"]}', 'classes.csv': 'a,b', 'images/.DS_Store': 'x',
+      'images/001.png': img,
+      'images/002.png': img,
+      'masks/001.tif': msk,
+      'masks/002.png': msk,
+      'README.md': 'hello',
+      'split.json': '{"train":["001"],"val":["002"]}',
+      'classes.csv': 'a,b',
+      'images/.DS_Store': 'x',
     });
     const index = await discoverDataset(dir);
     assert.equal(index.convention, 'images-masks');
@@ -68,8 +87,16 @@ describe('discoverDataset conventions', () => {
 
   test('nnU-Net imagesTr/case_0000.png ↔ labelsTr/case.png, dataset.json labels become class names', async () => {
     const dir = await dataset({
-      'imagesTr/cell_001_0000.png': img, 'labelsTr/cell_001.png': [[0, 1], [2, 0]],
-      'dataset.json': JSON.stringify({ channel_names: { 0: 'gray' }, labels: { background: 0, cytoplasm: 1, nucleus: 2 }, file_ending: '.png' }),
+      'imagesTr/cell_001_0000.png': img,
+      'labelsTr/cell_001.png': [
+        [0, 1],
+        [2, 0],
+      ],
+      'dataset.json': JSON.stringify({
+        channel_names: { 0: 'gray' },
+        labels: { background: 0, cytoplasm: 1, nucleus: 2 },
+        file_ending: '.png',
+      }),
     });
     const index = await discoverDataset(dir);
     assert.equal(index.convention, 'nnunet');
@@ -83,7 +110,11 @@ describe('discoverDataset conventions', () => {
   });
 
   test('pyocyte.json pixelSizeUm and valueMap', async () => {
-    const dir = await dataset({ 'images/1.png': img, 'masks/1.png': msk, 'pyocyte.json': JSON.stringify({ pixelSizeUm: 0.5, valueMap: '0:bg,255:cell' }) });
+    const dir = await dataset({
+      'images/1.png': img,
+      'masks/1.png': msk,
+      'pyocyte.json': JSON.stringify({ pixelSizeUm: 0.5, valueMap: '0:bg,255:cell' }),
+    });
     const index = await discoverDataset(dir);
     assert.deepEqual([index.pixelSizeUm, index.valueMap, index.classNames], [0.5, { 0: 0, 255: 1 }, ['bg', 'cell']]);
   });
@@ -101,13 +132,24 @@ describe('discoverDataset conventions', () => {
 
   test('requireMasks false lists unlabelled images', async () => {
     const index = await discoverDataset(await dataset({ 'images/b.png': img, 'images/a.png': img }), { requireMasks: false });
-    assert.deepEqual(index.pairs.map((p) => [p.stem, p.maskPath]), [['a', undefined], ['b', undefined]]);
+    assert.deepEqual(
+      index.pairs.map((p) => [p.stem, p.maskPath]),
+      [
+        ['a', undefined],
+        ['b', undefined],
+      ],
+    );
   });
 });
 
 describe('loadSample / loadSamples', () => {
   test('loadSample scale 0.5 on 4x4: image area-averaged to 2x2, labels nearest, pixel size doubled', async () => {
-    const big = [[0, 0, 255, 255], [0, 0, 255, 255], [0, 0, 0, 0], [0, 0, 0, 0]];
+    const big = [
+      [0, 0, 255, 255],
+      [0, 0, 255, 255],
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+    ];
     const dir = await dataset({ 'images/a.png': big, 'masks/a.png': big });
     const [pair] = (await discoverDataset(dir)).pairs;
     const sample = await loadSample(pair, { scale: 0.5, pixelSizeUm: 0.25 });
@@ -117,7 +159,16 @@ describe('loadSample / loadSamples', () => {
   });
 
   test('targetPixelSizeUm 0.5 from 0.25 halves; without pixelSizeUm it fails saying what to pass', async () => {
-    const dir = await dataset({ 'images/a.png': [[0, 0, 0, 0], [0, 0, 0, 0]], 'masks/a.png': [[0, 0, 0, 255], [0, 0, 0, 0]] });
+    const dir = await dataset({
+      'images/a.png': [
+        [0, 0, 0, 0],
+        [0, 0, 0, 0],
+      ],
+      'masks/a.png': [
+        [0, 0, 0, 255],
+        [0, 0, 0, 0],
+      ],
+    });
     const [pair] = (await discoverDataset(dir)).pairs;
     const sample = await loadSample(pair, { pixelSizeUm: 0.25, targetPixelSizeUm: 0.5 });
     assert.deepEqual([sample.image.width, sample.image.height], [2, 1]);
@@ -127,14 +178,27 @@ describe('loadSample / loadSamples', () => {
   test('loadSamples decides polarity once for all masks and reports progress', async () => {
     // a: 255 is the minority; b: 255 is the majority; overall 255 is the minority → white for both.
     const dir = await dataset({
-      'images/a.png': [[1, 1, 1, 1]], 'masks/a.png': [[0, 0, 0, 255]],
-      'images/b.png': [[1, 1, 1, 1]], 'masks/b.png': [[0, 255, 255, 255]],
-      'images/c.png': [[1, 1, 1, 1]], 'masks/c.png': [[0, 0, 0, 0]],
+      'images/a.png': [[1, 1, 1, 1]],
+      'masks/a.png': [[0, 0, 0, 255]],
+      'images/b.png': [[1, 1, 1, 1]],
+      'masks/b.png': [[0, 255, 255, 255]],
+      'images/c.png': [[1, 1, 1, 1]],
+      'masks/c.png': [[0, 0, 0, 0]],
     });
     const notes: string[] = [];
     const progress: number[] = [];
-    const samples = await loadSamples((await discoverDataset(dir)).pairs, { onNote: (n) => notes.push(n), onProgress: (done) => progress.push(done) });
-    assert.deepEqual(samples.map((s) => Array.from(s.labels)), [[0, 0, 0, 1], [0, 1, 1, 1], [0, 0, 0, 0]]);
+    const samples = await loadSamples((await discoverDataset(dir)).pairs, {
+      onNote: (n) => notes.push(n),
+      onProgress: (done) => progress.push(done),
+    });
+    assert.deepEqual(
+      samples.map((s) => Array.from(s.labels)),
+      [
+        [0, 0, 0, 1],
+        [0, 1, 1, 1],
+        [0, 0, 0, 0],
+      ],
+    );
     assert.deepEqual(progress, [1, 2, 3]);
     assert.equal(notes.length, 1);
     assert.match(notes[0], /foreground is white/);
@@ -142,10 +206,20 @@ describe('loadSample / loadSamples', () => {
 
   test('loadSamples reports every bad pair at once', async () => {
     const dir = await dataset({
-      'images/a.png': img, 'masks/a.png': [[0, 7], [128, 255]],
-      'images/b.png': img, 'masks/b.png': [[0, 9], [128, 255]],
+      'images/a.png': img,
+      'masks/a.png': [
+        [0, 7],
+        [128, 255],
+      ],
+      'images/b.png': img,
+      'masks/b.png': [
+        [0, 9],
+        [128, 255],
+      ],
     });
-    const found = await problems(loadSamples((await discoverDataset(dir)).pairs, { task: 'multiclass', valueMap: { 0: 0, 128: 1, 255: 2 } }));
+    const found = await problems(
+      loadSamples((await discoverDataset(dir)).pairs, { task: 'multiclass', valueMap: { 0: 0, 128: 1, 255: 2 } }),
+    );
     assert.equal(found.length, 2);
     assert.match(found[0], /a\.png has 1 value not in the value map \(0, 128, 255\): 7 \(1 px\)/);
     assert.match(found[1], /b\.png has 1 value not in the value map \(0, 128, 255\): 9 \(1 px\)/);

@@ -17,7 +17,10 @@ function coordinateSample(stem: string, width: number, height: number, classes =
 }
 
 const BASE: LoaderOptions = {
-  patchSize: 16, batchSize: 3, classes: 2, seed: 7,
+  patchSize: 16,
+  batchSize: 3,
+  classes: 2,
+  seed: 7,
   normalization: { kind: 'meanStd', mean: [0, 0], std: [1, 1] },
 };
 const samples = [coordinateSample('a', 40, 30), coordinateSample('b', 24, 20)];
@@ -36,14 +39,18 @@ describe('createLoader', () => {
       for (let v = 0; v < 16; v++) {
         for (let u = 0; u < 16; u++) {
           assert.ok(Math.abs(plane(0)[v * 16 + u] - (x0 + u + 1) / 100) < 1e-6);
-          assert.equal(batch.y[n * 256 + v * 16 + u], ((x0 + u) >> 2) + ((y0 + v) >> 2) & 1 ? 1 : 0);
+          assert.equal(batch.y[n * 256 + v * 16 + u], (((x0 + u) >> 2) + ((y0 + v) >> 2)) & 1 ? 1 : 0);
         }
       }
     }
   });
   test('meanStd normalisation: (v − mean) / std per channel', () => {
     const plain = createLoader(samples, { ...BASE, augment: false }).batchAt(2);
-    const scaled = createLoader(samples, { ...BASE, augment: false, normalization: { kind: 'meanStd', mean: [0.1, 0.2], std: [0.5, 2] } }).batchAt(2);
+    const scaled = createLoader(samples, {
+      ...BASE,
+      augment: false,
+      normalization: { kind: 'meanStd', mean: [0.1, 0.2], std: [0.5, 2] },
+    }).batchAt(2);
     assert.ok(Math.abs(scaled.x[0] - (plain.x[0] - 0.1) / 0.5) < 1e-6);
     assert.ok(Math.abs(scaled.x[256] - (plain.x[256] - 0.2) / 2) < 1e-6);
   });
@@ -105,7 +112,10 @@ describe('createLoader', () => {
     assert.throws(() => createLoader([coordinateSample('odd', 20, 20, 3)], BASE), /odd: label 2 found but there are only 2 classes/);
   });
   test('bad output size and unknown sampling fail with messages', () => {
-    assert.throws(() => createLoader(samples, { ...BASE, outputSize: 9 }), /outputSize must be an integer ≤ patchSize \(16\) with an even difference/);
+    assert.throws(
+      () => createLoader(samples, { ...BASE, outputSize: 9 }),
+      /outputSize must be an integer ≤ patchSize \(16\) with an even difference/,
+    );
     assert.throws(() => createLoader(samples, { ...BASE, sampling: 'sliding' as never }), /valid patch samplings are: random, grid/);
   });
 });

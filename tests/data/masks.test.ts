@@ -16,8 +16,16 @@ function mask16(rows: number[][]): RasterImage {
 const labels = (m: { labels: Uint8Array }) => Array.from(m.labels);
 
 describe('binary masks: polarity', () => {
-  const whiteMinority = mask8([[0, 0, 0], [0, 255, 0], [0, 0, 0]]);
-  const blackMinority = mask8([[255, 255, 255], [255, 0, 255], [255, 255, 255]]);
+  const whiteMinority = mask8([
+    [0, 0, 0],
+    [0, 255, 0],
+    [0, 0, 0],
+  ]);
+  const blackMinority = mask8([
+    [255, 255, 255],
+    [255, 0, 255],
+    [255, 255, 255],
+  ]);
 
   test('auto, 0/255 with 255 the minority → white foreground, note says so', () => {
     const result = maskToLabels(whiteMinority);
@@ -44,7 +52,17 @@ describe('binary masks: polarity', () => {
   });
 
   test('auto tie 2 vs 2 → white foreground', () => {
-    assert.deepEqual(labels(maskToLabels(mask8([[0, 255], [255, 0]]))), [0, 1, 1, 0]);
+    assert.deepEqual(
+      labels(
+        maskToLabels(
+          mask8([
+            [0, 255],
+            [255, 0],
+          ]),
+        ),
+      ),
+      [0, 1, 1, 0],
+    );
   });
 
   test('0/1 mask (nnU-Net style) → 1 is foreground', () => {
@@ -74,10 +92,12 @@ describe('binary masks: polarity', () => {
 
 describe('binary masks with more than two values', () => {
   test('0/128/255 regions 11x11 (WBC: 3-px cytoplasm ring around a 3x3 nucleus) → foreground = value > 0', () => {
-    const rows = Array.from({ length: 11 }, (_, y) => Array.from({ length: 11 }, (_, x) => {
-      const ring = Math.max(Math.abs(x - 5), Math.abs(y - 5));
-      return ring <= 1 ? 255 : ring <= 4 ? 128 : 0;
-    }));
+    const rows = Array.from({ length: 11 }, (_, y) =>
+      Array.from({ length: 11 }, (_, x) => {
+        const ring = Math.max(Math.abs(x - 5), Math.abs(y - 5));
+        return ring <= 1 ? 255 : ring <= 4 ? 128 : 0;
+      }),
+    );
     const result = maskToLabels(mask8(rows));
     assert.equal(labels(result).filter((v) => v === 1).length, 81);
     assert.match(result.note!, /background is value 0 .*values 128, 255 are foreground/);
@@ -92,9 +112,12 @@ describe('binary masks with more than two values', () => {
       [0, 64, 191, 191, 64, 0],
       [0, 0, 0, 0, 0, 0],
     ]);
-    assert.throws(() => maskToLabels(mask, { file: 'masks/aa.png' }), (error: Error) =>
-      /masks\/aa\.png has 2 gray values between 0 and 255 along object edges \(191 \(8 px\), 64 \(4 px\)/.test(error.message) &&
-      /--mask-threshold 128/.test(error.message));
+    assert.throws(
+      () => maskToLabels(mask, { file: 'masks/aa.png' }),
+      (error: Error) =>
+        /masks\/aa\.png has 2 gray values between 0 and 255 along object edges \(191 \(8 px\), 64 \(4 px\)/.test(error.message) &&
+        /--mask-threshold 128/.test(error.message),
+    );
   });
 
   test('threshold 128 binarises anti-aliased values; auto picks the minority side', () => {
@@ -105,7 +128,12 @@ describe('binary masks with more than two values', () => {
 
 describe('16-bit masks', () => {
   test('instance ids 0/7/300 → instances kept, labels = id > 0', () => {
-    const result = maskToLabels(mask16([[0, 7, 7], [300, 300, 0]]));
+    const result = maskToLabels(
+      mask16([
+        [0, 7, 7],
+        [300, 300, 0],
+      ]),
+    );
     assert.deepEqual(labels(result), [0, 1, 1, 1, 1, 0]);
     assert.deepEqual(Array.from(result.instances!), [0, 7, 7, 300, 300, 0]);
     assert.match(result.note!, /instance label image with 2 objects/);
@@ -152,7 +180,10 @@ describe('multiclass masks', () => {
   });
 
   test('0/128/255 without a map fails suggesting a --value-map', () => {
-    assert.throws(() => maskToLabels(mask8([[0, 128, 255]]), { task: 'multiclass', file: 'x.png' }), /--value-map 0:background,128:class1,255:class2/);
+    assert.throws(
+      () => maskToLabels(mask8([[0, 128, 255]]), { task: 'multiclass', file: 'x.png' }),
+      /--value-map 0:background,128:class1,255:class2/,
+    );
   });
 
   test('single-valued mask 0 with a value map → all background, accepted', () => {
@@ -202,14 +233,19 @@ describe('resolveMaskOptions: one polarity for the whole dataset', () => {
     const a = mask8([[0, 0, 0, 0, 0, 255]]);
     const b = mask8([[0, 255, 255, 255, 255, 255]]);
     const c = mask8([[0, 0, 0, 0, 0, 0]]);
-    const { options, note } = resolveMaskOptions([a, b, c].map((m) => surveyMask(m)), {});
+    const { options, note } = resolveMaskOptions(
+      [a, b, c].map((m) => surveyMask(m)),
+      {},
+    );
     assert.deepEqual([options.background, options.polarity], [0, 'white']);
     assert.match(note!, /foreground is white/);
     assert.deepEqual(labels(maskToLabels(b, options)), [0, 1, 1, 1, 1, 1]);
   });
 
   test('threshold 100 with auto: the side with fewer pixels over all masks is foreground', () => {
-    const { options, note } = resolveMaskOptions([surveyMask(mask8([[0, 0, 200]])), surveyMask(mask8([[0, 150, 220]]))], { threshold: 100 });
+    const { options, note } = resolveMaskOptions([surveyMask(mask8([[0, 0, 200]])), surveyMask(mask8([[0, 150, 220]]))], {
+      threshold: 100,
+    });
     assert.equal(options.polarity, 'white');
     assert.match(note!, /above the threshold 100/);
     assert.deepEqual(labels(maskToLabels(mask8([[10, 150, 220]]), options)), [0, 1, 1]);

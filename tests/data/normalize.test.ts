@@ -6,7 +6,12 @@ import { toFloatImage } from '../../src/io/image/convert.js';
 import type { Sample } from '../../src/data/types.js';
 import type { FloatImage, RasterImage } from '../../src/image/types.js';
 
-const image = (channels: number, values: number[]): FloatImage => ({ width: values.length / channels, height: 1, channels, data: Float32Array.from(values) });
+const image = (channels: number, values: number[]): FloatImage => ({
+  width: values.length / channels,
+  height: 1,
+  channels,
+  data: Float32Array.from(values),
+});
 const rounded = (values: ArrayLike<number>) => Array.from(values, (v) => +v.toFixed(5));
 
 describe('computeNormalization meanStd', () => {
@@ -27,7 +32,10 @@ describe('computeNormalization meanStd', () => {
   });
 
   test('unknown kind lists the valid ones', () => {
-    assert.throws(() => computeNormalization([image(1, [0, 1])], { kind: 'zscore' as 'meanStd' }), /valid normalizations are: percentile, meanStd/);
+    assert.throws(
+      () => computeNormalization([image(1, [0, 1])], { kind: 'zscore' as 'meanStd' }),
+      /valid normalizations are: percentile, meanStd/,
+    );
   });
 });
 
@@ -61,7 +69,10 @@ describe('normalizeImage', () => {
   });
 
   test('meanStd for 3 channels on a 1-channel image fails', () => {
-    assert.throws(() => normalizeImage(image(1, [0]), { kind: 'meanStd', mean: [0, 0, 0], std: [1, 1, 1] }), /trained on 3-channel images but this image has 1 channel/);
+    assert.throws(
+      () => normalizeImage(image(1, [0]), { kind: 'meanStd', mean: [0, 0, 0], std: [1, 1, 1] }),
+      /trained on 3-channel images but this image has 1 channel/,
+    );
   });
 
   test('bad percentile ranks fail', () => {
@@ -84,16 +95,38 @@ describe('percentile normalisation, the default', () => {
   test('one scene as 8-bit, as 12-bit values in 16 bits, as float 0–1000 and as signed int16: the same network input', () => {
     const scene = Array.from({ length: 400 }, (_, i) => (i * 37) % 256);
     const raster = (bitDepth: 8 | 16 | 32, values: number[]): RasterImage => ({
-      width: 20, height: 20, channels: 1, bitDepth, alpha: false,
+      width: 20,
+      height: 20,
+      channels: 1,
+      bitDepth,
+      alpha: false,
       data: bitDepth === 8 ? Uint8Array.from(values) : bitDepth === 16 ? Uint16Array.from(values) : Float32Array.from(values),
     });
     const percentile = computeNormalization([]);
     const input = (r: RasterImage) => normalizeImage(toFloatImage(r), percentile);
     const reference = input(raster(8, scene));
     for (const [what, r] of [
-      ['12-bit in 16-bit', raster(16, scene.map((v) => v * 16))],
-      ['float 0–1000', raster(32, scene.map((v) => (v * 1000) / 255))],
-      ['int16 −3000…+3120', raster(32, scene.map((v) => v * 24 - 3000))],
+      [
+        '12-bit in 16-bit',
+        raster(
+          16,
+          scene.map((v) => v * 16),
+        ),
+      ],
+      [
+        'float 0–1000',
+        raster(
+          32,
+          scene.map((v) => (v * 1000) / 255),
+        ),
+      ],
+      [
+        'int16 −3000…+3120',
+        raster(
+          32,
+          scene.map((v) => v * 24 - 3000),
+        ),
+      ],
     ] as const) {
       const other = input(r);
       let worst = 0;
@@ -107,14 +140,21 @@ describe('percentile normalisation, the default', () => {
   });
 });
 
-describe('training patches share their whole image\'s percentiles', () => {
-  test('a patch from the dark half of a half-dark half-bright image is scaled by the whole image\'s 1st–99.8th percentiles', () => {
+describe("training patches share their whole image's percentiles", () => {
+  test("a patch from the dark half of a half-dark half-bright image is scaled by the whole image's 1st–99.8th percentiles", () => {
     const width = 64;
     const height = 32;
     const data = Float32Array.from({ length: width * height }, (_, i) => (i % width < 32 ? 0.1 + 0.001 * (i % 7) : 0.9));
     const sample: Sample = { stem: 'half', image: { width, height, channels: 1, data }, labels: new Uint8Array(width * height) };
     const normalization = computeNormalization([]);
-    const loader = createLoader([sample], { patchSize: 16, batchSize: 4, classes: 2, augment: false, normalization, foregroundFraction: 0 });
+    const loader = createLoader([sample], {
+      patchSize: 16,
+      batchSize: 4,
+      classes: 2,
+      augment: false,
+      normalization,
+      foregroundFraction: 0,
+    });
     const batch = loader.batchAt(0);
     // Normalised per patch, a dark patch would span 0–1; with the whole image's percentiles it
     // holds exactly the whole image's normalised values.

@@ -21,19 +21,36 @@ describe('mirrorIndex', () => {
     assert.deepEqual(padded, [0, 1, 2, 3, 2, 1, 0, 1, 2, 3, 2, 1, 0, 1, 2, 3]);
   });
   test('n=1 is always 0; n=2 alternates', () => {
-    assert.deepEqual([-3, -1, 0, 5].map((i) => mirrorIndex(i, 1)), [0, 0, 0, 0]);
-    assert.deepEqual([-2, -1, 0, 1, 2, 3].map((i) => mirrorIndex(i, 2)), [0, 1, 0, 1, 0, 1]);
+    assert.deepEqual(
+      [-3, -1, 0, 5].map((i) => mirrorIndex(i, 1)),
+      [0, 0, 0, 0],
+    );
+    assert.deepEqual(
+      [-2, -1, 0, 1, 2, 3].map((i) => mirrorIndex(i, 2)),
+      [0, 1, 0, 1, 0, 1],
+    );
   });
 });
 
 describe('gridPatches', () => {
   test('stride=3 patch=4 width=10 height=4: last patch flush with the border', () => {
-    assert.deepEqual(gridPatches({ width: 10, height: 4 }, { patchSize: 4, stride: 3 }).map((p) => p.x), [0, 3, 6]);
-    assert.deepEqual(gridPatches({ width: 11, height: 4 }, { patchSize: 4, stride: 3 }).map((p) => p.x), [0, 3, 6, 7]);
+    assert.deepEqual(
+      gridPatches({ width: 10, height: 4 }, { patchSize: 4, stride: 3 }).map((p) => p.x),
+      [0, 3, 6],
+    );
+    assert.deepEqual(
+      gridPatches({ width: 11, height: 4 }, { patchSize: 4, stride: 3 }).map((p) => p.x),
+      [0, 3, 6, 7],
+    );
   });
   test('stride grid is row-major over both axes', () => {
     const origins = gridPatches({ width: 6, height: 6 }, { patchSize: 4, stride: 2 });
-    assert.deepEqual(origins, [{ x: 0, y: 0 }, { x: 2, y: 0 }, { x: 0, y: 2 }, { x: 2, y: 2 }]);
+    assert.deepEqual(origins, [
+      { x: 0, y: 0 },
+      { x: 2, y: 0 },
+      { x: 0, y: 2 },
+      { x: 2, y: 2 },
+    ]);
   });
   test('image 3x3 smaller than patch 4: one centred origin (mirror-padded)', () => {
     assert.deepEqual(gridPatches({ width: 3, height: 3 }, { patchSize: 4, stride: 2 }), [{ x: -1, y: -1 }]);
@@ -43,7 +60,11 @@ describe('gridPatches', () => {
     const origins = gridPatches({ width: 512, height: 512 }, { patchSize: 256, count: 15 });
     assert.equal(origins.length, 15);
     assert.equal(new Set(origins.map((p) => `${p.x},${p.y}`)).size, 15);
-    for (const corner of ['0,0', '256,0', '0,256', '256,256']) assert.ok(origins.some((p) => `${p.x},${p.y}` === corner), corner);
+    for (const corner of ['0,0', '256,0', '0,256', '256,256'])
+      assert.ok(
+        origins.some((p) => `${p.x},${p.y}` === corner),
+        corner,
+      );
   });
   test('count=15 on 1280x720: 3 rows x 5 cols, evenly spaced', () => {
     assert.deepEqual(gridShape({ width: 1280, height: 720 }, 15), { rows: 3, cols: 5 });
@@ -106,7 +127,10 @@ describe('samplePatchOrigin', () => {
   });
   test('multiclass foreground lists per class, background empty', () => {
     const lists = foregroundPixels(Uint8Array.from([0, 2, 1, 2]));
-    assert.deepEqual(lists.map((l) => [...l]), [[], [2], [1, 3]]);
+    assert.deepEqual(
+      lists.map((l) => [...l]),
+      [[], [2], [1, 3]],
+    );
   });
 });
 
@@ -119,7 +143,15 @@ describe('fixedPatches', () => {
   });
   test('patch 20 output 12 stride 12 on 24x24: grid over targets, inputs shifted by −4', () => {
     const pool = fixedPatches([sampleOf(24, 24, new Uint8Array(576))], { patchSize: 20, outputSize: 12, stride: 12 });
-    assert.deepEqual(pool.map((p) => [p.x, p.y]), [[-4, -4], [8, -4], [-4, 8], [8, 8]]);
+    assert.deepEqual(
+      pool.map((p) => [p.x, p.y]),
+      [
+        [-4, -4],
+        [8, -4],
+        [-4, 8],
+        [8, 8],
+      ],
+    );
   });
 });
 
@@ -151,7 +183,14 @@ describe('patchifyDataset', () => {
       assert.equal(split.train.length, 9);
       assert.ok(split.val.every((s: string) => s.startsWith('b_p')));
       const manifest = JSON.parse(await readFile(result.manifest, 'utf8'));
-      assert.deepEqual(manifest.patches[8], { stem: 'a_p08', source: 'a', image: 'images/a_p08.png', mask: 'masks/a_p08.png', x: 24, y: 14 });
+      assert.deepEqual(manifest.patches[8], {
+        stem: 'a_p08',
+        source: 'a',
+        image: 'images/a_p08.png',
+        mask: 'masks/a_p08.png',
+        x: 24,
+        y: 14,
+      });
       await assert.rejects(patchifyDataset(data, out, { patchSize: 16 }), /is not empty; choose a new output folder/);
       await assert.rejects(patchifyDataset(data, join(dir, 'x'), { stride: 4, perImage: 3 }), /either a stride or a number of patches/);
     } finally {

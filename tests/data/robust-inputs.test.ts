@@ -60,19 +60,35 @@ describe('value ranges in data check', () => {
     const dir = folder();
     const twelveBit = Uint16Array.from(scene(), (v) => v * 16);
     await pairs(dir, {
-      a: gray8(scene()), b: gray8(scene()), c: gray8(scene()), d: gray8(scene()),
+      a: gray8(scene()),
+      b: gray8(scene()),
+      c: gray8(scene()),
+      d: gray8(scene()),
       e: { width: 16, height: 16, channels: 1, bitDepth: 16, data: twelveBit },
     });
     const summary = await checkDataset(dir);
     assert.deepEqual(summary.problems, []);
-    assert.deepEqual(summary.valueRanges.map((r) => [r.image.replace(/.*\//, ''), r.range.min, r.range.max]), [
-      ['a.png', 10, 240], ['b.png', 10, 240], ['c.png', 10, 240], ['d.png', 10, 240], ['e.png', 160, 3840],
-    ]);
-    assert.deepEqual(summary.farRanges?.images.map((i) => i.replace(/.*\//, '')), ['e.png']);
+    assert.deepEqual(
+      summary.valueRanges.map((r) => [r.image.replace(/.*\//, ''), r.range.min, r.range.max]),
+      [
+        ['a.png', 10, 240],
+        ['b.png', 10, 240],
+        ['c.png', 10, 240],
+        ['d.png', 10, 240],
+        ['e.png', 160, 3840],
+      ],
+    );
+    assert.deepEqual(
+      summary.farRanges?.images.map((i) => i.replace(/.*\//, '')),
+      ['e.png'],
+    );
     const text = formatSummary(summary);
     assert.match(text, /value ranges +minimum–maximum of the stored values, per image/);
     assert.match(text, /e\.png +160–3840/);
-    assert.match(text, /warning: one image holds values far from the others' .*e\.png \(160–3840\); per-image percentile normalisation \(the default\)/);
+    assert.match(
+      text,
+      /warning: one image holds values far from the others' .*e\.png \(160–3840\); per-image percentile normalisation \(the default\)/,
+    );
   });
 
   test('40 images list their spread, and every range with ranges: true', async () => {
@@ -82,7 +98,12 @@ describe('value ranges in data check', () => {
     await pairs(dir, many);
     const summary = await checkDataset(dir);
     assert.match(formatSummary(summary), /value ranges +minimum 10–10, maximum 240–240 over 40 images \(each image's: --ranges\)/);
-    assert.equal(formatSummary(summary, { ranges: true }).split('\n').filter((l) => / 10–240$/.test(l)).length, 40);
+    assert.equal(
+      formatSummary(summary, { ranges: true })
+        .split('\n')
+        .filter((l) => / 10–240$/.test(l)).length,
+      40,
+    );
   });
 });
 
@@ -90,27 +111,45 @@ describe('NaN and infinity', () => {
   test('a float TIFF with 200 NaN pixels: data check and training name the file and the count', async () => {
     const dir = folder();
     const values = Float32Array.from({ length: 400 }, (_, i) => (i < 200 ? NaN : i));
-    await pairs(dir, {
-      a: gray8(scene(20), 20), b: gray8(scene(20), 20), c: gray8(scene(20), 20),
-      nan: encodeTiffSamples({ width: 20, height: 20, channels: 1, data: values }),
-    }, 20);
+    await pairs(
+      dir,
+      {
+        a: gray8(scene(20), 20),
+        b: gray8(scene(20), 20),
+        c: gray8(scene(20), 20),
+        nan: encodeTiffSamples({ width: 20, height: 20, channels: 1, data: values }),
+      },
+      20,
+    );
     writeFileSync(join(dir, 'split.json'), JSON.stringify({ train: ['a', 'nan'], val: ['b'], test: ['c'] }));
     const summary = await checkDataset(dir);
     assert.equal(summary.problems.length, 1);
     assert.match(summary.problems[0], /images\/nan\.tif has 200 pixels that are NaN or infinite \(of 400\)/);
     const dataset = await openDataset(dir);
-    await assert.rejects(dataset.load('train'), (e: unknown) => e instanceof PyocyteErrors && /nan\.tif has 200 pixels that are NaN/.test(e.problems.join()));
+    await assert.rejects(
+      dataset.load('train'),
+      (e: unknown) => e instanceof PyocyteErrors && /nan\.tif has 200 pixels that are NaN/.test(e.problems.join()),
+    );
   });
 });
 
 describe('channels', () => {
   test('5 RGB and 2 gray images: the problem names the two gray ones against the 5', async () => {
     const dir = folder();
-    const rgb: RasterImage = { width: 16, height: 16, channels: 3, bitDepth: 8, data: Uint8Array.from({ length: 768 }, (_, i) => scene()[Math.floor(i / 3)]) };
+    const rgb: RasterImage = {
+      width: 16,
+      height: 16,
+      channels: 3,
+      bitDepth: 8,
+      data: Uint8Array.from({ length: 768 }, (_, i) => scene()[Math.floor(i / 3)]),
+    };
     await pairs(dir, { a: rgb, b: rgb, c: rgb, d: rgb, e: rgb, g1: gray8(scene()), g2: gray8(scene()) });
     const summary = await checkDataset(dir);
     assert.equal(summary.problems.length, 1);
-    assert.match(summary.problems[0], /the images mix 1 and 3 channels: 2 images have 1 channel \(\S*images\/g1\.png, \S*images\/g2\.png\), while 5 have 3; .*--channels/);
+    assert.match(
+      summary.problems[0],
+      /the images mix 1 and 3 channels: 2 images have 1 channel \(\S*images\/g1\.png, \S*images\/g2\.png\), while 5 have 3; .*--channels/,
+    );
     // Choosing one channel makes them agree.
     assert.deepEqual((await checkDataset(dir, { channels: [0] })).problems, []);
   });
@@ -122,7 +161,13 @@ describe('channels', () => {
 
   test('openDataset with channels [2, 0] loads 2-channel samples in that order', async () => {
     const dir = folder();
-    const rgb: RasterImage = { width: 16, height: 16, channels: 3, bitDepth: 8, data: Uint8Array.from({ length: 768 }, (_, i) => (i % 3) * 100) };
+    const rgb: RasterImage = {
+      width: 16,
+      height: 16,
+      channels: 3,
+      bitDepth: 8,
+      data: Uint8Array.from({ length: 768 }, (_, i) => (i % 3) * 100),
+    };
     await pairs(dir, { a: rgb, b: rgb, c: rgb });
     const dataset = await openDataset(dir, { channels: [2, 0], splitCounts: [1, 1, 1] });
     const [sample] = await dataset.load('train');
@@ -133,7 +178,10 @@ describe('channels', () => {
 describe('EXIF orientation', () => {
   /** A JPEG whose stored pixels are `width`×`height` with EXIF orientation 6 (shown turned 90° clockwise). */
   async function turnedJpeg(path: string, width: number, height: number): Promise<void> {
-    await sharp(new Uint8Array(width * height * 3).fill(128), { raw: { width, height, channels: 3 } }).jpeg().withMetadata({ orientation: 6 }).toFile(path);
+    await sharp(new Uint8Array(width * height * 3).fill(128), { raw: { width, height, channels: 3 } })
+      .jpeg()
+      .withMetadata({ orientation: 6 })
+      .toFile(path);
   }
 
   test('a 128x96 mask drawn on the stored pixels of a 128x96 JPEG shown as 96x128: the mismatch says so', async () => {
@@ -142,7 +190,10 @@ describe('EXIF orientation', () => {
     await writeImage(join(dir, 'masks', 'a.png'), { width: 128, height: 96, channels: 1, bitDepth: 8, data: new Uint8Array(128 * 96) });
     const summary = await checkDataset(dir);
     assert.equal(summary.problems.length, 1);
-    assert.match(summary.problems[0], /masks\/a\.png is 128×96 but images\/a\.jpg is 96×128; images\/a\.jpg carries EXIF orientation 6 and is turned 90° clockwise on reading/);
+    assert.match(
+      summary.problems[0],
+      /masks\/a\.png is 128×96 but images\/a\.jpg is 96×128; images\/a\.jpg carries EXIF orientation 6 and is turned 90° clockwise on reading/,
+    );
   });
 
   test('a square pair passes but data check lists the image whose orientation was applied', async () => {
@@ -162,8 +213,13 @@ describe('mask value reports', () => {
     const ids = Uint16Array.from({ length: size * size }, (_, i) => (i < 300 * 4 ? Math.floor(i / 4) + 1 : 0));
     await writeImage(join(dir, 'images', 'a.png'), gray8(scene(size), size));
     await writeImage(join(dir, 'masks', 'a.png'), { width: size, height: size, channels: 1, bitDepth: 16, data: ids });
-    const line = formatSummary(await checkDataset(dir)).split('\n').find((l) => l.includes('mask values'))!;
-    assert.match(line, /301 distinct values from 0 to 300: 0 \(25\.0%\), 1 \(0\.3%\), 2 \(0\.3%\) and 298 more between 3 and 300 \(74\.5% of pixels\)/);
+    const line = formatSummary(await checkDataset(dir))
+      .split('\n')
+      .find((l) => l.includes('mask values'))!;
+    assert.match(
+      line,
+      /301 distinct values from 0 to 300: 0 \(25\.0%\), 1 \(0\.3%\), 2 \(0\.3%\) and 298 more between 3 and 300 \(74\.5% of pixels\)/,
+    );
     assert.ok(line.length < 200, `${line.length} characters`);
   });
 });
@@ -171,9 +227,12 @@ describe('mask value reports', () => {
 describe('notes about many mask values', () => {
   test('an 8-bit mask whose 40 region values are all foreground names them in one short list', () => {
     const width = 240;
-    const data = Uint8Array.from({ length: width * 4 }, (_, i) => (i % width < 80 ? 0 : Math.floor((i % width - 80) / 4) + 1));
+    const data = Uint8Array.from({ length: width * 4 }, (_, i) => (i % width < 80 ? 0 : Math.floor(((i % width) - 80) / 4) + 1));
     const { note } = maskToLabels({ width, height: 4, channels: 1, bitDepth: 8, data });
-    assert.equal(note, 'background is value 0 (33.3% of pixels); values 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, …, 40 (40 values) are foreground');
+    assert.equal(
+      note,
+      'background is value 0 (33.3% of pixels); values 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, …, 40 (40 values) are foreground',
+    );
   });
 });
 
@@ -193,16 +252,28 @@ describe('every problem in one pass', () => {
     await writeImage(join(dir, 'masks', 'notes.png'), sceneMask());
     const { problems } = await checkDataset(dir);
     const expected = [
-      /images\/lonely\.png has no mask/, /masks\/orphan\.png has no image/, /images\/empty\.png is empty \(0 bytes\)/,
-      /images\/notes\.png is a text file/, /masks\/small\.png is 8×8 but images\/small\.png is 16×16/, /images\/truncated\.png is a corrupt or truncated PNG file/,
+      /images\/lonely\.png has no mask/,
+      /masks\/orphan\.png has no image/,
+      /images\/empty\.png is empty \(0 bytes\)/,
+      /images\/notes\.png is a text file/,
+      /masks\/small\.png is 8×8 but images\/small\.png is 16×16/,
+      /images\/truncated\.png is a corrupt or truncated PNG file/,
     ];
-    for (const pattern of expected) assert.ok(problems.some((p) => pattern.test(p)), `${pattern} in:\n${problems.join('\n')}`);
+    for (const pattern of expected)
+      assert.ok(
+        problems.some((p) => pattern.test(p)),
+        `${pattern} in:\n${problems.join('\n')}`,
+      );
     assert.equal(problems.length, 6, problems.join('\n'));
     // Training and evaluation open the folder through the same checks and fail with all six at once.
     const error = await openDataset(dir).catch((e: unknown) => e);
     assert.ok(error instanceof PyocyteErrors);
     assert.equal(error.problems.length, 6, error.problems.join('\n'));
-    for (const pattern of expected) assert.ok(error.problems.some((p) => pattern.test(p)), `${pattern}`);
+    for (const pattern of expected)
+      assert.ok(
+        error.problems.some((p) => pattern.test(p)),
+        `${pattern}`,
+      );
   });
 
   test('a truncated PNG in the test set stops training data from loading, named as data check names it', async () => {
@@ -212,7 +283,10 @@ describe('every problem in one pass', () => {
     truncateSync(truncated, readFileSync(truncated).length - 30);
     writeFileSync(join(dir, 'split.json'), JSON.stringify({ train: ['a', 'b'], val: ['c'], test: ['d'] }));
     const dataset = await openDataset(dir);
-    await assert.rejects(dataset.load('train'), (e: unknown) => e instanceof PyocyteErrors && /images\/d\.png is a corrupt or truncated PNG file/.test(e.problems.join()));
+    await assert.rejects(
+      dataset.load('train'),
+      (e: unknown) => e instanceof PyocyteErrors && /images\/d\.png is a corrupt or truncated PNG file/.test(e.problems.join()),
+    );
   });
 });
 
@@ -223,7 +297,10 @@ describe('a split.json naming a subset', () => {
     writeFileSync(join(dir, 'split.json'), JSON.stringify({ train: ['a', 'b'], val: ['c'], test: ['d'] }));
     const notes: string[] = [];
     const dataset = await openDataset(dir, { onNote: (n) => notes.push(n) });
-    assert.deepEqual((await dataset.load('train')).map((s) => s.stem), ['a', 'b']);
+    assert.deepEqual(
+      (await dataset.load('train')).map((s) => s.stem),
+      ['a', 'b'],
+    );
     assert.match(notes.join('\n'), /the split names 4 of 6 images; the other 2 are left out \(e, f\)/);
     const summary = await checkDataset(dir);
     assert.deepEqual(summary.split, { source: 'split.json', train: 2, val: 1, test: 1, leftOut: 2 });

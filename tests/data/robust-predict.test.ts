@@ -63,7 +63,14 @@ describe('a model trained on 8-bit RGB images (default percentile normalisation)
     const values = Float32Array.from(scene.data, (v, i) => (i < 50 * 3 && i % 3 === 0 ? NaN : v / 255));
     writeFileSync(path, encodeTiffSamples({ width: scene.width, height: scene.height, channels: 3, data: values }));
     const lines: string[] = [];
-    const result = await predictFiles({ model: run, inputs: [path], out: join(tmp.dir, 'holes-out'), engine: TEST_ENGINE, progressStream: null, log: (l) => lines.push(l) });
+    const result = await predictFiles({
+      model: run,
+      inputs: [path],
+      out: join(tmp.dir, 'holes-out'),
+      engine: TEST_ENGINE,
+      progressStream: null,
+      log: (l) => lines.push(l),
+    });
     assert.deepEqual(result.failed, []);
     assert.match(lines.join('\n'), /warning: \S*holes\.tif: 50 pixels NaN or infinite \(of 4096\), filled with each channel's median/);
   });
@@ -90,28 +97,49 @@ describe('channels 0,2 chosen for training', () => {
   });
 
   test('the model records them and takes 2 channels; predict and evaluate pick them from RGB files', async () => {
-    const json = JSON.parse(readFileSync(join(run, 'model', 'model.json'), 'utf8')) as { architecture: { inChannels: number }; metadata: { channels: number[] } };
+    const json = JSON.parse(readFileSync(join(run, 'model', 'model.json'), 'utf8')) as {
+      architecture: { inChannels: number };
+      metadata: { channels: number[] };
+    };
     assert.deepEqual([json.architecture.inChannels, json.metadata.channels], [2, [0, 2]]);
-    const predicted = await predictFiles({ model: run, inputs: [join(data, 'images', '001.png')], out: join(tmp.dir, 'ch-out'), engine: TEST_ENGINE, ...QUIET });
+    const predicted = await predictFiles({
+      model: run,
+      inputs: [join(data, 'images', '001.png')],
+      out: join(tmp.dir, 'ch-out'),
+      engine: TEST_ENGINE,
+      ...QUIET,
+    });
     assert.deepEqual(predicted.failed, []);
     const report = await evaluate({ model: run, data, engine: TEST_ENGINE, ...QUIET });
     assert.equal(report.images, 1);
   });
 
   test('predicting with all three channels fails, saying which the model takes', async () => {
-    const result = await predictFiles({ model: run, inputs: [join(data, 'images', '001.png')], out: join(tmp.dir, 'ch3-out'), channels: [0, 1, 2], engine: TEST_ENGINE, ...QUIET })
-      .catch((e: unknown) => e as Error);
-    assert.match(String(result instanceof Error ? result.message : result.failed.join()), /the model takes 2-channel images \(channels 0,2 of its training files\) but this image has 3 channels/);
+    const result = await predictFiles({
+      model: run,
+      inputs: [join(data, 'images', '001.png')],
+      out: join(tmp.dir, 'ch3-out'),
+      channels: [0, 1, 2],
+      engine: TEST_ENGINE,
+      ...QUIET,
+    }).catch((e: unknown) => e as Error);
+    assert.match(
+      String(result instanceof Error ? result.message : result.failed.join()),
+      /the model takes 2-channel images \(channels 0,2 of its training files\) but this image has 3 channels/,
+    );
   });
 });
 
 describe('percentile normalisation and tiles', () => {
-  test('a 96x80 image predicted in 32-px tiles and in one tile gets the same values: tiles share the whole image\'s percentiles', async () => {
+  test("a 96x80 image predicted in 32-px tiles and in one tile gets the same values: tiles share the whole image's percentiles", async () => {
     const model = channelZeroModel({ normalization: { kind: 'percentile', low: 1, high: 99.8 } });
     const width = 96;
     const height = 80;
     // Dark on the left, bright on the right: per-tile percentiles would stretch each tile differently.
-    const data = Float32Array.from({ length: width * height * 3 }, (_, i) => ((Math.floor(i / 3) % width) < 48 ? 0.05 : 0.5) + 0.001 * (i % 11));
+    const data = Float32Array.from(
+      { length: width * height * 3 },
+      (_, i) => (Math.floor(i / 3) % width < 48 ? 0.05 : 0.5) + 0.001 * (i % 11),
+    );
     const image = { width, height, channels: 3, data };
     const tiled = await predictProbabilities(model, image, { tileSize: 32 });
     const whole = await predictProbabilities(model, image, { tileSize: 512 });

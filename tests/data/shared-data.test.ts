@@ -62,7 +62,10 @@ describe('wbc-cellavision', { skip: wbc.skip }, () => {
   test('split reproduces split.json (70/10/20)', async () => {
     const index = await discoverDataset(wbc.path, { checkFiles: false });
     const expected = JSON.parse(readFileSync(join(wbc.path, 'split.json'), 'utf8'));
-    const split = splitStems(index.pairs.map((p) => p.stem), { splitFile: index.splitFile });
+    const split = splitStems(
+      index.pairs.map((p) => p.stem),
+      { splitFile: index.splitFile },
+    );
     assert.deepEqual(split, expected);
     assert.deepEqual([split.train.length, split.val.length, split.test.length], [70, 10, 20]);
   });
@@ -81,7 +84,10 @@ describe('wbc-cellavision', { skip: wbc.skip }, () => {
     const valueMap = { 0: 0, 128: 1, 255: 2 };
     const error = await loadSamples(pairs, { task: 'multiclass', valueMap }).catch((e: unknown) => e);
     assert.ok(error instanceof PyocyteErrors);
-    assert.deepEqual(error.problems.map((p) => /masks\/(\d+)\.png/.exec(p)?.[1]), ['034', '035', '047', '050', '076']);
+    assert.deepEqual(
+      error.problems.map((p) => /masks\/(\d+)\.png/.exec(p)?.[1]),
+      ['034', '035', '047', '050', '076'],
+    );
     const started = Date.now();
     const samples = await loadSamples(pairs, { task: 'multiclass', valueMap, strayValues: 'nearest' });
     const seconds = (Date.now() - started) / 1000;
@@ -110,7 +116,13 @@ describe('isbi2012-em', { skip: isbi.skip }, () => {
   test('split reproduces split.json (20/5/5)', async () => {
     const index = await discoverDataset(isbi.path, { checkFiles: false });
     const expected = JSON.parse(readFileSync(join(isbi.path, 'split.json'), 'utf8'));
-    assert.deepEqual(splitStems(index.pairs.map((p) => p.stem), { splitFile: index.splitFile }), expected);
+    assert.deepEqual(
+      splitStems(
+        index.pairs.map((p) => p.stem),
+        { splitFile: index.splitFile },
+      ),
+      expected,
+    );
   });
 
   test("polarity 'black' given explicitly gives the same labels as auto", async () => {
@@ -118,7 +130,10 @@ describe('isbi2012-em', { skip: isbi.skip }, () => {
     const [auto] = await loadSamples(pairs.slice(0, 1));
     const [black] = await loadSamples(pairs.slice(0, 1), { polarity: 'black' });
     assert.deepEqual(auto.labels, black.labels);
-    assert.equal(auto.labels.reduce((a, b) => a + b, 0), 57_492);
+    assert.equal(
+      auto.labels.reduce((a, b) => a + b, 0),
+      57_492,
+    );
   });
 });
 

@@ -67,7 +67,10 @@ describe('split.json', () => {
   test('stem in two sets and a name without an image are reported together', () => {
     const path = join(dir, 'twice.json');
     writeFileSync(path, JSON.stringify({ train: ['001', '002'], val: ['002'], test: ['099'] }));
-    assert.throws(() => splitStems(stems(4), { splitFile: path }), /"002" is in both train and val; 1 name with no image in the dataset: 099/);
+    assert.throws(
+      () => splitStems(stems(4), { splitFile: path }),
+      /"002" is in both train and val; 1 name with no image in the dataset: 099/,
+    );
   });
 
   test('a split naming 135 of 300 images (30/5/100) is honoured; the other 165 are left out', () => {

@@ -43,7 +43,10 @@ describe('borderWeightMap', () => {
     const instances = Int32Array.from([0, 1, 1, 0]);
     const labels = Uint8Array.from([0, 1, 2, 0]);
     const { data: weights } = borderWeightMap(plane(instances, 4, 1), { w0: 0, labels });
-    assert.deepEqual([...weights].map((w) => Math.round(w * 1000) / 1000), [0.667, 1.333, 1.333, 0.667]);
+    assert.deepEqual(
+      [...weights].map((w) => Math.round(w * 1000) / 1000),
+      [0.667, 1.333, 1.333, 0.667],
+    );
   });
   test('100 cells on 512x512 in well under a second', () => {
     const rng = new Random(4);
@@ -51,15 +54,19 @@ describe('borderWeightMap', () => {
     for (let id = 1; id <= 100; id++) {
       const cx = rng.int(15, 497);
       const cy = rng.int(15, 497);
-      for (let y = cy - 12; y <= cy + 12; y++) for (let x = cx - 12; x <= cx + 12; x++) {
-        if ((x - cx) ** 2 + (y - cy) ** 2 <= 144) instances[y * 512 + x] = id;
-      }
+      for (let y = cy - 12; y <= cy + 12; y++)
+        for (let x = cx - 12; x <= cx + 12; x++) {
+          if ((x - cx) ** 2 + (y - cy) ** 2 <= 144) instances[y * 512 + x] = id;
+        }
     }
     const start = performance.now();
     const { data: weights } = borderWeightMap(plane(instances, 512, 512), {});
     const seconds = (performance.now() - start) / 1000;
     assert.ok(seconds < 0.6, `${seconds.toFixed(3)} s`);
-    assert.ok(weights.some((w) => w > 3), 'some gaps between cells are weighted up');
+    assert.ok(
+      weights.some((w) => w > 3),
+      'some gaps between cells are weighted up',
+    );
   });
   test('size mismatch fails naming both sizes', () => {
     assert.throws(() => borderWeightMap(plane(new Int32Array(10), 4, 4)), /10 pixels but 4×4 needs 16/);
@@ -75,7 +82,7 @@ describe('squaredDistanceTransform', () => {
     for (let i = 0; i < mask.length; i++) {
       let best = Infinity;
       for (let j = 0; j < mask.length; j++) {
-        if (mask[j]) best = Math.min(best, (i % 13 - (j % 13)) ** 2 + (Math.floor(i / 13) - Math.floor(j / 13)) ** 2);
+        if (mask[j]) best = Math.min(best, ((i % 13) - (j % 13)) ** 2 + (Math.floor(i / 13) - Math.floor(j / 13)) ** 2);
       }
       assert.equal(fast[i], best, `pixel ${i}`);
     }

@@ -12,7 +12,10 @@ import { assertBitExact, checkedEntries, engines, finiteDifferences, gradientErr
 const approx = (actual: ArrayLike<number>, expected: number[], tolerance = 1e-5) => {
   assert.equal(actual.length, expected.length);
   for (let i = 0; i < expected.length; i++) {
-    assert.ok(Math.abs(actual[i] - expected[i]) <= tolerance * Math.max(1, Math.abs(expected[i])), `entry ${i}: ${actual[i]} vs ${expected[i]}`);
+    assert.ok(
+      Math.abs(actual[i] - expected[i]) <= tolerance * Math.max(1, Math.abs(expected[i])),
+      `entry ${i}: ${actual[i]} vs ${expected[i]}`,
+    );
   }
 };
 
@@ -26,12 +29,17 @@ function learnableBatch(model: Model, N: number, size: number, seed: number) {
   for (let n = 0; n < N; n++) {
     for (let i = 0; i < out; i++) {
       for (let j = 0; j < out; j++) {
-        const v = x[(n * C) * size * size + (i + crop) * size + j + crop];
+        const v = x[n * C * size * size + (i + crop) * size + j + crop];
         y[(n * out + i) * out + j] = model.config.classes === 1 ? (v > 0 ? 1 : 0) : v > 0.5 ? 2 : v > -0.5 ? 1 : 0;
       }
     }
   }
-  return { x, y, inputShape: [N, C, size, size] as [number, number, number, number], targetShape: [N, out, out] as [number, number, number] };
+  return {
+    x,
+    y,
+    inputShape: [N, C, size, size] as [number, number, number, number],
+    targetShape: [N, out, out] as [number, number, number],
+  };
 }
 
 for (const { name, make, skip } of engines()) {
@@ -73,7 +81,12 @@ for (const { name, make, skip } of engines()) {
 
     describe('kernel output shapes', () => {
       const x = () => randomTensor(engine, [2, 3, 8, 6], 10);
-      for (const [k, padding, stride, expected] of [[3, 1, 1, [2, 4, 8, 6]], [3, 0, 1, [2, 4, 6, 4]], [1, 0, 1, [2, 4, 8, 6]], [3, 1, 2, [2, 4, 4, 3]]] as const) {
+      for (const [k, padding, stride, expected] of [
+        [3, 1, 1, [2, 4, 8, 6]],
+        [3, 0, 1, [2, 4, 6, 4]],
+        [1, 0, 1, [2, 4, 8, 6]],
+        [3, 1, 2, [2, 4, 4, 3]],
+      ] as const) {
         test(`conv2d k=${k} pad=${padding} stride=${stride} x=[2,3,8,6] O=4 → [${expected}]`, () => {
           const conv = engine.conv2d({ kernelSize: k, padding, stride });
           const y = conv.forward(x(), randomTensor(engine, [4, 3, k, k], 11), engine.tensor([4]));
@@ -117,11 +130,23 @@ for (const { name, make, skip } of engines()) {
         const y = concat.forward(input, randomTensor(engine, [2, 2, 12, 10], 13));
         assert.deepEqual([...y.shape], [2, 5, 8, 6]);
         const { da, db } = concat.backward(engine.tensor(y.shape));
-        assert.deepEqual([[...da.shape], [...db.shape]], [[2, 3, 8, 6], [2, 2, 12, 10]]);
+        assert.deepEqual(
+          [[...da.shape], [...db.shape]],
+          [
+            [2, 3, 8, 6],
+            [2, 2, 12, 10],
+          ],
+        );
       });
 
       test('loss K=3 with 2 terms: value [3], dLogits [2,3,4,4]', () => {
-        const kernel = engine.loss({ terms: [{ kind: 'crossEntropy', weight: 1 }, { kind: 'dice', weight: 1 }], classes: 3 });
+        const kernel = engine.loss({
+          terms: [
+            { kind: 'crossEntropy', weight: 1 },
+            { kind: 'dice', weight: 1 },
+          ],
+          classes: 3,
+        });
         const { value, dLogits } = kernel.forward(randomTensor(engine, [2, 3, 4, 4], 14), engine.tensor([2, 4, 4]), null);
         assert.deepEqual([[...value.shape], [...dLogits.shape]], [[3], [2, 3, 4, 4]]);
       });
@@ -130,15 +155,23 @@ for (const { name, make, skip } of engines()) {
     describe('kernel values on literals', () => {
       test('conv2d 3×3 pad 1, ones kernel, bias 0.5 on 1..9: neighbourhood sums + 0.5', async () => {
         const x = engine.tensor([1, 1, 3, 3], Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]));
-        const y = engine.conv2d({ kernelSize: 3, padding: 1 }).forward(x, engine.tensor([1, 1, 3, 3], new Float32Array(9).fill(1)), engine.tensor([1], Float32Array.of(0.5)));
-        assert.deepEqual([...(await engine.read(y))], [12, 21, 16, 27, 45, 33, 24, 39, 28].map((v) => v + 0.5));
+        const y = engine
+          .conv2d({ kernelSize: 3, padding: 1 })
+          .forward(x, engine.tensor([1, 1, 3, 3], new Float32Array(9).fill(1)), engine.tensor([1], Float32Array.of(0.5)));
+        assert.deepEqual(
+          [...(await engine.read(y))],
+          [12, 21, 16, 27, 45, 33, 24, 39, 28].map((v) => v + 0.5),
+        );
       });
 
       test('conv2d 3×3 pad 0 relu, kernel with a −1 centre on 4×4: only the positive sum survives', async () => {
         const w = new Float32Array(9).fill(0);
         w[4] = -1;
         w[0] = 1;
-        const x = engine.tensor([1, 1, 4, 4], Float32Array.from({ length: 16 }, (_, i) => (i === 5 ? 10 : i)));
+        const x = engine.tensor(
+          [1, 1, 4, 4],
+          Float32Array.from({ length: 16 }, (_, i) => (i === 5 ? 10 : i)),
+        );
         const y = engine.conv2d({ kernelSize: 3, padding: 0, relu: true }).forward(x, engine.tensor([1, 1, 3, 3], w), null);
         // out(0,0) = x(0,0) − x(1,1) = 0 − 10 → 0; out(0,1) = 1 − 6 → 0; out(1,0) = 4 − 9 → 0; out(1,1) = 10 − 10 = 0
         assert.deepEqual([...(await engine.read(y))], [0, 0, 0, 0]);
@@ -169,12 +202,17 @@ for (const { name, make, skip } of engines()) {
       test('batchNorm2d x=[1,2,3,4]: normalised output, running mean 0.25, running var 0.9 + 0.1·5/3 (unbiased)', async () => {
         const bn = engine.batchNorm2d({ momentum: 0.1, epsilon: 1e-5 });
         const params = {
-          gamma: engine.tensor([1], Float32Array.of(2)), beta: engine.tensor([1], Float32Array.of(0.5)),
-          runningMean: engine.tensor([1]), runningVar: engine.tensor([1], Float32Array.of(1)),
+          gamma: engine.tensor([1], Float32Array.of(2)),
+          beta: engine.tensor([1], Float32Array.of(0.5)),
+          runningMean: engine.tensor([1]),
+          runningVar: engine.tensor([1], Float32Array.of(1)),
         };
         const y = await engine.read(bn.forward(engine.tensor([1, 1, 2, 2], Float32Array.of(1, 2, 3, 4)), params, { training: true }));
         const s = Math.sqrt(1.25 + 1e-5);
-        approx(y, [1, 2, 3, 4].map((v) => (2 * (v - 2.5)) / s + 0.5));
+        approx(
+          y,
+          [1, 2, 3, 4].map((v) => (2 * (v - 2.5)) / s + 0.5),
+        );
         approx(await engine.read(params.runningMean), [0.25]);
         approx(await engine.read(params.runningVar), [0.9 + 0.1 * (5 / 3)]);
         const evalY = await engine.read(bn.forward(engine.tensor([1, 1, 1, 1], Float32Array.of(3)), params, { training: false }));
@@ -183,7 +221,10 @@ for (const { name, make, skip } of engines()) {
 
       test('concat a=[1,1,1,2] b=[1,1,3,4]: b centre-cropped; db zero outside the crop', async () => {
         const concat = engine.concat();
-        const b = engine.tensor([1, 1, 3, 4], Float32Array.from({ length: 12 }, (_, i) => i));
+        const b = engine.tensor(
+          [1, 1, 3, 4],
+          Float32Array.from({ length: 12 }, (_, i) => i),
+        );
         const y = concat.forward(engine.tensor([1, 1, 1, 2], Float32Array.of(-1, -2)), b);
         assert.deepEqual([...(await engine.read(y))], [-1, -2, 5, 6]);
         const { da, db } = concat.backward(engine.tensor([1, 2, 1, 2], Float32Array.of(1, 2, 3, 4)));
@@ -192,7 +233,13 @@ for (const { name, make, skip } of engines()) {
       });
 
       test('loss K=1 logit 0 target 1: bce = ln 2, dice = 1 − 2/2.5, dLogits = −0.5 + dice slope', async () => {
-        const kernel = engine.loss({ terms: [{ kind: 'crossEntropy', weight: 1 }, { kind: 'dice', weight: 1 }], classes: 1 });
+        const kernel = engine.loss({
+          terms: [
+            { kind: 'crossEntropy', weight: 1 },
+            { kind: 'dice', weight: 1 },
+          ],
+          classes: 1,
+        });
         const { value, dLogits } = kernel.forward(engine.tensor([1, 1, 1, 1]), engine.tensor([1, 1, 1], Float32Array.of(1)), null);
         approx(await engine.read(value), [Math.LN2 + 0.2, Math.LN2, 0.2]);
         // d dice/dp = −(2·2.5 − 2)/2.5² = −0.48, times dp/dz = 0.25
@@ -208,7 +255,9 @@ for (const { name, make, skip } of engines()) {
 
     describe('kernel input errors', () => {
       test('conv2d weight [4,2,3,3] for a 3-channel input throws', () => {
-        assert.throws(() => engine.conv2d({ kernelSize: 3, padding: 1 }).forward(engine.tensor([1, 3, 4, 4]), engine.tensor([4, 2, 3, 3]), null));
+        assert.throws(() =>
+          engine.conv2d({ kernelSize: 3, padding: 1 }).forward(engine.tensor([1, 3, 4, 4]), engine.tensor([4, 2, 3, 3]), null),
+        );
       });
       test('maxPool2d on a 5×4 input throws', () => {
         assert.throws(() => engine.maxPool2d().forward(engine.tensor([1, 1, 5, 4]), { training: true }));
@@ -217,12 +266,19 @@ for (const { name, make, skip } of engines()) {
         assert.throws(() => engine.concat().forward(engine.tensor([1, 1, 4, 4]), engine.tensor([1, 1, 5, 4])), /crop/);
       });
       test('loss with 2-channel logits for classes=3 throws', () => {
-        assert.throws(() => engine.loss({ terms: [{ kind: 'dice', weight: 1 }], classes: 3 }).forward(engine.tensor([1, 2, 2, 2]), engine.tensor([1, 2, 2]), null));
+        assert.throws(() =>
+          engine
+            .loss({ terms: [{ kind: 'dice', weight: 1 }], classes: 3 })
+            .forward(engine.tensor([1, 2, 2, 2]), engine.tensor([1, 2, 2]), null),
+        );
       });
     });
 
     describe('tiny U-Net (depth 2, filters 4)', () => {
-      for (const [padding, size, out] of [['same', 16, 16], ['valid', 60, 20]] as const) {
+      for (const [padding, size, out] of [
+        ['same', 16, 16],
+        ['valid', 60, 20],
+      ] as const) {
         test(`forward padding=${padding} x=[2,3,${size},${size}] → logits [2,1,${out},${out}]`, async () => {
           const model = unet({ inChannels: 3, classes: 1, depth: 2, filters: 4, padding }, { engine, seed: 1 });
           assert.equal(model.outputSize(size), out);
@@ -246,11 +302,14 @@ for (const { name, make, skip } of engines()) {
           const model = unet({ inChannels: 3, classes, depth: 2, filters: 4 }, { engine, seed: 5 });
           const p = await model.predict(randomArray(2 * 3 * 16 * 16, 6), [2, 3, 16, 16]);
           assert.equal(p.length, 2 * classes * 256);
-          assert.ok(p.every((v) => v >= 0 && v <= 1), 'probabilities outside [0, 1]');
+          assert.ok(
+            p.every((v) => v >= 0 && v <= 1),
+            'probabilities outside [0, 1]',
+          );
           if (classes === 3) {
             for (let n = 0; n < 2; n++) {
               for (let j = 0; j < 256; j++) {
-                const sum = p[(n * 3) * 256 + j] + p[(n * 3 + 1) * 256 + j] + p[(n * 3 + 2) * 256 + j];
+                const sum = p[n * 3 * 256 + j] + p[(n * 3 + 1) * 256 + j] + p[(n * 3 + 2) * 256 + j];
                 assert.ok(Math.abs(sum - 1) < 1e-5, `pixel ${j}: sum ${sum}`);
               }
             }
@@ -258,7 +317,11 @@ for (const { name, make, skip } of engines()) {
         }
       });
 
-      for (const [classes, norm, padding] of [[1, 'none', 'same'], [3, 'none', 'valid'], [1, 'batch', 'same']] as const) {
+      for (const [classes, norm, padding] of [
+        [1, 'none', 'same'],
+        [3, 'none', 'valid'],
+        [1, 'batch', 'same'],
+      ] as const) {
         test(`finite differences of the total loss w.r.t. single weights: K=${classes} norm=${norm} padding=${padding} dropout=0.2`, async () => {
           await checkUNetGradients(engine, { classes, norm, padding });
         });
@@ -278,7 +341,10 @@ for (const { name, make, skip } of engines()) {
         const tensors = new Map<string, Tensor>();
         for (const p of target.network.parameters()) tensors.set(p.name, p.value);
         for (const b of target.network.buffers()) tensors.set(b.name, b.value);
-        const saved = [...source.network.parameters().map((p) => [p.name, p.value] as const), ...source.network.buffers().map((b) => [b.name, b.value] as const)];
+        const saved = [
+          ...source.network.parameters().map((p) => [p.name, p.value] as const),
+          ...source.network.buffers().map((b) => [b.name, b.value] as const),
+        ];
         assert.equal(saved.length, tensors.size);
         for (const [key, value] of saved) {
           const destination = tensors.get(key);
@@ -307,18 +373,39 @@ for (const { name, make, skip } of engines()) {
  * term, a gradient routed to the wrong place.
  */
 async function checkUNetGradients(engine: Engine, options: { classes: 1 | 3; norm: 'batch' | 'none'; padding: 'same' | 'valid' }) {
-  const model = unet({ inChannels: 3, classes: options.classes, depth: 2, filters: 4, norm: options.norm, padding: options.padding, dropout: 0.2 }, { engine, seed: 11 });
+  const model = unet(
+    { inChannels: 3, classes: options.classes, depth: 2, filters: 4, norm: options.norm, padding: options.padding, dropout: 0.2 },
+    { engine, seed: 11 },
+  );
   const size = options.padding === 'same' ? 16 : 60;
   const batch = learnableBatch(model, 2, size, 12);
   const x = engine.tensor(batch.inputShape, batch.x);
   const y = engine.tensor(batch.targetShape, batch.y);
-  const loss = engine.loss({ terms: [{ kind: 'crossEntropy', weight: 1 }, { kind: 'dice', weight: 1 }], classes: options.classes });
+  const loss = engine.loss({
+    terms: [
+      { kind: 'crossEntropy', weight: 1 },
+      { kind: 'dice', weight: 1 },
+    ],
+    classes: options.classes,
+  });
   const context = { training: true, seed: 21 };
   const { dLogits } = loss.forward(model.network.forward(x, context), y, null);
   model.network.backward(dLogits);
-  const names = options.norm === 'batch'
-    ? ['down.0.0.weight', 'down.0.1.weight', 'mid.4.bias', 'up.0.weight', 'up.1.bias', 'dec.1.3.weight', 'head.weight', 'head.bias']
-    : ['down.0.0.weight', 'down.1.2.bias', 'mid.0.weight', 'mid.2.bias', 'up.0.weight', 'up.1.bias', 'dec.0.0.bias', 'dec.1.2.weight', 'head.weight', 'head.bias'];
+  const names =
+    options.norm === 'batch'
+      ? ['down.0.0.weight', 'down.0.1.weight', 'mid.4.bias', 'up.0.weight', 'up.1.bias', 'dec.1.3.weight', 'head.weight', 'head.bias']
+      : [
+          'down.0.0.weight',
+          'down.1.2.bias',
+          'mid.0.weight',
+          'mid.2.bias',
+          'up.0.weight',
+          'up.1.bias',
+          'dec.0.0.bias',
+          'dec.1.2.weight',
+          'head.weight',
+          'head.bias',
+        ];
   const byName = new Map(model.network.parameters().map((p) => [p.name, p]));
   const objective = async () => (await engine.read(loss.forward(model.network.forward(x, context), y, null).value))[0];
   const tolerance = options.norm === 'batch' ? 1e-1 : 1e-2;

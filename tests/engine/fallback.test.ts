@@ -5,7 +5,8 @@ import { test } from 'node:test';
 /** Runs a snippet in a fresh process (the addon is loaded once per process). */
 function run(code: string, env: Record<string, string>) {
   return spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
-    encoding: 'utf8', env: { ...process.env, ...env },
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
   });
 }
 
@@ -26,10 +27,13 @@ test('addon missing (PYOCYTE_ADDON=/nonexistent): auto falls back to reference a
 });
 
 test('addon missing: backend native fails with a user error that says how to build it', () => {
-  const r = run(`
+  const r = run(
+    `
 import { createEngine } from './src/engine/index.js';
 try { createEngine({ backend: 'native' }); } catch (error) { console.log(JSON.stringify({ name: error.name, message: error.message })); }
-`, { PYOCYTE_ADDON: '/nonexistent/pyocyte.node' });
+`,
+    { PYOCYTE_ADDON: '/nonexistent/pyocyte.node' },
+  );
   const error = JSON.parse(r.stdout.trim());
   assert.equal(error.name, 'PyocyteError');
   assert.match(error.message, /not built.*npm run setup.*libdnnl-dev/);

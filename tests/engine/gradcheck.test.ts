@@ -51,7 +51,12 @@ async function checkKernel(options: {
     return dot(now, r);
   };
   const errors = await assertGradients(engine, {
-    inputs: options.inputs, analytic, objective, eps: options.eps, tolerance: options.tolerance, seed: options.seed,
+    inputs: options.inputs,
+    analytic,
+    objective,
+    eps: options.eps,
+    tolerance: options.tolerance,
+    seed: options.seed,
   });
   assert.equal(switches, 0, 'a perturbation switched a ReLU unit: the seed puts a pre-activation within eps of 0');
   return errors;
@@ -81,7 +86,10 @@ describe('conv2d gradients (reference, finite differences)', () => {
           const g = kernel.backward(dy, { inputGrad: true });
           return { x: g.dx, weight: g.dWeight, bias: g.dBias };
         },
-        eps: c.relu ? 1e-3 : 1e-2, tolerance: LINEAR_TOLERANCE, seed: c.seed, relu: c.relu,
+        eps: c.relu ? 1e-3 : 1e-2,
+        tolerance: LINEAR_TOLERANCE,
+        seed: c.seed,
+        relu: c.relu,
       });
       assert.equal(Object.keys(errors).length, bias ? 3 : 2);
     });
@@ -101,7 +109,10 @@ describe('conv2d gradients (reference, finite differences)', () => {
 });
 
 describe('convTranspose2d gradients (reference)', () => {
-  for (const c of [{ I: 3, O: 2, H: 3, W: 2, bias: true, seed: 21 }, { I: 2, O: 3, H: 2, W: 3, bias: false, seed: 22 }]) {
+  for (const c of [
+    { I: 3, O: 2, H: 3, W: 2, bias: true, seed: 21 },
+    { I: 2, O: 3, H: 2, W: 3, bias: false, seed: 22 },
+  ]) {
     test(`2×2 stride 2 x=[2,${c.I},${c.H},${c.W}] O=${c.O} bias=${c.bias}`, async () => {
       const x = randomTensor(engine, [2, c.I, c.H, c.W], c.seed);
       const weight = randomTensor(engine, [c.I, c.O, 2, 2], c.seed + 1, 0.5);
@@ -114,7 +125,9 @@ describe('convTranspose2d gradients (reference)', () => {
           const g = kernel.backward(dy);
           return { x: g.dx, weight: g.dWeight, bias: g.dBias };
         },
-        eps: 1e-2, tolerance: LINEAR_TOLERANCE, seed: c.seed,
+        eps: 1e-2,
+        tolerance: LINEAR_TOLERANCE,
+        seed: c.seed,
       });
       assert.ok(errors.x <= LINEAR_TOLERANCE);
     });
@@ -136,7 +149,9 @@ describe('maxPool2d gradients (reference)', () => {
       inputs: { x },
       forward: () => kernel.forward(x, { training: true }),
       backward: (dy) => ({ x: kernel.backward(dy) }),
-      eps: 1e-2, tolerance: LINEAR_TOLERANCE, seed: 31,
+      eps: 1e-2,
+      tolerance: LINEAR_TOLERANCE,
+      seed: 31,
     });
     assert.ok(errors.x <= LINEAR_TOLERANCE);
   });
@@ -160,7 +175,10 @@ describe('batchNorm2d training gradients (reference; through the batch statistic
           const g = kernel.backward(dy);
           return { x: g.dx, gamma: g.dGamma, beta: g.dBeta };
         },
-        eps: relu ? 2e-3 : 1e-2, tolerance: CURVED_TOLERANCE, seed, relu,
+        eps: relu ? 2e-3 : 1e-2,
+        tolerance: CURVED_TOLERANCE,
+        seed,
+        relu,
       });
       assert.equal(Object.keys(errors).length, 3);
     });
@@ -173,13 +191,21 @@ describe('elementwise gradients (reference)', () => {
     const x = engine.tensor([2, 3, 3, 3], data);
     const kernel = engine.relu();
     const errors = await checkKernel({
-      inputs: { x }, forward: () => kernel.forward(x), backward: (dy) => ({ x: kernel.backward(dy) }),
-      eps: 1e-2, tolerance: LINEAR_TOLERANCE, seed: 51, relu: true,
+      inputs: { x },
+      forward: () => kernel.forward(x),
+      backward: (dy) => ({ x: kernel.backward(dy) }),
+      eps: 1e-2,
+      tolerance: LINEAR_TOLERANCE,
+      seed: 51,
+      relu: true,
     });
     assert.ok(errors.x <= LINEAR_TOLERANCE);
   });
 
-  for (const b of [[2, 2, 4, 5], [2, 2, 6, 9]]) {
+  for (const b of [
+    [2, 2, 4, 5],
+    [2, 2, 6, 9],
+  ]) {
     test(`concat a=[2,3,4,5] b=[${b}]${b[2] > 4 ? ' (centre crop)' : ''}`, async () => {
       const a = randomTensor(engine, [2, 3, 4, 5], 61);
       const bt = randomTensor(engine, b, 62);
@@ -191,7 +217,9 @@ describe('elementwise gradients (reference)', () => {
           const g = kernel.backward(dy);
           return { a: g.da, b: g.db };
         },
-        eps: 1e-2, tolerance: LINEAR_TOLERANCE, seed: 61,
+        eps: 1e-2,
+        tolerance: LINEAR_TOLERANCE,
+        seed: 61,
       });
       assert.equal(Object.keys(errors).length, 2);
     });
@@ -202,8 +230,12 @@ describe('elementwise gradients (reference)', () => {
     const b = randomTensor(engine, [2, 3, 2, 2], 72);
     const kernel = engine.add();
     const errors = await checkKernel({
-      inputs: { a, b }, forward: () => kernel.forward(a, b), backward: (dy) => ({ a: dy, b: dy }),
-      eps: 1e-2, tolerance: LINEAR_TOLERANCE, seed: 71,
+      inputs: { a, b },
+      forward: () => kernel.forward(a, b),
+      backward: (dy) => ({ a: dy, b: dy }),
+      eps: 1e-2,
+      tolerance: LINEAR_TOLERANCE,
+      seed: 71,
     });
     assert.equal(Object.keys(errors).length, 2);
   });
@@ -215,7 +247,9 @@ describe('elementwise gradients (reference)', () => {
       inputs: { x },
       forward: () => kernel.forward(x, { training: true, seed: 7 }),
       backward: (dy) => ({ x: kernel.backward(dy) }),
-      eps: 1e-2, tolerance: LINEAR_TOLERANCE, seed: 81,
+      eps: 1e-2,
+      tolerance: LINEAR_TOLERANCE,
+      seed: 81,
     });
     assert.ok(errors.x <= LINEAR_TOLERANCE);
   });
@@ -250,7 +284,10 @@ function lossInputs(K: number, seed: number) {
 
 /** Each loss term in float64 straight from its definition, independent of the kernels. */
 function lossByDefinition(
-  kind: LossTermKind, K: number, input: ReturnType<typeof lossInputs>, weighted: boolean,
+  kind: LossTermKind,
+  K: number,
+  input: ReturnType<typeof lossInputs>,
+  weighted: boolean,
   options: { gamma?: number; smooth?: number } = {},
 ): number {
   const { N, plane, logits, target, weights } = input;
@@ -323,7 +360,13 @@ describe('loss gradients and values (reference)', () => {
       const input = lossInputs(K, 150 + K);
       const logits = engine.tensor(input.shape, input.logits);
       const target = engine.tensor(input.targetShape, input.target);
-      const kernel = engine.loss({ terms: [{ kind: 'crossEntropy', weight: 1 }, { kind: 'dice', weight: 0.7 }], classes: K });
+      const kernel = engine.loss({
+        terms: [
+          { kind: 'crossEntropy', weight: 1 },
+          { kind: 'dice', weight: 0.7 },
+        ],
+        classes: K,
+      });
       const { value, dLogits } = kernel.forward(logits, target, null);
       const [total, ce, dice] = await engine.read(value);
       assert.ok(Math.abs(ce - lossByDefinition('crossEntropy', K, input, false)) < 1e-6);
@@ -339,7 +382,15 @@ describe('loss gradients and values (reference)', () => {
     const input = lossInputs(3, 161);
     const logits = engine.tensor(input.shape, input.logits);
     const target = engine.tensor(input.targetShape, input.target);
-    const kernel = engine.loss({ terms: [{ kind: 'focal', weight: 1 }, { kind: 'dice', weight: 1 }], classes: 3, focalGamma: 1.5, diceSmooth: 0.5 });
+    const kernel = engine.loss({
+      terms: [
+        { kind: 'focal', weight: 1 },
+        { kind: 'dice', weight: 1 },
+      ],
+      classes: 3,
+      focalGamma: 1.5,
+      diceSmooth: 0.5,
+    });
     const [, focal, dice] = await engine.read(kernel.forward(logits, target, null).value);
     assert.ok(Math.abs(focal - lossByDefinition('focal', 3, input, false, { gamma: 1.5 })) < 1e-6);
     assert.ok(Math.abs(dice - lossByDefinition('dice', 3, input, false, { smooth: 0.5 })) < 1e-6);
@@ -348,7 +399,9 @@ describe('loss gradients and values (reference)', () => {
 
 /** PyTorch's torch.optim.Adam / AdamW update (single-tensor, non-amsgrad), in float64. */
 function torchAdam(
-  param: number[], grads: number[][], o: { lr: number; beta1: number; beta2: number; eps: number; wd: number; decoupled: boolean },
+  param: number[],
+  grads: number[][],
+  o: { lr: number; beta1: number; beta2: number; eps: number; wd: number; decoupled: boolean },
 ): number[] {
   const p = [...param];
   const m = p.map(() => 0);
@@ -383,7 +436,11 @@ function torchSgd(param: number[], grads: number[][], o: { lr: number; momentum:
 
 describe('optimizers against PyTorch formulas (reference, 3 steps on literals)', () => {
   const param0 = [0.5, -1.25, 3, 0];
-  const grads = [[0.1, -0.2, 0.3, 0], [0.05, 0.4, -0.1, 1e-3], [-0.3, 0.1, 0.2, -2]];
+  const grads = [
+    [0.1, -0.2, 0.3, 0],
+    [0.05, 0.4, -0.1, 1e-3],
+    [-0.3, 0.1, 0.2, -2],
+  ];
 
   async function runAdam(options: { weightDecay: number; decoupled: boolean; lr: number; steps: number }): Promise<Float32Array> {
     const p = engine.tensor([4], Float32Array.from(param0));
@@ -400,10 +457,17 @@ describe('optimizers against PyTorch formulas (reference, 3 steps on literals)',
     const p = await runAdam({ weightDecay: 0, decoupled: false, lr: 0.1, steps: 1 });
     const expected = param0.map((v, j) => v - (0.1 * grads[0][j]) / (Math.abs(grads[0][j]) + 1e-8));
     expected.forEach((e, j) => assert.ok(Math.abs(p[j] - e) < 1e-6, `entry ${j}: ${p[j]} vs ${e}`));
-    assert.deepEqual([...p.slice(0, 3)].map((v) => Math.round(v * 1e5) / 1e5), [0.4, -1.15, 2.9]);
+    assert.deepEqual(
+      [...p.slice(0, 3)].map((v) => Math.round(v * 1e5) / 1e5),
+      [0.4, -1.15, 2.9],
+    );
   });
 
-  for (const [label, wd, decoupled] of [['Adam', 0, false], ['Adam L2 wd=0.1', 0.1, false], ['AdamW wd=0.1', 0.1, true]] as const) {
+  for (const [label, wd, decoupled] of [
+    ['Adam', 0, false],
+    ['Adam L2 wd=0.1', 0.1, false],
+    ['AdamW wd=0.1', 0.1, true],
+  ] as const) {
     test(`${label} lr=0.01, 3 steps`, async () => {
       const p = await runAdam({ weightDecay: wd, decoupled, lr: 0.01, steps: 3 });
       const expected = torchAdam(param0, grads, { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, wd, decoupled });
@@ -411,7 +475,10 @@ describe('optimizers against PyTorch formulas (reference, 3 steps on literals)',
     });
   }
 
-  for (const [label, nesterov, wd] of [['SGD momentum=0.9', false, 0], ['SGD nesterov momentum=0.9 wd=0.01', true, 0.01]] as const) {
+  for (const [label, nesterov, wd] of [
+    ['SGD momentum=0.9', false, 0],
+    ['SGD nesterov momentum=0.9 wd=0.01', true, 0.01],
+  ] as const) {
     test(`${label} lr=0.1, 3 steps`, async () => {
       const p = engine.tensor([4], Float32Array.from(param0));
       const velocity = engine.tensor([4]);

@@ -85,7 +85,9 @@ export function checkedEntries(size: number, maxEntries: number, seed: number): 
  * The input is restored afterwards.
  */
 export async function finiteDifferences(
-  engine: Engine, input: Tensor, objective: () => Promise<number>,
+  engine: Engine,
+  input: Tensor,
+  objective: () => Promise<number>,
   options: { eps: number; entries: readonly number[] },
 ): Promise<number[]> {
   const original = await engine.read(input);
@@ -147,8 +149,10 @@ export async function assertGradients(
     const numeric = await finiteDifferences(engine, input, options.objective, { eps: options.eps, entries });
     errors[name] = gradientError(analytic, entries, numeric);
     if (process.env.GRADCHECK_VERBOSE) console.log(`  ${name}: ${errors[name].toExponential(2)}`);
-    assert.ok(errors[name] <= options.tolerance,
-      `${name}: finite-difference error ${errors[name].toExponential(2)} > ${options.tolerance} (eps ${options.eps})`);
+    assert.ok(
+      errors[name] <= options.tolerance,
+      `${name}: finite-difference error ${errors[name].toExponential(2)} > ${options.tolerance} (eps ${options.eps})`,
+    );
   }
   return errors;
 }
@@ -189,7 +193,10 @@ export function runIsolated(code: string): { status: number | null; signal: stri
     } catch {
       result = undefined;
     }
-    const stderr = child.stderr.split('\n').filter((l) => /Error|Segmentation|Abort/.test(l)).join(' | ');
+    const stderr = child.stderr
+      .split('\n')
+      .filter((l) => /Error|Segmentation|Abort/.test(l))
+      .join(' | ');
     return { status: child.status, signal: child.signal, result, stderr };
   } finally {
     rmSync(dir, { recursive: true, force: true });

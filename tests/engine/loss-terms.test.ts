@@ -14,7 +14,10 @@ const close = (actual: number, expected: number) => assert.ok(Math.abs(actual - 
 describe('LossTermSums', () => {
   test('binary, pixels (t=1, p=0.8) and (t=0, p=0.4), γ 2, s 1: cross-entropy, focal and Dice by hand', () => {
     const sums = new LossTermSums(1, { focalGamma: 2, diceSmooth: 1 });
-    for (const [t, p] of [[1, 0.8], [0, 0.4]]) {
+    for (const [t, p] of [
+      [1, 0.8],
+      [0, 0.4],
+    ]) {
       const pt = t === 1 ? p : 1 - p;
       sums.addPixel(pt, -Math.log(pt));
       sums.addOverlap(1, p, t === 1);
@@ -24,7 +27,13 @@ describe('LossTermSums', () => {
     close(values.focal, -(0.2 ** 2 * Math.log(0.8) + 0.4 ** 2 * Math.log(0.6)) / 2);
     // I = 0.8, Σp + Σt = 1.2 + 1: 1 − (1.6 + 1) / (2.2 + 1)
     close(values.dice, 0.1875);
-    close(sums.value([{ kind: 'crossEntropy', weight: 1 }, { kind: 'dice', weight: 0.5 }]), values.crossEntropy + 0.09375);
+    close(
+      sums.value([
+        { kind: 'crossEntropy', weight: 1 },
+        { kind: 'dice', weight: 0.5 },
+      ]),
+      values.crossEntropy + 0.09375,
+    );
   });
 
   test('pixel weights 3 and 1 weight the cross-entropy sum; the mean stays over 2 pixels', () => {
@@ -48,11 +57,17 @@ describe('validation loss (ProbabilityLoss) on literal probability maps', () => 
   // Values logged before the formula moved to src/engine/loss-terms.ts; they must stay bit for bit.
   const logged: Record<string, Record<LossName, number>> = {
     binary: {
-      bce: 0.7165227676124362, dice: 0.369565219539156, 'bce+dice': 1.086087987151592, focal: 0.3392673285086256,
+      bce: 0.7165227676124362,
+      dice: 0.369565219539156,
+      'bce+dice': 1.086087987151592,
+      focal: 0.3392673285086256,
       weighted: 0.7165227676124362,
     },
     '3-class': {
-      bce: 0.3901619563895357, dice: 0.24340770795857175, 'bce+dice': 0.6335696643481075, focal: 0.07177990696995167,
+      bce: 0.3901619563895357,
+      dice: 0.24340770795857175,
+      'bce+dice': 0.6335696643481075,
+      focal: 0.07177990696995167,
       weighted: 0.3901619563895357,
     },
   };
@@ -69,10 +84,12 @@ describe('validation loss (ProbabilityLoss) on literal probability maps', () => 
     },
     '3-class': {
       classes: 3,
-      maps: [{
-        map: { width: 2, height: 2, channels: 3, data: Float32Array.of(0.7, 0.1, 0.2, 0, 0.2, 0.6, 0.3, 1, 0.1, 0.3, 0.5, 0) },
-        labels: Uint8Array.of(0, 1, 2, 1),
-      }],
+      maps: [
+        {
+          map: { width: 2, height: 2, channels: 3, data: Float32Array.of(0.7, 0.1, 0.2, 0, 0.2, 0.6, 0.3, 1, 0.1, 0.3, 0.5, 0) },
+          labels: Uint8Array.of(0, 1, 2, 1),
+        },
+      ],
     },
   };
   for (const [name, { classes, maps }] of Object.entries(images)) {

@@ -9,7 +9,15 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { createEngine, nativeAvailability, type AdamKernel, type Engine, type LossTermKind, type SgdKernel, type Tensor } from '../../src/engine/index.js';
+import {
+  createEngine,
+  nativeAvailability,
+  type AdamKernel,
+  type Engine,
+  type LossTermKind,
+  type SgdKernel,
+  type Tensor,
+} from '../../src/engine/index.js';
 import { unet } from '../../src/nn/model.js';
 import { Random } from '../../src/util/random.js';
 import { assertBitExact, maxAbs, randomArray, relativeError, runIsolated, sizeOf } from './helpers.js';
@@ -146,7 +154,11 @@ describe('native vs reference parity', { skip }, () => {
       });
     }
 
-    for (const [la, lb] of [[true, true], [false, false], [true, false]]) {
+    for (const [la, lb] of [
+      [true, true],
+      [false, false],
+      [true, false],
+    ]) {
       test(`add a=[2,17,4,5] ${layoutName(la)} + b ${layoutName(lb)}`, async () => {
         await parity((e) => ({ y: e.add().forward(input(e, [2, 17, 4, 5], 330, la), input(e, [2, 17, 4, 5], 331, lb)) }));
       });
@@ -161,10 +173,16 @@ describe('native vs reference parity', { skip }, () => {
           const seed = 400 + C * 2 + (relu ? 1 : 0);
           await parity((e) => {
             const params = {
-              gamma: e.tensor([C], randomArray(C, seed, 0.3).map((v) => 1 + v)),
+              gamma: e.tensor(
+                [C],
+                randomArray(C, seed, 0.3).map((v) => 1 + v),
+              ),
               beta: e.tensor([C], randomArray(C, seed + 1, 0.3)),
               runningMean: e.tensor([C], randomArray(C, seed + 2, 0.1)),
-              runningVar: e.tensor([C], randomArray(C, seed + 3, 0.1).map((v) => 1 + Math.abs(v))),
+              runningVar: e.tensor(
+                [C],
+                randomArray(C, seed + 3, 0.1).map((v) => 1 + Math.abs(v)),
+              ),
             };
             const bn = e.batchNorm2d({ relu, momentum: 0.1, epsilon: 1e-5 });
             const x = input(e, [2, C, 5, 6], seed + 4, blocked, 2);
@@ -205,7 +223,11 @@ describe('native vs reference parity', { skip }, () => {
   });
 
   describe('dropout rate=0.3', () => {
-    for (const [C, blocked] of [[17, true], [3, false], [32, true]] as const) {
+    for (const [C, blocked] of [
+      [17, true],
+      [3, false],
+      [32, true],
+    ] as const) {
       test(`x=[2,${C},5,4] ${layoutName(blocked)} seed=12345: identical masks, y and dx`, async () => {
         await parity((e) => {
           const dropout = e.dropout({ rate: 0.3 });
@@ -235,7 +257,14 @@ describe('native vs reference parity', { skip }, () => {
       }
       test(`crossEntropy·1 + dice·0.5 + focal·0.25 K=${K}: value (total and terms), dLogits`, async () => {
         await parity((e) => {
-          const kernel = e.loss({ terms: [{ kind: 'crossEntropy', weight: 1 }, { kind: 'dice', weight: 0.5 }, { kind: 'focal', weight: 0.25 }], classes: K });
+          const kernel = e.loss({
+            terms: [
+              { kind: 'crossEntropy', weight: 1 },
+              { kind: 'dice', weight: 0.5 },
+              { kind: 'focal', weight: 0.25 },
+            ],
+            classes: K,
+          });
           return kernel.forward(input(e, [2, K, 5, 7], 720 + K, true, 2), e.tensor([2, 5, 7], target), null);
         });
       });
@@ -304,12 +333,17 @@ describe('native vs reference parity', { skip }, () => {
       native.write(w, fresh);
       assertBitExact(await native.read(w), fresh, 'weight written in its blocked layout');
       const y = await native.read(conv.forward(x, w, null));
-      const r = reference.conv2d({ kernelSize: 3, padding: 1 }).forward(
-        reference.tensor(x.shape, await native.read(x)), reference.tensor(w.shape, fresh), null);
+      const r = reference
+        .conv2d({ kernelSize: 3, padding: 1 })
+        .forward(reference.tensor(x.shape, await native.read(x)), reference.tensor(w.shape, fresh), null);
       assert.ok(relativeError(y, await reference.read(r)) <= TOLERANCE);
     });
 
-    for (const [I, O] of [[16, 8], [5, 5], [32, 16]]) {
+    for (const [I, O] of [
+      [16, 8],
+      [5, 5],
+      [32, 16],
+    ]) {
       test(`convTranspose weight [${I},${O},2,2] written plain, relaid out by a forward: reads back bit-exact; zerosLike of it is zero and round-trips`, async () => {
         const data = randomArray(I * O * 4, 910 + I, 0.3);
         const w = native.tensor([I, O, 2, 2], data);
@@ -324,8 +358,14 @@ describe('native vs reference parity', { skip }, () => {
     }
 
     test('conv2d called alternately with x=[2,5,8,8] (training patch) and x=[1,5,13,11] (evaluation image), 3 rounds: each forward and backward matches', async () => {
-      const shapes = [[2, 5, 8, 8], [1, 5, 13, 11]];
-      const kernels = { ref: reference.conv2d({ kernelSize: 3, padding: 1, relu: true }), nat: native.conv2d({ kernelSize: 3, padding: 1, relu: true }) };
+      const shapes = [
+        [2, 5, 8, 8],
+        [1, 5, 13, 11],
+      ];
+      const kernels = {
+        ref: reference.conv2d({ kernelSize: 3, padding: 1, relu: true }),
+        nat: native.conv2d({ kernelSize: 3, padding: 1, relu: true }),
+      };
       const weights = randomArray(7 * 5 * 9, 920, 0.3);
       const w = { ref: reference.tensor([7, 5, 3, 3], weights), nat: native.tensor([7, 5, 3, 3], weights) };
       for (let round = 0; round < 6; round++) {
@@ -343,8 +383,15 @@ describe('native vs reference parity', { skip }, () => {
     test('batchNorm2d, maxPool2d and concat with 5 input shapes in turn (more than the kernels cache) then the first again', async () => {
       const sizes = [4, 8, 12, 16, 20, 4];
       const make = (e: Engine) => ({
-        bn: e.batchNorm2d({ relu: true }), pool: e.maxPool2d(), concat: e.concat(),
-        params: { gamma: e.tensor([17], new Float32Array(17).fill(1.5)), beta: e.tensor([17], new Float32Array(17).fill(0.1)), runningMean: e.tensor([17]), runningVar: e.tensor([17], new Float32Array(17).fill(1)) },
+        bn: e.batchNorm2d({ relu: true }),
+        pool: e.maxPool2d(),
+        concat: e.concat(),
+        params: {
+          gamma: e.tensor([17], new Float32Array(17).fill(1.5)),
+          beta: e.tensor([17], new Float32Array(17).fill(0.1)),
+          runningMean: e.tensor([17]),
+          runningVar: e.tensor([17], new Float32Array(17).fill(1)),
+        },
       });
       const kernels = { ref: make(reference), nat: make(native) };
       for (const [index, size] of sizes.entries()) {
@@ -383,7 +430,10 @@ describe('native vs reference parity', { skip }, () => {
     if (rejection && outcome.status === 1 && rejection.test(outcome.stderr)) return;
     assert.equal(outcome.status, 0, `the child process ended with ${outcome.status ?? outcome.signal}: ${outcome.stderr}`);
     const errors = outcome.result as number[];
-    assert.ok(errors.every((e) => e <= TOLERANCE), `errors ${errors.map((e) => e.toExponential(2)).join(', ')}`);
+    assert.ok(
+      errors.every((e) => e <= TOLERANCE),
+      `errors ${errors.map((e) => e.toExponential(2)).join(', ')}`,
+    );
   }
 
   test('maxPool2d and batchNorm2d backward after a training forward and 5 evaluation forwards of other shapes (more than a kernel caches): uses the training forward (child process: a dangling entry may crash)', () => {
@@ -409,14 +459,17 @@ describe('native vs reference parity', { skip }, () => {
 
   for (const K of [65, 100]) {
     test(`loss crossEntropy + dice with K=${K} classes [2,${K},3,3]: matches, or is refused with an error naming the classes (child process: fixed 64-entry buffers may overflow)`, () => {
-      isolatedParity(`
+      isolatedParity(
+        `
         async function run(e) {
           const kernel = e.loss({ terms: [{ kind: 'crossEntropy', weight: 1 }, { kind: 'dice', weight: 1 }], classes: ${K} });
           const target = new Float32Array(18).map((_, i) => (i * 7) % ${K});
           const r = kernel.forward(e.tensor([2, ${K}, 3, 3], randomArray(2 * ${K} * 9, 1)), e.tensor([2, 3, 3], target), null);
           return [await e.read(r.value), await e.read(r.dLogits)];
         }
-      `, /Error.*classes/);
+      `,
+        /Error.*classes/,
+      );
     });
   }
 
@@ -438,14 +491,25 @@ describe('native vs reference parity', { skip }, () => {
         const results = [];
         const parameterNames = new Set<string>();
         for (const engine of [reference, native]) {
-          const model = unet({ inChannels: 3, classes: c.classes, depth: 2, filters: 4, padding: c.padding, norm: c.norm, dropout: 0.2 }, { engine, seed: 1 });
+          const model = unet(
+            { inChannels: 3, classes: c.classes, depth: 2, filters: 4, padding: c.padding, norm: c.norm, dropout: 0.2 },
+            { engine, seed: 1 },
+          );
           const out = model.outputSize(c.size)!;
           const x = randomArray(2 * 3 * c.size * c.size, 5);
           const rng = new Random(6);
           const y = Float32Array.from({ length: 2 * out * out }, () => rng.int(0, Math.max(c.classes, 2)));
           model.configureTraining({ loss: c.loss, optimizer: c.optimizer, seed: 3 });
-          const batch = { x, y, inputShape: [2, 3, c.size, c.size] as [number, number, number, number], targetShape: [2, out, out] as [number, number, number] };
-          const losses = [(await model.trainStep(batch, { learningRate: 1e-2 })).loss, (await model.trainStep(batch, { learningRate: 1e-2 })).loss];
+          const batch = {
+            x,
+            y,
+            inputShape: [2, 3, c.size, c.size] as [number, number, number, number],
+            targetShape: [2, out, out] as [number, number, number],
+          };
+          const losses = [
+            (await model.trainStep(batch, { learningRate: 1e-2 })).loss,
+            (await model.trainStep(batch, { learningRate: 1e-2 })).loss,
+          ];
           const tensors: Record<string, Float32Array> = {};
           for (const p of model.network.parameters()) {
             tensors[`grad ${p.name}`] = await engine.read(p.grad!);
@@ -457,11 +521,28 @@ describe('native vs reference parity', { skip }, () => {
           results.push({ losses, tensors });
         }
         const [want, got] = results;
-        want.losses.forEach((l, i) => assert.ok(Math.abs(got.losses[i] - l) <= TOLERANCE * Math.abs(l), `loss ${i}: ${got.losses[i]} vs ${l}`));
-        const scale = (grads: boolean) => Math.max(...Object.entries(want.tensors).filter(([k]) => k.startsWith('grad ') === grads && parameterNames.has(k.replace(/^grad /, ''))).map(([, v]) => maxAbs(v)));
+        want.losses.forEach((l, i) =>
+          assert.ok(Math.abs(got.losses[i] - l) <= TOLERANCE * Math.abs(l), `loss ${i}: ${got.losses[i]} vs ${l}`),
+        );
+        const scale = (grads: boolean) =>
+          Math.max(
+            ...Object.entries(want.tensors)
+              .filter(([k]) => k.startsWith('grad ') === grads && parameterNames.has(k.replace(/^grad /, '')))
+              .map(([, v]) => maxAbs(v)),
+          );
         const floors = { grad: 1e-2 * scale(true), value: 1e-2 * scale(false) };
         const problems = Object.keys(want.tensors)
-          .map((key) => [key, relativeError(got.tensors[key], want.tensors[key], key.startsWith('grad ') ? floors.grad : parameterNames.has(key) ? floors.value : 0)] as const)
+          .map(
+            (key) =>
+              [
+                key,
+                relativeError(
+                  got.tensors[key],
+                  want.tensors[key],
+                  key.startsWith('grad ') ? floors.grad : parameterNames.has(key) ? floors.value : 0,
+                ),
+              ] as const,
+          )
           .filter(([, error]) => !(error <= TOLERANCE))
           .map(([key, error]) => `${key}: ${error.toExponential(2)}`);
         assert.deepEqual(problems, []);

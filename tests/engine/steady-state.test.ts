@@ -129,7 +129,10 @@ describe('native steady state', { skip }, () => {
     const { ticks, longestGap } = counter.stop();
     // A kernel's finalizer that waits for the compute queue (wait_idle) stalls the JS thread for the
     // rest of the queued work, which is what this test pins down.
-    assert.ok(longestGap < Math.max(30, total / 3), `the JS thread stalled for ${longestGap.toFixed(0)} ms of a ${total.toFixed(0)} ms queue (${ticks} ticks)`);
+    assert.ok(
+      longestGap < Math.max(30, total / 3),
+      `the JS thread stalled for ${longestGap.toFixed(0)} ms of a ${total.toFixed(0)} ms queue (${ticks} ticks)`,
+    );
   });
 
   test('setThreads(1) and setThreads(2) give the same losses over 3 steps within 1e-5', async () => {
@@ -144,6 +147,8 @@ describe('native steady state', { skip }, () => {
       losses.push(run);
     }
     engine.setThreads(availableParallelism());
-    losses[0].forEach((loss, i) => assert.ok(Math.abs(losses[1][i] - loss) <= 1e-5 * Math.abs(loss), `step ${i}: ${loss} (1 thread) vs ${losses[1][i]} (2 threads)`));
+    losses[0].forEach((loss, i) =>
+      assert.ok(Math.abs(losses[1][i] - loss) <= 1e-5 * Math.abs(loss), `step ${i}: ${loss} (1 thread) vs ${losses[1][i]} (2 threads)`),
+    );
   });
 });

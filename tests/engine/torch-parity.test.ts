@@ -50,11 +50,17 @@ for (const { name: engineName, make, skip } of engines()) {
       const c = golden.config;
       test(`${file}: K=${c.classes} norm=${c.norm} x=[${c.inputShape}]: logits, loss, every gradient, running stats within ${TOLERANCE}`, async () => {
         const engine = make();
-        const model = unet({ inChannels: c.inChannels, classes: c.classes, depth: c.depth, filters: c.filters, norm: c.norm, padding: c.padding }, { engine, seed: 99 });
+        const model = unet(
+          { inChannels: c.inChannels, classes: c.classes, depth: c.depth, filters: c.filters, norm: c.norm, padding: c.padding },
+          { engine, seed: 99 },
+        );
         const parameters = model.network.parameters();
         const buffers = model.network.buffers();
         // Names must match torch's state_dict exactly, both ways.
-        const expectedNames = golden.names.filter((n) => n.startsWith('param.') || n.startsWith('buffer.')).map((n) => n.replace(/^(param|buffer)\./, '')).sort();
+        const expectedNames = golden.names
+          .filter((n) => n.startsWith('param.') || n.startsWith('buffer.'))
+          .map((n) => n.replace(/^(param|buffer)\./, ''))
+          .sort();
         assert.deepEqual([...parameters.map((p) => p.name), ...buffers.map((b) => b.name)].sort(), expectedNames);
         for (const p of parameters) engine.write(p.value, golden.get(`param.${p.name}`));
         for (const b of buffers) engine.write(b.value, golden.get(`buffer.${b.name}`));
@@ -62,7 +68,13 @@ for (const { name: engineName, make, skip } of engines()) {
         const [N, , H, W] = c.inputShape;
         const x = engine.tensor(c.inputShape, golden.get('input'));
         const y = engine.tensor([N, H, W], golden.get('target'));
-        const loss = engine.loss({ terms: [{ kind: 'crossEntropy', weight: 1 }, { kind: 'dice', weight: 1 }], classes: c.classes });
+        const loss = engine.loss({
+          terms: [
+            { kind: 'crossEntropy', weight: 1 },
+            { kind: 'dice', weight: 1 },
+          ],
+          classes: c.classes,
+        });
         const logits = model.network.forward(x, { training: true, seed: 0 });
         const { value, dLogits } = loss.forward(logits, y, null);
         model.network.backward(dLogits);
@@ -74,7 +86,9 @@ for (const { name: engineName, make, skip } of engines()) {
         check('logits', relativeError(await engine.read(logits), golden.get('logits')));
         const values = await engine.read(value);
         const expectedLoss = golden.get('loss');
-        ['total', 'cross-entropy', 'dice'].forEach((term, i) => check(`loss ${term}`, Math.abs(values[i] - expectedLoss[i]) / Math.abs(expectedLoss[i])));
+        ['total', 'cross-entropy', 'dice'].forEach((term, i) =>
+          check(`loss ${term}`, Math.abs(values[i] - expectedLoss[i]) / Math.abs(expectedLoss[i])),
+        );
         const globalScale = Math.max(...parameters.map((p) => maxAbs(golden.get(`grad.${p.name}`))));
         for (const p of parameters) {
           assert.ok(p.grad, `${p.name} has no gradient`);

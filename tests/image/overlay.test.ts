@@ -8,10 +8,12 @@ const gray = (value: number): FloatImage => ({ width: 6, height: 6, channels: 1,
 const rows = (...r: string[]): number[] => r.join('').split('').map(Number);
 /** Which pixels differ from the background colour `rgb`, as a 6×6 string grid. */
 const painted = (image: RasterImage, rgb: number[]): string[] =>
-  Array.from({ length: 6 }, (_, y) => Array.from({ length: 6 }, (_, x) => {
-    const i = (y * 6 + x) * 3;
-    return [0, 1, 2].every((c) => image.data[i + c] === rgb[c]) ? '.' : '#';
-  }).join(''));
+  Array.from({ length: 6 }, (_, y) =>
+    Array.from({ length: 6 }, (_, x) => {
+      const i = (y * 6 + x) * 3;
+      return [0, 1, 2].every((c) => image.data[i + c] === rgb[c]) ? '.' : '#';
+    }).join(''),
+  );
 
 describe('drawOverlay', () => {
   const instances = Int32Array.from(rows('000000', '011100', '011100', '011122', '000022', '000000'));
@@ -40,8 +42,14 @@ describe('drawOverlay', () => {
 
   test('thickness=2 on a 5x5 block in the corner: two pixel rings inside, image edges not outlined', () => {
     const block = Int32Array.from(rows('111110', '111110', '111110', '111110', '111110', '000000'));
-    assert.deepEqual(painted(drawOverlay(gray(0), block, { thickness: 2 }), [0, 0, 0]),
-      ['...##.', '...##.', '...##.', '#####.', '#####.', '......']);
+    assert.deepEqual(painted(drawOverlay(gray(0), block, { thickness: 2 }), [0, 0, 0]), [
+      '...##.',
+      '...##.',
+      '...##.',
+      '#####.',
+      '#####.',
+      '......',
+    ]);
   });
 
   test('16-bit RGB raster is stretched min→0, max→255', () => {

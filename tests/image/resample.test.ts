@@ -4,7 +4,12 @@ import { resampleImage, resampleLabels, scaledSize } from '../../src/image/resam
 import type { FloatImage } from '../../src/image/types.js';
 import { plane } from '../plane.js';
 
-const gray = (width: number, height: number, values: number[]): FloatImage => ({ width, height, channels: 1, data: Float32Array.from(values) });
+const gray = (width: number, height: number, values: number[]): FloatImage => ({
+  width,
+  height,
+  channels: 1,
+  data: Float32Array.from(values),
+});
 const rounded = (data: Float32Array) => Array.from(data, (v) => +v.toFixed(5));
 
 describe('resampleImage', () => {

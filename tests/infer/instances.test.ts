@@ -47,20 +47,23 @@ describe('labelComponents', () => {
 describe('distanceTransform', () => {
   test('random 23x17 mask matches brute-force Euclidean distances', () => {
     const random = new Random(3);
-    const width = 23, height = 17;
+    const width = 23,
+      height = 17;
     const mask = Uint8Array.from({ length: width * height }, () => (random.chance(0.8) ? 1 : 0));
     for (const borderIsBackground of [false, true]) {
       const { data: d } = distanceTransform(plane(mask, width, height), { borderIsBackground });
-      for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
-        let best = Infinity;
-        if (mask[y * width + x] !== 0) {
-          for (let v = 0; v < height; v++) for (let u = 0; u < width; u++) {
-            if (mask[v * width + u] === 0) best = Math.min(best, Math.hypot(u - x, v - y));
-          }
-          if (borderIsBackground) best = Math.min(best, x + 1, y + 1, width - x, height - y);
-        } else best = 0;
-        assert.ok(Math.abs(d[y * width + x] - best) < 1e-5, `(${x}, ${y}) border=${borderIsBackground}: ${d[y * width + x]} vs ${best}`);
-      }
+      for (let y = 0; y < height; y++)
+        for (let x = 0; x < width; x++) {
+          let best = Infinity;
+          if (mask[y * width + x] !== 0) {
+            for (let v = 0; v < height; v++)
+              for (let u = 0; u < width; u++) {
+                if (mask[v * width + u] === 0) best = Math.min(best, Math.hypot(u - x, v - y));
+              }
+            if (borderIsBackground) best = Math.min(best, x + 1, y + 1, width - x, height - y);
+          } else best = 0;
+          assert.ok(Math.abs(d[y * width + x] - best) < 1e-5, `(${x}, ${y}) border=${borderIsBackground}: ${d[y * width + x]} vs ${best}`);
+        }
     }
   });
 
@@ -101,7 +104,13 @@ describe('splitTouching', () => {
 
   test('disc r=12 plus 2x2 and 3x3 specks: specks removed at minSizePx=30, kept at 0', () => {
     const mask = ellipse(new Uint8Array(size * size), size, 40, 40, 12);
-    for (const [x, y] of [[5, 5], [6, 5], [5, 6], [6, 6]]) mask[y * size + x] = 1;
+    for (const [x, y] of [
+      [5, 5],
+      [6, 5],
+      [5, 6],
+      [6, 6],
+    ])
+      mask[y * size + x] = 1;
     for (let y = 70; y < 73; y++) for (let x = 70; x < 73; x++) mask[y * size + x] = 1;
     assert.equal(count(mask), 1);
     assert.equal(count(mask, { minSizePx: 0 }), 3);
@@ -174,10 +183,17 @@ describe('measureCells', () => {
 
   test('ellipse 40x10 is less circular than a disc; sparse ids 7 and 1000000 sorted', () => {
     const labels = new Int32Array(100 * 80);
-    ellipse(new Uint8Array(100 * 80), 100, 50, 20, 20, 5).forEach((v, i) => { if (v) labels[i] = 1_000_000; });
-    ellipse(new Uint8Array(100 * 80), 100, 50, 60, 10).forEach((v, i) => { if (v) labels[i] = 7; });
+    ellipse(new Uint8Array(100 * 80), 100, 50, 20, 20, 5).forEach((v, i) => {
+      if (v) labels[i] = 1_000_000;
+    });
+    ellipse(new Uint8Array(100 * 80), 100, 50, 60, 10).forEach((v, i) => {
+      if (v) labels[i] = 7;
+    });
     const cells = measureCells(plane(labels, 100, 80));
-    assert.deepEqual(cells.map((c) => c.id), [7, 1_000_000]);
+    assert.deepEqual(
+      cells.map((c) => c.id),
+      [7, 1_000_000],
+    );
     assert.ok(cells[1].circularity < 0.8 && cells[0].circularity > 0.9);
     assert.equal(cells[0].areaUm2, undefined);
   });

@@ -25,7 +25,10 @@ function randomImage(width: number, height: number, seed: number): FloatImage {
 /** A small model with non-trivial BatchNorm running statistics (a few training steps). */
 async function trainedModel(make: () => Engine, options: { padding: 'same' | 'valid'; depth: number; classes?: number }): Promise<Model> {
   const engine = make();
-  const model = unet({ inChannels: 3, classes: options.classes ?? 1, depth: options.depth, filters: 4, padding: options.padding }, { engine, seed: 3 });
+  const model = unet(
+    { inChannels: 3, classes: options.classes ?? 1, depth: options.depth, filters: 4, padding: options.padding },
+    { engine, seed: 3 },
+  );
   const size = options.padding === 'same' ? 32 : 44 + (options.depth === 2 ? 0 : 48);
   const out = model.outputSize(size)!;
   const rng = new Random(1);
@@ -103,8 +106,10 @@ for (const { name, make, skip } of engines()) {
 
     test('a 1-channel image for a 3-channel model fails naming both counts', async () => {
       const model = await trainedModel(make, { padding: 'same', depth: 2 });
-      await assert.rejects(predictProbabilities(model, { width: 8, height: 8, channels: 1, data: new Float32Array(64) }),
-        /takes 3-channel images but this image has 1 channel/);
+      await assert.rejects(
+        predictProbabilities(model, { width: 8, height: 8, channels: 1, data: new Float32Array(64) }),
+        /takes 3-channel images but this image has 1 channel/,
+      );
     });
   });
 }
@@ -112,8 +117,14 @@ for (const { name, make, skip } of engines()) {
 test('probabilitiesToLabels: binary threshold 0.3 and 3-class argmax on 2x2 literals', () => {
   const binary = probabilitiesToLabels({ width: 2, height: 2, channels: 1, data: Float32Array.of(0.1, 0.31, 0.29, 0.9) }, 0.3);
   assert.deepEqual(Array.from(binary), [0, 1, 0, 1]);
-  const multi = probabilitiesToLabels({
-    width: 2, height: 1, channels: 3, data: Float32Array.of(0.2, 0.1, /* class 1 */ 0.5, 0.2, /* class 2 */ 0.3, 0.7),
-  }, 0.5);
+  const multi = probabilitiesToLabels(
+    {
+      width: 2,
+      height: 1,
+      channels: 3,
+      data: Float32Array.of(0.2, 0.1, /* class 1 */ 0.5, 0.2, /* class 2 */ 0.3, 0.7),
+    },
+    0.5,
+  );
   assert.deepEqual(Array.from(multi), [1, 2]);
 });

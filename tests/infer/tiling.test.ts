@@ -32,9 +32,10 @@ function blendIdentity(image: FloatImage, plan: TilePlan): Float32Array {
     const input = readTile(image, { x: tile.x, y: tile.y, width: inputSize, height: inputSize });
     const output = new Float32Array(image.channels * outputSize * outputSize);
     for (let c = 0; c < image.channels; c++) {
-      for (let y = 0; y < outputSize; y++) for (let x = 0; x < outputSize; x++) {
-        output[(c * outputSize + y) * outputSize + x] = input[(c * inputSize + y + outputMargin) * inputSize + x + outputMargin];
-      }
+      for (let y = 0; y < outputSize; y++)
+        for (let x = 0; x < outputSize; x++) {
+          output[(c * outputSize + y) * outputSize + x] = input[(c * inputSize + y + outputMargin) * inputSize + x + outputMargin];
+        }
     }
     accumulateTile(accumulator, weightSum, output, weights, tile, plan);
   }
@@ -81,7 +82,13 @@ describe('planTiles', () => {
   test('valid mode tile=572 margin=92 image=500x300: 388 outputs on the output grid, margin mirrored', () => {
     const plan = planTiles({ width: 500, height: 300, tileSize: 572, outputMargin: 92, overlapFraction: 0 });
     assert.equal(plan.outputSize, 388);
-    assert.deepEqual(plan.tiles.map((t) => [t.x, t.y]), [[-92, -136], [20, -136]]);
+    assert.deepEqual(
+      plan.tiles.map((t) => [t.x, t.y]),
+      [
+        [-92, -136],
+        [20, -136],
+      ],
+    );
     assert.deepEqual(plan.pad, { left: 92, top: 136, right: 92, bottom: 136 });
     assert.ok(coverage(plan).every((n) => n >= 1));
     for (const t of plan.tiles) assert.equal(t.outX, t.x + plan.outputMargin + t.offsetX);

@@ -16,7 +16,14 @@ before(() => (dir = mkdtempSync(join(tmpdir(), 'pyocyte-image-io-'))));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A BMP file from rows of bytes as stored: `pixelBytes` per pixel, rows padded to 4 bytes. */
-function bmp(options: { width: number; height: number; bpp: number; rows: number[][]; palette?: number[][]; topDown?: boolean }): Uint8Array {
+function bmp(options: {
+  width: number;
+  height: number;
+  bpp: number;
+  rows: number[][];
+  palette?: number[][];
+  topDown?: boolean;
+}): Uint8Array {
   const { width, height, bpp, rows, palette = [] } = options;
   const stride = Math.floor((bpp * width + 31) / 32) * 4;
   const dataOffset = 14 + 40 + palette.length * 4;
@@ -39,15 +46,29 @@ function bmp(options: { width: number; height: number; bpp: number; rows: number
 }
 
 describe('writeImage → readImage round trip', () => {
-  const cases: [8 | 16 | 32, number][] = [[8, 1], [8, 2], [8, 3], [8, 4], [16, 1], [16, 2], [16, 3], [16, 4], [32, 1], [32, 3]];
+  const cases: [8 | 16 | 32, number][] = [
+    [8, 1],
+    [8, 2],
+    [8, 3],
+    [8, 4],
+    [16, 1],
+    [16, 2],
+    [16, 3],
+    [16, 4],
+    [32, 1],
+    [32, 3],
+  ];
   for (const [bitDepth, channels] of cases) {
     for (const extension of ['.png', '.tif']) {
       if (bitDepth === 32 && extension === '.png') continue;
       test(`${bitDepth}-bit ${channels}-channel 3x2 ${extension}`, async () => {
         const length = 3 * 2 * channels;
-        const data = bitDepth === 8 ? Uint8Array.from({ length }, (_, i) => (i * 37) % 256)
-          : bitDepth === 16 ? Uint16Array.from({ length }, (_, i) => (i * 9973) % 65536)
-          : Float32Array.from({ length }, (_, i) => i / 7 - 1);
+        const data =
+          bitDepth === 8
+            ? Uint8Array.from({ length }, (_, i) => (i * 37) % 256)
+            : bitDepth === 16
+              ? Uint16Array.from({ length }, (_, i) => (i * 9973) % 65536)
+              : Float32Array.from({ length }, (_, i) => i / 7 - 1);
         if (channels === 2 || channels === 4) for (let i = channels - 1; i < length; i += channels) data[i] = bitDepth === 8 ? 255 : 65535;
         const image: RasterImage = { width: 3, height: 2, channels, bitDepth, data, alpha: channels === 2 || channels === 4 };
         const path = join(dir, `rt-${bitDepth}-${channels}${extension}`);
@@ -62,7 +83,10 @@ describe('writeImage → readImage round trip', () => {
 describe('readImage formats', () => {
   test('gray JPEG 8x8 value 100 reads as 1 channel near 100', async () => {
     const path = join(dir, 'gray.jpg');
-    await sharp(new Uint8Array(64).fill(100), { raw: { width: 8, height: 8, channels: 1 } }).toColourspace('b-w').jpeg().toFile(path);
+    await sharp(new Uint8Array(64).fill(100), { raw: { width: 8, height: 8, channels: 1 } })
+      .toColourspace('b-w')
+      .jpeg()
+      .toFile(path);
     const image = await readImage(path);
     assert.equal(image.channels, 1);
     assert.ok(Array.from(image.data).every((v) => Math.abs(v - 100) <= 1));
@@ -71,25 +95,34 @@ describe('readImage formats', () => {
   test('lossless WebP 2x2 RGB reads exactly', async () => {
     const path = join(dir, 'c.webp');
     const data = Uint8Array.from([10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120]);
-    await sharp(data, { raw: { width: 2, height: 2, channels: 3 } }).webp({ lossless: true }).toFile(path);
+    await sharp(data, { raw: { width: 2, height: 2, channels: 3 } })
+      .webp({ lossless: true })
+      .toFile(path);
     const image = await readImage(path);
     assert.deepEqual(Array.from(image.data), Array.from(data));
   });
 
   test('palette PNG of grays reads as 1 channel, colour palette as RGB', async () => {
     const grays = join(dir, 'pal-gray.png');
-    await sharp(Uint8Array.from([0, 0, 0, 128, 128, 128, 255, 255, 255, 0, 0, 0]), { raw: { width: 2, height: 2, channels: 3 } }).png({ palette: true }).toFile(grays);
+    await sharp(Uint8Array.from([0, 0, 0, 128, 128, 128, 255, 255, 255, 0, 0, 0]), { raw: { width: 2, height: 2, channels: 3 } })
+      .png({ palette: true })
+      .toFile(grays);
     const gray = await readImage(grays);
     assert.deepEqual([gray.channels, Array.from(gray.data)], [1, [0, 128, 255, 0]]);
     const colours = join(dir, 'pal-rgb.png');
-    await sharp(Uint8Array.from([255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 0, 0]), { raw: { width: 2, height: 2, channels: 3 } }).png({ palette: true }).toFile(colours);
+    await sharp(Uint8Array.from([255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 0, 0]), { raw: { width: 2, height: 2, channels: 3 } })
+      .png({ palette: true })
+      .toFile(colours);
     const rgb = await readImage(colours);
     assert.deepEqual([rgb.channels, Array.from(rgb.data.slice(0, 6))], [3, [255, 0, 0, 0, 255, 0]]);
   });
 
   test('EXIF orientation 6 turns a 4x2 JPEG into 2x4', async () => {
     const path = join(dir, 'rotated.jpg');
-    await sharp(new Uint8Array(8 * 3).fill(200), { raw: { width: 4, height: 2, channels: 3 } }).jpeg().withMetadata({ orientation: 6 }).toFile(path);
+    await sharp(new Uint8Array(8 * 3).fill(200), { raw: { width: 4, height: 2, channels: 3 } })
+      .jpeg()
+      .withMetadata({ orientation: 6 })
+      .toFile(path);
     const image = await readImage(path);
     const info = await readImageInfo(path);
     assert.deepEqual([image.width, image.height, info.width, info.height], [2, 4, 2, 4]);
@@ -98,14 +131,25 @@ describe('readImage formats', () => {
   test('readImageInfo 16-bit gray PNG 5x3', async () => {
     const path = join(dir, 'info.png');
     await writeImage(path, { width: 5, height: 3, channels: 1, bitDepth: 16, data: new Uint16Array(15) });
-    assert.deepEqual(await readImageInfo(path), { width: 5, height: 3, channels: 1, alpha: false, bitDepth: 16, sampleType: 'uint16', format: 'png', pages: 1 });
+    assert.deepEqual(await readImageInfo(path), {
+      width: 5,
+      height: 3,
+      channels: 1,
+      alpha: false,
+      bitDepth: 16,
+      sampleType: 'uint16',
+      format: 'png',
+      pages: 1,
+    });
   });
 
   test('multi-page TIFF fails naming the page count', async () => {
     const page = join(dir, 'page.tif');
     await writeImage(page, { width: 2, height: 2, channels: 1, bitDepth: 8, data: new Uint8Array(4) });
     const path = join(dir, 'stack.tif');
-    await sharp([page, page, page], { join: { animated: true } }).tiff({ compression: 'lzw' }).toFile(path);
+    await sharp([page, page, page], { join: { animated: true } })
+      .tiff({ compression: 'lzw' })
+      .toFile(path);
     await assert.rejects(readImage(path), /stack\.tif has 3 pages .*save each page as its own file/);
   });
 
@@ -124,7 +168,18 @@ describe('BMP decoding', () => {
   test('24-bit 3x2 bottom-up with row padding', async () => {
     const path = join(dir, 'rgb.bmp');
     // Stored BGR; each row of 9 bytes padded to 12.
-    writeFileSync(path, bmp({ width: 3, height: 2, bpp: 24, rows: [[3, 2, 1, 6, 5, 4, 9, 8, 7], [12, 11, 10, 15, 14, 13, 18, 17, 16]] }));
+    writeFileSync(
+      path,
+      bmp({
+        width: 3,
+        height: 2,
+        bpp: 24,
+        rows: [
+          [3, 2, 1, 6, 5, 4, 9, 8, 7],
+          [12, 11, 10, 15, 14, 13, 18, 17, 16],
+        ],
+      }),
+    );
     const image = await readImage(path);
     assert.deepEqual([image.width, image.height, image.channels], [3, 2, 3]);
     assert.deepEqual(Array.from(image.data), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18]);
@@ -132,7 +187,19 @@ describe('BMP decoding', () => {
 
   test('24-bit 2x2 top-down (negative height)', async () => {
     const path = join(dir, 'topdown.bmp');
-    writeFileSync(path, bmp({ width: 2, height: 2, bpp: 24, topDown: true, rows: [[3, 2, 1, 6, 5, 4], [9, 8, 7, 12, 11, 10]] }));
+    writeFileSync(
+      path,
+      bmp({
+        width: 2,
+        height: 2,
+        bpp: 24,
+        topDown: true,
+        rows: [
+          [3, 2, 1, 6, 5, 4],
+          [9, 8, 7, 12, 11, 10],
+        ],
+      }),
+    );
     assert.deepEqual(Array.from((await readImage(path)).data), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
   });
 
@@ -146,13 +213,37 @@ describe('BMP decoding', () => {
 
   test('8-bit colour palette reads as RGB', async () => {
     const path = join(dir, 'pal8.bmp');
-    writeFileSync(path, bmp({ width: 2, height: 1, bpp: 8, palette: [[0, 0, 0], [200, 100, 50]], rows: [[1, 0]] }));
+    writeFileSync(
+      path,
+      bmp({
+        width: 2,
+        height: 1,
+        bpp: 8,
+        palette: [
+          [0, 0, 0],
+          [200, 100, 50],
+        ],
+        rows: [[1, 0]],
+      }),
+    );
     assert.deepEqual(Array.from((await readImage(path)).data), [200, 100, 50, 0, 0, 0]);
   });
 
   test('1-bit 3x1 palette black/white', async () => {
     const path = join(dir, 'one.bmp');
-    writeFileSync(path, bmp({ width: 3, height: 1, bpp: 1, palette: [[0, 0, 0], [255, 255, 255]], rows: [[0b10100000]] }));
+    writeFileSync(
+      path,
+      bmp({
+        width: 3,
+        height: 1,
+        bpp: 1,
+        palette: [
+          [0, 0, 0],
+          [255, 255, 255],
+        ],
+        rows: [[0b10100000]],
+      }),
+    );
     assert.deepEqual(Array.from((await readImage(path)).data), [255, 0, 255]);
   });
 
@@ -166,14 +257,26 @@ describe('BMP decoding', () => {
   test('readImageInfo BMP 3x2 from the header', async () => {
     const path = join(dir, 'info.bmp');
     writeFileSync(path, bmp({ width: 3, height: 2, bpp: 24, rows: [[], []] }));
-    assert.deepEqual(await readImageInfo(path), { width: 3, height: 2, channels: 3, alpha: false, bitDepth: 8, sampleType: 'uint8', format: 'bmp', pages: 1 });
+    assert.deepEqual(await readImageInfo(path), {
+      width: 3,
+      height: 2,
+      channels: 3,
+      alpha: false,
+      bitDepth: 8,
+      sampleType: 'uint8',
+      format: 'bmp',
+      pages: 1,
+    });
   });
 });
 
 describe('toFloatImage', () => {
   test('8-bit [0, 51, 255] → [0, 0.2, 1]', () => {
     const image = toFloatImage({ width: 3, height: 1, channels: 1, bitDepth: 8, data: Uint8Array.from([0, 51, 255]) });
-    assert.deepEqual(Array.from(image.data, (v) => +v.toFixed(6)), [0, 0.2, 1]);
+    assert.deepEqual(
+      Array.from(image.data, (v) => +v.toFixed(6)),
+      [0, 0.2, 1],
+    );
   });
 
   test('16-bit 65535 → 1', () => {
@@ -188,14 +291,19 @@ describe('toFloatImage', () => {
 
   test('gray+alpha with a transparent pixel fails naming the file', () => {
     assert.throws(
-      () => toFloatImage({ width: 2, height: 1, channels: 2, bitDepth: 8, data: Uint8Array.from([9, 255, 9, 0]) }, { file: 'images/a.png' }),
-      (error: unknown) => error instanceof PyocyteError && /images\/a\.png has an alpha channel with 1 transparent pixel/.test(error.message),
+      () =>
+        toFloatImage({ width: 2, height: 1, channels: 2, bitDepth: 8, data: Uint8Array.from([9, 255, 9, 0]) }, { file: 'images/a.png' }),
+      (error: unknown) =>
+        error instanceof PyocyteError && /images\/a\.png has an alpha channel with 1 transparent pixel/.test(error.message),
     );
   });
 });
 
 test('writeImage to .jpg fails listing .png and .tif', async () => {
-  await assert.rejects(writeImage(join(dir, 'x.jpg'), { width: 1, height: 1, channels: 1, bitDepth: 8, data: new Uint8Array(1) }), /\.png, \.tif or \.tiff/);
+  await assert.rejects(
+    writeImage(join(dir, 'x.jpg'), { width: 1, height: 1, channels: 1, bitDepth: 8, data: new Uint8Array(1) }),
+    /\.png, \.tif or \.tiff/,
+  );
 });
 
 /** Writes interleaved samples of any TIFF type to `name` in the test folder; returns the path. */
@@ -242,8 +350,17 @@ describe('TIFF sample types and channels sharp misreads (read with geotiff)', ()
     assert.deepEqual([image.channels, image.alpha], [2, false]);
     assert.equal((await readImageInfo(stains)).alpha, false);
     // The second stain has values below 255 but is no alpha: nothing is refused, both channels stay.
-    assert.deepEqual(Array.from(toFloatImage(image).data, (v) => Math.round(v * 255)), Array.from(data));
-    const alpha = tiff('alpha.tif', { width: 2, height: 2, channels: 2, extraSamples: [2], data: Uint8Array.from([10, 255, 20, 255, 30, 255, 40, 255]) });
+    assert.deepEqual(
+      Array.from(toFloatImage(image).data, (v) => Math.round(v * 255)),
+      Array.from(data),
+    );
+    const alpha = tiff('alpha.tif', {
+      width: 2,
+      height: 2,
+      channels: 2,
+      extraSamples: [2],
+      data: Uint8Array.from([10, 255, 20, 255, 30, 255, 40, 255]),
+    });
     const withAlpha = await readImage(alpha);
     assert.deepEqual([withAlpha.channels, withAlpha.alpha], [2, true]);
     assert.deepEqual(toFloatImage(withAlpha).channels, 1);
@@ -267,11 +384,20 @@ describe('TIFF sample types and channels sharp misreads (read with geotiff)', ()
     const pixels = Uint8Array.from([1, 2, 3, 4, 5, 6]);
     for (let orientation = 1; orientation <= 8; orientation++) {
       const png = join(dir, `o${orientation}.png`);
-      await sharp(pixels, { raw: { width: 3, height: 2, channels: 1 } }).png().withMetadata({ orientation }).toFile(png);
+      await sharp(pixels, { raw: { width: 3, height: 2, channels: 1 } })
+        .png()
+        .withMetadata({ orientation })
+        .toFile(png);
       const bySharp = await readImage(png);
-      const byTiff = await readImage(tiff(`o${orientation}.tif`, { width: 3, height: 2, channels: 1, orientation, data: Int8Array.from(pixels) }));
+      const byTiff = await readImage(
+        tiff(`o${orientation}.tif`, { width: 3, height: 2, channels: 1, orientation, data: Int8Array.from(pixels) }),
+      );
       const firstChannel = Array.from({ length: 6 }, (_, i) => bySharp.data[i * bySharp.channels]);
-      assert.deepEqual([byTiff.width, byTiff.height, Array.from(byTiff.data)], [bySharp.width, bySharp.height, firstChannel], `orientation ${orientation}`);
+      assert.deepEqual(
+        [byTiff.width, byTiff.height, Array.from(byTiff.data)],
+        [bySharp.width, bySharp.height, firstChannel],
+        `orientation ${orientation}`,
+      );
     }
   });
 });
@@ -281,7 +407,10 @@ describe('ImageJ multi-channel TIFFs (one gray page per channel)', () => {
 
   test('channels=2 over 2 pages reads as one 2-channel image', async () => {
     const path = join(dir, 'imagej-2ch.tif');
-    writeFileSync(path, encodeTiffPages([page([1, 2]), page([300, 400])], { description: 'ImageJ=1.54f\nimages=2\nchannels=2\nmode=composite\n' }));
+    writeFileSync(
+      path,
+      encodeTiffPages([page([1, 2]), page([300, 400])], { description: 'ImageJ=1.54f\nimages=2\nchannels=2\nmode=composite\n' }),
+    );
     const image = await readImage(path);
     assert.deepEqual([image.width, image.height, image.channels, image.alpha, Array.from(image.data)], [2, 1, 2, false, [1, 300, 2, 400]]);
     const info = await readImageInfo(path);
@@ -298,10 +427,18 @@ describe('ImageJ multi-channel TIFFs (one gray page per channel)', () => {
 describe('CMYK JPEG without an ICC profile', () => {
   test('reads as RGB within 16 levels of the original (mean within 8), and its header says a generic profile converted it', async () => {
     // Muted smear colours (pinks, purples, near-white) stay inside the CMYK gamut.
-    const colours = [[230, 200, 210], [150, 90, 160], [240, 235, 230], [200, 150, 170]];
+    const colours = [
+      [230, 200, 210],
+      [150, 90, 160],
+      [240, 235, 230],
+      [200, 150, 170],
+    ];
     const rgb = Uint8Array.from({ length: 8 * 8 * 3 }, (_, i) => colours[Math.floor(i / 3) % 4][i % 3]);
     const path = join(dir, 'cmyk.jpg');
-    await sharp(rgb, { raw: { width: 8, height: 8, channels: 3 } }).toColourspace('cmyk').jpeg({ quality: 100, chromaSubsampling: '4:4:4' }).toFile(path);
+    await sharp(rgb, { raw: { width: 8, height: 8, channels: 3 } })
+      .toColourspace('cmyk')
+      .jpeg({ quality: 100, chromaSubsampling: '4:4:4' })
+      .toFile(path);
     const info = await readImageInfo(path);
     assert.deepEqual([info.channels, info.cmykProfile], [3, 'generic']);
     const image = await readImage(path);
@@ -318,7 +455,11 @@ describe('CMYK JPEG without an ICC profile', () => {
 
 describe('toFloatImage intensity scaling', () => {
   const gray = (bitDepth: 8 | 16 | 32, values: number[]): RasterImage => ({
-    width: values.length, height: 1, channels: 1, bitDepth, alpha: false,
+    width: values.length,
+    height: 1,
+    channels: 1,
+    bitDepth,
+    alpha: false,
     data: bitDepth === 8 ? Uint8Array.from(values) : bitDepth === 16 ? Uint16Array.from(values) : Float32Array.from(values),
   });
   const scaled = (raster: RasterImage, options = {}) => Array.from(toFloatImage(raster, options).data, (v) => +v.toFixed(6));
@@ -342,17 +483,30 @@ describe('toFloatImage intensity scaling', () => {
 
   test('200 NaN pixels: refused naming the file and the count; filled with the median (and warned) for prediction', () => {
     const values = Array.from({ length: 400 }, (_, i) => (i < 200 ? NaN : i));
-    assert.throws(() => toFloatImage(gray(32, values), { file: 'images/nan.tif' }), /images\/nan\.tif has 200 pixels that are NaN or infinite \(of 400\)/);
+    assert.throws(
+      () => toFloatImage(gray(32, values), { file: 'images/nan.tif' }),
+      /images\/nan\.tif has 200 pixels that are NaN or infinite \(of 400\)/,
+    );
     const warnings: string[] = [];
-    const filled = toFloatImage(gray(32, [NaN, Infinity, 2, 4, 6]), { file: 'x.tif', nonFinite: 'fill', onWarning: (w) => warnings.push(w) });
+    const filled = toFloatImage(gray(32, [NaN, Infinity, 2, 4, 6]), {
+      file: 'x.tif',
+      nonFinite: 'fill',
+      onWarning: (w) => warnings.push(w),
+    });
     // median of 2, 4, 6 is 4; whole numbers ≥ 0 up to 6 are ÷ 255
-    assert.deepEqual(Array.from(filled.data, (v) => Math.round(v * 255)), [4, 4, 2, 4, 6]);
+    assert.deepEqual(
+      Array.from(filled.data, (v) => Math.round(v * 255)),
+      [4, 4, 2, 4, 6],
+    );
     assert.match(warnings.join(), /x\.tif: 2 pixels NaN or infinite \(of 5\), filled/);
   });
 
   test('channels [2, 0] of an RGB raster pick and order them; channel 3 fails naming the file', () => {
     const rgb: RasterImage = { width: 1, height: 1, channels: 3, bitDepth: 8, data: Uint8Array.from([0, 51, 255]) };
     assert.deepEqual(Array.from(toFloatImage(rgb, { channels: [2, 0] }).data), [1, 0]);
-    assert.throws(() => toFloatImage(rgb, { channels: [0, 3], file: 'a.png' }), /a\.png has 3 channels \(0–2\); channel 3 cannot be chosen/);
+    assert.throws(
+      () => toFloatImage(rgb, { channels: [0, 3], file: 'a.png' }),
+      /a\.png has 3 channels \(0–2\); channel 3 cannot be chosen/,
+    );
   });
 });

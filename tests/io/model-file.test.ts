@@ -96,7 +96,11 @@ describe('model file: model.json + model.safetensors', () => {
   });
 
   test('3 classes with a value map: classNames and mask.valueMap survive the round trip', async () => {
-    const metadata = { task: 'multiclass' as const, classNames: ['background', 'cytoplasm', 'nucleus'], mask: { valueMap: { 0: 0, 128: 1, 255: 2 } } };
+    const metadata = {
+      task: 'multiclass' as const,
+      classNames: ['background', 'cytoplasm', 'nucleus'],
+      mask: { valueMap: { 0: 0, 128: 1, 255: 2 } },
+    };
     const model = await trainedModel(reference(), { classes: 3, metadata });
     const path = join(tmp.dir, 'three', 'model');
     await saveModel(path, model);
@@ -112,7 +116,9 @@ describe('model file: model.json + model.safetensors', () => {
     assert.ok(difference < 1e-4, `max difference ${difference}`);
   });
 
-  test('native → reference: a model trained and saved on native predicts the same on reference within 1e-4', { skip: nativeSkip }, async () => {
+  test('native → reference: a model trained and saved on native predicts the same on reference within 1e-4', {
+    skip: nativeSkip,
+  }, async () => {
     const model = await trainedModel(createEngine({ backend: 'native' }));
     const path = join(tmp.dir, 'native', 'model');
     await saveModel(path, model);
@@ -121,10 +127,11 @@ describe('model file: model.json + model.safetensors', () => {
     assert.ok(difference < 1e-4, `max difference ${difference}`);
   });
 
-  test('tensor names are PyTorch state_dict names: the golden torch file\'s params and buffers, same shapes, plus I64 num_batches_tracked', () => {
+  test("tensor names are PyTorch state_dict names: the golden torch file's params and buffers, same shapes, plus I64 num_batches_tracked", () => {
     const { tensors, metadata } = decodeSafetensors(readFileSync(join(dir, 'model.safetensors')));
     const names = Object.keys(tensors);
-    for (const name of ['down.0.0.weight', 'down.0.1.running_mean', 'up.0.weight', 'head.bias', 'down.0.1.num_batches_tracked']) assert.ok(names.includes(name), name);
+    for (const name of ['down.0.0.weight', 'down.0.1.running_mean', 'up.0.weight', 'head.bias', 'down.0.1.num_batches_tracked'])
+      assert.ok(names.includes(name), name);
     assert.deepEqual([tensors['down.0.1.num_batches_tracked'].dtype, tensors['down.0.1.num_batches_tracked'].shape], ['I64', []]);
     assert.equal(metadata.format, 'pt');
     const golden = decodeSafetensors(readFileSync(new URL('../golden/unet-binary-bn.safetensors', import.meta.url))).tensors;
@@ -136,7 +143,11 @@ describe('model file: model.json + model.safetensors', () => {
 
   test('the golden PyTorch weights load by name into a depth-2, 4-filter model', () => {
     const golden = decodeSafetensors(readFileSync(new URL('../golden/unet-binary-bn.safetensors', import.meta.url))).tensors;
-    const renamed = Object.fromEntries(Object.entries(golden).filter(([n]) => /^(param|buffer)\./.test(n)).map(([n, t]) => [n.replace(/^(param|buffer)\./, ''), t]));
+    const renamed = Object.fromEntries(
+      Object.entries(golden)
+        .filter(([n]) => /^(param|buffer)\./.test(n))
+        .map(([n, t]) => [n.replace(/^(param|buffer)\./, ''), t]),
+    );
     const model = unet({ inChannels: 3, classes: 1, depth: 2, filters: 4 }, { engine: reference() });
     assert.doesNotThrow(() => loadModelTensors(model, renamed, 'golden'));
   });
@@ -156,7 +167,11 @@ describe('model file: model.json + model.safetensors', () => {
     const json = JSON.parse(readFileSync(jsonFile, 'utf8')) as { architecture: { filters: number } };
     json.architecture.filters = 8;
     writeFileSync(jsonFile, JSON.stringify(json));
-    await rejectsNaming(loadModel(path, { engine: reference() }), join(path, 'model.safetensors'), /does not fit the model in its model\.json: '[\w.]+' is \[[\d,]+\] but the model expects \[[\d,]+\];.* \(and \d+ more\)$/);
+    await rejectsNaming(
+      loadModel(path, { engine: reference() }),
+      join(path, 'model.safetensors'),
+      /does not fit the model in its model\.json: '[\w.]+' is \[[\d,]+\] but the model expects \[[\d,]+\];.* \(and \d+ more\)$/,
+    );
   });
 
   test('model.json: invalid JSON, another format, a newer version, missing weights each fail naming the file', async () => {
@@ -190,9 +205,15 @@ describe('model file: model.json + model.safetensors', () => {
 
   test('resolveModelPath fails clearly on a missing path and on a folder without a model', () => {
     const missing = join(tmp.dir, 'nowhere');
-    assert.throws(() => resolveModelPath(missing), (e: unknown) => e instanceof PyocyteError && e.message.startsWith(`no model at ${missing}: the path does not exist`));
+    assert.throws(
+      () => resolveModelPath(missing),
+      (e: unknown) => e instanceof PyocyteError && e.message.startsWith(`no model at ${missing}: the path does not exist`),
+    );
     const empty = join(tmp.dir, 'empty');
     mkdirSync(empty);
-    assert.throws(() => resolveModelPath(empty), (e: unknown) => e instanceof PyocyteError && e.message.includes(`expected ${join(empty, 'model', 'model.json')}`));
+    assert.throws(
+      () => resolveModelPath(empty),
+      (e: unknown) => e instanceof PyocyteError && e.message.includes(`expected ${join(empty, 'model', 'model.json')}`),
+    );
   });
 });

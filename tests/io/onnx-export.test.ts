@@ -15,7 +15,12 @@ import { type NormName, type PaddingMode, unetOutputSize, validTileSizes } from 
 import { PyocyteError } from '../../src/util/errors.js';
 import { Random } from '../../src/util/random.js';
 
-interface Case { padding: PaddingMode; norm: NormName; classes: number; dropout: number }
+interface Case {
+  padding: PaddingMode;
+  norm: NormName;
+  classes: number;
+  dropout: number;
+}
 
 function randomArray(length: number, rng: Random, low = -1, high = 1): Float32Array {
   return Float32Array.from({ length }, () => rng.uniform(low, high));
@@ -23,9 +28,16 @@ function randomArray(length: number, rng: Random, low = -1, high = 1): Float32Ar
 
 /** Input sizes for the tests: two different valid sizes per padding mode (depth 2). */
 function sizesFor(padding: PaddingMode): [number, number][] {
-  if (padding === 'same') return [[32, 32], [48, 64]];
+  if (padding === 'same')
+    return [
+      [32, 32],
+      [48, 64],
+    ];
   const [a, b, c] = validTileSizes({ depth: 2, padding, min: 40, max: 80 });
-  return [[a, a], [c, b]];
+  return [
+    [a, a],
+    [c, b],
+  ];
 }
 
 /**
@@ -34,7 +46,10 @@ function sizesFor(padding: PaddingMode): [number, number][] {
  */
 async function trainedModel(c: Case, seed = 11): Promise<Model> {
   const engine = createEngine({ backend: 'reference' });
-  const model = unet({ inChannels: 3, classes: c.classes, depth: 2, filters: 4, padding: c.padding, norm: c.norm, dropout: c.dropout }, { engine, seed });
+  const model = unet(
+    { inChannels: 3, classes: c.classes, depth: 2, filters: 4, padding: c.padding, norm: c.norm, dropout: c.dropout },
+    { engine, seed },
+  );
   const rng = new Random(seed);
   const [size] = sizesFor(c.padding)[0];
   const out = model.outputSize(size)!;
@@ -89,7 +104,7 @@ async function compare(model: Model, bytes: Uint8Array, sizes: [number, number][
 }
 
 describe('crop margins and input sizes', () => {
-  test('valid depth=4 skip margins are the paper\'s 88, 40, 16, 4 px; same are 0', () => {
+  test("valid depth=4 skip margins are the paper's 88, 40, 16, 4 px; same are 0", () => {
     assert.deepEqual(skipCropMargins({ depth: 4, padding: 'valid' }), [88, 40, 16, 4]);
     assert.deepEqual(skipCropMargins({ depth: 3, padding: 'same' }), [0, 0, 0]);
   });
@@ -151,9 +166,13 @@ describe('exported metadata', () => {
   test('valid+batch binary, meanStd normalisation, pixelSizeUm=0.5: props decode as JSON', async () => {
     const engine = createEngine({ backend: 'reference' });
     const normalization = { kind: 'meanStd' as const, mean: [0.5, 0.4, 0.3], std: [0.2, 0.2, 0.25] };
-    const model = unet({ inChannels: 3, classes: 1, depth: 2, filters: 4, padding: 'valid' }, {
-      engine, metadata: { normalization, threshold: 0.42, pixelSizeUm: 0.5, classNames: ['background', 'pus cell'] },
-    });
+    const model = unet(
+      { inChannels: 3, classes: 1, depth: 2, filters: 4, padding: 'valid' },
+      {
+        engine,
+        metadata: { normalization, threshold: 0.42, pixelSizeUm: 0.5, classNames: ['background', 'pus cell'] },
+      },
+    );
     const decoded = decodeOnnxModel(await exportOnnx(model));
     const props = Object.fromEntries(Object.entries(decoded.metadata).map(([k, v]) => [k, JSON.parse(v) as unknown]));
     assert.deepEqual(props.normalization, normalization);
@@ -209,8 +228,12 @@ describe('pyocyte export (CLI)', () => {
   test('--format tflite, a missing model and --opset 9 fail with one-line errors', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pyocyte-export-'));
     try {
-      const oneLine = (pattern: RegExp) => (e: unknown) => e instanceof PyocyteError && pattern.test(e.message) && !e.message.includes('\n');
-      await assert.rejects(command(['--model', dir, '--format', 'tflite']), oneLine(/unknown export format 'tflite'; valid export formats are: onnx/));
+      const oneLine = (pattern: RegExp) => (e: unknown) =>
+        e instanceof PyocyteError && pattern.test(e.message) && !e.message.includes('\n');
+      await assert.rejects(
+        command(['--model', dir, '--format', 'tflite']),
+        oneLine(/unknown export format 'tflite'; valid export formats are: onnx/),
+      );
       await assert.rejects(command(['--model', join(dir, 'nothing')]), oneLine(/no model at .*nothing: the path does not exist/));
       await assert.rejects(command(['--model', dir]), oneLine(/no model in .*: expected .*model\.json/));
       await assert.rejects(command(['--model', dir, '--opset', '9']), oneLine(/unknown ONNX opset '9'/));

@@ -1,10 +1,24 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { buildCurvesSvg, renderCurvesPng, niceTicks, formatTick, finiteSegments, legendCorner, type CurveFigure } from '../../src/io/plot.js';
+import {
+  buildCurvesSvg,
+  renderCurvesPng,
+  niceTicks,
+  formatTick,
+  finiteSegments,
+  legendCorner,
+  type CurveFigure,
+} from '../../src/io/plot.js';
 import { PyocyteError } from '../../src/util/errors.js';
 
-const loss: [number, number][] = [[1, 0.9], [2, 0.5], [3, NaN], [4, 0.31], [5, 0.25]];
+const loss: [number, number][] = [
+  [1, 0.9],
+  [2, 0.5],
+  [3, NaN],
+  [4, 0.31],
+  [5, 0.25],
+];
 
 function figure(panels: CurveFigure['panels']): CurveFigure {
   return { title: 'run <1> & "friends"', xLabel: 'epoch', panels };
@@ -33,27 +47,93 @@ describe('ticks', () => {
 
 describe('geometry helpers', () => {
   test('finiteSegments breaks at NaN and sorts by x', () => {
-    assert.deepEqual(finiteSegments([[2, 0.5], [1, 0.9], [3, NaN], [5, 0.25], [4, 0.31]]), [[[1, 0.9], [2, 0.5]], [[4, 0.31], [5, 0.25]]]);
+    assert.deepEqual(
+      finiteSegments([
+        [2, 0.5],
+        [1, 0.9],
+        [3, NaN],
+        [5, 0.25],
+        [4, 0.31],
+      ]),
+      [
+        [
+          [1, 0.9],
+          [2, 0.5],
+        ],
+        [
+          [4, 0.31],
+          [5, 0.25],
+        ],
+      ],
+    );
     assert.deepEqual(finiteSegments([[1, NaN]]), []);
   });
 
   test('legendCorner avoids a curve through the top-right corner', () => {
     const plot = { left: 0, top: 0, right: 100, bottom: 100 };
-    assert.deepEqual(legendCorner(plot, 30, 10, 2, [[90, 5], [95, 6]]), { left: 2, top: 2 });
+    assert.deepEqual(
+      legendCorner(plot, 30, 10, 2, [
+        [90, 5],
+        [95, 6],
+      ]),
+      { left: 2, top: 2 },
+    );
     assert.deepEqual(legendCorner(plot, 30, 10, 2, []), { left: 68, top: 2 });
   });
 });
 
 describe('buildCurvesSvg', () => {
-  const svg = buildCurvesSvg(figure([
-    { title: 'Loss', yLabel: 'loss', lines: [{ name: 'train', points: loss }, { name: 'validation', points: [[1, 1], [5, 0.4]] }] },
-    { title: 'Dice', yLabel: 'Dice', yRange: [0, 1], lines: [{ name: 'val dice', points: [[1, 0.5], [5, 0.9]] }] },
-    { title: 'IoU', yLabel: 'IoU', lines: [{ name: 'single', points: [[3, 0.7]] }] },
-    { title: 'Accuracy', yLabel: 'accuracy', lines: [{ name: 'flat', points: [[1, 0.95], [5, 0.95]] }] },
-  ]), { width: 800, height: 600 });
+  const svg = buildCurvesSvg(
+    figure([
+      {
+        title: 'Loss',
+        yLabel: 'loss',
+        lines: [
+          { name: 'train', points: loss },
+          {
+            name: 'validation',
+            points: [
+              [1, 1],
+              [5, 0.4],
+            ],
+          },
+        ],
+      },
+      {
+        title: 'Dice',
+        yLabel: 'Dice',
+        yRange: [0, 1],
+        lines: [
+          {
+            name: 'val dice',
+            points: [
+              [1, 0.5],
+              [5, 0.9],
+            ],
+          },
+        ],
+      },
+      { title: 'IoU', yLabel: 'IoU', lines: [{ name: 'single', points: [[3, 0.7]] }] },
+      {
+        title: 'Accuracy',
+        yLabel: 'accuracy',
+        lines: [
+          {
+            name: 'flat',
+            points: [
+              [1, 0.95],
+              [5, 0.95],
+            ],
+          },
+        ],
+      },
+    ]),
+    { width: 800, height: 600 },
+  );
 
   test('legend names, titles and escaped figure title are present', () => {
-    for (const name of ['train', 'validation', 'val dice', 'single', 'flat', 'Loss', 'Dice', 'IoU', 'Accuracy']) assert.ok(svg.includes(`>${name}</text>`), name);
+    for (const name of ['train', 'validation', 'val dice', 'single', 'flat', 'Loss', 'Dice', 'IoU', 'Accuracy'])
+      assert.ok(svg.includes(`>${name}</text>`), name);
     assert.ok(svg.includes('run &lt;1&gt; &amp; &quot;friends&quot;'));
     assert.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg" width="800" height="600"'));
   });
@@ -69,12 +149,16 @@ describe('buildCurvesSvg', () => {
   });
 
   test('deterministic', () => {
-    assert.equal(buildCurvesSvg(figure([{ title: 'Loss', yLabel: 'loss', lines: [{ name: 'train', points: loss }] }])),
-      buildCurvesSvg(figure([{ title: 'Loss', yLabel: 'loss', lines: [{ name: 'train', points: loss }] }])));
+    assert.equal(
+      buildCurvesSvg(figure([{ title: 'Loss', yLabel: 'loss', lines: [{ name: 'train', points: loss }] }])),
+      buildCurvesSvg(figure([{ title: 'Loss', yLabel: 'loss', lines: [{ name: 'train', points: loss }] }])),
+    );
   });
 
   test('a panel with no finite points says "no data"', () => {
-    assert.ok(buildCurvesSvg(figure([{ title: 'Empty', yLabel: 'y', lines: [{ name: 'x', points: [[1, NaN]] }] }])).includes('>no data</text>'));
+    assert.ok(
+      buildCurvesSvg(figure([{ title: 'Empty', yLabel: 'y', lines: [{ name: 'x', points: [[1, NaN]] }] }])).includes('>no data</text>'),
+    );
   });
 
   test('size 100x100 and empty yRange are rejected', () => {
@@ -85,10 +169,25 @@ describe('buildCurvesSvg', () => {
 
 describe('renderCurvesPng', () => {
   test('600x400 PNG with two panels', async () => {
-    const png = await renderCurvesPng(figure([
-      { title: 'Loss', yLabel: 'loss', lines: [{ name: 'train', points: loss }] },
-      { title: 'Dice', yLabel: 'Dice', lines: [{ name: 'val', points: [[1, 0.5], [5, 0.9]] }] },
-    ]), { width: 600, height: 400 });
+    const png = await renderCurvesPng(
+      figure([
+        { title: 'Loss', yLabel: 'loss', lines: [{ name: 'train', points: loss }] },
+        {
+          title: 'Dice',
+          yLabel: 'Dice',
+          lines: [
+            {
+              name: 'val',
+              points: [
+                [1, 0.5],
+                [5, 0.9],
+              ],
+            },
+          ],
+        },
+      ]),
+      { width: 600, height: 400 },
+    );
     const metadata = await sharp(png).metadata();
     assert.equal(metadata.format, 'png');
     assert.deepEqual([metadata.width, metadata.height], [600, 400]);

@@ -18,8 +18,11 @@ function handMade(header: unknown, data: number[], pad = true): Uint8Array {
 }
 
 function expectError(bytes: Uint8Array, pattern: RegExp): void {
-  assert.throws(() => decodeSafetensors(bytes, { file: 'model.safetensors' }),
-    (e: unknown) => e instanceof PyocyteError && e.file === 'model.safetensors' && pattern.test(e.message) && e.message.startsWith('model.safetensors'));
+  assert.throws(
+    () => decodeSafetensors(bytes, { file: 'model.safetensors' }),
+    (e: unknown) =>
+      e instanceof PyocyteError && e.file === 'model.safetensors' && pattern.test(e.message) && e.message.startsWith('model.safetensors'),
+  );
 }
 
 describe('safetensors golden bytes (what the reference serialize() writes)', () => {
@@ -38,22 +41,32 @@ describe('safetensors golden bytes (what the reference serialize() writes)', () 
 
   test('no tensors: {} plus 6 spaces; with metadata framework=pt: __metadata__ only', () => {
     assert.deepEqual([...encodeSafetensors({})], [...u64(8), ...ascii('{}      ')]);
-    assert.deepEqual([...encodeSafetensors({}, { metadata: { framework: 'pt' } })],
-      [...u64(40), ...ascii('{"__metadata__":{"framework":"pt"}}     ')]);
+    assert.deepEqual(
+      [...encodeSafetensors({}, { metadata: { framework: 'pt' } })],
+      [...u64(40), ...ascii('{"__metadata__":{"framework":"pt"}}     ')],
+    );
   });
 
   test('mixed dtypes u8 a, F32 b, I64 c, F32 a2: ordered I64, F32 (by name), U8', () => {
-    const bytes = encodeSafetensors({
-      a: { shape: [1], data: Uint8Array.from([7]) },
-      b: { shape: [1], data: Float32Array.from([1]) },
-      c: { shape: [1], data: BigInt64Array.from([2n]) },
-      a2: { shape: [1], data: Float32Array.from([3]) },
-    }, { metadata: { z: '1', epoch: '40' } });
+    const bytes = encodeSafetensors(
+      {
+        a: { shape: [1], data: Uint8Array.from([7]) },
+        b: { shape: [1], data: Float32Array.from([1]) },
+        c: { shape: [1], data: BigInt64Array.from([2n]) },
+        a2: { shape: [1], data: Float32Array.from([3]) },
+      },
+      { metadata: { z: '1', epoch: '40' } },
+    );
     const headerLength = Number(new DataView(bytes.buffer).getBigUint64(0, true));
-    const header = Buffer.from(bytes.subarray(8, 8 + headerLength)).toString('utf8').trimEnd();
-    assert.equal(header, '{"__metadata__":{"epoch":"40","z":"1"},'
-      + '"c":{"dtype":"I64","shape":[1],"data_offsets":[0,8]},"a2":{"dtype":"F32","shape":[1],"data_offsets":[8,12]},'
-      + '"b":{"dtype":"F32","shape":[1],"data_offsets":[12,16]},"a":{"dtype":"U8","shape":[1],"data_offsets":[16,17]}}');
+    const header = Buffer.from(bytes.subarray(8, 8 + headerLength))
+      .toString('utf8')
+      .trimEnd();
+    assert.equal(
+      header,
+      '{"__metadata__":{"epoch":"40","z":"1"},' +
+        '"c":{"dtype":"I64","shape":[1],"data_offsets":[0,8]},"a2":{"dtype":"F32","shape":[1],"data_offsets":[8,12]},' +
+        '"b":{"dtype":"F32","shape":[1],"data_offsets":[12,16]},"a":{"dtype":"U8","shape":[1],"data_offsets":[16,17]}}',
+    );
     assert.equal(headerLength % 8, 0);
   });
 });
@@ -135,11 +148,17 @@ describe('safetensors errors', () => {
   });
 
   test('offsets [0,8] for F32 [3]', () => {
-    expectError(handMade({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, new Array(8).fill(0)), /F32\[3\] \(12 bytes\) but data_offsets span 8/);
+    expectError(
+      handMade({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, new Array(8).fill(0)),
+      /F32\[3\] \(12 bytes\) but data_offsets span 8/,
+    );
   });
 
   test('unknown dtype and trailing bytes', () => {
-    expectError(handMade({ a: { dtype: 'F128', shape: [1], data_offsets: [0, 16] } }, new Array(16).fill(0)), /unsupported dtype "F128"; supported: BOOL/);
+    expectError(
+      handMade({ a: { dtype: 'F128', shape: [1], data_offsets: [0, 16] } }, new Array(16).fill(0)),
+      /unsupported dtype "F128"; supported: BOOL/,
+    );
     expectError(handMade({ a: { dtype: 'U8', shape: [1], data_offsets: [0, 1] } }, [1, 2]), /1 bytes after the last tensor/);
   });
 
@@ -150,13 +169,22 @@ describe('safetensors errors', () => {
 
   test('encode: Uint16Array without dtype, shape/data mismatch', () => {
     assert.throws(() => encodeSafetensors({ h: { shape: [1], data: Uint16Array.from([1]) } }), /needs an explicit dtype/);
-    assert.throws(() => encodeSafetensors({ w: { shape: [2, 2], data: new Float32Array(3) } }), /F32\[2,2\] \(16 bytes\) but its data has 12 bytes/);
-    assert.throws(() => encodeSafetensors({ w: { dtype: 'F33' as 'F32', shape: [1], data: new Float32Array(1) } }), /valid safetensors dtypes are: BOOL/);
+    assert.throws(
+      () => encodeSafetensors({ w: { shape: [2, 2], data: new Float32Array(3) } }),
+      /F32\[2,2\] \(16 bytes\) but its data has 12 bytes/,
+    );
+    assert.throws(
+      () => encodeSafetensors({ w: { dtype: 'F33' as 'F32', shape: [1], data: new Float32Array(1) } }),
+      /valid safetensors dtypes are: BOOL/,
+    );
   });
 
   test('missing file names the path', async () => {
     const path = join(tmpdir(), 'pyocyte-no-such-dir', 'model.safetensors');
-    await assert.rejects(readSafetensors(path), (e: unknown) => e instanceof PyocyteError && e.message.includes(path) && /ENOENT/.test(e.message));
+    await assert.rejects(
+      readSafetensors(path),
+      (e: unknown) => e instanceof PyocyteError && e.message.includes(path) && /ENOENT/.test(e.message),
+    );
   });
 
   test('formatByteCount 812, 3400, 4e6', () => {

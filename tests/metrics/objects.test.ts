@@ -10,7 +10,10 @@ describe('matchInstances', () => {
   test('identical maps with ids 3 and 9: two matches at IoU 1', () => {
     const truth = map([3, 3, 0, 0], [3, 3, 0, 9], [0, 0, 0, 9], [0, 0, 0, 9]);
     const m = matchInstances(truth, truth);
-    assert.deepEqual(m.matches, [[3, 3, 1], [9, 9, 1]]);
+    assert.deepEqual(m.matches, [
+      [3, 3, 1],
+      [9, 9, 1],
+    ]);
     assert.deepEqual([m.truePositives, m.falsePositives, m.falseNegatives, m.f1], [2, 0, 0, 1]);
   });
 

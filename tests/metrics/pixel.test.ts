@@ -1,6 +1,13 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { addConfusion, bestThreshold, confusionMatrix, DEFAULT_THRESHOLD_CANDIDATES, pixelMetrics, summarizeImages } from '../../src/metrics/pixel.js';
+import {
+  addConfusion,
+  bestThreshold,
+  confusionMatrix,
+  DEFAULT_THRESHOLD_CANDIDATES,
+  pixelMetrics,
+  summarizeImages,
+} from '../../src/metrics/pixel.js';
 import { PyocyteError } from '../../src/util/errors.js';
 import { Random } from '../../src/util/random.js';
 
@@ -19,8 +26,10 @@ describe('confusionMatrix', () => {
   });
 
   test('a class outside 0..K-1 is a PyocyteError naming it', () => {
-    assert.throws(() => confusionMatrix(Uint8Array.of(0, 2), Uint8Array.of(0, 1), binary), (e: unknown) =>
-      e instanceof PyocyteError && /prediction contains class 2/.test(e.message));
+    assert.throws(
+      () => confusionMatrix(Uint8Array.of(0, 2), Uint8Array.of(0, 1), binary),
+      (e: unknown) => e instanceof PyocyteError && /prediction contains class 2/.test(e.message),
+    );
     assert.throws(() => confusionMatrix(Uint8Array.of(0), Uint8Array.of(0, 1), binary), PyocyteError);
   });
 
@@ -109,11 +118,18 @@ describe('bestThreshold', () => {
     probs[0][0] = 0.5; // a probability equal to a candidate is background at that threshold (p > t)
     let expected = { threshold: 0, dice: -1 };
     for (const t of DEFAULT_THRESHOLD_CANDIDATES) {
-      let tp = 0, fp = 0, fn = 0;
-      probs.forEach((p, i) => p.forEach((v, j) => {
-        const predicted = v > t, actual = truths[i][j] === 1;
-        if (predicted && actual) tp++; else if (predicted) fp++; else if (actual) fn++;
-      }));
+      let tp = 0,
+        fp = 0,
+        fn = 0;
+      probs.forEach((p, i) =>
+        p.forEach((v, j) => {
+          const predicted = v > t,
+            actual = truths[i][j] === 1;
+          if (predicted && actual) tp++;
+          else if (predicted) fp++;
+          else if (actual) fn++;
+        }),
+      );
       const dice = (2 * tp) / (2 * tp + fp + fn);
       if (dice > expected.dice) expected = { threshold: t, dice };
     }

@@ -61,7 +61,9 @@ describe('overfit 4 synthetic smears', () => {
   });
 
   for (const { name, make, skip } of engines()) {
-    test(`${name}: depth 2, filters 8, ${IMAGES}×[3,${SIZE},${SIZE}], bce+dice, Adam lr=1e-2 → Dice > 0.95 within ${MAX_STEPS} steps`, { skip }, async () => {
+    test(`${name}: depth 2, filters 8, ${IMAGES}×[3,${SIZE},${SIZE}], bce+dice, Adam lr=1e-2 → Dice > 0.95 within ${MAX_STEPS} steps`, {
+      skip,
+    }, async () => {
       const engine = make();
       const batch = smearBatch();
       const model = unet({ inChannels: 3, classes: 1, depth: 2, filters: 8 }, { engine, seed: 1 });

@@ -7,7 +7,7 @@ import { PyocyteError } from '../../src/util/errors.js';
 const engine = createEngine({ backend: 'reference' });
 
 describe('unetOutputSize / validTileSizes / nextValidTileSize', () => {
-  test('valid depth 4: 572 → 388 (the paper\'s tile)', () => {
+  test("valid depth 4: 572 → 388 (the paper's tile)", () => {
     assert.equal(unetOutputSize(572, { depth: 4, padding: 'valid' }), 388);
   });
 
@@ -49,7 +49,15 @@ describe('resolveUNetConfig', () => {
   const base = { inChannels: 3, classes: 1 };
 
   test('defaults: depth 4, filters 16 (the training default), same padding, batch norm, no dropout', () => {
-    assert.deepEqual(resolveUNetConfig(base), { inChannels: 3, classes: 1, depth: 4, filters: 16, padding: 'same', norm: 'batch', dropout: 0 });
+    assert.deepEqual(resolveUNetConfig(base), {
+      inChannels: 3,
+      classes: 1,
+      depth: 4,
+      filters: 16,
+      padding: 'same',
+      norm: 'batch',
+      dropout: 0,
+    });
   });
 
   const bad: [string, Record<string, unknown>, RegExp][] = [
@@ -66,33 +74,73 @@ describe('resolveUNetConfig', () => {
   ];
   for (const [name, override, pattern] of bad) {
     test(name, () => {
-      assert.throws(() => resolveUNetConfig({ ...base, ...override } as never), (e: unknown) => e instanceof PyocyteError && pattern.test(e.message));
+      assert.throws(
+        () => resolveUNetConfig({ ...base, ...override } as never),
+        (e: unknown) => e instanceof PyocyteError && pattern.test(e.message),
+      );
     });
   }
 });
 
 describe('UNet parameters', () => {
-  test('depth 2 filters 4, 3 → 1 class, batch norm: names and shapes equal torch_unet.py\'s state_dict', () => {
+  test("depth 2 filters 4, 3 → 1 class, batch norm: names and shapes equal torch_unet.py's state_dict", () => {
     const net = new UNet(engine, resolveUNetConfig({ inChannels: 3, classes: 1, depth: 2, filters: 4 }));
     const shapes = Object.fromEntries(net.parameters().map((p) => [p.name, [...p.value.shape]]));
     assert.deepEqual(shapes, {
-      'dec.0.0.weight': [8, 16, 3, 3], 'dec.0.1.bias': [8], 'dec.0.1.weight': [8], 'dec.0.3.weight': [8, 8, 3, 3],
-      'dec.0.4.bias': [8], 'dec.0.4.weight': [8], 'dec.1.0.weight': [4, 8, 3, 3], 'dec.1.1.bias': [4], 'dec.1.1.weight': [4],
-      'dec.1.3.weight': [4, 4, 3, 3], 'dec.1.4.bias': [4], 'dec.1.4.weight': [4], 'down.0.0.weight': [4, 3, 3, 3],
-      'down.0.1.bias': [4], 'down.0.1.weight': [4], 'down.0.3.weight': [4, 4, 3, 3], 'down.0.4.bias': [4], 'down.0.4.weight': [4],
-      'down.1.0.weight': [8, 4, 3, 3], 'down.1.1.bias': [8], 'down.1.1.weight': [8], 'down.1.3.weight': [8, 8, 3, 3],
-      'down.1.4.bias': [8], 'down.1.4.weight': [8], 'head.bias': [1], 'head.weight': [1, 4, 1, 1], 'mid.0.weight': [16, 8, 3, 3],
-      'mid.1.bias': [16], 'mid.1.weight': [16], 'mid.3.weight': [16, 16, 3, 3], 'mid.4.bias': [16], 'mid.4.weight': [16],
-      'up.0.bias': [8], 'up.0.weight': [16, 8, 2, 2], 'up.1.bias': [4], 'up.1.weight': [8, 4, 2, 2],
+      'dec.0.0.weight': [8, 16, 3, 3],
+      'dec.0.1.bias': [8],
+      'dec.0.1.weight': [8],
+      'dec.0.3.weight': [8, 8, 3, 3],
+      'dec.0.4.bias': [8],
+      'dec.0.4.weight': [8],
+      'dec.1.0.weight': [4, 8, 3, 3],
+      'dec.1.1.bias': [4],
+      'dec.1.1.weight': [4],
+      'dec.1.3.weight': [4, 4, 3, 3],
+      'dec.1.4.bias': [4],
+      'dec.1.4.weight': [4],
+      'down.0.0.weight': [4, 3, 3, 3],
+      'down.0.1.bias': [4],
+      'down.0.1.weight': [4],
+      'down.0.3.weight': [4, 4, 3, 3],
+      'down.0.4.bias': [4],
+      'down.0.4.weight': [4],
+      'down.1.0.weight': [8, 4, 3, 3],
+      'down.1.1.bias': [8],
+      'down.1.1.weight': [8],
+      'down.1.3.weight': [8, 8, 3, 3],
+      'down.1.4.bias': [8],
+      'down.1.4.weight': [8],
+      'head.bias': [1],
+      'head.weight': [1, 4, 1, 1],
+      'mid.0.weight': [16, 8, 3, 3],
+      'mid.1.bias': [16],
+      'mid.1.weight': [16],
+      'mid.3.weight': [16, 16, 3, 3],
+      'mid.4.bias': [16],
+      'mid.4.weight': [16],
+      'up.0.bias': [8],
+      'up.0.weight': [16, 8, 2, 2],
+      'up.1.bias': [4],
+      'up.1.weight': [8, 4, 2, 2],
     });
-    assert.deepEqual(net.buffers().map((b) => b.name).sort(), [
-      'dec.0.1', 'dec.0.4', 'dec.1.1', 'dec.1.4', 'down.0.1', 'down.0.4', 'down.1.1', 'down.1.4', 'mid.1', 'mid.4',
-    ].flatMap((n) => [`${n}.running_mean`, `${n}.running_var`]).sort());
+    assert.deepEqual(
+      net
+        .buffers()
+        .map((b) => b.name)
+        .sort(),
+      ['dec.0.1', 'dec.0.4', 'dec.1.1', 'dec.1.4', 'down.0.1', 'down.0.4', 'down.1.1', 'down.1.4', 'mid.1', 'mid.4']
+        .flatMap((n) => [`${n}.running_mean`, `${n}.running_var`])
+        .sort(),
+    );
   });
 
-  test('depth 2 filters 4 without norm: convolutions 0 and 2 with biases (torch\'s Conv, ReLU, Conv, ReLU)', () => {
+  test("depth 2 filters 4 without norm: convolutions 0 and 2 with biases (torch's Conv, ReLU, Conv, ReLU)", () => {
     const net = new UNet(engine, resolveUNetConfig({ inChannels: 3, classes: 1, depth: 2, filters: 4, norm: 'none' }));
-    const names = net.parameters().map((p) => p.name).filter((n) => n.startsWith('down.0.'));
+    const names = net
+      .parameters()
+      .map((p) => p.name)
+      .filter((n) => n.startsWith('down.0.'));
     assert.deepEqual(names, ['down.0.0.bias', 'down.0.0.weight', 'down.0.2.bias', 'down.0.2.weight']);
     assert.deepEqual(net.buffers(), []);
   });
@@ -104,7 +152,8 @@ describe('UNet parameters', () => {
 
   test('same seed gives the same initial weights; another seed different ones', async () => {
     const config = resolveUNetConfig({ inChannels: 3, classes: 1, depth: 1, filters: 2 });
-    const weights = async (seed: number) => engine.read(new UNet(engine, config, { seed }).parameters().find((p) => p.name === 'down.0.0.weight')!.value);
+    const weights = async (seed: number) =>
+      engine.read(new UNet(engine, config, { seed }).parameters().find((p) => p.name === 'down.0.0.weight')!.value);
     assert.deepEqual(await weights(5), await weights(5));
     assert.notDeepEqual(await weights(5), await weights(6));
   });

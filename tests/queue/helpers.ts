@@ -12,7 +12,11 @@ import { REPO_ROOT, type CliResult } from '../cli/helpers.js';
 export function redisAvailability(): { available: boolean; reason?: string } {
   const r = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (r.status === 0) return { available: true };
-  return { available: false, reason: 'redis-server is not installed and `npm test` could not install it (apt-get install redis-server needs root or password-less sudo)' };
+  return {
+    available: false,
+    reason:
+      'redis-server is not installed and `npm test` could not install it (apt-get install redis-server needs root or password-less sudo)',
+  };
 }
 
 /** A free TCP port on 127.0.0.1. */
@@ -29,7 +33,10 @@ async function freePort(): Promise<number> {
 /** A redis-server of a test: no persistence, so a restart comes back empty (jobs lost with it). */
 export class RedisServer {
   private process: ChildProcess | undefined;
-  private constructor(readonly dir: string, readonly port: number) {}
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+  ) {}
 
   /** Starts a server on a free port with `dir` as its working folder. */
   static async start(dir: string): Promise<RedisServer> {
@@ -44,8 +51,11 @@ export class RedisServer {
 
   /** Starts the server (again) and waits until it accepts connections. */
   async restart(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'no'],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'no'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     this.process = child;
     let output = '';
     await new Promise<void>((resolve, reject) => {
@@ -83,8 +93,12 @@ export class WorkerProcess {
    * locks: a dead worker's job is taken over quickly).
    */
   static start(url: string, args: readonly string[] = ['--threads', '1', '--lock-seconds', '3']): WorkerProcess {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--queue', url, ...args],
-      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, PYOCYTE_DEBUG: '' } });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--queue', url, ...args], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      env: { ...process.env, PYOCYTE_DEBUG: '' },
+    });
     return new WorkerProcess(child);
   }
 
@@ -129,7 +143,10 @@ export function sleep(ms: number): Promise<void> {
 
 /** Runs `pyocyte ...args` in the background (the test acts while it runs); resolves when it exits. */
 export function runCliAsync(args: readonly string[]): { done: Promise<CliResult>; child: ChildProcess } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -28,7 +28,15 @@ describe('the queue processor with an untrained depth-2 model on a 48x40 image',
     await untrainedRun(join(tmp.dir, 'run'));
     await writeImage(join(tmp.dir, 'two.png'), rectangleImage(48, 40, [[4, 4, 10, 8]]));
     const model = resolve(tmp.dir, 'run', 'model', 'model.json');
-    data = { batch: 'b', image: join(tmp.dir, 'two.png'), stem: 'two', out: join(tmp.dir, 'out'), model, modelSha256: (await modelSha256(model)).sha256, settings: { tta: false } };
+    data = {
+      batch: 'b',
+      image: join(tmp.dir, 'two.png'),
+      stem: 'two',
+      out: join(tmp.dir, 'out'),
+      model,
+      modelSha256: (await modelSha256(model)).sha256,
+      settings: { tta: false },
+    };
   });
   after(() => tmp.remove());
 
@@ -36,14 +44,15 @@ describe('the queue processor with an untrained depth-2 model on a 48x40 image',
     const first = await predictJob(sandboxedJob(data));
     assert.equal(first.stem, 'two');
     assert.equal(first.reused, false);
-    for (const suffix of ['_mask.png', '_probability.png', '_overlay.png', '_instances.png', '_manifest.json']) assert.ok(existsSync(join(data.out, `two${suffix}`)), suffix);
+    for (const suffix of ['_mask.png', '_probability.png', '_overlay.png', '_instances.png', '_manifest.json'])
+      assert.ok(existsSync(join(data.out, `two${suffix}`)), suffix);
     const manifest = readFileSync(join(data.out, 'two_manifest.json'));
     const second = await predictJob(sandboxedJob(data));
     assert.deepEqual([second.reused, second.cells], [true, first.cells]);
     assert.ok(readFileSync(join(data.out, 'two_manifest.json')).equals(manifest));
   });
 
-  test('a model whose sha256 is not the batch\'s: fails at once (UnrecoverableError) naming the model and both hashes', async () => {
+  test("a model whose sha256 is not the batch's: fails at once (UnrecoverableError) naming the model and both hashes", async () => {
     await assert.rejects(predictJob(sandboxedJob({ ...data, modelSha256: 'f'.repeat(64) })), (e: Error) => {
       assert.equal(e.name, 'UnrecoverableError');
       assert.match(e.message, /the model at .*model\.json has sha256 [0-9a-f]{16}… but the batch was submitted with ffffffffffffffff…/);
@@ -51,7 +60,7 @@ describe('the queue processor with an untrained depth-2 model on a 48x40 image',
     });
   });
 
-  test('an empty image file: fails at once with the reader\'s message naming it', async () => {
+  test("an empty image file: fails at once with the reader's message naming it", async () => {
     writeFileSync(join(tmp.dir, 'empty.png'), '');
     await assert.rejects(predictJob(sandboxedJob({ ...data, image: join(tmp.dir, 'empty.png'), stem: 'empty' })), (e: Error) => {
       assert.equal(e.name, 'UnrecoverableError');
@@ -80,7 +89,13 @@ describe('job ids and Redis URLs', () => {
     assert.equal(options.url, 'redis://h:6379');
     assert.equal(options.maxRetriesPerRequest, null);
     assert.equal(options.retryStrategy?.(1000), 5000);
-    assert.throws(() => redisConnection('http://h'), (e: unknown) => e instanceof PyocyteError && /must be a Redis URL like redis:\/\/HOST:6379/.test(e.message));
-    assert.throws(() => redisConnection('localhost'), (e: unknown) => e instanceof PyocyteError && /got 'localhost'/.test(e.message));
+    assert.throws(
+      () => redisConnection('http://h'),
+      (e: unknown) => e instanceof PyocyteError && /must be a Redis URL like redis:\/\/HOST:6379/.test(e.message),
+    );
+    assert.throws(
+      () => redisConnection('localhost'),
+      (e: unknown) => e instanceof PyocyteError && /got 'localhost'/.test(e.message),
+    );
   });
 });

@@ -45,8 +45,17 @@ describe('pyocyte serve in Chromium on 6 synthetic 96×96 smears with a tiny mod
   before(async () => {
     tmp = tempFolder('serve-browser');
     data = await tinyDataset(join(tmp.dir, 'data'), { width: 96, height: 96 });
-    run = (await timed('train tiny model (3 epochs)', () => train({ data, out: join(tmp.dir, 'run'), ...TINY_TRAINING, epochs: 3 }, QUIET))).runDir;
-    server = await startServer({ data, model: run, runs: join(tmp.dir, 'runs'), port: 0, engine: TEST_ENGINE, train: { ...TINY_TRAINING }, log: () => {} });
+    run = (await timed('train tiny model (3 epochs)', () => train({ data, out: join(tmp.dir, 'run'), ...TINY_TRAINING, epochs: 3 }, QUIET)))
+      .runDir;
+    server = await startServer({
+      data,
+      model: run,
+      runs: join(tmp.dir, 'runs'),
+      port: 0,
+      engine: TEST_ENGINE,
+      train: { ...TINY_TRAINING },
+      log: () => {},
+    });
     const launched = await timed('launch chromium', () => launchChromium());
     close = launched.close;
     page = await launched.browser.newPage();
@@ -75,7 +84,10 @@ describe('pyocyte serve in Chromium on 6 synthetic 96×96 smears with a tiny mod
       await page.waitForSelector('#total-count');
     });
     const shown = Number(await page.textContent('#total-count'));
-    const cli = runCli(['predict', '--model', run, join(data, 'images', '001.png'), '--out', join(tmp.dir, 'cli-out'), '--engine', TEST_ENGINE], { timeoutMs: 180_000 });
+    const cli = runCli(
+      ['predict', '--model', run, join(data, 'images', '001.png'), '--out', join(tmp.dir, 'cli-out'), '--engine', TEST_ENGINE],
+      { timeoutMs: 180_000 },
+    );
     assert.equal(cli.code, 0, describeRun(cli));
     assert.equal(shown, cli.lastJson?.cells, `page ${shown}, pyocyte predict ${String(cli.lastJson?.cells)}`);
     assert.equal(await page.locator('#cells tbody tr').count(), shown);
@@ -94,7 +106,10 @@ describe('pyocyte serve in Chromium on 6 synthetic 96×96 smears with a tiny mod
       await page.locator('#min-size').fill('400');
       await response;
     });
-    const state = await (await page.request.get(new URL('/api/images/001/prediction', server.url).href)).json() as { params: { minSizePx: number }; total: number };
+    const state = (await (await page.request.get(new URL('/api/images/001/prediction', server.url).href)).json()) as {
+      params: { minSizePx: number };
+      total: number;
+    };
     assert.equal(state.params.minSizePx, 400);
     await page.waitForFunction(`document.querySelector('#total-count')?.textContent === '${state.total}'`);
     assert.ok(state.total <= before, `${state.total} cells ≥ 400 px, ${before} ≥ 30 px`);
@@ -112,7 +127,7 @@ describe('pyocyte serve in Chromium on 6 synthetic 96×96 smears with a tiny mod
       const box = (await page.locator('#viewer').boundingBox())!;
       const lookup = page.waitForResponse((r) => r.url().includes('/cell-at'));
       await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
-      const found = await (await lookup).json() as { id: number };
+      const found = (await (await lookup).json()) as { id: number };
       assert.equal(String(found.id), id, 'the click found the cell of the row');
       assert.equal(await page.getAttribute('#cells tbody tr.selected', 'data-id'), id);
     }
@@ -171,10 +186,10 @@ describe('pyocyte serve in Chromium on 6 synthetic 96×96 smears with a tiny mod
     assert.notEqual(modelAfter, modelBefore);
     assert.match(modelAfter ?? '', /finetune-/);
     await page.waitForSelector('#total-count', { state: 'attached' });
-    const state = await (await page.request.get(new URL('/api/images/001/prediction', server.url).href)).json() as { total: number };
+    const state = (await (await page.request.get(new URL('/api/images/001/prediction', server.url).href)).json()) as { total: number };
     await page.waitForFunction(`document.querySelector('#total-count')?.textContent === '${state.total}'`);
     const runs = join(tmp.dir, 'runs');
-    const session = await (await page.request.get(new URL('/api/session', server.url).href)).json() as { model: { path: string } };
+    const session = (await (await page.request.get(new URL('/api/session', server.url).href)).json()) as { model: { path: string } };
     assert.ok(session.model.path.startsWith(runs) && existsSync(join(session.model.path, 'model', 'model.json')), session.model.path);
   });
 

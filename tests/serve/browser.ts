@@ -13,7 +13,8 @@ export const CHROMIUM = '/usr/bin/chromium';
 
 /** Why the browser tests cannot run here, or undefined when they can. */
 export function browserSkipReason(): string | undefined {
-  if (!existsSync(CHROMIUM)) return `${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium; npm test does this when it may use apt)`;
+  if (!existsSync(CHROMIUM))
+    return `${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium; npm test does this when it may use apt)`;
   return undefined;
 }
 
@@ -25,8 +26,14 @@ export async function launchChromium(): Promise<{ browser: BrowserContext; close
     headless: true,
     viewport: { width: 1400, height: 860 },
     args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync',
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
     ],
   });
   return {

@@ -10,7 +10,10 @@ import { REPO_ROOT, assertOneLineError, runCli, tempFolder, tinyDataset } from '
 
 /** Starts `pyocyte serve ARGS`, resolves with its printed URL and a function that sends SIGINT and resolves with the exit code. */
 function serve(args: string[]): Promise<{ url: string; stop: () => Promise<number | null> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -56,8 +59,11 @@ describe('pyocyte serve from the command line on a 3-image dataset', () => {
       const page = await fetch(server.url);
       assert.equal(page.status, 200);
       assert.match(await page.text(), /<title>pyocyte<\/title>/);
-      const images = await (await fetch(new URL('/api/images', server.url))).json() as { id: string }[];
-      assert.deepEqual(images.map((i) => i.id), ['001', '002', '003']);
+      const images = (await (await fetch(new URL('/api/images', server.url))).json()) as { id: string }[];
+      assert.deepEqual(
+        images.map((i) => i.id),
+        ['001', '002', '003'],
+      );
     } finally {
       assert.equal(await server.stop(), 0);
     }
@@ -80,6 +86,9 @@ describe('pyocyte serve from the command line on a 3-image dataset', () => {
   });
 
   test('serve --data on a missing folder fails in one line naming it', () => {
-    assertOneLineError(runCli(['serve', '--data', join(tmp.dir, 'nope'), '--no-open', '--port', '0']), /dataset folder .*nope does not exist/);
+    assertOneLineError(
+      runCli(['serve', '--data', join(tmp.dir, 'nope'), '--no-open', '--port', '0']),
+      /dataset folder .*nope does not exist/,
+    );
   });
 });

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  type LabelState, applyPatch, cellAt, deleteCell, fillPolygon, fillRegion, nextCellId, paintStroke, setCellClass,
+  type LabelState,
+  applyPatch,
+  cellAt,
+  deleteCell,
+  fillPolygon,
+  fillRegion,
+  nextCellId,
+  paintStroke,
+  setCellClass,
 } from '../../src/workflows/serve/edit-ops.js';
 import { levelSize, maxLevelOf, renderOverlayTile } from '../../src/workflows/serve/tiles.js';
 import { allowedHostNames, bareHost, checkHostAndOrigin, isInside, isLoopbackHost } from '../../src/workflows/serve/security.js';
@@ -28,7 +36,16 @@ describe('corrections on literal label maps', () => {
 
   test('undo writes the patch back: before restores, after redoes', () => {
     const s = state(['000', '000', '000']);
-    const patch = paintStroke(s, [[0, 1], [2, 1]], 0.5, 1, 4)!;
+    const patch = paintStroke(
+      s,
+      [
+        [0, 1],
+        [2, 1],
+      ],
+      0.5,
+      1,
+      4,
+    )!;
     assert.deepEqual(rows(s), ['000', '444', '000']);
     applyPatch(s, patch, 'before');
     assert.deepEqual(rows(s), ['000', '000', '000']);
@@ -38,7 +55,16 @@ describe('corrections on literal label maps', () => {
 
   test('the eraser (class 0) clears a horizontal line through cell 2', () => {
     const s = state(['222', '222', '222']);
-    paintStroke(s, [[0, 1], [2, 1]], 0.5, 0, 0);
+    paintStroke(
+      s,
+      [
+        [0, 1],
+        [2, 1],
+      ],
+      0.5,
+      0,
+      0,
+    );
     assert.deepEqual(rows(s), ['222', '000', '222']);
     assert.deepEqual(rows(s, 'labels'), ['111', '000', '111']);
   });
@@ -66,7 +92,17 @@ describe('corrections on literal label maps', () => {
 
   test('a polygon around the centre of a 5×5 map fills background pixels inside it, not other cells', () => {
     const s = state(['00000', '00000', '00900', '00000', '00000']);
-    fillPolygon(s, [[0.5, 0.5], [3.5, 0.5], [3.5, 3.5], [0.5, 3.5]], 1, 5);
+    fillPolygon(
+      s,
+      [
+        [0.5, 0.5],
+        [3.5, 0.5],
+        [3.5, 3.5],
+        [0.5, 3.5],
+      ],
+      1,
+      5,
+    );
     assert.deepEqual(rows(s), ['00000', '05550', '05950', '05550', '00000']);
   });
 
@@ -98,7 +134,15 @@ describe('overlay tiles on literal label maps', () => {
 
 describe('host, origin and path checks', () => {
   test('loopback addresses and names', () => {
-    assert.deepEqual(['127.0.0.1', 'localhost', '::1', '[::1]', '127.8.9.10', '0.0.0.0', '192.168.1.4'].map(isLoopbackHost), [true, true, true, true, true, false, false]);
+    assert.deepEqual(['127.0.0.1', 'localhost', '::1', '[::1]', '127.8.9.10', '0.0.0.0', '192.168.1.4'].map(isLoopbackHost), [
+      true,
+      true,
+      true,
+      true,
+      true,
+      false,
+      false,
+    ]);
   });
 
   test('bare hosts drop ports and brackets', () => {

@@ -14,10 +14,18 @@ import { readImage } from '../../src/io/image/image-io.js';
 import { type RunningServer, startServer } from '../../src/workflows/serve/server.js';
 import { TEST_ENGINE, tempFolder, tinyDataset, untrainedRun } from '../cli/helpers.js';
 
-interface Reply { status: number; body: string; json?: { error?: string } & Record<string, unknown> }
+interface Reply {
+  status: number;
+  body: string;
+  json?: { error?: string } & Record<string, unknown>;
+}
 
 /** One HTTP request with the path sent exactly as given (no normalisation of `..`). */
-function raw(port: number, path: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
+function raw(
+  port: number,
+  path: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers: options.headers }, (res) => {
       let body = '';
@@ -73,8 +81,14 @@ describe('pyocyte serve on 127.0.0.1 with a 6-image dataset, 16 kB uploads and 0
     mkdirSync(join(tmp.dir, 'outside'));
     writeFileSync(join(tmp.dir, 'outside', 'secret.txt'), 'secret');
     server = await startServer({
-      data, model: join(tmp.dir, 'run'), runs: join(tmp.dir, 'runs'), port: 0, engine: TEST_ENGINE,
-      maxUploadMb: 16 / 1024, maxMegapixels: 0.002, log: () => {},
+      data,
+      model: join(tmp.dir, 'run'),
+      runs: join(tmp.dir, 'runs'),
+      port: 0,
+      engine: TEST_ENGINE,
+      maxUploadMb: 16 / 1024,
+      maxMegapixels: 0.002,
+      log: () => {},
     });
   });
   after(async () => {
@@ -115,27 +129,47 @@ describe('pyocyte serve on 127.0.0.1 with a 6-image dataset, 16 kB uploads and 0
   });
 
   test('a text file named notes.png gets 415 saying it is a text file', async () => {
-    assertJsonError(await upload(server, 'notes.png', new TextEncoder().encode('hello, this is not an image\n')), 415, /notes\.png is a text file/);
+    assertJsonError(
+      await upload(server, 'notes.png', new TextEncoder().encode('hello, this is not an image\n')),
+      415,
+      /notes\.png is a text file/,
+    );
   });
 
   test('a 64×64 PNG (4096 px, limit 2000 px) gets 413 naming the megapixel limit', async () => {
-    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 200, g: 100, b: 100 } } }).png().toBuffer();
+    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 200, g: 100, b: 100 } } })
+      .png()
+      .toBuffer();
     assertJsonError(await upload(server, 'large.png', png), 413, /above this server's limit of 0\.002 Mpx/);
   });
 
   test('a 40×40 JPEG named photo.png is sniffed by content, saved as photo.jpg and joins the gallery', async () => {
-    const jpeg = await sharp({ create: { width: 40, height: 40, channels: 3, background: { r: 200, g: 100, b: 100 } } }).jpeg().toBuffer();
+    const jpeg = await sharp({ create: { width: 40, height: 40, channels: 3, background: { r: 200, g: 100, b: 100 } } })
+      .jpeg()
+      .toBuffer();
     const reply = await upload(server, 'photo.png', jpeg);
     assert.equal(reply.status, 200, reply.body);
     const added = (reply.json as { added: { id: string; name: string }[] }).added;
-    assert.deepEqual(added.map((a) => a.name), ['photo.jpg']);
+    assert.deepEqual(
+      added.map((a) => a.name),
+      ['photo.jpg'],
+    );
     const gallery = (await raw(server.port, '/api/images')).json as unknown as { id: string }[];
     assert.ok(gallery.some((g) => g.id === 'photo'));
   });
 
   test('a brush stroke on the uploaded photo, saved, adds images/photo.jpg and masks/photo.png (black cells on white, as the dataset)', async () => {
-    const post = (path: string, payload: unknown) => raw(server.port, path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
-    const edited = await post('/api/images/photo/annotation/edit', { op: 'brush', points: [[10, 20], [30, 20]], radius: 3, classIndex: 1 });
+    const post = (path: string, payload: unknown) =>
+      raw(server.port, path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
+    const edited = await post('/api/images/photo/annotation/edit', {
+      op: 'brush',
+      points: [
+        [10, 20],
+        [30, 20],
+      ],
+      radius: 3,
+      classIndex: 1,
+    });
     assert.equal(edited.status, 200, edited.body);
     assert.equal((edited.json as { cells: number }).cells, 1);
     const saved = await post('/api/images/photo/annotation/save', {});
@@ -143,7 +177,10 @@ describe('pyocyte serve on 127.0.0.1 with a 6-image dataset, 16 kB uploads and 0
     assert.ok(existsSync(join(data, 'images', 'photo.jpg')));
     const mask = await readImage(join(data, 'masks', 'photo.png'));
     const values = new Set(mask.data);
-    assert.deepEqual([...values].sort((a, b) => a - b), [0, 255]);
+    assert.deepEqual(
+      [...values].sort((a, b) => a - b),
+      [0, 255],
+    );
     assert.equal(mask.data[20 * 40 + 20], 0, 'the stroke is a black cell');
     assert.equal(mask.data[0], 255, 'the background stays white');
     assert.equal((saved.json as { original?: string }).original, undefined, 'a new mask has no original to keep');
@@ -155,13 +192,19 @@ describe('pyocyte serve on 127.0.0.1 with a 6-image dataset, 16 kB uploads and 0
 
   test('a POST with Origin http://evil.example is refused with 403', async () => {
     const reply = await raw(server.port, '/api/images/001/predict', {
-      method: 'POST', headers: { origin: 'http://evil.example', 'content-type': 'application/json' }, body: '{}',
+      method: 'POST',
+      headers: { origin: 'http://evil.example', 'content-type': 'application/json' },
+      body: '{}',
     });
     assertJsonError(reply, 403, /evil\.example may not change/);
   });
 
   test('a malformed JSON body gets a 400 JSON message, not a stack trace', async () => {
-    const reply = await raw(server.port, '/api/images/001/predict', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"threshold":' });
+    const reply = await raw(server.port, '/api/images/001/predict', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"threshold":',
+    });
     assertJsonError(reply, 400);
   });
 
@@ -200,7 +243,9 @@ describe('pyocyte serve bound to 0.0.0.0 with a token', () => {
     const reply = await raw(server.port, `/api/session?token=${token}`, { headers: { host: `127.0.0.1:${server.port}` } });
     assert.equal(reply.status, 200, reply.body);
     assert.equal((reply.json as { dataset: { name: string } }).dataset.name, 'data');
-    const cookie = await raw(server.port, '/api/session', { headers: { host: `127.0.0.1:${server.port}`, cookie: `pyocyte_token=${token}` } });
+    const cookie = await raw(server.port, '/api/session', {
+      headers: { host: `127.0.0.1:${server.port}`, cookie: `pyocyte_token=${token}` },
+    });
     assert.equal(cookie.status, 200, cookie.body);
   });
 

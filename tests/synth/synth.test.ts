@@ -40,7 +40,12 @@ function hullArea(pixels: number[], width: number): number {
   const points = pixels.flatMap((p) => {
     const x = p % width;
     const y = Math.floor(p / width);
-    return [[x, y], [x + 1, y], [x, y + 1], [x + 1, y + 1]];
+    return [
+      [x, y],
+      [x + 1, y],
+      [x, y + 1],
+      [x + 1, y + 1],
+    ];
   });
   points.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   const cross = (o: number[], a: number[], b: number[]) => (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
@@ -97,7 +102,11 @@ describe('synthesizeSmear', () => {
       assert.equal(Math.max(...new Set(smear.instances)), smear.cells);
       assert.equal(new Set(smear.instances).size, smear.cells + 1);
       for (let id = 1; id <= smear.cells; id++) {
-        assert.equal(countComponents(width, height, (p) => smear.instances[p] === id), 1, `instance ${id} is not one region`);
+        assert.equal(
+          countComponents(width, height, (p) => smear.instances[p] === id),
+          1,
+          `instance ${id} is not one region`,
+        );
       }
     });
 
@@ -139,7 +148,7 @@ describe('synthesizeSmear', () => {
       let contacts = 0;
       for (let p = 0; p < smear.instances.length; p++) {
         const a = smear.instances[p];
-        const right = p % width + 1 < width ? smear.instances[p + 1] : 0;
+        const right = (p % width) + 1 < width ? smear.instances[p + 1] : 0;
         const below = p + width < smear.instances.length ? smear.instances[p + width] : 0;
         if (a > 0 && ((right > 0 && right !== a) || (below > 0 && below !== a))) contacts++;
       }
@@ -150,7 +159,10 @@ describe('synthesizeSmear', () => {
   test('seeds 1-3 default size: pus cell pixels are darker and more purple (blue − green) than the rest', () => {
     for (const { seed, smear } of defaults) {
       const data = smear.image.data;
-      const sums = [[0, 0, 0], [0, 0, 0]]; // [background, cell] × [count, brightness, blue − green]
+      const sums = [
+        [0, 0, 0],
+        [0, 0, 0],
+      ]; // [background, cell] × [count, brightness, blue − green]
       for (let p = 0; p < smear.binary.length; p++) {
         const row = sums[smear.binary[p]];
         row[0]++;
@@ -171,28 +183,24 @@ describe('synthesizeSmear', () => {
   });
 
   test('width=4 or cellCount=[5,2] fail with the option name', () => {
-    assert.throws(() => synthesizeSmear({ width: 4 }), (e: unknown) => e instanceof PyocyteError && /width/.test(e.message));
-    assert.throws(() => synthesizeSmear({ cellCount: [5, 2] }), (e: unknown) => e instanceof PyocyteError && /cellCount/.test(e.message));
+    assert.throws(
+      () => synthesizeSmear({ width: 4 }),
+      (e: unknown) => e instanceof PyocyteError && /width/.test(e.message),
+    );
+    assert.throws(
+      () => synthesizeSmear({ cellCount: [5, 2] }),
+      (e: unknown) => e instanceof PyocyteError && /cellCount/.test(e.message),
+    );
   });
 });
 
 describe('keepLargestComponents', () => {
   test('4x4: a stray piece of id 1 touching id 2 joins id 2; an isolated piece becomes background', () => {
     // prettier-ignore
-    const labels = new Uint16Array([
-      1, 1, 0, 3,
-      1, 0, 0, 0,
-      0, 1, 2, 2,
-      3, 3, 0, 2,
-    ]);
+    const labels = new Uint16Array([1, 1, 0, 3, 1, 0, 0, 0, 0, 1, 2, 2, 3, 3, 0, 2]);
     while (keepLargestComponents({ width: 4, height: 4, data: labels }) > 0);
     // prettier-ignore
-    assert.deepEqual([...labels], [
-      1, 1, 0, 0,
-      1, 0, 0, 0,
-      0, 2, 2, 2,
-      3, 3, 0, 2,
-    ]);
+    assert.deepEqual([...labels], [1, 1, 0, 0, 1, 0, 0, 0, 0, 2, 2, 2, 3, 3, 0, 2]);
   });
 });
 
@@ -227,9 +235,15 @@ describe('writeSyntheticDataset', () => {
       assert.deepEqual([image.channels, image.bitDepth], [3, 8]);
       assert.deepEqual(image.data, expected.image.data);
       const mask = await readImage(join(dir, 'masks', '002.png'));
-      assert.deepEqual([...mask.data], [...expected.binary].map((v) => (v ? 0 : 255)));
+      assert.deepEqual(
+        [...mask.data],
+        [...expected.binary].map((v) => (v ? 0 : 255)),
+      );
       const masks3 = await readImage(join(dir, 'masks3', '002.png'));
-      assert.deepEqual([...masks3.data], [...expected.threeClass].map((v) => [0, 128, 255][v]));
+      assert.deepEqual(
+        [...masks3.data],
+        [...expected.threeClass].map((v) => [0, 128, 255][v]),
+      );
       const instances = await readImage(join(dir, 'instances', '002.png'));
       assert.deepEqual([instances.channels, instances.bitDepth], [1, 16]);
       assert.deepEqual(instances.data, expected.instances);

@@ -1,15 +1,35 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  FIRST_EPOCH_SHARE, RECENT_STEPS, VALIDATION_SHARE, budgetEpochLength, expectedEpochEndSeconds, budgetFraction, budgetPlan, budgetSpent, median, newBudget, planFor, stepPlan,
+  FIRST_EPOCH_SHARE,
+  RECENT_STEPS,
+  VALIDATION_SHARE,
+  budgetEpochLength,
+  expectedEpochEndSeconds,
+  budgetFraction,
+  budgetPlan,
+  budgetSpent,
+  median,
+  newBudget,
+  planFor,
+  stepPlan,
 } from '../../src/train/budget.js';
 import type { TrainerState } from '../../src/train/checkpoint.js';
 import { oneCycle } from '../../src/train/schedules.js';
 
 function freshState(extra: Partial<TrainerState> = {}): TrainerState {
   return {
-    step: 0, epoch: 0, totalSteps: 0, stepsPerEpoch: 10, elapsedSeconds: 0, bestDice: -1, bestEpoch: 0,
-    epochsWithoutImprovement: 0, epochSums: { loss: 0, steps: 0, counts: [] }, history: [], ...extra,
+    step: 0,
+    epoch: 0,
+    totalSteps: 0,
+    stepsPerEpoch: 10,
+    elapsedSeconds: 0,
+    bestDice: -1,
+    bestEpoch: 0,
+    epochsWithoutImprovement: 0,
+    epochSums: { loss: 0, steps: 0, counts: [] },
+    history: [],
+    ...extra,
   };
 }
 
@@ -54,7 +74,7 @@ describe('budget arithmetic on literals', () => {
     assert.equal(budgetSpent(80, 100, 30, 5), true);
   });
 
-  test(`budgetEpochLength: natural 10 steps of 1 s; epoch end 0.5 s keeps 10, 3 s gives ${(1 - VALIDATION_SHARE) / VALIDATION_SHARE * 3} (validation ≤ ${VALIDATION_SHARE * 100}%)`, () => {
+  test(`budgetEpochLength: natural 10 steps of 1 s; epoch end 0.5 s keeps 10, 3 s gives ${((1 - VALIDATION_SHARE) / VALIDATION_SHARE) * 3} (validation ≤ ${VALIDATION_SHARE * 100}%)`, () => {
     assert.equal(budgetEpochLength(10, 1, 0.5), 10);
     assert.equal(budgetEpochLength(10, 1, 3), 27);
     assert.equal(budgetEpochLength(10, 0, 3), 10, 'no step measured yet');
@@ -88,7 +108,12 @@ describe('stepPlan: 3 epochs of 4 steps', () => {
  * Drives a budget plan as the loop does, with step durations from `stepSeconds(step)` and epoch
  * ends from `epochEndSeconds(epoch, step)`, and returns where it ended.
  */
-function simulate(budgetSeconds: number, stepSeconds: (step: number) => number, epochEndSeconds: (epoch: number, step: number) => number, naturalSteps = 35) {
+function simulate(
+  budgetSeconds: number,
+  stepSeconds: (step: number) => number,
+  epochEndSeconds: (epoch: number, step: number) => number,
+  naturalSteps = 35,
+) {
   const state = freshState({ stepsPerEpoch: naturalSteps, budget: newBudget(budgetSeconds) });
   const plan = budgetPlan(state, oneCycle, 1e-3);
   let elapsed = 0;
@@ -144,23 +169,39 @@ describe('budgetPlan on a simulated machine: 150 s budget, natural epoch 35 step
   });
 
   test('validation always 2 s while steps go from 0.2 s to 1.5 s at step 300: ends between 95% and 100% of the budget', () => {
-    const { elapsed } = simulate(150, (step) => (step < 300 ? 0.2 : 1.5), () => 2);
+    const { elapsed } = simulate(
+      150,
+      (step) => (step < 300 ? 0.2 : 1.5),
+      () => 2,
+    );
     assert.ok(elapsed >= 0.95 * 150 && elapsed <= 150, `ended at ${elapsed.toFixed(2)} s`);
   });
 
   test('first epoch end slowed to 10 s, later ones 2 s: ends between 95% and 100% of the budget', () => {
-    const { elapsed } = simulate(150, () => 0.45, (epoch) => (epoch === 1 ? 10 : 2));
+    const { elapsed } = simulate(
+      150,
+      () => 0.45,
+      (epoch) => (epoch === 1 ? 10 : 2),
+    );
     assert.ok(elapsed >= 0.95 * 150 && elapsed <= 150, `ended at ${elapsed.toFixed(2)} s`);
   });
 
   test(`4 s steps: the first epoch ends after ${FIRST_EPOCH_SHARE * 100}% of the budget (4 steps, not 35), so validation is timed early`, () => {
-    const { epochLengths, elapsed } = simulate(150, () => 4, () => 8);
+    const { epochLengths, elapsed } = simulate(
+      150,
+      () => 4,
+      () => 8,
+    );
     assert.equal(epochLengths[0], 4);
     assert.ok(elapsed >= 0.95 * 150 && elapsed <= 150, `ended at ${elapsed.toFixed(2)} s`);
   });
 
   test('validation of 6 s with 0.45 s steps: epochs grow to 120 steps so epoch ends stay ≤ 10% of the time', () => {
-    const { elapsed, epochLengths } = simulate(150, () => 0.45, () => 6);
+    const { elapsed, epochLengths } = simulate(
+      150,
+      () => 0.45,
+      () => 6,
+    );
     assert.ok(elapsed >= 0.95 * 150 && elapsed <= 150, `ended at ${elapsed.toFixed(2)} s`);
     assert.equal(epochLengths[0], 34, 'the first epoch: natural (35), or 10% of the budget');
     assert.equal(epochLengths[1], 120);
@@ -168,7 +209,10 @@ describe('budgetPlan on a simulated machine: 150 s budget, natural epoch 35 step
 
   test('expectedEpochEndSeconds: 2 s timed at 0.5 s steps is 4 s at 1 s steps, 20 s (10×) at 10 s steps, 2 s before steps are timed', () => {
     const budget = { ...newBudget(100), epochEndSeconds: 2, epochEndStepSeconds: 0.5 };
-    assert.deepEqual([expectedEpochEndSeconds(budget, 1), expectedEpochEndSeconds(budget, 10), expectedEpochEndSeconds(budget, 0)], [4, 20, 2]);
+    assert.deepEqual(
+      [expectedEpochEndSeconds(budget, 1), expectedEpochEndSeconds(budget, 10), expectedEpochEndSeconds(budget, 0)],
+      [4, 20, 2],
+    );
   });
 
   test(`the step estimate is the median of the last ${RECENT_STEPS} steps`, () => {

@@ -10,11 +10,23 @@ const scores = { loss: 0.5, accuracy: 0.9, dice: 0.75, iou: 0.6 };
 
 function runWith(epochsWithoutImprovement: number): TrainingRun {
   const state: TrainerState = {
-    step: 8, epoch: 2, totalSteps: 20, stepsPerEpoch: 4, elapsedSeconds: 1, bestDice: 0.7, bestEpoch: 1,
-    epochsWithoutImprovement, epochSums: { loss: 0, steps: 0, counts: [] }, history: [],
+    step: 8,
+    epoch: 2,
+    totalSteps: 20,
+    stepsPerEpoch: 4,
+    elapsedSeconds: 1,
+    bestDice: 0.7,
+    bestEpoch: 1,
+    epochsWithoutImprovement,
+    epochSums: { loss: 0, steps: 0, counts: [] },
+    history: [],
   };
   return {
-    model: {} as Model, state, plan: stepPlan(state, constant, 1e-3), elapsedSeconds: () => 1, phase: () => {},
+    model: {} as Model,
+    state,
+    plan: stepPlan(state, constant, 1e-3),
+    elapsedSeconds: () => 1,
+    phase: () => {},
     stop: (reason) => {
       state.stopReason ??= reason;
     },
@@ -43,13 +55,21 @@ describe('earlyStopping', () => {
 describe('epochLine', () => {
   test('epoch 3 with validation, a new best: both score sets to 4 decimals and a star', () => {
     const line = epochLine({
-      epoch: 3, step: 12, seconds: 2, learningRate: 1e-3, train: scores, best: true,
+      epoch: 3,
+      step: 12,
+      seconds: 2,
+      learningRate: 1e-3,
+      train: scores,
+      best: true,
       val: { loss: 0.25, accuracy: 0.95, dice: 0.8125, iou: 0.7, dicePerClass: [0.8125] },
     });
     assert.equal(line, 'epoch 3: train loss 0.5000 dice 0.7500 | val loss 0.2500 dice 0.8125 iou 0.7000 acc 0.9500 *');
   });
 
   test('epoch 1 without validation images, not best: train scores only', () => {
-    assert.equal(epochLine({ epoch: 1, step: 4, seconds: 1, learningRate: 1e-3, train: scores, best: false }), 'epoch 1: train loss 0.5000 dice 0.7500');
+    assert.equal(
+      epochLine({ epoch: 1, step: 4, seconds: 1, learningRate: 1e-3, train: scores, best: false }),
+      'epoch 1: train loss 0.5000 dice 0.7500',
+    );
   });
 });

@@ -28,14 +28,24 @@ function randomBatch(seed: number): Batch {
 
 /** A depth-2, 4-filter net with dropout, configured for training and stepped `steps` times. */
 async function steppedModel(steps: number, optimizer: OptimizerName = 'adamw'): Promise<Model> {
-  const model = unet({ inChannels: 3, classes: 1, depth: 2, filters: 4, dropout: 0.2 }, { engine: createEngine({ backend: TEST_ENGINE }), seed: 2 });
+  const model = unet(
+    { inChannels: 3, classes: 1, depth: 2, filters: 4, dropout: 0.2 },
+    { engine: createEngine({ backend: TEST_ENGINE }), seed: 2 },
+  );
   model.configureTraining({ loss: 'bce+dice', optimizer, seed: 9 });
   for (let i = 0; i < steps; i++) await model.trainStep(randomBatch(i), { learningRate: 1e-2 });
   return model;
 }
 
 const state: TrainerState = {
-  step: 3, epoch: 1, totalSteps: 10, stepsPerEpoch: 2, elapsedSeconds: 1.25, bestDice: 0.4, bestEpoch: 1, epochsWithoutImprovement: 0,
+  step: 3,
+  epoch: 1,
+  totalSteps: 10,
+  stepsPerEpoch: 2,
+  elapsedSeconds: 1.25,
+  bestDice: 0.4,
+  bestEpoch: 1,
+  epochsWithoutImprovement: 0,
   epochSums: { loss: 0.75, steps: 1, counts: [10, 20, 1, 2, 3] },
   history: [{ epoch: 1, step: 2, seconds: 1, learningRate: 1e-3, train: { loss: 1, accuracy: 0.5, dice: 0.25, iou: 0.125 }, best: true }],
 };
@@ -60,12 +70,20 @@ describe(`saveLastCheckpoint + loadLastCheckpoint (${TEST_ENGINE} engine, depth 
     const run = join(tmp.dir, 'adamw');
     const original = await steppedModel(3);
     await saveLastCheckpoint(run, original, state);
-    assert.deepEqual(readdirSync(join(run, CHECKPOINTS.last)).sort(), ['model.json', 'model.safetensors', 'optimizer.safetensors', 'trainer.json']);
+    assert.deepEqual(readdirSync(join(run, CHECKPOINTS.last)).sort(), [
+      'model.json',
+      'model.safetensors',
+      'optimizer.safetensors',
+      'trainer.json',
+    ]);
     const configure = (m: Model) => m.configureTraining({ loss: 'bce+dice', optimizer: 'adamw', seed: 9 });
     const { model, state: loaded } = await loadLastCheckpoint(run, createEngine({ backend: TEST_ENGINE }), configure);
     assert.deepEqual(loaded, state);
     await assertSameTensors(original, model, 'model');
-    const [saved, restored] = [await original.trainingOptimizer!.stateDict(original.network.parameters()), await model.trainingOptimizer!.stateDict(model.network.parameters())];
+    const [saved, restored] = [
+      await original.trainingOptimizer!.stateDict(original.network.parameters()),
+      await model.trainingOptimizer!.stateDict(model.network.parameters()),
+    ];
     assert.equal(restored.step, 3);
     assert.equal(saved.step, 3);
     const names = Object.keys(saved.tensors).sort();
@@ -90,7 +108,9 @@ describe(`saveLastCheckpoint + loadLastCheckpoint (${TEST_ENGINE} engine, depth 
     const run = join(tmp.dir, 'sgd');
     const original = await steppedModel(2, 'sgd');
     await saveLastCheckpoint(run, original, state);
-    const { model } = await loadLastCheckpoint(run, createEngine({ backend: TEST_ENGINE }), (m) => m.configureTraining({ optimizer: 'sgd', seed: 9 }));
+    const { model } = await loadLastCheckpoint(run, createEngine({ backend: TEST_ENGINE }), (m) =>
+      m.configureTraining({ optimizer: 'sgd', seed: 9 }),
+    );
     const saved = await original.trainingOptimizer!.stateDict(original.network.parameters());
     const restored = await model.trainingOptimizer!.stateDict(model.network.parameters());
     assert.ok(Object.keys(saved.tensors).every((n) => n.endsWith('.velocity')));
@@ -137,7 +157,9 @@ describe(`saveLastCheckpoint + loadLastCheckpoint (${TEST_ENGINE} engine, depth 
     assert.deepEqual(await recoverAtomicWrites(run), []);
     assert.deepEqual(readdirSync(checkpoints), ['last']);
     assert.deepEqual(readdirSync(run), ['checkpoints']);
-    const { state: loaded } = await loadLastCheckpoint(run, createEngine({ backend: TEST_ENGINE }), (m) => m.configureTraining({ seed: 9 }));
+    const { state: loaded } = await loadLastCheckpoint(run, createEngine({ backend: TEST_ENGINE }), (m) =>
+      m.configureTraining({ seed: 9 }),
+    );
     assert.deepEqual(loaded, state);
   });
 });

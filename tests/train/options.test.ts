@@ -49,7 +49,10 @@ describe('resolveTrainOptions defaults', () => {
 
 describe('resolveTrainOptions rounds the patch size up to one the net takes', () => {
   for (const [patchSize, depth, padding, expected] of [
-    [250, 4, 'same', 256], [256, 4, 'same', 256], [33, 2, 'same', 36], [64, 2, 'same', 64],
+    [250, 4, 'same', 256],
+    [256, 4, 'same', 256],
+    [33, 2, 'same', 36],
+    [64, 2, 'same', 64],
   ] as const) {
     test(`patch ${patchSize}, depth ${depth}, ${padding} → ${expected}`, () => {
       assert.equal(resolveTrainOptions({ ...base, patchSize, depth, padding }).patchSize, expected);
@@ -71,20 +74,35 @@ describe('resolveTrainOptions errors', () => {
   });
 
   test('loss nope lists every loss', () => {
-    throwsUserError(() => resolveTrainOptions({ ...base, loss: 'nope' as never }), new RegExp(`unknown loss 'nope'.*${escapeRegExp(Object.keys(LOSSES).join(', '))}$`));
+    throwsUserError(
+      () => resolveTrainOptions({ ...base, loss: 'nope' as never }),
+      new RegExp(`unknown loss 'nope'.*${escapeRegExp(Object.keys(LOSSES).join(', '))}$`),
+    );
   });
 
   test('optimizer nope lists every optimizer', () => {
-    throwsUserError(() => resolveTrainOptions({ ...base, optimizer: 'nope' as never }), new RegExp(`unknown optimizer 'nope'.*${escapeRegExp(Object.keys(OPTIMIZERS).join(', '))}$`));
+    throwsUserError(
+      () => resolveTrainOptions({ ...base, optimizer: 'nope' as never }),
+      new RegExp(`unknown optimizer 'nope'.*${escapeRegExp(Object.keys(OPTIMIZERS).join(', '))}$`),
+    );
   });
 
   test('schedule nope lists every schedule', () => {
-    throwsUserError(() => resolveTrainOptions({ ...base, schedule: 'nope' as never }), new RegExp(`unknown schedule 'nope'.*${escapeRegExp(Object.keys(SCHEDULES).join(', '))}$`));
+    throwsUserError(
+      () => resolveTrainOptions({ ...base, schedule: 'nope' as never }),
+      new RegExp(`unknown schedule 'nope'.*${escapeRegExp(Object.keys(SCHEDULES).join(', '))}$`),
+    );
   });
 
   test('padding, norm, engine, augment, sampling, normalization: unknown names fail naming the option', () => {
-    for (const [key, what] of [['padding', 'padding'], ['norm', 'norm'], ['engine', 'engine'], ['augment', 'augmentation preset'],
-      ['sampling', 'patch sampling'], ['normalization', 'normalization']] as const) {
+    for (const [key, what] of [
+      ['padding', 'padding'],
+      ['norm', 'norm'],
+      ['engine', 'engine'],
+      ['augment', 'augmentation preset'],
+      ['sampling', 'patch sampling'],
+      ['normalization', 'normalization'],
+    ] as const) {
       throwsUserError(() => resolveTrainOptions({ ...base, [key]: 'nope' }), new RegExp(`unknown ${what} 'nope'`));
     }
   });

@@ -89,6 +89,9 @@ describe('constant and the registry', () => {
 
   test("schedule('onecycle') is oneCycle; schedule('nope') fails listing onecycle, cosine, constant", () => {
     assert.equal(schedule('onecycle'), oneCycle);
-    assert.throws(() => schedule('nope'), (e: unknown) => e instanceof PyocyteError && /unknown schedule 'nope'.*onecycle, cosine, constant/.test(e.message));
+    assert.throws(
+      () => schedule('nope'),
+      (e: unknown) => e instanceof PyocyteError && /unknown schedule 'nope'.*onecycle, cosine, constant/.test(e.message),
+    );
   });
 });

@@ -10,13 +10,24 @@ function fakes(options: { isTTY?: boolean; columns?: number } = {}) {
     writes,
     stream: { write: (text: string) => writes.push(text), ...options },
     now: () => ms,
-    advance: (seconds: number) => { ms += seconds * 1000; },
+    advance: (seconds: number) => {
+      ms += seconds * 1000;
+    },
   };
 }
 
 describe('formatting', () => {
   test('formatDuration 0, 45, 192, 3720, 3599.6, 183600, NaN, -5', () => {
-    assert.deepEqual([0, 45, 192, 3720, 3599.6, 183600, NaN, -5].map(formatDuration), ['0s', '45s', '3m12s', '1h02m', '1h00m', '2d03h', '?', '0s']);
+    assert.deepEqual([0, 45, 192, 3720, 3599.6, 183600, NaN, -5].map(formatDuration), [
+      '0s',
+      '45s',
+      '3m12s',
+      '1h02m',
+      '1h00m',
+      '2d03h',
+      '?',
+      '0s',
+    ]);
   });
 
   test('formatBar 0, 0.5, 0.42, 1, 1.7, NaN at width 10', () => {
@@ -30,8 +41,10 @@ describe('formatting', () => {
   });
 
   test('formatFields epoch 3/40, step 120, loss 0.21314, lr 0.0003, val dice 0.9123', () => {
-    assert.equal(formatFields({ epoch: '3/40', step: 120, loss: 0.21314, lr: 0.0003, 'val dice': 0.9123 }),
-      'epoch 3/40 step 120 loss 0.213 lr 3.00e-4 val dice 0.912');
+    assert.equal(
+      formatFields({ epoch: '3/40', step: 120, loss: 0.21314, lr: 0.0003, 'val dice': 0.9123 }),
+      'epoch 3/40 step 120 loss 0.213 lr 3.00e-4 val dice 0.912',
+    );
   });
 
   test('RateEstimator: 10 steps/s then 20 steps/s moves the rate part of the way', () => {
@@ -96,7 +109,7 @@ describe('createProgress on a TTY', () => {
     progress.log('image 017.png: 42 cells');
     assert.equal(f.writes[1], '\r\x1b[Kimage 017.png: 42 cells\n');
     // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape sequence is what this test checks
-    assert.match(f.writes[2], /^\rpredict ▕██████████          ▏ 50% ETA 1s\x1b\[K$/);
+    assert.match(f.writes[2], /^\rpredict ▕██████████ {10}▏ 50% ETA 1s\x1b\[K$/);
     f.advance(1);
     progress.update(4);
     progress.done();

@@ -35,8 +35,24 @@ type Target = (typeof PHASES)[number];
 const EPOCHS = 2 * KILLS + 2;
 // 8 training images × 4 patches / batch 4 = 8 steps an epoch; 4 validation images; a depth-2,
 // 16-filter net (a checkpoint of weights and AdamW moments is about 1.5 MB, written with fsyncs).
-const TRAIN_FLAGS = ['--epochs', String(EPOCHS), '--depth', '2', '--filters', '16', '--patch-size', '64', '--batch', '4',
-  '--patches-per-image', '4', '--seed', '7', '--engine', TEST_ENGINE];
+const TRAIN_FLAGS = [
+  '--epochs',
+  String(EPOCHS),
+  '--depth',
+  '2',
+  '--filters',
+  '16',
+  '--patch-size',
+  '64',
+  '--batch',
+  '4',
+  '--patches-per-image',
+  '4',
+  '--seed',
+  '7',
+  '--engine',
+  TEST_ENGINE,
+];
 
 /** One `pyocyte` child: its stderr lines with arrival times, and its exit. */
 class Child {
@@ -49,7 +65,9 @@ class Child {
 
   constructor(args: readonly string[]) {
     this.process = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      cwd: REPO_ROOT, env: { ...process.env, PYOCYTE_ANNOUNCE_PHASES: '1', PYOCYTE_DEBUG: '' }, stdio: ['ignore', 'ignore', 'pipe'],
+      cwd: REPO_ROOT,
+      env: { ...process.env, PYOCYTE_ANNOUNCE_PHASES: '1', PYOCYTE_DEBUG: '' },
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
     let partial = '';
     this.process.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
@@ -58,11 +76,13 @@ class Child {
       for (const text of parts) this.lines.push({ text, ms: performance.now() });
       this.wake();
     });
-    this.exited = new Promise((resolve) => this.process.on('close', (code, signal) => {
-      this.done = true;
-      this.wake();
-      resolve({ code, signal });
-    }));
+    this.exited = new Promise((resolve) =>
+      this.process.on('close', (code, signal) => {
+        this.done = true;
+        this.wake();
+        resolve({ code, signal });
+      }),
+    );
   }
 
   private wake(): void {
@@ -112,7 +132,9 @@ function phaseDurations(child: Child): Record<Target, number> {
 
 /** Leftovers of atomic writes in the run folder and its checkpoints folder. */
 function leftovers(run: string): string[] {
-  return [run, join(run, 'checkpoints')].filter(existsSync).flatMap((dir) => readdirSync(dir).filter((name) => /\.(tmp|new|old)-/.test(name)));
+  return [run, join(run, 'checkpoints')]
+    .filter(existsSync)
+    .flatMap((dir) => readdirSync(dir).filter((name) => /\.(tmp|new|old)-/.test(name)));
 }
 
 /** Everything a killed run leaves must load: log.jsonl line by line, `last` (after the resume's repair), `best`, the model. */
@@ -120,7 +142,8 @@ async function assertLoadable(run: string): Promise<void> {
   if (existsSync(join(run, 'log.jsonl'))) {
     const text = readFileSync(join(run, 'log.jsonl'), 'utf8');
     assert.ok(text === '' || text.endsWith('\n'), 'log.jsonl ends with a whole line');
-    for (const line of text.split('\n').filter((l) => l !== '')) assert.doesNotThrow(() => JSON.parse(line), `log.jsonl line: ${line.slice(0, 80)}`);
+    for (const line of text.split('\n').filter((l) => l !== ''))
+      assert.doesNotThrow(() => JSON.parse(line), `log.jsonl line: ${line.slice(0, 80)}`);
   }
   await recoverAtomicWrites(run);
   await recoverAtomicWrites(join(run, 'checkpoints'));
@@ -149,7 +172,9 @@ before(async () => {
 });
 after(() => tmp.remove());
 
-test(`train killed ${KILLS} times (SIGKILL during steps, validation and checkpoint writes) and resumed: every file loads, the result equals an uninterrupted run`, { timeout: 3_600_000 }, async () => {
+test(`train killed ${KILLS} times (SIGKILL during steps, validation and checkpoint writes) and resumed: every file loads, the result equals an uninterrupted run`, {
+  timeout: 3_600_000,
+}, async () => {
   const rng = new Random(SEED);
   const run = join(tmp.dir, 'killed');
   const rows: string[] = [];
@@ -160,9 +185,11 @@ test(`train killed ${KILLS} times (SIGKILL during steps, validation and checkpoi
     // The n-th occurrence ahead (n = 1 or 2); steps: 1 to 12 steps past the resume point.
     const occurrence = rng.int(1, 3);
     const stepAhead = rng.int(1, 13);
-    const reached = await child.waitFor((phases) => (target === 'step'
-      ? phases.some((p) => p.phase === 'step' && p.step >= resumeStep + stepAhead)
-      : phases.filter((p) => p.phase === target).length >= occurrence));
+    const reached = await child.waitFor((phases) =>
+      target === 'step'
+        ? phases.some((p) => p.phase === 'step' && p.step >= resumeStep + stepAhead)
+        : phases.filter((p) => p.phase === target).length >= occurrence,
+    );
     const firstStep = child.phases().find((p) => p.phase === 'step');
     const delayMs = rng.uniform(0, durations[target]);
     await new Promise((resolve) => setTimeout(resolve, delayMs));
@@ -170,9 +197,11 @@ test(`train killed ${KILLS} times (SIGKILL during steps, validation and checkpoi
     const exit = await child.exited;
     const last = child.phases().at(-1);
     const left = leftovers(run);
-    rows.push(`kill ${kill + 1}: aimed at ${target} (+${delayMs.toFixed(0)} ms), hit ${reached && exit.signal === 'SIGKILL' ? last?.phase : 'nothing (the run ended first)'} ` +
-      `at step ${last?.step}; resume to first step ${firstStep ? ((firstStep.ms - child.startedMs) / 1000).toFixed(1) : '–'} s` +
-      (left.length ? `; left ${left.join(', ')}` : ''));
+    rows.push(
+      `kill ${kill + 1}: aimed at ${target} (+${delayMs.toFixed(0)} ms), hit ${reached && exit.signal === 'SIGKILL' ? last?.phase : 'nothing (the run ended first)'} ` +
+        `at step ${last?.step}; resume to first step ${firstStep ? ((firstStep.ms - child.startedMs) / 1000).toFixed(1) : '–'} s` +
+        (left.length ? `; left ${left.join(', ')}` : ''),
+    );
     assert.equal(exit.signal, 'SIGKILL', `kill ${kill + 1} found the run finished:\n${child.stderr()}`);
     await assertLoadable(run);
     resumeStep = JSON.parse(readFileSync(join(run, CHECKPOINTS.last, 'trainer.json'), 'utf8')).step;
@@ -180,18 +209,30 @@ test(`train killed ${KILLS} times (SIGKILL during steps, validation and checkpoi
   const final = new Child(['train', '--resume', run]);
   const { code } = await final.exited;
   assert.equal(code, 0, final.stderr());
-  console.log(`# crash test, seed ${SEED}, shortest phase lengths: step ${durations.step.toFixed(0)} ms, validation ${durations.validation.toFixed(0)} ms, checkpoint ${durations.checkpoint.toFixed(0)} ms\n# ${rows.join('\n# ')}`);
+  console.log(
+    `# crash test, seed ${SEED}, shortest phase lengths: step ${durations.step.toFixed(0)} ms, validation ${durations.validation.toFixed(0)} ms, checkpoint ${durations.checkpoint.toFixed(0)} ms\n# ${rows.join('\n# ')}`,
+  );
 
   await assertLoadable(run);
   const [a, b] = [weights(reference), weights(run)];
   for (const name of Object.keys(a)) {
     if (a[name].data instanceof Float32Array) assertBitExact(b[name].data as Float32Array, a[name].data, name);
   }
-  const strip = (text: string) => text.split('\n').filter((l) => l).map((l) => { const { seconds: _s, ...rest } = JSON.parse(l); return rest; });
+  const strip = (text: string) =>
+    text
+      .split('\n')
+      .filter((l) => l)
+      .map((l) => {
+        const { seconds: _s, ...rest } = JSON.parse(l);
+        return rest;
+      });
   assert.deepEqual(strip(readFileSync(join(run, 'log.jsonl'), 'utf8')), strip(readFileSync(join(reference, 'log.jsonl'), 'utf8')));
   const model = await loadModel(run, { engine: createEngine({ backend: TEST_ENGINE }) });
   const [sample] = await (await openDataset(data)).load('test');
   const map = await predictProbabilities(model, sample.image, { tta: false });
   assert.equal(map.data.length, sample.labels.length);
-  assert.ok(map.data.every((p) => p >= 0 && p <= 1), 'probabilities in [0, 1]');
+  assert.ok(
+    map.data.every((p) => p >= 0 && p <= 1),
+    'probabilities in [0, 1]',
+  );
 });

@@ -8,7 +8,16 @@ import { evaluate } from '../../src/workflows/evaluate.js';
 import { loadModel } from '../../src/io/model-file.js';
 import { train } from '../../src/workflows/train.js';
 import { PyocyteError } from '../../src/util/errors.js';
-import { QUIET, TEST_ENGINE, TINY_TRAINING, channelZeroModel, rectangleImage, rectangleMask, tempFolder, tinyDataset } from '../cli/helpers.js';
+import {
+  QUIET,
+  TEST_ENGINE,
+  TINY_TRAINING,
+  channelZeroModel,
+  rectangleImage,
+  rectangleMask,
+  tempFolder,
+  tinyDataset,
+} from '../cli/helpers.js';
 
 const inUnit = (v: number, what: string) => assert.ok(v >= 0 && v <= 1, `${what} = ${v}`);
 
@@ -30,9 +39,16 @@ describe('evaluate a tiny trained model on 6 synthetic 64x64 images (split 3/1/2
     const report = await evaluate({ model: run, data, engine: TEST_ENGINE, ...QUIET });
     assert.equal(split.test.length, 2);
     assert.deepEqual([report.subset, report.images, report.task], ['test', 2, 'binary']);
-    assert.deepEqual(report.perImage.map((p) => p.image), split.test);
-    assert.deepEqual(report.pixels.perClass.map((c) => c.name), ['background', 'foreground']);
-    for (const c of report.pixels.perClass) for (const key of ['dice', 'iou', 'precision', 'recall'] as const) inUnit(c[key], `${c.name} ${key}`);
+    assert.deepEqual(
+      report.perImage.map((p) => p.image),
+      split.test,
+    );
+    assert.deepEqual(
+      report.pixels.perClass.map((c) => c.name),
+      ['background', 'foreground'],
+    );
+    for (const c of report.pixels.perClass)
+      for (const key of ['dice', 'iou', 'precision', 'recall'] as const) inUnit(c[key], `${c.name} ${key}`);
     inUnit(report.pixels.meanDice, 'pixels.meanDice');
     assert.equal(report.pixels.meanDice, report.pixels.perClass[1].dice);
     inUnit(report.meanImage.meanDice, 'meanImage.meanDice');
@@ -71,12 +87,14 @@ describe('evaluate a tiny trained model on 6 synthetic 64x64 images (split 3/1/2
   });
 
   test('task multiclass on a binary model fails naming both', async () => {
-    await assert.rejects(evaluate({ model: run, data, task: 'multiclass', engine: TEST_ENGINE, ...QUIET }),
-      (e: unknown) => e instanceof PyocyteError && /the model is binary but --task multiclass was given/.test(e.message));
+    await assert.rejects(
+      evaluate({ model: run, data, task: 'multiclass', engine: TEST_ENGINE, ...QUIET }),
+      (e: unknown) => e instanceof PyocyteError && /the model is binary but --task multiclass was given/.test(e.message),
+    );
   });
 });
 
-describe('evaluate metrics against a hand-computed confusion (a model that predicts its input\'s red channel)', () => {
+describe("evaluate metrics against a hand-computed confusion (a model that predicts its input's red channel)", () => {
   let tmp: ReturnType<typeof tempFolder>;
   before(() => {
     tmp = tempFolder('evaluate-exact');
@@ -92,7 +110,8 @@ describe('evaluate metrics against a hand-computed confusion (a model that predi
     await writeImage(join(data, 'masks', 'b.png'), rectangleMask(32, 32, [[20, 20, 8, 8]]));
     const model = channelZeroModel({ mask: { polarity: 'white' } });
     const report = await evaluate({ model, data, subset: 'all', minSizePx: 10, ...QUIET });
-    const close = (actual: number, expected: number, what: string) => assert.ok(Math.abs(actual - expected) < 1e-12, `${what}: ${actual} ≠ ${expected}`);
+    const close = (actual: number, expected: number, what: string) =>
+      assert.ok(Math.abs(actual - expected) < 1e-12, `${what}: ${actual} ≠ ${expected}`);
     const [tp, fp, fn] = [144, 20, 20];
     const pixels = 2 * 32 * 32;
     close(report.pixels.perClass[1].dice, (2 * tp) / (2 * tp + fp + fn), 'pooled Dice');

@@ -36,10 +36,13 @@ function abortAt(step: number, base: TrainHooks = QUIET): TrainHooks {
 }
 
 function readLog(run: string): Record<string, unknown>[] {
-  return readFileSync(join(run, 'log.jsonl'), 'utf8').trim().split('\n').map((line) => {
-    const { seconds: _seconds, ...entry } = JSON.parse(line) as Record<string, unknown>;
-    return entry;
-  });
+  return readFileSync(join(run, 'log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const { seconds: _seconds, ...entry } = JSON.parse(line) as Record<string, unknown>;
+      return entry;
+    });
 }
 
 function readJson<T>(path: string): T {
@@ -58,14 +61,20 @@ function assertSameWeights(runA: string, runB: string): void {
 }
 
 function assertSameRun(a: TrainResult, b: TrainResult): void {
-  assert.deepEqual([b.interrupted, b.epochs, b.steps, b.bestEpoch, b.valDice, b.threshold], [false, a.epochs, a.steps, a.bestEpoch, a.valDice, a.threshold]);
+  assert.deepEqual(
+    [b.interrupted, b.epochs, b.steps, b.bestEpoch, b.valDice, b.threshold],
+    [false, a.epochs, a.steps, a.bestEpoch, a.valDice, a.threshold],
+  );
   assertSameWeights(a.runDir, b.runDir);
   assert.deepEqual(readLog(b.runDir), readLog(a.runDir));
   const metadata = (run: string) => readJson<{ metadata: Record<string, unknown> }>(join(run, 'model', 'model.json')).metadata;
   const { training: trainingA, ...restA } = metadata(a.runDir);
   const { training: trainingB, ...restB } = metadata(b.runDir);
   assert.deepEqual(restB, restA);
-  const pick = (t: unknown) => { const { seconds: _s, data: _d, ...rest } = t as Record<string, unknown>; return rest; };
+  const pick = (t: unknown) => {
+    const { seconds: _s, data: _d, ...rest } = t as Record<string, unknown>;
+    return rest;
+  };
   assert.deepEqual(pick(trainingB), pick(trainingA));
 }
 
@@ -73,7 +82,14 @@ describe('train / resumeTraining on 6 synthetic 64x64 images, 4 steps per epoch,
   let tmp: ReturnType<typeof tempFolder>;
   let data = '';
   let uninterrupted: TrainResult;
-  const options = (out: string, extra: Partial<TrainOptions> = {}): TrainOptions => ({ data, out: join(tmp.dir, out), ...TINY_TRAINING, dropout: 0.2, epochs: 2, ...extra });
+  const options = (out: string, extra: Partial<TrainOptions> = {}): TrainOptions => ({
+    data,
+    out: join(tmp.dir, out),
+    ...TINY_TRAINING,
+    dropout: 0.2,
+    epochs: 2,
+    ...extra,
+  });
 
   before(async () => {
     tmp = tempFolder('fit');
@@ -84,12 +100,31 @@ describe('train / resumeTraining on 6 synthetic 64x64 images, 4 steps per epoch,
 
   test('uninterrupted: 2 epochs of 4 steps, model + checkpoints + 2 log lines with train and val scores', () => {
     assert.deepEqual([uninterrupted.interrupted, uninterrupted.epochs, uninterrupted.steps], [false, 2, 2 * STEPS_PER_EPOCH]);
-    for (const file of ['model/model.json', 'model/model.safetensors', 'checkpoints/last/trainer.json', 'checkpoints/best/model.json', 'curves.png', 'config.json']) {
+    for (const file of [
+      'model/model.json',
+      'model/model.safetensors',
+      'checkpoints/last/trainer.json',
+      'checkpoints/best/model.json',
+      'curves.png',
+      'config.json',
+    ]) {
       assert.ok(existsSync(join(uninterrupted.runDir, file)), file);
     }
-    const log = readLog(uninterrupted.runDir) as { epoch: number; step: number; train: Record<string, number>; val: Record<string, number> }[];
-    assert.deepEqual(log.map((e) => [e.epoch, e.step]), [[1, 4], [2, 8]]);
-    for (const e of log) for (const key of ['loss', 'dice', 'iou', 'accuracy']) assert.ok(Number.isFinite(e.train[key]) && Number.isFinite(e.val[key]), key);
+    const log = readLog(uninterrupted.runDir) as {
+      epoch: number;
+      step: number;
+      train: Record<string, number>;
+      val: Record<string, number>;
+    }[];
+    assert.deepEqual(
+      log.map((e) => [e.epoch, e.step]),
+      [
+        [1, 4],
+        [2, 8],
+      ],
+    );
+    for (const e of log)
+      for (const key of ['loss', 'dice', 'iou', 'accuracy']) assert.ok(Number.isFinite(e.train[key]) && Number.isFinite(e.val[key]), key);
   });
 
   test('the decision rule (threshold, post-processing, TTA) in model.json is what the validation images pick', async () => {
@@ -107,7 +142,13 @@ describe('train / resumeTraining on 6 synthetic 64x64 images, 4 steps per epoch,
     if (rule.tta === 'none') {
       const maps = [];
       for (const sample of valSamples) maps.push(await predictProbabilities(model, sample.image, { tta: false }));
-      assert.equal(rule.threshold, bestThreshold(maps.map((m) => m.data), valSamples.map((s) => s.labels)).threshold);
+      assert.equal(
+        rule.threshold,
+        bestThreshold(
+          maps.map((m) => m.data),
+          valSamples.map((s) => s.labels),
+        ).threshold,
+      );
     }
   });
 
@@ -177,13 +218,26 @@ describe('train stopping rules on 6 synthetic 64x64 images', () => {
   });
 
   test('patience 1, lr 1e-9 constant, no BatchNorm: validation Dice cannot improve, stops after epoch 2 of 5', async () => {
-    const result = await train({
-      data, out: join(tmp.dir, 'patience'), ...TINY_TRAINING, norm: 'none', learningRate: 1e-9, schedule: 'constant', epochs: 5, patience: 1,
-    }, QUIET);
+    const result = await train(
+      {
+        data,
+        out: join(tmp.dir, 'patience'),
+        ...TINY_TRAINING,
+        norm: 'none',
+        learningRate: 1e-9,
+        schedule: 'constant',
+        epochs: 5,
+        patience: 1,
+      },
+      QUIET,
+    );
     assert.equal(result.interrupted, false);
     assert.deepEqual([result.epochs, result.steps, result.bestEpoch], [2, 2 * STEPS_PER_EPOCH, 1]);
     const log = readLog(result.runDir) as { best: boolean; val: { dice: number } }[];
-    assert.deepEqual(log.map((e) => e.best), [true, false]);
+    assert.deepEqual(
+      log.map((e) => e.best),
+      [true, false],
+    );
     assert.equal(log[1].val.dice, log[0].val.dice);
     assert.ok(existsSync(join(result.runDir, 'model', 'model.json')));
   });
@@ -220,18 +274,27 @@ describe('a 30 s budget on an injected clock, 6 synthetic 64x64 images (4 steps 
   before(async () => {
     tmp = tempFolder('fit-budget');
     data = await tinyDataset(join(tmp.dir, 'data'));
-    steady = await train(options('steady'), fakeClock(() => 500));
+    steady = await train(
+      options('steady'),
+      fakeClock(() => 500),
+    );
   });
   after(() => tmp.remove());
 
   /** Checks the budget use and the schedule's record; `lastStepSeconds` bounds the lateness and how far below 1 the last fraction may be. */
   const assertBudgetUsed = (result: TrainResult, lastStepSeconds: number) => {
     assert.equal(result.interrupted, false);
-    assert.ok(result.seconds >= 0.95 * budget && result.seconds <= budget + lastStepSeconds, `trained ${result.seconds} s of a ${budget} s budget`);
+    assert.ok(
+      result.seconds >= 0.95 * budget && result.seconds <= budget + lastStepSeconds,
+      `trained ${result.seconds} s of a ${budget} s budget`,
+    );
     const state = readJson<TrainerState>(join(result.runDir, 'checkpoints', 'last', 'trainer.json'));
     const fractions = state.budget!.fractions;
     assert.equal(fractions.length, result.steps);
-    assert.ok(fractions.every((f, i) => i === 0 || f >= fractions[i - 1]), 'fractions never go back');
+    assert.ok(
+      fractions.every((f, i) => i === 0 || f >= fractions[i - 1]),
+      'fractions never go back',
+    );
     assert.ok(fractions.at(-1)! >= 1 - (3 * lastStepSeconds) / budget, `last fraction ${fractions.at(-1)}`);
     assert.equal(readLog(result.runDir).at(-1)!.step, result.steps, 'the last step is validated and logged');
     return state;
@@ -240,24 +303,44 @@ describe('a 30 s budget on an injected clock, 6 synthetic 64x64 images (4 steps 
   test('steady machine (0.5 s steps): uses 95–100% of the budget (+ a step); epochs of 18 steps keep validation ≤ 10%', () => {
     const state = assertBudgetUsed(steady, 0.5);
     const log = readLog(steady.runDir) as { step: number }[];
-    assert.deepEqual(log.slice(0, 3).map((e) => e.step), [4, 22, 40], 'the first epoch is natural (4 steps), then 9 × 1 s / 0.5 s');
+    assert.deepEqual(
+      log.slice(0, 3).map((e) => e.step),
+      [4, 22, 40],
+      'the first epoch is natural (4 steps), then 9 × 1 s / 0.5 s',
+    );
     assert.equal(state.stepsPerEpoch, 4);
   });
 
   test('slow first steps (3 s for 5 steps), then fast (0.25 s): uses 95–100% of the budget (+ a step)', async () => {
-    const result = await train(options('slow-first'), fakeClock((step) => (step <= 5 ? 3000 : 250)));
+    const result = await train(
+      options('slow-first'),
+      fakeClock((step) => (step <= 5 ? 3000 : 250)),
+    );
     assertBudgetUsed(result, 0.25);
   });
 
   test('fast first steps (0.2 s for 50 steps), then slow (1.5 s): uses 95–100% of the budget (+ a step)', async () => {
-    const result = await train(options('fast-first'), fakeClock((step) => (step <= 50 ? 200 : 1500)));
+    const result = await train(
+      options('fast-first'),
+      fakeClock((step) => (step <= 50 ? 200 : 1500)),
+    );
     assertBudgetUsed(result, 1.5);
   });
 
   test('interrupted at step 30, resumed: the same fractions, weights, log and decision rule as the steady run', async () => {
-    const interrupted = await train(options('resumed'), abortAt(30, fakeClock(() => 500)));
+    const interrupted = await train(
+      options('resumed'),
+      abortAt(
+        30,
+        fakeClock(() => 500),
+      ),
+    );
     assert.deepEqual([interrupted.interrupted, interrupted.steps], [true, 30]);
-    const resumed = await resumeTraining(interrupted.runDir, {}, fakeClock(() => 500));
+    const resumed = await resumeTraining(
+      interrupted.runDir,
+      {},
+      fakeClock(() => 500),
+    );
     assertSameRun(steady, resumed);
     const fractions = (run: string) => readJson<TrainerState>(join(run, 'checkpoints', 'last', 'trainer.json')).budget!.fractions;
     assert.deepEqual(fractions(resumed.runDir), fractions(steady.runDir));

@@ -4,9 +4,25 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KERNEL_DEFAULTS, withDefaults } from '../defaults.js';
 import type {
-  AdamKernel, AdamOptions, AddKernel, BatchNorm2dKernel, BatchNorm2dOptions, ConcatKernel, Conv2dKernel, Conv2dOptions,
-  ConvTranspose2dKernel, DropoutKernel, Engine, EngineStats, LossKernel, LossOptions, MaxPool2dKernel, ReluKernel, SgdKernel,
-  SgdOptions, Tensor,
+  AdamKernel,
+  AdamOptions,
+  AddKernel,
+  BatchNorm2dKernel,
+  BatchNorm2dOptions,
+  ConcatKernel,
+  Conv2dKernel,
+  Conv2dOptions,
+  ConvTranspose2dKernel,
+  DropoutKernel,
+  Engine,
+  EngineStats,
+  LossKernel,
+  LossOptions,
+  MaxPool2dKernel,
+  ReluKernel,
+  SgdKernel,
+  SgdOptions,
+  Tensor,
 } from '../types.js';
 
 /**
@@ -43,7 +59,8 @@ export interface ProfileEntry {
  * Where the addon is built (node-gyp's output), relative to the package root; PYOCYTE_ADDON
  * overrides it (tests use it to exercise the fallback).
  */
-export const ADDON_PATH = process.env.PYOCYTE_ADDON ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'build', 'Release', 'pyocyte.node');
+export const ADDON_PATH =
+  process.env.PYOCYTE_ADDON ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'build', 'Release', 'pyocyte.node');
 
 let cached: { addon?: Addon; error?: string } | undefined;
 

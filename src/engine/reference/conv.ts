@@ -14,7 +14,9 @@ function validRange(k: number, pad: number, stride: number, size: number, outSiz
  * `visit` walks the rows of one tap, so the innermost loop walks a row.
  */
 function forEachTap(
-  [N, O, I, k]: readonly number[], inPlane: number, outPlane: number,
+  [N, O, I, k]: readonly number[],
+  inPlane: number,
+  outPlane: number,
   visit: (o: number, i: number, ky: number, kx: number, inBase: number, outBase: number) => void,
 ): void {
   for (let n = 0; n < N; n++) {
@@ -54,7 +56,10 @@ export class RefConv2d implements Conv2dKernel {
   private readonly outputs: OutputCache;
   private saved?: { x: RefTensor; w: RefTensor; b: RefTensor | null; y: RefTensor };
 
-  constructor(allocator: Allocator, private readonly options: Required<Conv2dOptions>) {
+  constructor(
+    allocator: Allocator,
+    private readonly options: Required<Conv2dOptions>,
+  ) {
     this.outputs = new OutputCache(allocator);
   }
 
@@ -137,7 +142,10 @@ export class RefConvTranspose2d implements ConvTranspose2dKernel {
   private readonly outputs: OutputCache;
   private saved?: { x: RefTensor; w: RefTensor; hasBias: boolean };
 
-  constructor(allocator: Allocator, private readonly stride: number) {
+  constructor(
+    allocator: Allocator,
+    private readonly stride: number,
+  ) {
     this.outputs = new OutputCache(allocator);
   }
 

@@ -33,8 +33,12 @@ function fail(kernel: string): never {
 
 /** Copies `b`'s centre crop of size `[H, W]` into channels `[offset, offset + Cb)` of `out`. */
 function copyCropped(
-  from: Float32Array, fromShape: readonly number[], to: Float32Array, toShape: readonly number[],
-  channelOffset: number, direction: 'in' | 'out',
+  from: Float32Array,
+  fromShape: readonly number[],
+  to: Float32Array,
+  toShape: readonly number[],
+  channelOffset: number,
+  direction: 'in' | 'out',
 ): void {
   const [N, Cb, Hb, Wb] = fromShape;
   const [, C, H, W] = toShape;
@@ -104,7 +108,10 @@ export class RefAdd implements AddKernel {
 export class RefDropout implements DropoutKernel {
   private readonly outputs: OutputCache;
   private saved?: { mask: RefTensor };
-  constructor(allocator: Allocator, private readonly rate: number) {
+  constructor(
+    allocator: Allocator,
+    private readonly rate: number,
+  ) {
     this.outputs = new OutputCache(allocator);
   }
 

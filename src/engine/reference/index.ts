@@ -1,7 +1,5 @@
 import { KERNEL_DEFAULTS, withDefaults } from '../defaults.js';
-import type {
-  AdamOptions, BatchNorm2dOptions, Conv2dOptions, Engine, EngineStats, LossOptions, SgdOptions, Tensor,
-} from '../types.js';
+import type { AdamOptions, BatchNorm2dOptions, Conv2dOptions, Engine, EngineStats, LossOptions, SgdOptions, Tensor } from '../types.js';
 import { RefConv2d, RefConvTranspose2d } from './conv.js';
 import { RefAdd, RefConcat, RefDropout, RefRelu } from './elementwise.js';
 import { RefLoss } from './loss.js';

@@ -10,7 +10,10 @@ import { type Allocator, OutputCache, type RefTensor, checkShape, dims4, ref } f
 export class RefLoss implements LossKernel {
   private readonly outputs: OutputCache;
 
-  constructor(allocator: Allocator, private readonly options: Required<LossOptions>) {
+  constructor(
+    allocator: Allocator,
+    private readonly options: Required<LossOptions>,
+  ) {
     this.outputs = new OutputCache(allocator);
   }
 
@@ -78,7 +81,9 @@ export class RefLoss implements LossKernel {
   private pixelTermGradient(
     term: LossTerm,
     pixel: { pt: Float64Array; ce: Float64Array; weights: Float32Array | null; target: Float32Array },
-    prob: Float64Array, dLogit: Float64Array, [N, K, plane]: number[],
+    prob: Float64Array,
+    dLogit: Float64Array,
+    [N, K, plane]: number[],
   ) {
     const gamma = this.options.focalGamma;
     const focal = term.kind === 'focal';
@@ -112,7 +117,9 @@ export class RefLoss implements LossKernel {
       for (let j = 0; j < plane; j++) {
         let predicted = 0;
         if (channels === 2 && this.options.classes === 1) predicted = prob[(n * 2 + 1) * plane + j] > 0.5 ? 1 : 0;
-        else for (let k = 1; k < channels; k++) if (prob[(n * channels + k) * plane + j] > prob[(n * channels + predicted) * plane + j]) predicted = k;
+        else
+          for (let k = 1; k < channels; k++)
+            if (prob[(n * channels + k) * plane + j] > prob[(n * channels + predicted) * plane + j]) predicted = k;
         const truth = target[n * plane + j];
         if (predicted === truth) counts[0] += 1;
         for (let c = 1; c < channels; c++) {
@@ -134,7 +141,7 @@ function probabilities(z: Float32Array, N: number, K: number, plane: number): Fl
     for (let j = 0; j < plane; j++) {
       if (K === 1) {
         const p = 1 / (1 + Math.exp(-z[n * plane + j]));
-        prob[(n * 2) * plane + j] = 1 - p;
+        prob[n * 2 * plane + j] = 1 - p;
         prob[(n * 2 + 1) * plane + j] = p;
       } else {
         let max = -Infinity;

@@ -6,7 +6,12 @@ export class RefAdam implements AdamKernel {
   constructor(private readonly options: Required<AdamOptions>) {}
 
   update(paramT: Tensor, gradT: Tensor, mT: Tensor, vT: Tensor, options: { learningRate: number; step: number }): void {
-    for (const [name, t] of [['grad', gradT], ['m', mT], ['v', vT]] as const) checkShape(t, paramT.shape, `adam ${name}`);
+    for (const [name, t] of [
+      ['grad', gradT],
+      ['m', mT],
+      ['v', vT],
+    ] as const)
+      checkShape(t, paramT.shape, `adam ${name}`);
     const [param, grad, m, v] = [paramT, gradT, mT, vT].map((t) => ref(t).data);
     const { beta1, beta2, epsilon, weightDecay, decoupled } = this.options;
     const lr = options.learningRate;

@@ -35,7 +35,8 @@ const BI_ALPHABITFIELDS = 6;
 
 /** Parses a BMP header (and colour table). `bytes` needs the first ~1 KiB of the file. */
 export function parseBmpHeader(bytes: Uint8Array, name: string): BmpHeader {
-  const corrupt = (why: string) => new PyocyteError(`${name} is not a readable BMP file (${why}); re-save it as PNG or TIFF`, { file: name });
+  const corrupt = (why: string) =>
+    new PyocyteError(`${name} is not a readable BMP file (${why}); re-save it as PNG or TIFF`, { file: name });
   if (bytes.length < 26) throw corrupt('the header is truncated');
   const dataOffset = u32(bytes, 10);
   const headerSize = u32(bytes, 14);
@@ -60,15 +61,16 @@ export function parseBmpHeader(bytes: Uint8Array, name: string): BmpHeader {
   }
   if (width <= 0 || rawHeight === 0) throw corrupt(`its size is ${width}×${rawHeight}`);
   if (compression === 1 || compression === 2) {
-    throw new PyocyteError(`${name} is a run-length-compressed BMP, which pyocyte does not read; re-save it uncompressed or as PNG`, { file: name });
+    throw new PyocyteError(`${name} is a run-length-compressed BMP, which pyocyte does not read; re-save it uncompressed or as PNG`, {
+      file: name,
+    });
   }
   if (compression !== BI_RGB && compression !== BI_BITFIELDS && compression !== BI_ALPHABITFIELDS) {
     throw corrupt(`compression ${compression} is not supported`);
   }
   if (![1, 4, 8, 16, 24, 32].includes(bitsPerPixel)) throw corrupt(`${bitsPerPixel} bits per pixel`);
 
-  let masks: [number, number, number, number] =
-    bitsPerPixel === 16 ? [0x7c00, 0x03e0, 0x001f, 0] : [0x00ff0000, 0x0000ff00, 0x000000ff, 0];
+  let masks: [number, number, number, number] = bitsPerPixel === 16 ? [0x7c00, 0x03e0, 0x001f, 0] : [0x00ff0000, 0x0000ff00, 0x000000ff, 0];
   if (compression !== BI_RGB) {
     // Masks follow the 40-byte part of the header whether or not the header is longer.
     masks = [u32(bytes, 54), u32(bytes, 58), u32(bytes, 62), 0];

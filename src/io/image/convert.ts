@@ -9,7 +9,7 @@ import type { IntensityScaling } from '../../nn/types.js';
  */
 export const INTENSITY_SCALINGS = {
   range:
-    'whole numbers ≥ 0 ÷ (2^k − 1), k the smallest of 8, 10, 12, 14, 16, … bits that holds the image\'s largest value ' +
+    "whole numbers ≥ 0 ÷ (2^k − 1), k the smallest of 8, 10, 12, 14, 16, … bits that holds the image's largest value " +
     '(so 12-bit camera data in a 16-bit file spans 0–1); other values ≥ 0 kept when within 0–1, else ÷ the largest; ' +
     'images with negative values map their minimum–maximum to 0–1',
   bitDepth: '8-bit ÷ 255, 16-bit ÷ 65535, floats as stored (model files written before the range rule)',
@@ -60,8 +60,10 @@ export function checkChannels(channels: readonly number[], available: number, na
   const what = `${name} has ${plural(available, 'channel')} (0–${available - 1})`;
   if (channels.length === 0) throw new PyocyteError(`the channel selection is empty; name channels of the files, e.g. --channels 0,2`);
   const bad = channels.filter((c) => !(Number.isInteger(c) && c >= 0 && c < available));
-  if (bad.length > 0) throw new PyocyteError(`${what}; channel${bad.length === 1 ? '' : 's'} ${bad.join(', ')} cannot be chosen`, { file: name });
-  if (new Set(channels).size !== channels.length) throw new PyocyteError(`the channel selection ${channels.join(',')} names a channel twice`);
+  if (bad.length > 0)
+    throw new PyocyteError(`${what}; channel${bad.length === 1 ? '' : 's'} ${bad.join(', ')} cannot be chosen`, { file: name });
+  if (new Set(channels).size !== channels.length)
+    throw new PyocyteError(`the channel selection ${channels.join(',')} names a channel twice`);
 }
 
 /** The scale and offset of the 'range' rule, from the finite values of the image. */
@@ -149,7 +151,8 @@ export function toFloatImage(raster: RasterImage, options: FloatImageOptions = {
       }
     } else {
       const filled = fillNonFinite(out, channels);
-      if (filled > 0) options.onWarning?.(`${name}: ${plural(filled, 'pixel')} NaN or infinite (of ${pixels}), filled with each channel's median`);
+      if (filled > 0)
+        options.onWarning?.(`${name}: ${plural(filled, 'pixel')} NaN or infinite (of ${pixels}), filled with each channel's median`);
     }
   }
   const byRange = (options.scaling ?? 'range') === 'range' && raster.bitDepth !== 8;

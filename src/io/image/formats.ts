@@ -13,10 +13,16 @@ export const IMAGE_FORMATS = {
     label: 'TIFF',
     extensions: ['.tif', '.tiff'],
     magic: (b: Uint8Array) =>
-      startsWith(b, [0x49, 0x49, 0x2a, 0x00]) || startsWith(b, [0x4d, 0x4d, 0x00, 0x2a]) ||
-      startsWith(b, [0x49, 0x49, 0x2b, 0x00]) || startsWith(b, [0x4d, 0x4d, 0x00, 0x2b]),
+      startsWith(b, [0x49, 0x49, 0x2a, 0x00]) ||
+      startsWith(b, [0x4d, 0x4d, 0x00, 0x2a]) ||
+      startsWith(b, [0x49, 0x49, 0x2b, 0x00]) ||
+      startsWith(b, [0x4d, 0x4d, 0x00, 0x2b]),
   },
-  webp: { label: 'WebP', extensions: ['.webp'], magic: (b: Uint8Array) => startsWith(b, [0x52, 0x49, 0x46, 0x46]) && ascii(b, 8, 4) === 'WEBP' },
+  webp: {
+    label: 'WebP',
+    extensions: ['.webp'],
+    magic: (b: Uint8Array) => startsWith(b, [0x52, 0x49, 0x46, 0x46]) && ascii(b, 8, 4) === 'WEBP',
+  },
   bmp: { label: 'BMP', extensions: ['.bmp'], magic: (b: Uint8Array) => startsWith(b, [0x42, 0x4d]) && b.length >= 26 },
 } as const;
 
@@ -96,7 +102,9 @@ export function checkImageBytes(name: string, head: Uint8Array, size: number): I
   if (actual === undefined) {
     const text = looksLikeText(head) ? new TextDecoder().decode(head.subarray(0, 200)) : undefined;
     if (text?.startsWith('version https://git-lfs')) {
-      throw new PyocyteError(`${name} is a Git LFS pointer, not the image itself; run 'git lfs pull' in the dataset's repository`, { file: name });
+      throw new PyocyteError(`${name} is a Git LFS pointer, not the image itself; run 'git lfs pull' in the dataset's repository`, {
+        file: name,
+      });
     }
     const other = OTHER_FORMATS.find((f) => f.magic(head));
     if (other) {
@@ -104,11 +112,15 @@ export function checkImageBytes(name: string, head: Uint8Array, size: number): I
     }
     if (text !== undefined) {
       const preview = JSON.stringify(text.split('\n')[0].slice(0, 40));
-      throw new PyocyteError(`${name} is a text file (it starts with ${preview}), not an image; remove it or replace it with the image`, { file: name });
+      throw new PyocyteError(`${name} is a text file (it starts with ${preview}), not an image; remove it or replace it with the image`, {
+        file: name,
+      });
     }
     const hex = Array.from(head.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
     const what = expected ? `a ${IMAGE_FORMATS[expected].label} image` : 'an image';
-    throw new PyocyteError(`${name} is not ${what} (it starts with bytes ${hex}); the file is corrupt: re-export it or remove it`, { file: name });
+    throw new PyocyteError(`${name} is not ${what} (it starts with bytes ${hex}); the file is corrupt: re-export it or remove it`, {
+      file: name,
+    });
   }
   if (expected !== undefined && expected !== actual) {
     const label = IMAGE_FORMATS[actual].label;

@@ -9,7 +9,6 @@ import { encodeTiff } from './tiff.js';
 import type { RasterImage } from '../../image/types.js';
 import { decodeTiff, orientedSize, readTiffLayout, sharpReadsLosslessly, type SampleType, type TiffLayout } from './tiff-read.js';
 
-
 /** Images above this many pixels are refused unless `maxPixels` says otherwise (100 Mpx). */
 export const DEFAULT_MAX_PIXELS = 100_000_000;
 
@@ -55,7 +54,14 @@ function fileError(error: unknown, name: string): never {
 }
 
 const SHARP_SAMPLE_TYPES: Record<string, SampleType> = {
-  uchar: 'uint8', char: 'int8', ushort: 'uint16', short: 'int16', uint: 'uint32', int: 'int32', float: 'float32', double: 'float64',
+  uchar: 'uint8',
+  char: 'int8',
+  ushort: 'uint16',
+  short: 'int16',
+  uint: 'uint32',
+  int: 'int32',
+  float: 'float32',
+  double: 'float64',
 };
 
 /** The decoded bit depth of a sample type: unsigned ≤ 8 and ≤ 16 bits stay integers, the rest become floats. */
@@ -70,7 +76,16 @@ type Header = ImageInfo & { metadata?: Metadata; tiff?: TiffLayout };
 async function headerOf(input: string | Buffer, head: Uint8Array, format: ImageFormat, name: string): Promise<Header> {
   if (format === 'bmp') {
     const header = parseBmpHeader(head, name);
-    return { width: header.width, height: header.height, channels: header.channels, alpha: header.channels === 4, bitDepth: 8, sampleType: 'uint8', format, pages: 1 };
+    return {
+      width: header.width,
+      height: header.height,
+      channels: header.channels,
+      alpha: header.channels === 4,
+      bitDepth: 8,
+      sampleType: 'uint8',
+      format,
+      pages: 1,
+    };
   }
   let tiff: TiffLayout | undefined;
   if (format === 'tiff') {
@@ -79,8 +94,16 @@ async function headerOf(input: string | Buffer, head: Uint8Array, format: ImageF
       const { width, height } = orientedSize(tiff.width, tiff.height, tiff.orientation);
       const orientation = tiff.orientation > 1 ? tiff.orientation : undefined;
       return {
-        width, height, channels: tiff.samplesPerPixel, alpha: tiff.alphaSample !== undefined, bitDepth: decodedBitDepth(tiff.sampleType),
-        sampleType: tiff.sampleType, format, pages: tiff.pages, ...(orientation ? { orientation } : {}), tiff,
+        width,
+        height,
+        channels: tiff.samplesPerPixel,
+        alpha: tiff.alphaSample !== undefined,
+        bitDepth: decodedBitDepth(tiff.sampleType),
+        sampleType: tiff.sampleType,
+        format,
+        pages: tiff.pages,
+        ...(orientation ? { orientation } : {}),
+        tiff,
       };
     }
   }
@@ -94,7 +117,17 @@ async function headerOf(input: string | Buffer, head: Uint8Array, format: ImageF
   const alpha = tiff ? tiff.alphaSample !== undefined : metadata.hasAlpha;
   const channels = metadata.space === 'cmyk' ? 3 + (alpha ? 1 : 0) : metadata.channels;
   const { width, height } = metadata.autoOrient ?? metadata;
-  const header: Header = { width, height, channels, alpha, bitDepth: decodedBitDepth(sampleType), sampleType, format, pages: metadata.pages ?? 1, metadata };
+  const header: Header = {
+    width,
+    height,
+    channels,
+    alpha,
+    bitDepth: decodedBitDepth(sampleType),
+    sampleType,
+    format,
+    pages: metadata.pages ?? 1,
+    metadata,
+  };
   if ((metadata.orientation ?? 1) > 1) header.orientation = metadata.orientation;
   if (metadata.space === 'cmyk') header.cmykProfile = metadata.icc ? 'embedded' : 'generic';
   if (tiff) header.tiff = tiff;
@@ -113,7 +146,11 @@ function corrupt(name: string, format: ImageFormat, error: unknown): PyocyteErro
  * Width and height straight from a PNG's IHDR or a BMP's header, so an oversized image is refused
  * before any decoder (even sharp's header reader) runs. Undefined for other formats.
  */
-function quickSize(format: ImageFormat, head: Uint8Array, name: string): Pick<ImageInfo, 'width' | 'height' | 'channels' | 'bitDepth'> | undefined {
+function quickSize(
+  format: ImageFormat,
+  head: Uint8Array,
+  name: string,
+): Pick<ImageInfo, 'width' | 'height' | 'channels' | 'bitDepth'> | undefined {
   if (format === 'bmp') return { ...parseBmpHeader(head, name), bitDepth: 8 };
   if (format === 'png' && head.length >= 26 && String.fromCharCode(...head.subarray(12, 16)) === 'IHDR') {
     const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
@@ -124,7 +161,11 @@ function quickSize(format: ImageFormat, head: Uint8Array, name: string): Pick<Im
 }
 
 /** Fails on a multi-page file or one over `maxPixels` pixels, before anything is decoded. */
-function checkPageAndPixelLimits(info: Pick<ImageInfo, 'width' | 'height' | 'channels' | 'bitDepth' | 'pages'>, name: string, maxPixels: number): void {
+function checkPageAndPixelLimits(
+  info: Pick<ImageInfo, 'width' | 'height' | 'channels' | 'bitDepth' | 'pages'>,
+  name: string,
+  maxPixels: number,
+): void {
   const pixels = info.width * info.height;
   if (info.pages > 1) {
     throw new PyocyteError(
@@ -199,7 +240,8 @@ function isGray(data: RasterImage['data'], channels: number): boolean {
 async function decodeWithSharp(buffer: Buffer, info: ImageInfo, metadata: Metadata, name: string): Promise<RasterImage> {
   const { bitDepth } = info;
   const color = metadata.channels >= 3 || metadata.space === 'cmyk';
-  const space = bitDepth === 16 ? (color || metadata.channels === 2 ? 'rgb16' : 'grey16') : color || metadata.channels === 2 ? 'srgb' : 'b-w';
+  const space =
+    bitDepth === 16 ? (color || metadata.channels === 2 ? 'rgb16' : 'grey16') : color || metadata.channels === 2 ? 'srgb' : 'b-w';
   const depth = bitDepth === 8 ? 'uchar' : bitDepth === 16 ? 'ushort' : 'float';
   let pipeline = sharp(buffer, { limitInputPixels: false, ignoreIcc: metadata.space !== 'cmyk', failOn: 'error' }).autoOrient();
   // Float data keeps its own interpretation (scRGB for colour): sRGB or b-w would cast it to 8 bits.
@@ -289,8 +331,10 @@ export async function writeImage(path: string, image: RasterImage): Promise<void
   } else if (extension === '.png') {
     if (image.bitDepth === 32) throw new PyocyteError(`cannot write ${path}: 32-bit float images can only be saved as TIFF (.tif)`);
     const alpha = image.alpha ?? (image.channels === 2 || image.channels === 4);
-    if (image.channels > 4 || ((image.channels === 2 || image.channels === 4) !== alpha)) {
-      throw new PyocyteError(`cannot write ${path}: PNG holds gray or RGB (with or without alpha), not ${image.channels} channels${alpha ? '' : ' without alpha'}; save it as .tif`);
+    if (image.channels > 4 || (image.channels === 2 || image.channels === 4) !== alpha) {
+      throw new PyocyteError(
+        `cannot write ${path}: PNG holds gray or RGB (with or without alpha), not ${image.channels} channels${alpha ? '' : ' without alpha'}; save it as .tif`,
+      );
     }
     const raw = { width: image.width, height: image.height, channels: image.channels as 1 | 2 | 3 | 4 };
     bytes = await sharp(image.data, { raw }).toColourspace(outputSpace(image)).png({ compressionLevel: 6 }).toBuffer();

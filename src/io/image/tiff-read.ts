@@ -73,7 +73,10 @@ async function layoutOf(tiff: GeoTIFF, image: GeoTIFFImage): Promise<TiffLayout>
 
 function corrupt(name: string, error: unknown): PyocyteError {
   const detail = (error instanceof Error ? error.message : String(error)).split('\n')[0].trim();
-  return new PyocyteError(`${name} is a corrupt or truncated TIFF file (the decoder said: ${detail}); re-export it or remove it`, { file: name, cause: error });
+  return new PyocyteError(`${name} is a corrupt or truncated TIFF file (the decoder said: ${detail}); re-export it or remove it`, {
+    file: name,
+    cause: error,
+  });
 }
 
 /** Reads a TIFF's tags (not its pixels) from a file path or the whole file's bytes. */
@@ -117,7 +120,11 @@ export function orientedSize(width: number, height: number, orientation: number)
  * 7 transverses, 8 turns 90° counter-clockwise.
  */
 export function applyOrientation<T extends RasterImage['data'] | Float64Array>(
-  data: T, width: number, height: number, channels: number, orientation: number,
+  data: T,
+  width: number,
+  height: number,
+  channels: number,
+  orientation: number,
 ): { data: T; width: number; height: number } {
   if (orientation <= 1 || orientation > 8) return { data, width, height };
   const size = orientedSize(width, height, orientation);
@@ -159,7 +166,8 @@ export async function decodeTiff(bytes: Uint8Array, layout: TiffLayout, name: st
   let samples: ArrayLike<number>;
   try {
     const tiff = await fromArrayBuffer(arrayBufferOf(bytes));
-    const read = async (page: number) => (await (await tiff.getImage(page)).readRasters({ interleave: true })) as unknown as ArrayLike<number>;
+    const read = async (page: number) =>
+      (await (await tiff.getImage(page)).readRasters({ interleave: true })) as unknown as ArrayLike<number>;
     if (layout.channelPages) {
       // One page per channel: interleave them.
       const interleaved = new Float64Array(width * height * channels);

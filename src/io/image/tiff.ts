@@ -43,7 +43,11 @@ interface Entry {
 }
 
 const sampleFormatOf = (data: TiffSamples) =>
-  data instanceof Float32Array || data instanceof Float64Array ? 3 : data instanceof Int8Array || data instanceof Int16Array || data instanceof Int32Array ? 2 : 1;
+  data instanceof Float32Array || data instanceof Float64Array
+    ? 3
+    : data instanceof Int8Array || data instanceof Int16Array || data instanceof Int32Array
+      ? 2
+      : 1;
 
 function sampleBytes(data: TiffSamples): Uint8Array {
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);

@@ -24,7 +24,8 @@ export function redisConnection(url: string): RedisOptions {
   } catch {
     return fail(`--queue must be a Redis URL like redis://HOST:6379, got '${url}'`);
   }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') fail(`--queue must be a Redis URL like redis://HOST:6379 (redis:// or rediss://), got '${url}'`);
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
+    fail(`--queue must be a Redis URL like redis://HOST:6379 (redis:// or rediss://), got '${url}'`);
   if (!parsed.hostname) fail(`--queue names no host: '${url}'; use redis://HOST:6379`);
   return {
     url,
@@ -50,13 +51,22 @@ export function describeRedis(url: string): string {
  * Waits until `ready` resolves, or fails after `timeoutMs` naming the URL and the last connection
  * error: a first connection that never comes is a wrong host or port, not an outage to sit out.
  */
-export async function waitForRedis(ready: Promise<unknown>, url: string, timeoutMs: number, lastError: () => Error | undefined): Promise<void> {
+export async function waitForRedis(
+  ready: Promise<unknown>,
+  url: string,
+  timeoutMs: number,
+  lastError: () => Error | undefined,
+): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       const why = lastError()?.message;
       const seconds = Math.round(timeoutMs / 1000);
-      reject(new PyocyteError(`cannot reach Redis at ${describeRedis(url)}${why ? ` (${why})` : ''} within ${seconds} s; start redis-server there, or check the host and port`));
+      reject(
+        new PyocyteError(
+          `cannot reach Redis at ${describeRedis(url)}${why ? ` (${why})` : ''} within ${seconds} s; start redis-server there, or check the host and port`,
+        ),
+      );
     }, timeoutMs);
   });
   try {
@@ -67,7 +77,8 @@ export async function waitForRedis(ready: Promise<unknown>, url: string, timeout
 }
 
 /** Error codes and messages of a connection that is down, as ioredis reports them. */
-const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|Connection is closed|connect/i;
+const CONNECTION_ERROR =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|Connection is closed|connect/i;
 
 /**
  * Logs connection trouble once per change, not once per reconnection attempt: "lost Redis …;
@@ -77,7 +88,10 @@ export class ConnectionLog {
   private down = false;
   private connected = false;
   private lastError: Error | undefined;
-  constructor(private readonly url: string, private readonly log: (line: string) => void) {}
+  constructor(
+    private readonly url: string,
+    private readonly log: (line: string) => void,
+  ) {}
 
   /**
    * Records an 'error' event of a Queue, Worker or QueueEvents: a connection error once per
@@ -92,7 +106,9 @@ export class ConnectionLog {
     if (this.down) return;
     this.down = true;
     const where = describeRedis(this.url);
-    this.log(this.connected ? `lost Redis at ${where} (${error.message}); reconnecting` : `waiting for Redis at ${where} (${error.message})`);
+    this.log(
+      this.connected ? `lost Redis at ${where} (${error.message}); reconnecting` : `waiting for Redis at ${where} (${error.message})`,
+    );
   }
 
   /** Records that the connection works (it is ready, or a command succeeded). */

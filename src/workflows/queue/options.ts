@@ -2,7 +2,13 @@
 import { ENGINE_OPTIONS } from '../../engine/options.js';
 import { defaultsOf, defineOptions } from '../../util/options.js';
 
-const QUEUE = { type: 'string', required: true, short: 'q', placeholder: 'redis://HOST:6379', doc: 'the Redis URL, redis://HOST:6379' } as const;
+const QUEUE = {
+  type: 'string',
+  required: true,
+  short: 'q',
+  placeholder: 'redis://HOST:6379',
+  doc: 'the Redis URL, redis://HOST:6379',
+} as const;
 
 export const WORKER_OPTIONS = defineOptions({
   queue: QUEUE,

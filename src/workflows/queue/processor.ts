@@ -21,15 +21,23 @@ let loaded: { file: string; hash: ModelHash; stamp: string; model: Model } | und
 
 /** The job's model, loaded once per child; fails when its files' hash is not the batch's. */
 async function modelFor(data: PredictJobData): Promise<Model> {
-  if (loaded && loaded.file === data.model && loaded.hash.sha256 === data.modelSha256 && await modelFilesStamp(loaded.hash) === loaded.stamp) return loaded.model;
+  if (
+    loaded &&
+    loaded.file === data.model &&
+    loaded.hash.sha256 === data.modelSha256 &&
+    (await modelFilesStamp(loaded.hash)) === loaded.stamp
+  )
+    return loaded.model;
   const hash = await modelSha256(data.model);
   const stamp = await modelFilesStamp(hash);
   if (hash.sha256 !== data.modelSha256) {
-    fail(`the model at ${data.model} has sha256 ${hash.sha256.slice(0, 16)}… but the batch was submitted with ${data.modelSha256.slice(0, 16)}…: ` +
-      'the model changed after submission, or this machine sees another file at that path; put the same model there or submit the batch again');
+    fail(
+      `the model at ${data.model} has sha256 ${hash.sha256.slice(0, 16)}… but the batch was submitted with ${data.modelSha256.slice(0, 16)}…: ` +
+        'the model changed after submission, or this machine sees another file at that path; put the same model there or submit the batch again',
+    );
   }
   if (loaded && loaded.file === data.model && loaded.hash.sha256 === hash.sha256) {
-    loaded.stamp = stamp;  // touched but unchanged
+    loaded.stamp = stamp; // touched but unchanged
     return loaded.model;
   }
   const threads = Number(process.env.PYOCYTE_WORKER_THREADS) || undefined;

@@ -68,12 +68,17 @@ export async function queueStatus(options: QueueStatusOptions): Promise<QueueSta
     return {
       queue: describeRedis(options.queue),
       counts: {
-        waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0), active: counts.active ?? 0, delayed: counts.delayed ?? 0,
-        completed: counts.completed ?? 0, failed: counts.failed ?? 0,
+        waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
+        active: counts.active ?? 0,
+        delayed: counts.delayed ?? 0,
+        completed: counts.completed ?? 0,
+        failed: counts.failed ?? 0,
       },
       workers: [...byName.values()],
       failed: failedJobs.map((job) => ({
-        id: job.id ?? '', image: job.data?.image ?? '', reason: job.failedReason ?? '',
+        id: job.id ?? '',
+        image: job.data?.image ?? '',
+        reason: job.failedReason ?? '',
         failedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : undefined,
       })),
     };

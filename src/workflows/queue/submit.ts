@@ -128,7 +128,7 @@ async function runJobs(batch: Batch): Promise<void> {
       if (Date.now() - since < MANIFEST_WAIT_MS) return;
       failedReason = `a worker finished ${entry.stem} but ${manifestFileName(entry.stem)} is not in ${out}: every worker must see the output folder at this same path`;
     }
-    if (!pending.delete(id)) return;  // finished meanwhile by the other path (event or reconcile)
+    if (!pending.delete(id)) return; // finished meanwhile by the other path (event or reconcile)
     if (failedReason !== undefined) {
       entry.row = { image: entry.stem, error: failedReason };
       progress?.log(`failed ${entry.file}: ${failedReason}`);
@@ -170,7 +170,10 @@ async function runJobs(batch: Batch): Promise<void> {
   events.on('failed', ({ jobId: id }) => {
     if (!pending.has(id)) return;
     // Confirm the state: a 'failed' job is final, not waiting for a retry.
-    void queue.getJobState(id).then(async (state) => state === 'failed' && finish(id, await failedReasonOf(id))).catch(ignore);
+    void queue
+      .getJobState(id)
+      .then(async (state) => state === 'failed' && finish(id, await failedReasonOf(id)))
+      .catch(ignore);
   });
   await events.waitUntilReady();
   if (options.progressStream !== null) {
@@ -179,7 +182,9 @@ async function runJobs(batch: Batch): Promise<void> {
   try {
     if ((await queue.getWorkers()).length === 0) {
       const where = describeRedis(options.queue);
-      (progress?.log ?? log)(`no worker is connected to ${where} yet; the jobs wait for one ('pyocyte worker --queue ${where}' on each machine)`);
+      (progress?.log ?? log)(
+        `no worker is connected to ${where} yet; the jobs wait for one ('pyocyte worker --queue ${where}' on each machine)`,
+      );
     }
     await enqueue(queue, [...pending.values()], jobData);
     options.signal?.addEventListener('abort', () => wake(), { once: true });
@@ -197,11 +202,17 @@ async function runJobs(batch: Batch): Promise<void> {
       result.interrupted = true;
       for (const entry of pending.values()) if ((await queue.remove(entry.id)) === 1) result.cancelled++;
       const running = pending.size - result.cancelled;
-      (progress?.log ?? log)(`cancelled the batch: ${result.cancelled} waiting job${result.cancelled === 1 ? '' : 's'} removed` +
-        `${running > 0 ? `, ${running} running on workers will still write their outputs` : ''}; the same command again finishes the batch`);
+      (progress?.log ?? log)(
+        `cancelled the batch: ${result.cancelled} waiting job${result.cancelled === 1 ? '' : 's'} removed` +
+          `${running > 0 ? `, ${running} running on workers will still write their outputs` : ''}; the same command again finishes the batch`,
+      );
     }
   } finally {
-    progress?.done(result.reused > 0 ? `${result.reused} image${result.reused === 1 ? ' was' : 's were'} already predicted in ${out} and kept` : undefined);
+    progress?.done(
+      result.reused > 0
+        ? `${result.reused} image${result.reused === 1 ? ' was' : 's were'} already predicted in ${out} and kept`
+        : undefined,
+    );
     await events.close();
     await queue.close();
   }
@@ -216,7 +227,7 @@ async function runJobs(batch: Batch): Promise<void> {
  */
 export async function predictOnQueue(options: QueuePredictOptions): Promise<QueuePredictResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  redisConnection(options.queue);  // a bad URL fails before any image is read
+  redisConnection(options.queue); // a bad URL fails before any image is read
   const model = resolve(resolveModelPath(options.model));
   const files = (await collectImages(options.inputs)).map((file) => resolve(file));
   const stems = assignStems(files);
@@ -226,13 +237,26 @@ export async function predictOnQueue(options: QueuePredictOptions): Promise<Queu
   const settings = predictionSettings(options);
   const batch = batchId(out, sha256, settings);
   const entries: Entry[] = await mapPool(files, 4, async (file, i) => {
-    const entry: Entry = { file, stem: stems[i], id: jobId(batch, file, stems[i]), key: { imageSha256: await fileSha256(file), modelSha256: sha256, settings: { ...settings } } };
+    const entry: Entry = {
+      file,
+      stem: stems[i],
+      id: jobId(batch, file, stems[i]),
+      key: { imageSha256: await fileSha256(file), modelSha256: sha256, settings: { ...settings } },
+    };
     entry.reused = await readFinished(out, entry);
     return entry;
   });
   const pending = new Map(entries.filter((e) => !e.reused).map((e) => [e.id, e]));
   const jobData = (e: Entry): PredictJobData => ({ batch, image: e.file, stem: e.stem, out, model, modelSha256: sha256, settings });
-  const result: QueuePredictResult = { batch, images: [], failed: [], reused: entries.length - pending.size, interrupted: false, cancelled: 0, out };
+  const result: QueuePredictResult = {
+    batch,
+    images: [],
+    failed: [],
+    reused: entries.length - pending.size,
+    interrupted: false,
+    cancelled: 0,
+    out,
+  };
   if (pending.size > 0) await runJobs({ options, log, out, entries, pending, jobData, result });
   else log(`every image was already predicted in ${out} with this model and these settings; nothing to queue`);
   for (const entry of entries) {
@@ -241,7 +265,12 @@ export async function predictOnQueue(options: QueuePredictOptions): Promise<Queu
   }
   // As a local predict stopped early: the CSVs list the images that finished (or failed), not the cancelled ones.
   const finished = entries.filter((e) => e.row !== undefined);
-  await writeBatchCsvs(out, finished.map((e) => e.row!), finished.filter((e) => e.row!.error === undefined).map((e) => e.cells ?? ''));
-  if (result.images.length === 0 && result.failed.length > 0 && !result.interrupted) throw new PyocyteErrors('no image could be predicted', result.failed);
+  await writeBatchCsvs(
+    out,
+    finished.map((e) => e.row!),
+    finished.filter((e) => e.row!.error === undefined).map((e) => e.cells ?? ''),
+  );
+  if (result.images.length === 0 && result.failed.length > 0 && !result.interrupted)
+    throw new PyocyteErrors('no image could be predicted', result.failed);
   return result;
 }

@@ -60,7 +60,12 @@ export async function runWorker(options: QueueWorkerOptions): Promise<WorkerSumm
   const connectionLog = new ConnectionLog(options.queue, log);
   const summary: WorkerSummary = { name, completed: 0, failed: 0 };
   const worker = new Worker<PredictJobData, PredictJobResult>(QUEUE_NAME, PROCESSOR_FILE, {
-    connection, concurrency, name, lockDuration: lockMs, stalledInterval: lockMs, maxStalledCount: 2,
+    connection,
+    concurrency,
+    name,
+    lockDuration: lockMs,
+    stalledInterval: lockMs,
+    maxStalledCount: 2,
     workerForkOptions: { env },
   });
   worker.on('error', (error) => connectionLog.error(error));
@@ -74,7 +79,9 @@ export async function runWorker(options: QueueWorkerOptions): Promise<WorkerSumm
     summary.failed++;
     log(`failed ${job?.data.stem ?? '?'}: ${error.message}`);
   });
-  log(`worker ${name} on ${describeRedis(options.queue)}: ${concurrency} job${concurrency === 1 ? '' : 's'} at a time, ${threads} thread${threads === 1 ? '' : 's'} each`);
+  log(
+    `worker ${name} on ${describeRedis(options.queue)}: ${concurrency} job${concurrency === 1 ? '' : 's'} at a time, ${threads} thread${threads === 1 ? '' : 's'} each`,
+  );
   await new Promise<void>((resolve) => {
     if (options.signal?.aborted) resolve();
     options.signal?.addEventListener('abort', () => resolve(), { once: true });

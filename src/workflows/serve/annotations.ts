@@ -12,7 +12,17 @@ import { maskToLabels, resolveMaskOptions, surveyMask, type MaskOptions } from '
 import { labelsToMask } from '../../data/value-map.js';
 import { readImage, writeImage } from '../../io/image/image-io.js';
 import {
-  type LabelState, type Patch, type Point, applyPatch, deleteCell, fillPolygon, fillRegion, nextCellId, paintStroke, replaceAll, setCellClass,
+  type LabelState,
+  type Patch,
+  type Point,
+  applyPatch,
+  deleteCell,
+  fillPolygon,
+  fillRegion,
+  nextCellId,
+  paintStroke,
+  replaceAll,
+  setCellClass,
 } from './edit-ops.js';
 import type { AnnotationSummary } from './api-types.js';
 import { HttpError } from './security.js';
@@ -49,7 +59,10 @@ export class Annotations {
   private states = new Map<string, Promise<Annotation>>();
   private rules?: Promise<MaskOptions & { extremes?: [number, number] }>;
 
-  constructor(private readonly workspace: Workspace, private readonly predictionOf: (id: string) => Promise<{ labels: Uint8Array; instances: Int32Array }>) {}
+  constructor(
+    private readonly workspace: Workspace,
+    private readonly predictionOf: (id: string) => Promise<{ labels: Uint8Array; instances: Int32Array }>,
+  ) {}
 
   /** Class names of the annotation: the model's, else the dataset's, else binary. */
   classNames(): string[] {
@@ -98,7 +111,8 @@ export class Annotations {
       return { ...fresh, labels: new Uint8Array(width * height), instances: new Int32Array(width * height), instanceImage: false };
     }
     const mask = await readImage(image.maskPath);
-    if (mask.width !== width || mask.height !== height) throw new HttpError(422, `${image.maskPath} is ${mask.width}×${mask.height} but its image is ${width}×${height}`);
+    if (mask.width !== width || mask.height !== height)
+      throw new HttpError(422, `${image.maskPath} is ${mask.width}×${mask.height} but its image is ${width}×${height}`);
     const { extremes: _, ...rules } = await this.maskRules();
     const converted = maskToLabels(mask, { ...rules, file: image.maskPath });
     const foreground = converted.labels.map((v) => (v > 0 ? 1 : 0));
@@ -114,7 +128,12 @@ export class Annotations {
   async summary(id: string): Promise<AnnotationSummary> {
     const s = await this.state(id);
     return {
-      image: id, cells: countCells(s.instances), version: s.version, dirty: s.dirty, canUndo: s.undo.length > 0, canRedo: s.redo.length > 0,
+      image: id,
+      cells: countCells(s.instances),
+      version: s.version,
+      dirty: s.dirty,
+      canUndo: s.undo.length > 0,
+      canRedo: s.redo.length > 0,
       hasMask: this.workspace.image(id).maskPath !== undefined,
     };
   }
@@ -124,7 +143,8 @@ export class Annotations {
     const s = await this.state(id);
     const classCount = this.classNames().length;
     const checkClass = (c: number) => {
-      if (!(Number.isInteger(c) && c >= 1 && c < classCount)) throw new HttpError(400, `class ${c} does not exist; this model has classes 1 to ${classCount - 1}`);
+      if (!(Number.isInteger(c) && c >= 1 && c < classCount))
+        throw new HttpError(400, `class ${c} does not exist; this model has classes 1 to ${classCount - 1}`);
       return c;
     };
     let patch: Patch | undefined;
@@ -169,7 +189,10 @@ export class Annotations {
         break;
       }
       default:
-        throw new HttpError(400, `unknown correction '${(request as { op: string }).op}'; use brush, erase, fill, delete, polygon, setClass, usePrediction, undo or redo`);
+        throw new HttpError(
+          400,
+          `unknown correction '${(request as { op: string }).op}'; use brush, erase, fill, delete, polygon, setClass, usePrediction, undo or redo`,
+        );
     }
     if (patch) {
       s.undo.push(patch);
@@ -230,9 +253,12 @@ export class Annotations {
   /** Forgets cached annotations (after the model changed, class names may differ). */
   reset(): void {
     for (const [id, state] of this.states) {
-      void state.then((s) => {
-        if (!s.dirty) this.states.delete(id);
-      }, () => this.states.delete(id));
+      void state.then(
+        (s) => {
+          if (!s.dirty) this.states.delete(id);
+        },
+        () => this.states.delete(id),
+      );
     }
     this.rules = undefined;
   }

@@ -126,7 +126,13 @@ export interface Comparison {
 export interface Session {
   dataset: { path: string; name: string; convention: string };
   model?: {
-    path: string; name: string; version: number; task: string; classNames: string[]; threshold: number; pixelSizeUm?: number;
+    path: string;
+    name: string;
+    version: number;
+    task: string;
+    classNames: string[];
+    threshold: number;
+    pixelSizeUm?: number;
     training?: Record<string, unknown>;
   };
   classNames: string[];

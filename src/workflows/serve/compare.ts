@@ -28,16 +28,26 @@ async function figure(workspace: Workspace, model: Model, id: string): Promise<B
   const image = modelInput(raster, model);
   const map = await predictProbabilities(model, image);
   const { labels, instances } = segment(map, { threshold: model.metadata.threshold, postprocessing: model.metadata.postprocessing });
-  const overlay = drawOverlay(previewImage(image), map.channels === 1 ? instances.data : labels.data, { thickness: Math.max(1, Math.round(Math.min(raster.width, raster.height) / 200)) });
+  const overlay = drawOverlay(previewImage(image), map.channels === 1 ? instances.data : labels.data, {
+    thickness: Math.max(1, Math.round(Math.min(raster.width, raster.height) / 200)),
+  });
   return sharp(overlay.data, { raw: { width: overlay.width, height: overlay.height, channels: 3 } })
-    .resize(FIGURE_SIZE, FIGURE_SIZE, { fit: 'inside' }).png().toBuffer();
+    .resize(FIGURE_SIZE, FIGURE_SIZE, { fit: 'inside' })
+    .png()
+    .toBuffer();
 }
 
 /**
  * Scores both models on the validation subset and draws figures of the first few images into
  * `figures` (name → PNG).
  */
-export async function compareModels(workspace: Workspace, run: string, before: Model | undefined, after: Model, figures: Map<string, Buffer>): Promise<Comparison> {
+export async function compareModels(
+  workspace: Workspace,
+  run: string,
+  before: Model | undefined,
+  after: Model,
+  figures: Map<string, Buffer>,
+): Promise<Comparison> {
   const data = workspace.options.data;
   let afterReport: EvaluationReport;
   try {
@@ -52,8 +62,12 @@ export async function compareModels(workspace: Workspace, run: string, before: M
   for (const [k, scored] of afterReport.perImage.entries()) {
     const old = beforeReport?.perImage.find((p) => p.image === scored.image);
     const row: ComparedImage = {
-      image: scored.image, diceAfter: scored.metrics.meanDice, cellsAfter: scored.objects.predictedCount, cellsTrue: scored.objects.trueCount,
-      diceBefore: old?.metrics.meanDice, cellsBefore: old?.objects.predictedCount,
+      image: scored.image,
+      diceAfter: scored.metrics.meanDice,
+      cellsAfter: scored.objects.predictedCount,
+      cellsTrue: scored.objects.trueCount,
+      diceBefore: old?.metrics.meanDice,
+      cellsBefore: old?.objects.predictedCount,
     };
     if (k < FIGURE_IMAGES && workspace.images.has(scored.image)) {
       row.figureAfter = `${scored.image}-after.png`;

@@ -29,7 +29,12 @@ export interface Patch {
 /** An image point in pixels (x right, y down; pixel (0, 0)'s centre is (0, 0)). */
 export type Point = readonly [number, number];
 
-interface Box { x0: number; y0: number; x1: number; y1: number }
+interface Box {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
 
 function crop(state: LabelState, box: Box): { labels: Uint8Array; instances: Int32Array } {
   const w = box.x1 - box.x0;
@@ -59,13 +64,19 @@ export function applyPatch(state: LabelState, patch: Patch, side: 'before' | 'af
  * when the box is empty or nothing changed.
  */
 function edit(state: LabelState, box: Box, change: (index: number, x: number, y: number) => void): Patch | undefined {
-  const clipped = { x0: Math.max(0, box.x0), y0: Math.max(0, box.y0), x1: Math.min(state.width, box.x1), y1: Math.min(state.height, box.y1) };
+  const clipped = {
+    x0: Math.max(0, box.x0),
+    y0: Math.max(0, box.y0),
+    x1: Math.min(state.width, box.x1),
+    y1: Math.min(state.height, box.y1),
+  };
   if (clipped.x1 <= clipped.x0 || clipped.y1 <= clipped.y0) return undefined;
   const before = crop(state, clipped);
   for (let y = clipped.y0; y < clipped.y1; y++) for (let x = clipped.x0; x < clipped.x1; x++) change(y * state.width + x, x, y);
   const after = crop(state, clipped);
   let changed = false;
-  for (let i = 0; i < before.labels.length && !changed; i++) changed = before.labels[i] !== after.labels[i] || before.instances[i] !== after.instances[i];
+  for (let i = 0; i < before.labels.length && !changed; i++)
+    changed = before.labels[i] !== after.labels[i] || before.instances[i] !== after.instances[i];
   if (!changed) return undefined;
   return { x: clipped.x0, y: clipped.y0, width: clipped.x1 - clipped.x0, height: clipped.y1 - clipped.y0, before, after };
 }
@@ -94,14 +105,22 @@ function segmentDistance2(px: number, py: number, a: Point, b: Point): number {
  * Paints every pixel within `radiusPx` of the polyline `points` with class `classIndex` and cell
  * `cellId` (both 0 erase). A single point paints a disc.
  */
-export function paintStroke(state: LabelState, points: readonly Point[], radiusPx: number, classIndex: number, cellId: number): Patch | undefined {
+export function paintStroke(
+  state: LabelState,
+  points: readonly Point[],
+  radiusPx: number,
+  classIndex: number,
+  cellId: number,
+): Patch | undefined {
   if (points.length === 0) return undefined;
   if (!(radiusPx >= 0.5)) throw new PyocyteError(`the brush radius must be at least 0.5 px, got ${radiusPx}`);
   const xs = points.map((p) => p[0]);
   const ys = points.map((p) => p[1]);
   const box = {
-    x0: Math.floor(Math.min(...xs) - radiusPx), y0: Math.floor(Math.min(...ys) - radiusPx),
-    x1: Math.ceil(Math.max(...xs) + radiusPx) + 1, y1: Math.ceil(Math.max(...ys) + radiusPx) + 1,
+    x0: Math.floor(Math.min(...xs) - radiusPx),
+    y0: Math.floor(Math.min(...ys) - radiusPx),
+    x1: Math.ceil(Math.max(...xs) + radiusPx) + 1,
+    y1: Math.ceil(Math.max(...ys) + radiusPx) + 1,
   };
   const r2 = radiusPx * radiusPx;
   const segments = points.length === 1 ? [[points[0], points[0]] as const] : points.slice(1).map((p, i) => [points[i], p] as const);
@@ -176,7 +195,9 @@ export function fillRegion(state: LabelState, point: Point, classIndex: number, 
     const x = p % width;
     const y = (p - x) / width;
     if (x === 0 || y === 0 || x === width - 1 || y === height - 1) {
-      throw new PyocyteError('this region reaches the image border, so it is background, not the inside of a cell: close its outline with the brush first');
+      throw new PyocyteError(
+        'this region reaches the image border, so it is background, not the inside of a cell: close its outline with the brush first',
+      );
     }
     box.x0 = Math.min(box.x0, x);
     box.y0 = Math.min(box.y0, y);
@@ -205,14 +226,19 @@ export function fillPolygon(state: LabelState, points: readonly Point[], classIn
   if (points.length < 3) throw new PyocyteError(`a new cell's outline needs at least 3 points, got ${points.length}`);
   const xs = points.map((p) => p[0]);
   const ys = points.map((p) => p[1]);
-  const box = { x0: Math.floor(Math.min(...xs)), y0: Math.floor(Math.min(...ys)), x1: Math.ceil(Math.max(...xs)) + 1, y1: Math.ceil(Math.max(...ys)) + 1 };
+  const box = {
+    x0: Math.floor(Math.min(...xs)),
+    y0: Math.floor(Math.min(...ys)),
+    x1: Math.ceil(Math.max(...xs)) + 1,
+    y1: Math.ceil(Math.max(...ys)) + 1,
+  };
   return edit(state, box, (i, x, y) => {
     if (state.instances[i] !== 0 || state.labels[i] !== 0) return;
     let inside = false;
     for (let k = 0, j = points.length - 1; k < points.length; j = k++) {
       const [xk, yk] = points[k];
       const [xj, yj] = points[j];
-      if ((yk > y) !== (yj > y) && x < ((xj - xk) * (y - yk)) / (yj - yk) + xk) inside = !inside;
+      if (yk > y !== yj > y && x < ((xj - xk) * (y - yk)) / (yj - yk) + xk) inside = !inside;
     }
     if (inside) {
       state.labels[i] = classIndex;

@@ -43,7 +43,11 @@ export class PredictAllJob {
   running = false;
   private cancelled = false;
 
-  constructor(private readonly workspace: Workspace, private readonly predictions: Predictions, private readonly events: EventHub) {}
+  constructor(
+    private readonly workspace: Workspace,
+    private readonly predictions: Predictions,
+    private readonly events: EventHub,
+  ) {}
 
   start(): { total: number } {
     if (this.running) throw new HttpError(409, 'the gallery is already being predicted');
@@ -106,11 +110,20 @@ export class TrainingJob {
    */
   async start(mode: 'train' | 'finetune', minutes: number): Promise<TrainStatus> {
     if (this.running) throw new HttpError(409, 'a training run is already going; cancel it first');
-    if (!(minutes > 0 && minutes <= 24 * 60)) throw new HttpError(400, `the time budget must be between 0 and 1440 minutes, got ${minutes}`);
+    if (!(minutes > 0 && minutes <= 24 * 60))
+      throw new HttpError(400, `the time budget must be between 0 and 1440 minutes, got ${minutes}`);
     const { options } = this.workspace;
     const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19);
     const run = join(options.runs, `${mode}-${stamp}`);
-    const trainOptions: TrainOptions = { ...options.train, data: options.data, out: run, minutes, epochs: undefined, engine: options.engine, threads: options.threads };
+    const trainOptions: TrainOptions = {
+      ...options.train,
+      data: options.data,
+      out: run,
+      minutes,
+      epochs: undefined,
+      engine: options.engine,
+      threads: options.threads,
+    };
     if (mode === 'finetune') {
       if (!this.workspace.slot.path) throw new HttpError(409, 'there is no model to fine-tune; train one first');
       Object.assign(trainOptions, await this.workspace.modelArchitecture(), { initialWeights: this.workspace.slot.path });
@@ -129,7 +142,10 @@ export class TrainingJob {
       if (!this.running || this.answered) return;
       const cancelled = this.status.state === 'cancelling';
       const reason = signal ? `was stopped by ${signal}` : `exited with code ${code}`;
-      this.finish(cancelled ? 'cancelled' : 'failed', cancelled ? 'training cancelled' : `the training process ${reason}: ${lastLine(stderr)}`);
+      this.finish(
+        cancelled ? 'cancelled' : 'failed',
+        cancelled ? 'training cancelled' : `the training process ${reason}: ${lastLine(stderr)}`,
+      );
     });
     child.send({ type: 'start', options: trainOptions });
     this.emit();
@@ -168,7 +184,11 @@ export class TrainingJob {
     } else if (message.type === 'done') {
       this.answered = true;
       s.result = message.result;
-      if (message.result.interrupted) return this.finish('cancelled', `training cancelled after ${message.result.steps} steps; resume with pyocyte train --resume ${message.result.runDir}`);
+      if (message.result.interrupted)
+        return this.finish(
+          'cancelled',
+          `training cancelled after ${message.result.steps} steps; resume with pyocyte train --resume ${message.result.runDir}`,
+        );
       s.log = [...s.log, 'loading the new model and comparing it on the validation images'];
       this.emit();
       try {
@@ -194,5 +214,11 @@ export class TrainingJob {
 }
 
 function lastLine(text: string): string {
-  return text.trim().split('\n').filter((l) => l.trim().length > 0).pop() ?? 'no message';
+  return (
+    text
+      .trim()
+      .split('\n')
+      .filter((l) => l.trim().length > 0)
+      .pop() ?? 'no message'
+  );
 }

@@ -35,7 +35,14 @@ function foregroundOf(map: ProbabilityMap): Float32Array {
 }
 
 /** The cell table of a segmentation: measurements plus class, score and bounding box. */
-export function cellRows(segmentation: Segmentation, foreground: Float32Array, width: number, height: number, classNames: readonly string[], pixelSizeUm?: number): CellRow[] {
+export function cellRows(
+  segmentation: Segmentation,
+  foreground: Float32Array,
+  width: number,
+  height: number,
+  classNames: readonly string[],
+  pixelSizeUm?: number,
+): CellRow[] {
   const labels = segmentation.labels.data;
   const instances = segmentation.instances.data;
   const measured = measureCells(segmentation.instances, { pixelSizeUm });
@@ -61,7 +68,13 @@ export function cellRows(segmentation: Segmentation, foreground: Float32Array, w
   return measured.map((cell, k) => {
     let classIndex = 1;
     for (let c = 2; c < classes; c++) if (votes[k * classes + c] > votes[k * classes + classIndex]) classIndex = c;
-    return { ...cell, classIndex, className: classNames[classIndex] ?? `class ${classIndex}`, score: scores[k] / cell.areaPx, box: boxes[k] };
+    return {
+      ...cell,
+      classIndex,
+      className: classNames[classIndex] ?? `class ${classIndex}`,
+      score: scores[k] / cell.areaPx,
+      box: boxes[k],
+    };
   });
 }
 
@@ -93,7 +106,11 @@ export class Predictions {
     const modelVersion = this.workspace.slot.version;
     const existing = this.cache.get(id);
     if (existing) {
-      return existing.then((cached) => (cached.modelVersion === modelVersion ? cached : (this.cache.delete(id), this.probabilities(id, onProgress))));
+      return existing.then((cached) => {
+        if (cached.modelVersion === modelVersion) return cached;
+        this.cache.delete(id);
+        return this.probabilities(id, onProgress);
+      });
     }
     const model = this.model();
     const run = this.queue.then(async () => {
@@ -122,16 +139,26 @@ export class Predictions {
    * Predicts (or re-segments) an image with the given parameters; missing parameters keep the
    * last ones used for this image, else the model's.
    */
-  async predict(id: string, params: Partial<SegmentParams> = {}, onProgress?: (done: number, total: number) => void): Promise<PredictionResult> {
+  async predict(
+    id: string,
+    params: Partial<SegmentParams> = {},
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<PredictionResult> {
     const cached = await this.probabilities(id, onProgress);
     const model = this.model();
     const chosen: SegmentParams = { ...this.defaults(), ...cached.result?.params, ...definedParams(params) };
-    if (!(chosen.threshold > 0 && chosen.threshold < 1)) throw new HttpError(400, `the threshold must be between 0 and 1, got ${chosen.threshold}`);
+    if (!(chosen.threshold > 0 && chosen.threshold < 1))
+      throw new HttpError(400, `the threshold must be between 0 and 1, got ${chosen.threshold}`);
     if (!(chosen.minSizePx >= 0)) throw new HttpError(400, `the minimum cell size must be ≥ 0 px, got ${chosen.minSizePx}`);
-    const same = cached.result && cached.result.params.threshold === chosen.threshold && cached.result.params.minSizePx === chosen.minSizePx;
+    const same =
+      cached.result && cached.result.params.threshold === chosen.threshold && cached.result.params.minSizePx === chosen.minSizePx;
     if (same) return cached.result!;
     const { map } = cached;
-    const segmentation = segment(map, { threshold: chosen.threshold, minSizePx: chosen.minSizePx, postprocessing: model.metadata.postprocessing });
+    const segmentation = segment(map, {
+      threshold: chosen.threshold,
+      minSizePx: chosen.minSizePx,
+      postprocessing: model.metadata.postprocessing,
+    });
     const classNames = model.metadata.classNames;
     const cells = cellRows(segmentation, cached.foreground, map.width, map.height, classNames, model.metadata.pixelSizeUm);
     const counts: Record<string, number> = {};
@@ -141,8 +168,15 @@ export class Predictions {
     for (let i = 0; i < segmentation.labels.data.length; i++) foreground += segmentation.labels.data[i] > 0 ? 1 : 0;
     cached.segmentation = segmentation;
     cached.result = {
-      image: id, width: map.width, height: map.height, params: chosen, counts, total: segmentation.instances.count,
-      foregroundFraction: foreground / segmentation.labels.data.length, cells, version: ++versions,
+      image: id,
+      width: map.width,
+      height: map.height,
+      params: chosen,
+      counts,
+      total: segmentation.instances.count,
+      foregroundFraction: foreground / segmentation.labels.data.length,
+      cells,
+      version: ++versions,
     };
     return cached.result;
   }
@@ -154,8 +188,14 @@ export class Predictions {
     const result = cached.result ?? (await this.predict(id));
     const segmentation = cached.segmentation!;
     return {
-      width: result.width, height: result.height, labels: segmentation.labels.data, instances: segmentation.instances.data,
-      probability: cached.foreground, map: cached.map, segmentation, result,
+      width: result.width,
+      height: result.height,
+      labels: segmentation.labels.data,
+      instances: segmentation.instances.data,
+      probability: cached.foreground,
+      map: cached.map,
+      segmentation,
+      result,
     };
   }
 

@@ -27,7 +27,7 @@ function tileAddress(params: Params): [number, number, number] {
 export function parseLayers(text: string | undefined): Set<OverlayLayer> {
   const names = (text ?? 'contours').split(',').filter((n) => n.length > 0);
   for (const name of names) {
-    if (!Object.prototype.hasOwnProperty.call(OVERLAY_LAYERS, name)) {
+    if (!Object.hasOwn(OVERLAY_LAYERS, name)) {
       throw new HttpError(400, `unknown overlay layer '${name}'; valid layers are ${Object.keys(OVERLAY_LAYERS).join(', ')}`);
     }
   }
@@ -45,7 +45,10 @@ export function registerFileRoutes(app: FastifyInstance, context: ServeContext):
 
   app.get('/api/images/:id/thumb.jpg', async (request, reply) => {
     const { id } = request.params as Params;
-    return reply.type('image/jpeg').header('cache-control', 'max-age=3600').send(await workspace.thumbnail(id));
+    return reply
+      .type('image/jpeg')
+      .header('cache-control', 'max-age=3600')
+      .send(await workspace.thumbnail(id));
   });
 
   app.get('/api/images/:id/tiles/:level/:tile', async (request, reply) => {
@@ -61,7 +64,10 @@ export function registerFileRoutes(app: FastifyInstance, context: ServeContext):
     const [level, column, row] = tileAddress(params);
     const layers = parseLayers(query.layers);
     const source: OverlaySource = query.source === 'annotation' ? await annotations.source(params.id) : await predictions.source(params.id);
-    return reply.type('image/png').header('cache-control', 'max-age=600').send(await overlayTilePng(source, layers, level, column, row));
+    return reply
+      .type('image/png')
+      .header('cache-control', 'max-age=600')
+      .send(await overlayTilePng(source, layers, level, column, row));
   });
 
   app.get('/api/images/:id/download/:kind', async (request, reply) => {
@@ -74,7 +80,8 @@ export function registerFileRoutes(app: FastifyInstance, context: ServeContext):
     let type = 'image/png';
     if (kind === 'mask.png') body = await png(labelsToMask(segmentation.labels, model.metadata.mask ?? {}));
     else if (kind === 'instances.png') {
-      if (segmentation.instances.count > 65535) throw new HttpError(422, `${segmentation.instances.count} cells do not fit a 16-bit PNG; use pyocyte predict, which writes a TIFF`);
+      if (segmentation.instances.count > 65535)
+        throw new HttpError(422, `${segmentation.instances.count} cells do not fit a 16-bit PNG; use pyocyte predict, which writes a TIFF`);
       body = await png({ width, height, channels: 1, bitDepth: 16, data: Uint16Array.from(segmentation.instances.data) });
     } else if (kind === 'overlay.png') {
       const raster = await workspace.raster(id);
@@ -87,11 +94,20 @@ export function registerFileRoutes(app: FastifyInstance, context: ServeContext):
       throw new HttpError(404, `no download '${kind}'; choose mask.png, instances.png, overlay.png or cells.csv`);
     }
     const name = `${basename(image.id)}_${kind.replace('.png', '')}${kind.endsWith('.csv') ? '' : '.png'}`;
-    return reply.type(type).header('content-disposition', `attachment; filename="${name.replace(/"/g, '')}"`).send(body);
+    return reply
+      .type(type)
+      .header('content-disposition', `attachment; filename="${name.replace(/"/g, '')}"`)
+      .send(body);
   });
 
   app.get('/api/summary.csv', async (_request, reply) => {
-    const rows = (await predictions.results()).map((r) => ({ image: r.image, width: r.width, height: r.height, cells: r.total, foregroundFraction: r.foregroundFraction }));
+    const rows = (await predictions.results()).map((r) => ({
+      image: r.image,
+      width: r.width,
+      height: r.height,
+      cells: r.total,
+      foregroundFraction: r.foregroundFraction,
+    }));
     return reply.type('text/csv').header('content-disposition', 'attachment; filename="summary.csv"').send(summaryCsv(rows));
   });
 
@@ -104,8 +120,12 @@ export function registerFileRoutes(app: FastifyInstance, context: ServeContext):
   // Files of the dataset ("data") and of the model's run or the runs folder ("run", "runs").
   app.get('/files/:root/*', async (request, reply) => {
     const params = request.params as Params;
-    const roots: Record<string, string | undefined> = { data: context.options.data, runs: context.options.runs, run: workspace.modelRunFolder() };
-    const root = Object.prototype.hasOwnProperty.call(roots, params.root) ? roots[params.root] : undefined;
+    const roots: Record<string, string | undefined> = {
+      data: context.options.data,
+      runs: context.options.runs,
+      run: workspace.modelRunFolder(),
+    };
+    const root = Object.hasOwn(roots, params.root) ? roots[params.root] : undefined;
     if (!root) throw new HttpError(404, `no folder '${params.root}'; files are served from data, run and runs`);
     const real = await resolveInside(root, params['*'] ?? '');
     return reply.sendFile(basename(real), real.slice(0, real.length - basename(real).length), { dotfiles: 'allow' });

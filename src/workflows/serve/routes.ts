@@ -35,8 +35,16 @@ export function registerRoutes(app: FastifyInstance, context: ServeContext): voi
   const galleryEntry = async (image: GalleryImage, results?: PredictionResult[]): Promise<GalleryEntry> => {
     const predicted = (results ?? (await predictions.results())).find((r) => r.image === image.id);
     return {
-      id: image.id, name: image.name, width: image.width, height: image.height, source: image.source, hasMask: image.maskPath !== undefined,
-      maxLevel: maxLevelOf(image.width, image.height), tileSize: TILE_SIZE, total: predicted?.total, counts: predicted?.counts,
+      id: image.id,
+      name: image.name,
+      width: image.width,
+      height: image.height,
+      source: image.source,
+      hasMask: image.maskPath !== undefined,
+      maxLevel: maxLevelOf(image.width, image.height),
+      tileSize: TILE_SIZE,
+      total: predicted?.total,
+      counts: predicted?.counts,
     };
   };
 
@@ -45,9 +53,14 @@ export function registerRoutes(app: FastifyInstance, context: ServeContext): voi
     return {
       dataset: { path: options.data, name: basename(options.data), convention: workspace.dataset.convention },
       model: model && {
-        path: workspace.slot.path ?? '', name: basename(workspace.modelRunFolder() ?? workspace.slot.path ?? ''), version: workspace.slot.version,
-        task: model.metadata.task, classNames: model.metadata.classNames, threshold: model.metadata.threshold,
-        pixelSizeUm: model.metadata.pixelSizeUm, training: model.metadata.training,
+        path: workspace.slot.path ?? '',
+        name: basename(workspace.modelRunFolder() ?? workspace.slot.path ?? ''),
+        version: workspace.slot.version,
+        task: model.metadata.task,
+        classNames: model.metadata.classNames,
+        threshold: model.metadata.threshold,
+        pixelSizeUm: model.metadata.pixelSizeUm,
+        training: model.metadata.training,
       },
       classNames: annotations.classNames(),
       layers: OVERLAY_LAYERS,
@@ -93,7 +106,8 @@ export function registerRoutes(app: FastifyInstance, context: ServeContext): voi
   app.post('/api/images/:id/annotation/edit', async (request) => {
     const { id } = request.params as Params;
     const edit = body(request);
-    if (typeof edit.op !== 'string') throw new HttpError(400, 'a correction needs an "op" (brush, erase, fill, delete, polygon, setClass, usePrediction, undo, redo)');
+    if (typeof edit.op !== 'string')
+      throw new HttpError(400, 'a correction needs an "op" (brush, erase, fill, delete, polygon, setClass, usePrediction, undo, redo)');
     return annotations.edit(id, edit as unknown as EditRequest);
   });
 

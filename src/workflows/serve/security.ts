@@ -11,7 +11,10 @@ import { PyocyteError } from '../../util/errors.js';
 
 /** An HTTP error with a status code and a message for the user (sent as JSON). */
 export class HttpError extends PyocyteError {
-  constructor(readonly statusCode: number, message: string) {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
     super(message);
     this.name = 'HttpError';
   }
@@ -58,7 +61,10 @@ export function bareHost(hostHeader: string): string {
 export function checkHostAndOrigin(headers: { host?: string; origin?: string }, method: string, allowed: ReadonlySet<string>): void {
   const host = headers.host === undefined ? '' : bareHost(headers.host);
   if (!allowed.has(host)) {
-    throw new HttpError(403, `refused: Host '${headers.host ?? ''}' is not this server's name; open the address pyocyte printed, or start it with --allow-host ${host || 'NAME'}`);
+    throw new HttpError(
+      403,
+      `refused: Host '${headers.host ?? ''}' is not this server's name; open the address pyocyte printed, or start it with --allow-host ${host || 'NAME'}`,
+    );
   }
   const origin = headers.origin;
   if (origin === undefined || method === 'GET' || method === 'HEAD') return;
@@ -85,7 +91,11 @@ export function tokenMatches(presented: string | undefined, token: string): bool
 }
 
 /** The token of a request: `?token=`, `Authorization: Bearer`, or the session cookie. */
-export function presentedToken(query: Record<string, unknown>, headers: { authorization?: string; cookie?: string }, cookieName: string): string | undefined {
+export function presentedToken(
+  query: Record<string, unknown>,
+  headers: { authorization?: string; cookie?: string },
+  cookieName: string,
+): string | undefined {
   if (typeof query.token === 'string') return query.token;
   const bearer = /^Bearer\s+(\S+)$/i.exec(headers.authorization ?? '');
   if (bearer) return bearer[1];

@@ -88,7 +88,14 @@ export async function startServer(input: Partial<ServeOptions> & { data: string 
     return context.comparison;
   });
   const context: ServeContext = {
-    options, workspace, predictions, annotations, events, figures, training, predictAll: new PredictAllJob(workspace, predictions, events),
+    options,
+    workspace,
+    predictions,
+    annotations,
+    events,
+    figures,
+    training,
+    predictAll: new PredictAllJob(workspace, predictions, events),
   };
 
   const app = Fastify({ logger: false, bodyLimit: 8 * 1024 * 1024, trustProxy: false });
@@ -96,7 +103,8 @@ export async function startServer(input: Partial<ServeOptions> & { data: string 
     checkHostAndOrigin({ host: request.headers.host, origin: request.headers.origin }, request.method, allowed);
     if (token === undefined) return;
     const presented = presentedToken(request.query as Record<string, unknown>, request.headers, COOKIE);
-    if (!tokenMatches(presented, token)) throw new HttpError(401, 'this pyocyte server needs its access token: open the address with ?token=… that it printed at start');
+    if (!tokenMatches(presented, token))
+      throw new HttpError(401, 'this pyocyte server needs its access token: open the address with ?token=… that it printed at start');
     if ((request.query as Record<string, unknown>).token !== undefined) {
       reply.header('set-cookie', `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`);
     }
@@ -107,19 +115,36 @@ export async function startServer(input: Partial<ServeOptions> & { data: string 
     reply.header('x-frame-options', 'DENY');
   });
   app.setErrorHandler((error, request, reply) => {
-    const status = error instanceof HttpError ? error.statusCode
-      : error instanceof PyocyteError ? 400
-        : typeof (error as { statusCode?: number }).statusCode === 'number' && (error as { statusCode: number }).statusCode >= 400 ? (error as { statusCode: number }).statusCode
-          : 500;
+    const status =
+      error instanceof HttpError
+        ? error.statusCode
+        : error instanceof PyocyteError
+          ? 400
+          : typeof (error as { statusCode?: number }).statusCode === 'number' && (error as { statusCode: number }).statusCode >= 400
+            ? (error as { statusCode: number }).statusCode
+            : 500;
     const message = status === 500 ? `internal error: ${(error as Error).message}` : (error as Error).message;
     if (status === 500) options.log(`pyocyte serve: ${request.method} ${request.url}: ${(error as Error).stack ?? String(error)}`);
-    void reply.status(status).type('application/json').send({ error: status === 413 ? tooLarge(message, options.maxUploadMb) : message });
+    void reply
+      .status(status)
+      .type('application/json')
+      .send({ error: status === 413 ? tooLarge(message, options.maxUploadMb) : message });
   });
   app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).type('application/json').send({ error: `nothing at ${request.url.split('?')[0]}` });
+    void reply
+      .status(404)
+      .type('application/json')
+      .send({ error: `nothing at ${request.url.split('?')[0]}` });
   });
   await app.register(fastifyMultipart, { limits: { fileSize: options.maxUploadMb * 1024 * 1024, files: 100, fields: 10, parts: 110 } });
-  await app.register(fastifyStatic, { root: web, prefix: '/', index: 'index.html', wildcard: false, decorateReply: true, cacheControl: false });
+  await app.register(fastifyStatic, {
+    root: web,
+    prefix: '/',
+    index: 'index.html',
+    wildcard: false,
+    decorateReply: true,
+    cacheControl: false,
+  });
   registerRoutes(app, context);
   registerFileRoutes(app, context);
 
@@ -129,7 +154,10 @@ export async function startServer(input: Partial<ServeOptions> & { data: string 
   const shownHost = options.host.includes(':') ? `[${options.host}]` : options.host === '0.0.0.0' ? '127.0.0.1' : options.host;
   const url = `http://${shownHost}:${port}/${token ? `?token=${token}` : ''}`;
   return {
-    url, port, token, app,
+    url,
+    port,
+    token,
+    app,
     async close() {
       context.predictAll.cancel();
       context.training.kill();
@@ -141,5 +169,7 @@ export async function startServer(input: Partial<ServeOptions> & { data: string 
 }
 
 function tooLarge(message: string, maxUploadMb: number): string {
-  return /too large|limit/i.test(message) && !/Mpx/.test(message) ? `the upload is larger than this server's limit of ${maxUploadMb} MB per file (--max-upload-mb)` : message;
+  return /too large|limit/i.test(message) && !/Mpx/.test(message)
+    ? `the upload is larger than this server's limit of ${maxUploadMb} MB per file (--max-upload-mb)`
+    : message;
 }

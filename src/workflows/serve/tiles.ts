@@ -55,7 +55,16 @@ export function cellColor(id: number): Rgb {
   const sector = Math.floor(hue * 6);
   const f = hue * 6 - sector;
   const [v, q, t] = [230, Math.round(230 * (1 - f)), Math.round(230 * f)];
-  return ([[v, t, 40], [q, v, 40], [40, v, t], [40, q, v], [t, 40, v], [v, 40, q]] as const)[sector % 6];
+  return (
+    [
+      [v, t, 40],
+      [q, v, 40],
+      [40, v, t],
+      [40, q, v],
+      [t, 40, v],
+      [v, 40, q],
+    ] as const
+  )[sector % 6];
 }
 
 const FILL_ALPHA = 110;
@@ -67,7 +76,11 @@ const FILL_ALPHA = 110;
  * @returns `[h, w, 4]` RGBA and its size (edge tiles are smaller than {@link TILE_SIZE}).
  */
 export function renderOverlayTile(
-  source: OverlaySource, layers: ReadonlySet<OverlayLayer>, level: number, column: number, row: number,
+  source: OverlaySource,
+  layers: ReadonlySet<OverlayLayer>,
+  level: number,
+  column: number,
+  row: number,
 ): { width: number; height: number; data: Uint8Array } {
   const size = levelSize(source.width, source.height, level);
   const x0 = column * TILE_SIZE;
@@ -122,10 +135,21 @@ export function renderOverlayTile(
 }
 
 /** An overlay tile as PNG bytes (a 1×1 transparent PNG for tiles outside the level). */
-export async function overlayTilePng(source: OverlaySource, layers: ReadonlySet<OverlayLayer>, level: number, column: number, row: number): Promise<Buffer> {
+export async function overlayTilePng(
+  source: OverlaySource,
+  layers: ReadonlySet<OverlayLayer>,
+  level: number,
+  column: number,
+  row: number,
+): Promise<Buffer> {
   const tile = renderOverlayTile(source, layers, level, column, row);
-  if (tile.width === 0) return sharp({ create: { width: 1, height: 1, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).png().toBuffer();
-  return sharp(tile.data, { raw: { width: tile.width, height: tile.height, channels: 4 } }).png({ compressionLevel: 3 }).toBuffer();
+  if (tile.width === 0)
+    return sharp({ create: { width: 1, height: 1, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+      .png()
+      .toBuffer();
+  return sharp(tile.data, { raw: { width: tile.width, height: tile.height, channels: 4 } })
+    .png({ compressionLevel: 3 })
+    .toBuffer();
 }
 
 /**

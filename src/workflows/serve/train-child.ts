@@ -31,7 +31,10 @@ function epochWatcher(runDir: string): () => void {
     const modified = statSync(file).mtimeMs;
     if (modified === mtime) return;
     mtime = modified;
-    const lines = readFileSync(file, 'utf8').trim().split('\n').filter((l) => l.length > 0);
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .filter((l) => l.length > 0);
     for (const line of lines.slice(seen)) send({ type: 'epoch', entry: JSON.parse(line) as Record<string, unknown> });
     seen = lines.length;
   };

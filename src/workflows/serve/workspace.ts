@@ -52,7 +52,10 @@ export class Workspace {
   private pyramids = new Map<string, Promise<string>>();
   private thumbnails = new Map<string, Promise<Buffer>>();
 
-  private constructor(readonly options: ServeOptions, readonly cacheDir: string) {
+  private constructor(
+    readonly options: ServeOptions,
+    readonly cacheDir: string,
+  ) {
     this.engine = createEngine({ backend: options.engine, threads: options.threads, warn: options.log });
   }
 
@@ -63,8 +66,13 @@ export class Workspace {
     for (const pair of workspace.index.pairs) {
       const info = await readImageInfo(pair.imagePath);
       workspace.images.set(pair.stem, {
-        id: pair.stem, name: basename(pair.imagePath), imagePath: pair.imagePath, maskPath: pair.maskPath, source: 'dataset',
-        width: info.width, height: info.height,
+        id: pair.stem,
+        name: basename(pair.imagePath),
+        imagePath: pair.imagePath,
+        maskPath: pair.maskPath,
+        source: 'dataset',
+        width: info.width,
+        height: info.height,
       });
     }
     if (options.model) await workspace.useModel(options.model);
@@ -142,7 +150,11 @@ export class Workspace {
     let thumb = this.thumbnails.get(id);
     if (!thumb) {
       thumb = this.displayRaster(id).then((rgb) =>
-        sharp(rgb.data, { raw: { width: rgb.width, height: rgb.height, channels: 3 } }).resize(192, 192, { fit: 'inside' }).jpeg({ quality: 80 }).toBuffer());
+        sharp(rgb.data, { raw: { width: rgb.width, height: rgb.height, channels: 3 } })
+          .resize(192, 192, { fit: 'inside' })
+          .jpeg({ quality: 80 })
+          .toBuffer(),
+      );
       thumb.catch(() => this.thumbnails.delete(id));
       this.thumbnails.set(id, thumb);
     }
@@ -156,7 +168,10 @@ export class Workspace {
    */
   async addUpload(fileName: string, bytes: Buffer): Promise<GalleryImage> {
     const format = sniffFormat(bytes.subarray(0, 64));
-    const cleanName = basename(fileName).replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '') || 'upload';
+    const cleanName =
+      basename(fileName)
+        .replace(/[^A-Za-z0-9._-]+/g, '_')
+        .replace(/^\.+/, '') || 'upload';
     if (format === undefined) {
       try {
         checkImageBytes(cleanName, bytes.subarray(0, 4096), bytes.length);
@@ -176,7 +191,10 @@ export class Workspace {
       throw new HttpError(415, error.message);
     });
     if (info.width * info.height > this.options.maxMegapixels * 1e6) {
-      throw new HttpError(413, `${cleanName} is ${info.width}×${info.height} (${((info.width * info.height) / 1e6).toFixed(1)} Mpx), above this server's limit of ${this.options.maxMegapixels} Mpx`);
+      throw new HttpError(
+        413,
+        `${cleanName} is ${info.width}×${info.height} (${((info.width * info.height) / 1e6).toFixed(1)} Mpx), above this server's limit of ${this.options.maxMegapixels} Mpx`,
+      );
     }
     const image: GalleryImage = { id, name: basename(path), imagePath: path, source: 'upload', width: info.width, height: info.height };
     this.images.set(id, image);
@@ -200,7 +218,8 @@ export class Workspace {
       Object.assign(image, { imagePath: target, source: 'dataset' });
     }
     if (convention === 'suffix-mask') return join(root, `${image.id}_mask.png`);
-    const folder = convention === 'nnunet' ? 'labelsTr' : existsSync(join(root, 'labels')) && !existsSync(join(root, 'masks')) ? 'labels' : 'masks';
+    const folder =
+      convention === 'nnunet' ? 'labelsTr' : existsSync(join(root, 'labels')) && !existsSync(join(root, 'masks')) ? 'labels' : 'masks';
     return join(root, folder, `${image.id}.png`);
   }
 }
