@@ -48,7 +48,7 @@ describe('borderWeightMap', () => {
       [0.667, 1.333, 1.333, 0.667],
     );
   });
-  test('100 cells on 512x512 in well under a second', () => {
+  test('100 cells on 512x512: the gaps between touching cells are weighted up (its time target is in bench:large)', () => {
     const rng = new Random(4);
     const instances = new Int32Array(512 * 512);
     for (let id = 1; id <= 100; id++) {
@@ -59,10 +59,7 @@ describe('borderWeightMap', () => {
           if ((x - cx) ** 2 + (y - cy) ** 2 <= 144) instances[y * 512 + x] = id;
         }
     }
-    const start = performance.now();
     const { data: weights } = borderWeightMap(plane(instances, 512, 512), {});
-    const seconds = (performance.now() - start) / 1000;
-    assert.ok(seconds < 0.6, `${seconds.toFixed(3)} s`);
     assert.ok(
       weights.some((w) => w > 3),
       'some gaps between cells are weighted up',

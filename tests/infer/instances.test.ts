@@ -127,7 +127,7 @@ describe('splitTouching', () => {
     assert.equal(count(mask, { minSeedDistancePx: 15 }), 2);
   });
 
-  test('1024x1024 with 100 partly overlapping discs: < 2 s, count within ±5%', () => {
+  test('1024x1024 with 100 partly overlapping discs: count within ±5% (its time target is in bench:large)', () => {
     const width = 1024;
     const random = new Random(11);
     const mask = new Uint8Array(width * width);
@@ -149,10 +149,7 @@ describe('splitTouching', () => {
       ellipse(mask, width, cx, cy, r);
     }
     const touching = labelComponents(plane(mask, width, width)).count;
-    const start = performance.now();
     const { count: found } = splitTouching(plane(mask, width, width));
-    const seconds = (performance.now() - start) / 1000;
-    assert.ok(seconds < 2, `took ${seconds.toFixed(2)} s`);
     assert.ok(touching < 70, `only ${touching} connected components: most discs touch another`);
     assert.ok(Math.abs(found - 100) <= 5, `found ${found} of 100 (${touching} connected components)`);
   });
