@@ -16,7 +16,11 @@ export const CLASS_HEAD = 'probabilities';
  * The input sizes a U-Net takes along each axis: `smallest + k · step` for k ≥ 0, and how many
  * pixels the output loses on each side (0 for 'same').
  */
-export function unetInputSizes(options: Pick<Model['config'], 'depth' | 'padding'>): { smallest: number; step: number; outputMargin: number } {
+export function unetInputSizes(options: Pick<Model['config'], 'depth' | 'padding'>): {
+  smallest: number;
+  step: number;
+  outputMargin: number;
+} {
   const smallest = nextValidTileSize(1, options);
   return { smallest, step: 2 ** options.depth, outputMargin: (smallest - unetOutputSize(smallest, options)!) / 2 };
 }

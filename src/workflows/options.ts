@@ -97,15 +97,25 @@ export const EXPORT_OPTIONS = defineOptions({
     doc: 'ONNX of the network alone (normalised input of a valid size, as before the self-contained graph); not for bioimageio',
   },
   logits: { type: 'boolean', default: false, doc: 'with --network-only: output raw logits instead of probabilities' },
-  name: { type: 'string', placeholder: 'NAME', defaultText: 'the run folder name', doc: 'bioimage.io: model name (also the zip file name)' },
-  description: { type: 'string', placeholder: 'TEXT', defaultText: 'generated from the model', doc: 'bioimage.io: one-paragraph description' },
+  name: {
+    type: 'string',
+    placeholder: 'NAME',
+    defaultText: 'the run folder name',
+    doc: 'bioimage.io: model name (also the zip file name)',
+  },
+  description: {
+    type: 'string',
+    placeholder: 'TEXT',
+    defaultText: 'generated from the model',
+    doc: 'bioimage.io: one-paragraph description',
+  },
   authors: { type: 'string', placeholder: 'NAMES', default: 'pyocyte user', doc: 'bioimage.io: comma-separated author names' },
   license: { type: 'string', placeholder: 'SPDX', default: 'CC-BY-4.0', doc: 'bioimage.io: licence of the weights (SPDX identifier)' },
   sample: {
     type: 'string',
     placeholder: 'IMAGE',
     defaultText: 'a synthetic smear',
-    doc: "bioimage.io: image file for the test and sample tensors and the cover (at most 512 px a side is best: it is one tile)",
+    doc: 'bioimage.io: image file for the test and sample tensors and the cover (at most 512 px a side is best: it is one tile)',
   },
 });
 export const EXPORT_DEFAULTS = defaultsOf(EXPORT_OPTIONS);
