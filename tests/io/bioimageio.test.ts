@@ -16,9 +16,11 @@ import * as ort from 'onnxruntime-node';
 import { parse as parseYaml } from 'yaml';
 import { command } from '../../src/cli/export.js';
 import { createEngine } from '../../src/engine/index.js';
+import { writeImage } from '../../src/io/image/image-io.js';
 import { saveModel } from '../../src/io/model-file.js';
 import { decodeOnnxModel } from '../../src/io/onnx-decode.js';
 import { unet } from '../../src/nn/model.js';
+import { PyocyteError } from '../../src/util/errors.js';
 
 interface FileRef {
   source: string;
@@ -129,7 +131,8 @@ describe('pyocyte export --format bioimageio', () => {
     [1, 'same'],
     [3, 'valid'],
   ] as const) {
-    test(`${classes === 1 ? 'binary' : '3-class'} ${padding}, synthetic sample: the zip passes the validator's checks`, async () => {
+    test(`${classes === 1 ? 'binary' : '3-class'} ${padding}, synthetic sample: the zip passes the validator's checks`, async (t) => {
+      t.mock.method(console, 'log', () => {});
       const dir = mkdtempSync(join(tmpdir(), 'pyocyte-bioimageio-'));
       try {
         const engine = createEngine({ backend: 'reference' });
@@ -168,6 +171,39 @@ describe('pyocyte export --format bioimageio', () => {
       const weights = (rdf.weights as { onnx: FileRef }).onnx;
       assert.equal(weights.sha256, createHash('sha256').update(onnx).digest('hex'));
       assert.equal((rdf.inputs as TensorDescription[])[0].data.type, 'uint8');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('--sample of 700×600 px, --network-only with bioimageio, and a 16-bit sample as uint8 fail with one-line errors', async (t) => {
+    t.mock.method(console, 'log', () => {});
+    const dir = mkdtempSync(join(tmpdir(), 'pyocyte-bioimageio-'));
+    try {
+      const model = unet(
+        { inChannels: 3, classes: 1, depth: 2, filters: 4, padding: 'same' },
+        { engine: createEngine({ backend: 'reference' }), seed: 6 },
+      );
+      await saveModel(join(dir, 'run'), model);
+      const big = join(dir, 'big.png');
+      await writeImage(big, { width: 700, height: 600, channels: 3, bitDepth: 8, data: new Uint8Array(700 * 600 * 3) });
+      const deep = join(dir, 'deep.tif');
+      await writeImage(deep, { width: 30, height: 20, channels: 3, bitDepth: 16, data: new Uint16Array(30 * 20 * 3) });
+      const oneLine = (pattern: RegExp) => (e: unknown) =>
+        e instanceof PyocyteError && pattern.test(e.message) && !e.message.includes('\n');
+      const run = join(dir, 'run');
+      await assert.rejects(
+        command(['--model', run, '--sample', big]),
+        oneLine(/big\.png is 700×600, which predict splits into \d+ tiles; crop it/),
+      );
+      await assert.rejects(
+        command(['--model', run, '--network-only']),
+        oneLine(/--network-only exports the ONNX of the network alone: add --format onnx/),
+      );
+      await assert.rejects(
+        command(['--model', run, '--format', 'bioimageio', '--sample', deep, '--input-type', 'uint8']),
+        oneLine(/deep\.tif is 16-bit but the export's input type is uint8; use --input-type float32/),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
