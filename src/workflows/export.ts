@@ -115,7 +115,11 @@ async function bioimageioPackage(model: Model, onnx: Uint8Array, options: Export
   const labels = probabilitiesToLabels(map, rule.kind === 'threshold' ? rule.threshold : 0.5);
   const { width, height } = raster;
   const overlay = drawOverlay(image, labels);
+  // bioimage.io recommends 2:1 covers: the centre of the overlay at that aspect ratio.
+  const coverWidth = Math.min(width, 2 * height);
+  const coverHeight = Math.max(1, Math.floor(coverWidth / 2));
   const cover = await sharp(overlay.data, { raw: { width, height, channels: overlay.channels as 3 } })
+    .extract({ left: (width - coverWidth) >> 1, top: (height - coverHeight) >> 1, width: coverWidth, height: coverHeight })
     .png()
     .toBuffer();
   return bioimageioZip(model, {
