@@ -160,8 +160,9 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
   if (networkOnly && format !== 'onnx') fail('--network-only exports the ONNX of the network alone: add --format onnx');
   const irVersion = onnxIrVersion(opsetVersion);
   const modelFile = resolveModelPath(options.model);
-  // Export reads weights and predicts one small test image: the reference engine is enough.
-  const model = await loadModel(modelFile, { engine: createEngine({ backend: 'reference' }) });
+  // Export reads weights and predicts one small test image: the native engine when built (fast),
+  // else the reference one without a warning (nothing here is slow enough to need the addon).
+  const model = await loadModel(modelFile, { engine: createEngine({ backend: 'auto', warn: () => {} }) });
   const onnx = networkOnly
     ? await exportOnnx(model, { opsetVersion, networkOnly, includeActivation: !logits })
     : await exportImageOnnx(model, { opsetVersion, inputType });
