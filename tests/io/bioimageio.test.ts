@@ -126,6 +126,12 @@ async function validatePackage(zip: Uint8Array): Promise<Record<string, unknown>
   return rdf;
 }
 
+/** Saves an untrained depth-2, 4-filter binary U-Net as a run. */
+async function saveTinyModel(run: string): Promise<void> {
+  const config = { inChannels: 3, classes: 1, depth: 2, filters: 4, padding: 'same' as const };
+  await saveModel(run, unet(config, { engine: createEngine({ backend: 'reference' }), seed: 6 }));
+}
+
 describe('pyocyte export --format bioimageio', () => {
   for (const [classes, padding] of [
     [1, 'same'],
@@ -159,11 +165,7 @@ describe('pyocyte export --format bioimageio', () => {
     t.mock.method(console, 'log', () => {});
     const dir = mkdtempSync(join(tmpdir(), 'pyocyte-bioimageio-'));
     try {
-      const model = unet(
-        { inChannels: 3, classes: 1, depth: 2, filters: 4, padding: 'same' },
-        { engine: createEngine({ backend: 'reference' }), seed: 6 },
-      );
-      await saveModel(join(dir, 'run'), model);
+      await saveTinyModel(join(dir, 'run'));
       const argv = ['--model', join(dir, 'run'), '--out', join(dir, 'out'), '--input-type', 'uint8', '--name', 'Pus cells'];
       assert.equal(await command(argv), 0);
       const onnx = await readFile(join(dir, 'out', 'model.onnx'));
@@ -180,11 +182,7 @@ describe('pyocyte export --format bioimageio', () => {
     t.mock.method(console, 'log', () => {});
     const dir = mkdtempSync(join(tmpdir(), 'pyocyte-bioimageio-'));
     try {
-      const model = unet(
-        { inChannels: 3, classes: 1, depth: 2, filters: 4, padding: 'same' },
-        { engine: createEngine({ backend: 'reference' }), seed: 6 },
-      );
-      await saveModel(join(dir, 'run'), model);
+      await saveTinyModel(join(dir, 'run'));
       const big = join(dir, 'big.png');
       await writeImage(big, { width: 700, height: 600, channels: 3, bitDepth: 8, data: new Uint8Array(700 * 600 * 3) });
       const deep = join(dir, 'deep.tif');
