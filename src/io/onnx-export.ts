@@ -16,14 +16,26 @@
  * so the crop margin of each level is a constant (depth 4: 88, 40, 16, 4 px, as in the paper):
  * a static Slice with negative ends crops correctly for every valid H and W.
  */
-import { createRequire } from 'node:module';
 import { KERNEL_DEFAULTS } from '../engine/defaults.js';
 import type { Model } from '../nn/model.js';
-import { type PaddingMode, PADDINGS, nextValidTileSize, unetOutputSize } from '../nn/unet.js';
+import { type PaddingMode, PADDINGS, nextValidTileSize } from '../nn/unet.js';
 import { fail } from '../util/errors.js';
 import { lookup } from '../util/registry.js';
 import { modelTensors } from './model-file.js';
+import {
+  type ImageGraphFacts,
+  decisionRuleOf,
+  imageDocString,
+  metadataProps,
+  networkDocString,
+  outputHeadsOf,
+  packageVersion,
+  unetInputSizes,
+} from './onnx-metadata.js';
+import { type OnnxInputType, addCrop, addIntensityScaling, addMirrorPadding, addNormalization, addOutputStage } from './onnx-pipeline.js';
 import { OnnxGraphBuilder, encodeOnnxModel } from './onnx-proto.js';
+
+export { unetInputSizes } from './onnx-metadata.js';
 
 /**
  * The opsets the exported graph is valid for, with the IR version written for each. The graph's
@@ -42,10 +54,25 @@ const BATCH_NORM_EPSILON = KERNEL_DEFAULTS.batchNorm2d.epsilon;
 export interface OnnxExportOptions {
   /** ONNX opset, 13 to 21; default {@link DEFAULT_ONNX_OPSET}. */
   opsetVersion?: number;
-  /** Append Sigmoid/Softmax so the output is `probabilities`; false gives raw `logits`. Default true. */
-  includeActivation?: boolean;
   /** Fold BatchNorm into the preceding convolution (default true); false keeps BatchNormalization nodes. */
   foldBatchNorm?: boolean;
+  /**
+   * The network alone (input 'input': normalised float32 of a valid size, output 'probabilities'
+   * or 'logits') instead of the self-contained graph. Default false.
+   */
+  networkOnly?: boolean;
+  /** Network only: append Sigmoid/Softmax so the output is `probabilities`; false gives raw `logits`. Default true. */
+  includeActivation?: boolean;
+  /** Self-contained graph: the element type of 'image'; default 'float32' (takes any image's values). */
+  inputType?: OnnxInputType;
+  /**
+   * Self-contained graph: mirrored pixels read before the image's first row and column, as
+   * pyocyte's tiling does: the tile context of a padded net (default 32 px rounded up to
+   * 2^depth), the network's own margin for an unpadded one (always).
+   */
+  contextMargin?: number;
+  /** Extra metadata_props (JSON-encoded): tile size and overlap, instance method and parameters. */
+  metadata?: Record<string, unknown>;
 }
 
 /** The IR version that goes with an opset; unknown opsets fail listing the supported ones. */
@@ -76,15 +103,6 @@ export function skipCropMargins(options: { depth: number; padding: PaddingMode }
     size -= shrink;
   }
   return margins;
-}
-
-/**
- * The input sizes a U-Net takes along each axis: `smallest + k · step` for k ≥ 0, and how many
- * pixels the output loses on each side (0 for 'same').
- */
-export function unetInputSizes(options: { depth: number; padding: PaddingMode }): { smallest: number; step: number; outputMargin: number } {
-  const smallest = nextValidTileSize(1, options);
-  return { smallest, step: 2 ** options.depth, outputMargin: (smallest - unetOutputSize(smallest, options)!) / 2 };
 }
 
 /** A tensor read from the model by state_dict name. */
@@ -152,99 +170,33 @@ function foldBatchNorm(
   return { weight: folded, bias };
 }
 
-/** The model-level doc string: what the input must be and what the output means. */
-function docString(model: Model, output: string): string {
-  const { normalization, classNames, threshold } = model.metadata;
-  const { inChannels, classes } = model.config;
-  const sizes = unetInputSizes(model.config);
-  const normalise =
-    normalization.kind === 'meanStd'
-      ? `then per channel c: (x - mean[c]) / std[c] with mean = [${normalization.mean.join(', ')}], std = [${normalization.std.join(', ')}]`
-      : `then per image and channel: (x - p${normalization.low}) / (p${normalization.high} - p${normalization.low}), the image's own ${normalization.low}th and ${normalization.high}th percentiles (a constant channel becomes 0)`;
-  const channelText = model.metadata.channels
-    ? `the image file's channels ${model.metadata.channels.join(', ')} (0-based) in that order`
-    : "channels in the image file's order (RGB for colour images)";
-  const scalingText =
-    normalization.kind === 'percentile'
-      ? 'the stored values (any bit depth or scaling: the percentiles make it irrelevant)'
-      : normalization.intensityScaling === 'range'
-        ? "values scaled to [0, 1]: whole numbers ≥ 0 divided by 2^k - 1 for the smallest k of 8, 10, 12, … bits that holds the image's maximum, other values ≥ 0 kept within [0, 1] or divided by the maximum, images with negative values min-max scaled"
-        : "intensities scaled to [0, 1] by the file's bit depth (8-bit: /255, 16-bit: /65535)";
-  const meaning =
-    output === 'logits'
-      ? `logits [N, ${classes}, h, w] (apply ${classes === 1 ? 'a sigmoid' : 'a softmax over axis 1'} for probabilities)`
-      : classes === 1
-        ? `probabilities [N, 1, h, w] of '${classNames[1] ?? 'foreground'}'; foreground where p > ${threshold}`
-        : `probabilities [N, ${classes}, h, w] (softmax over axis 1); the class of a pixel is the argmax, named by classNames = ${JSON.stringify(classNames)}`;
-  return [
-    `pyocyte U-Net (${model.config.padding} padding, depth ${model.config.depth}, ${model.config.filters} filters) for ${model.metadata.task} segmentation.`,
-    `Input 'input': float32 [N, ${inChannels}, H, W], ${channelText}, ${scalingText}, ${normalise}.`,
-    `H and W must each be ${sizes.smallest} + k * ${sizes.step}; larger images are tiled (pyocyte blends overlapping tiles with Gaussian weights).`,
-    `Output '${output}': ${meaning}; h = H - ${2 * sizes.outputMargin}, w = W - ${2 * sizes.outputMargin} (the output is centred on the input).`,
-    `The same facts are in metadata_props as JSON: normalization, channels, classNames, threshold, task, pixelSizeUm, architecture, inputSizes.`,
-  ].join('\n');
-}
-
-/** Metadata props: every value is a JSON string so consumers parse them all the same way. */
-function metadataProps(model: Model, output: string): Record<string, string> {
-  const m = model.metadata;
-  const props: Record<string, unknown> = {
-    task: m.task,
-    classNames: m.classNames,
-    normalization: m.normalization,
-    channels: m.channels,
-    threshold: m.threshold,
-    pixelSizeUm: m.pixelSizeUm,
-    architecture: { name: 'unet', ...model.config },
-    inputSizes: unetInputSizes(model.config),
-    output,
-    mask: m.mask,
-    training: m.training,
-  };
-  return Object.fromEntries(
-    Object.entries(props)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => [k, JSON.stringify(v)]),
-  );
-}
-
-function packageVersion(): string {
-  try {
-    return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
-  } catch {
-    return '';
-  }
+/** The image input's context for a padded net: 32 px rounded up to the pooling grid, as `predict` uses. */
+function defaultContextMargin(depth: number): number {
+  const alignment = 2 ** depth;
+  return Math.ceil(32 / alignment) * alignment;
 }
 
 /**
- * Serialises a model as an ONNX ModelProto: `input [N, C, H, W]` → `probabilities` (or `logits`)
- * `[N, K, h, w]`, with N, H, W symbolic. The model's preprocessing facts go into metadata_props
- * and the doc string. Works from any engine (weights are read with `modelTensors`).
+ * Adds the U-Net from `input` `[N, C, H, W]` (normalised, a valid size) to the 1×1 head's
+ * `logits` `[N, K, h, w]`; returns 'logits'.
  */
-export async function exportOnnx(model: Model, options: OnnxExportOptions = {}): Promise<Uint8Array> {
-  const { opsetVersion = DEFAULT_ONNX_OPSET, includeActivation = true, foldBatchNorm: fold = true } = options;
-  const irVersion = onnxIrVersion(opsetVersion);
+async function addUNet(g: OnnxGraphBuilder, model: Model, input: string, fold: boolean): Promise<string> {
   const tensors = await modelTensors(model);
   const weights: Weights = (name) => {
     const tensor = tensors[name] ?? fail(`the model has no tensor '${name}'; is it a pyocyte U-Net?`);
     if (!(tensor.data instanceof Float32Array)) fail(`the model's tensor '${name}' is not float32`);
     return { shape: tensor.shape, data: tensor.data as Float32Array };
   };
-  const { depth, padding, norm, inChannels, classes } = model.config;
-  const output = includeActivation ? 'probabilities' : 'logits';
-  const doc = docString(model, output);
-  const g = new OnnxGraphBuilder('pyocyte-unet', doc);
-  g.addInput('input', ['N', inChannels, 'H', 'W']);
-
+  const { depth, padding, norm } = model.config;
   const conv = { padding: PADDINGS[padding], relu: true, fold };
-  const block = (name: string, input: string): string => {
+  const block = (name: string, blockInput: string): string => {
     const bn = norm === 'batch';
-    const first = addConv(g, weights, input, { ...conv, conv: `${name}.0`, norm: bn ? `${name}.1` : null });
+    const first = addConv(g, weights, blockInput, { ...conv, conv: `${name}.0`, norm: bn ? `${name}.1` : null });
     return addConv(g, weights, first, { ...conv, conv: `${name}.${bn ? 3 : 2}`, norm: bn ? `${name}.4` : null });
   };
   const pool2 = { kernel_shape: [2, 2], strides: [2, 2] };
   const encoder: string[] = [];
-  let h = 'input';
+  let h = input;
   for (let level = 0; level < depth; level++) {
     encoder.push(block(`down.${level}`, h));
     g.addNode('MaxPool', [encoder[level]], [`pool.${level}`], pool2, `pool.${level}`);
@@ -269,18 +221,64 @@ export async function exportOnnx(model: Model, options: OnnxExportOptions = {}):
     g.addNode('Concat', [`up.${i}.out`, skip], [`concat.${i}`], { axis: 1 }, `concat.${i}`);
     h = block(`dec.${i}`, `concat.${i}`);
   }
-  addConv(g, weights, h, { conv: 'head', norm: null, padding: 0, relu: false, fold, output: 'logits' });
-  if (includeActivation) {
-    if (classes === 1) g.addNode('Sigmoid', ['logits'], ['probabilities'], {}, 'sigmoid');
-    else g.addNode('Softmax', ['logits'], ['probabilities'], { axis: 1 }, 'softmax');
+  return addConv(g, weights, h, { conv: 'head', norm: null, padding: 0, relu: false, fold, output: 'logits' });
+}
+
+/**
+ * Serialises a model as an ONNX ModelProto. Works from any engine (weights are read with `modelTensors`).
+ *
+ * Self-contained (default): `image` `[N, C, H, W]` raw pixels (uint8 or float32) of any H and W →
+ * `probabilities` `[N, K, H, W]`, one output per further head of the model, and `mask` uint8
+ * `[N, 1, H, W]` (threshold or argmax). The graph scales intensities as pyocyte reads files,
+ * normalises as the model does, mirror-pads to the square tile `predict` uses for an image that
+ * fits one tile, runs the network and crops back: onnxruntime gives `predict`'s probabilities
+ * (without TTA) to float32 rounding for such images.
+ *
+ * `networkOnly`: `input` `[N, C, H, W]` normalised float32 of a valid size → `probabilities` (or
+ * `logits`) `[N, K, h, w]`.
+ */
+export async function exportOnnx(model: Model, options: OnnxExportOptions = {}): Promise<Uint8Array> {
+  const { opsetVersion = DEFAULT_ONNX_OPSET, foldBatchNorm: fold = true } = options;
+  const irVersion = onnxIrVersion(opsetVersion);
+  const { inChannels, classes, padding, depth } = model.config;
+  const encode = (g: OnnxGraphBuilder, doc: string, metadata: Record<string, string>): Uint8Array =>
+    encodeOnnxModel(g, { opsetVersion, irVersion, producerVersion: packageVersion(), docString: doc, metadata });
+  if (options.networkOnly) {
+    const activation = options.includeActivation ?? true;
+    const output = activation ? 'probabilities' : 'logits';
+    const doc = networkDocString(model, output);
+    const g = new OnnxGraphBuilder('pyocyte-unet', doc);
+    g.addInput('input', ['N', inChannels, 'H', 'W']);
+    await addUNet(g, model, 'input', fold);
+    if (activation) {
+      if (classes === 1) g.addNode('Sigmoid', ['logits'], ['probabilities'], {}, 'sigmoid');
+      else g.addNode('Softmax', ['logits'], ['probabilities'], { axis: 1 }, 'softmax');
+    }
+    const same = padding === 'same';
+    g.addOutput(output, ['N', classes, same ? 'H' : 'H_out', same ? 'W' : 'W_out']);
+    return encode(g, doc, metadataProps(model, output));
   }
-  const same = padding === 'same';
-  g.addOutput(output, ['N', classes, same ? 'H' : 'H_out', same ? 'W' : 'W_out']);
-  return encodeOnnxModel(g, {
-    opsetVersion,
-    irVersion,
-    producerVersion: packageVersion(),
-    docString: doc,
-    metadata: metadataProps(model, output),
-  });
+  const inputType = options.inputType ?? 'float32';
+  const heads = outputHeadsOf(model);
+  const facts: ImageGraphFacts = { inputType, heads, rule: decisionRuleOf(model, heads), extra: options.metadata ?? {} };
+  const doc = imageDocString(model, facts);
+  const g = new OnnxGraphBuilder('pyocyte-unet-image', doc);
+  g.addInput('image', ['N', inChannels, 'H', 'W'], inputType === 'uint8' ? 'uint8' : 'float');
+  const normalization = model.metadata.normalization;
+  // The scaling rule of modelInput (infer/model-input.ts): older meanStd models scale by bit depth.
+  const scaling = normalization.kind === 'meanStd' ? (normalization.intensityScaling ?? 'bitDepth') : 'range';
+  const floats = addIntensityScaling(g, 'image', { inputType, scaling, opsetVersion });
+  const normalised = addNormalization(g, floats, normalization);
+  const sizes = unetInputSizes(model.config);
+  const lead = padding === 'valid' ? sizes.outputMargin : (options.contextMargin ?? defaultContextMargin(depth));
+  const plan = { lead, outputMargin: sizes.outputMargin, smallest: sizes.smallest, step: sizes.step };
+  const { padded, height, width } = addMirrorPadding(g, normalised, plan);
+  const logits = await addUNet(g, model, padded, fold);
+  addOutputStage(g, addCrop(g, logits, plan, { height, width }), heads, facts.rule, 'probabilities');
+  // probabilities and mask first: consumers that match outputs by position (bioimage.io) find them there.
+  const [classHead, ...others] = heads;
+  g.addOutput(classHead.name, ['N', classHead.end - classHead.first, 'H', 'W']);
+  g.addOutput('mask', ['N', 1, 'H', 'W'], 'uint8');
+  for (const head of others) g.addOutput(head.name, ['N', head.end - head.first, 'H', 'W']);
+  return encode(g, doc, metadataProps(model, 'probabilities', facts));
 }

@@ -31,7 +31,7 @@ import {
 export type OnnxDim = number | string;
 
 /** Tensor data; the typed array decides the element type. */
-export type OnnxTensorData = Float32Array | BigInt64Array | Int32Array | Uint8Array;
+export type OnnxTensorData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
 
 /** A constant tensor, e.g. an initializer or the value of a Constant node. */
 export interface OnnxTensor {
@@ -94,6 +94,11 @@ export class OnnxGraphBuilder {
     return this.addInitializer(name, [values.length], BigInt64Array.from(values.map((v) => BigInt(v))));
   }
 
+  /** Adds a float64 initializer of shape `dims` (default 1-D), for arithmetic that must match JavaScript's doubles. */
+  addDoubleInitializer(name: string, values: readonly number[], dims: number[] = [values.length]): this {
+    return this.addInitializer(name, dims, Float64Array.from(values));
+  }
+
   /** Appends a node; nodes must be added in topological order. An empty input name means "absent". */
   addNode(
     opType: string,
@@ -129,6 +134,7 @@ export interface EncodeOnnxOptions {
 
 function elementTypeOf(data: OnnxTensorData): OnnxElementType {
   if (data instanceof Float32Array) return 'float';
+  if (data instanceof Float64Array) return 'double';
   if (data instanceof BigInt64Array) return 'int64';
   if (data instanceof Int32Array) return 'int32';
   return 'uint8';

@@ -1,8 +1,24 @@
-/** Exports a saved model for other runtimes (ONNX), as `pyocyte export` does. */
-import { join } from 'node:path';
+/**
+ * Exports a saved model for other programs, as `pyocyte export` does: a self-contained ONNX file
+ * (raw pixels in, probabilities and mask out) and a bioimage.io model package around it.
+ */
+import { basename, join } from 'node:path';
+import sharp from 'sharp';
 import { createEngine } from '../engine/index.js';
+import { drawOverlay } from '../image/overlay.js';
+import type { RasterImage } from '../image/types.js';
+import { PREDICT_DEFAULTS } from '../infer/options.js';
+import { modelInput } from '../infer/model-input.js';
+import { planImageTiles, predictProbabilities, probabilitiesToLabels } from '../infer/predict.js';
+import { bioimageioZip, type ImageTensor } from '../io/bioimageio.js';
+import { readImage } from '../io/image/image-io.js';
 import { loadModel, resolveModelPath, runFolderOf } from '../io/model-file.js';
-import { exportOnnx, onnxIrVersion, unetInputSizes } from '../io/onnx-export.js';
+import { exportOnnx, onnxIrVersion } from '../io/onnx-export.js';
+import { decisionRuleOf, outputHeadsOf } from '../io/onnx-metadata.js';
+import type { OnnxInputType } from '../io/onnx-pipeline.js';
+import type { Model } from '../nn/model.js';
+import { synthesizeSmear } from '../synth/smear.js';
+import { fail } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { checkName } from '../util/registry.js';
 import type { ExportOptionFields } from './options.generated.js';
@@ -11,46 +27,173 @@ import { EXPORT_DEFAULTS, EXPORT_FORMATS } from './options.js';
 /** Options of {@link exportModel}, documented in EXPORT_OPTIONS (./options.ts). */
 export interface ExportOptions extends ExportOptionFields {}
 
-/** What {@link exportModel} wrote. */
-export interface ExportResult {
+/** One file {@link exportModel} wrote. */
+export interface ExportedFile {
+  format: 'onnx' | 'bioimageio';
   out: string;
   bytes: number;
+}
+
+/** What {@link exportModel} wrote. */
+export interface ExportResult {
+  files: ExportedFile[];
   opsetVersion: number;
   irVersion: number;
-  /** `float32[N, 3, H, W]`. */
+  /** `image: float32[N, 3, H, W]`. */
   input: string;
-  /** Which input sizes the network takes: `H and W = 16 + k·16`. */
-  inputSizes: string;
-  /** `probabilities[N, 1, H, W]` (or `logits[…]`). */
-  output: string;
+  /** `probabilities[N, 1, H, W], mask uint8[N, 1, H, W]`. */
+  outputs: string;
 }
 
 /**
- * Writes a model as ONNX, atomically, beside its run's model folder by default: the file carries
- * the normalisation, threshold and class names in its metadata.
+ * The mirrored context the self-contained graph reads around an image: the one pyocyte's tiling
+ * reads around a one-tile image at the default tile size (the net's margin when unpadded).
+ */
+export function exportContextMargin(model: Model): number {
+  return -planImageTiles(model, { width: 1, height: 1 }).tiles[0].x;
+}
+
+/** Facts about prediction that go into the ONNX metadata. */
+function predictionFacts(): Record<string, unknown> {
+  return {
+    tiling: { tileSize: PREDICT_DEFAULTS.tileSize, overlapFraction: PREDICT_DEFAULTS.overlapFraction, blending: 'gaussian' },
+    instanceMethod: { name: 'distanceWatershed', minSizePx: PREDICT_DEFAULTS.minSizePx, input: 'mask > 0' },
+  };
+}
+
+/** The self-contained ONNX bytes of a model, as `pyocyte export` writes them. */
+export async function exportImageOnnx(
+  model: Model,
+  options: { opsetVersion?: number; inputType?: OnnxInputType } = {},
+): Promise<Uint8Array> {
+  return exportOnnx(model, { ...options, contextMargin: exportContextMargin(model), metadata: predictionFacts() });
+}
+
+/** The test image: the sample file, or a synthetic smear with the model's channel count. */
+async function sampleImage(model: Model, sample: string | undefined): Promise<RasterImage> {
+  if (sample) return readImage(sample);
+  const { image } = synthesizeSmear({ width: 256, height: 192, seed: 7 });
+  const channels = model.metadata.channels ? Math.max(...model.metadata.channels) + 1 : model.config.inChannels;
+  const pixels = image.width * image.height;
+  const data = new Uint8Array(pixels * channels);
+  for (let p = 0; p < pixels; p++) for (let c = 0; c < channels; c++) data[p * channels + c] = image.data[p * 3 + (c % 3)];
+  return { width: image.width, height: image.height, channels, bitDepth: 8, data };
+}
+
+/** The graph input `[1, C, H, W]` of a raster: the model's channels, planar, in the input type. */
+function rawTensor(model: Model, raster: RasterImage, inputType: OnnxInputType, file: string): ImageTensor {
+  if (inputType === 'uint8' && raster.bitDepth !== 8)
+    fail(`${file} is ${raster.bitDepth}-bit but the export's input type is uint8; use --input-type float32`);
+  const chosen = model.metadata.channels ?? Array.from({ length: model.config.inChannels }, (_, c) => c);
+  if (chosen.some((c) => c >= raster.channels))
+    fail(`${file} has ${raster.channels} channels but the model reads channels ${chosen.join(', ')}`);
+  const plane = raster.width * raster.height;
+  const data = inputType === 'uint8' ? new Uint8Array(chosen.length * plane) : new Float32Array(chosen.length * plane);
+  chosen.forEach((c, k) => {
+    for (let p = 0; p < plane; p++) data[k * plane + p] = raster.data[p * raster.channels + c];
+  });
+  return { data, shape: [1, chosen.length, raster.height, raster.width] };
+}
+
+/** The bioimage.io package of a model around its ONNX bytes, with pyocyte's own predictions as test outputs. */
+async function bioimageioPackage(model: Model, onnx: Uint8Array, options: ExportOptions, name: string): Promise<Uint8Array> {
+  const inputType = checkName({ uint8: 1, float32: 1 }, options.inputType ?? EXPORT_DEFAULTS.inputType, 'ONNX input type');
+  const file = options.sample ?? 'the synthetic sample';
+  const raster = await sampleImage(model, options.sample);
+  const tiles = planImageTiles(model, raster).tiles.length;
+  // pyocyte tiles a larger image while the ONNX graph takes it whole: the test outputs would differ.
+  if (tiles > 1)
+    fail(
+      `${file} is ${raster.width}×${raster.height}, which predict splits into ${tiles} tiles; crop it to at most ${PREDICT_DEFAULTS.tileSize - 64} px a side for the test tensors`,
+      { file },
+    );
+  const testInput = rawTensor(model, raster, inputType, file);
+  const image = modelInput(raster, model, { file });
+  const map = await predictProbabilities(model, image, { tta: false });
+  const heads = outputHeadsOf(model);
+  const rule = decisionRuleOf(model, heads);
+  const labels = probabilitiesToLabels(map, rule.kind === 'threshold' ? rule.threshold : 0.5);
+  const { width, height } = raster;
+  const overlay = drawOverlay(image, labels);
+  // bioimage.io recommends 2:1 covers: the centre of the overlay at that aspect ratio.
+  const coverWidth = Math.min(width, 2 * height);
+  const coverHeight = Math.max(1, Math.floor(coverWidth / 2));
+  const cover = await sharp(overlay.data, { raw: { width, height, channels: overlay.channels as 3 } })
+    .extract({ left: (width - coverWidth) >> 1, top: (height - coverHeight) >> 1, width: coverWidth, height: coverHeight })
+    .png()
+    .toBuffer();
+  return bioimageioZip(model, {
+    onnx,
+    opsetVersion: options.opsetVersion ?? EXPORT_DEFAULTS.opsetVersion,
+    inputType,
+    heads,
+    testInput,
+    testOutputs: {
+      probabilities: { data: map.data, shape: [1, map.channels, height, width] },
+      mask: { data: labels, shape: [1, 1, height, width] },
+    },
+    cover: new Uint8Array(cover),
+    name,
+    description:
+      options.description ??
+      `U-Net for ${model.metadata.task} segmentation of ${model.metadata.classNames.slice(1).join(', ')} in microscopy images, trained with pyocyte.`,
+    authors: (options.authors ?? EXPORT_DEFAULTS.authors)
+      .split(',')
+      .map((a) => a.trim())
+      .filter(Boolean),
+    license: options.license ?? EXPORT_DEFAULTS.license,
+    tags: ['pyocyte', 'unet', 'segmentation', '2d', 'onnx', 'microscopy', 'cells'],
+  });
+}
+
+/**
+ * Writes a model as a self-contained ONNX file and/or a bioimage.io package, atomically, in the
+ * run's folder by default (beside its model folder, which saving a model replaces whole).
  */
 export async function exportModel(options: ExportOptions): Promise<ExportResult> {
   const format = checkName(EXPORT_FORMATS, options.format ?? EXPORT_DEFAULTS.format, 'export format');
   const opsetVersion = options.opsetVersion ?? EXPORT_DEFAULTS.opsetVersion;
+  const inputType = checkName({ uint8: 1, float32: 1 }, options.inputType ?? EXPORT_DEFAULTS.inputType, 'ONNX input type');
+  const networkOnly = options.networkOnly ?? EXPORT_DEFAULTS.networkOnly;
   const logits = options.logits ?? EXPORT_DEFAULTS.logits;
+  if (logits && !networkOnly) fail('--logits needs --network-only: the self-contained graph always outputs probabilities');
+  if (networkOnly && format !== 'onnx') fail('--network-only exports the ONNX of the network alone: add --format onnx');
   const irVersion = onnxIrVersion(opsetVersion);
   const modelFile = resolveModelPath(options.model);
-  // Export only reads weights, so the reference engine is enough (and never warns about the addon).
-  const model = await loadModel(modelFile, { engine: createEngine({ backend: 'reference' }) });
-  const bytes = await exportOnnx(model, { opsetVersion, includeActivation: !logits });
-  // Beside the run's model folder, not inside it: saving a model replaces that folder whole.
-  const out = options.out ?? join(runFolderOf(modelFile), `model.${format}`);
-  await writeFileAtomic(out, bytes);
-  const { inChannels, classes, padding } = model.config;
-  const sizes = unetInputSizes(model.config);
-  const outputDims = padding === 'same' ? 'H, W' : `H - ${2 * sizes.outputMargin}, W - ${2 * sizes.outputMargin}`;
+  // Export reads weights and predicts one small test image: the native engine when built (fast),
+  // else the reference one without a warning (nothing here is slow enough to need the addon).
+  const model = await loadModel(modelFile, { engine: createEngine({ backend: 'auto', warn: () => {} }) });
+  const onnx = networkOnly
+    ? await exportOnnx(model, { opsetVersion, networkOnly, includeActivation: !logits })
+    : await exportImageOnnx(model, { opsetVersion, inputType });
+  const folder = options.out ?? runFolderOf(modelFile);
+  const name = options.name ?? basename(runFolderOf(modelFile));
+  const files: ExportedFile[] = [];
+  if (format !== 'bioimageio') {
+    await writeFileAtomic(join(folder, 'model.onnx'), onnx);
+    files.push({ format: 'onnx', out: join(folder, 'model.onnx'), bytes: onnx.length });
+  }
+  if (format !== 'onnx') {
+    const zip = await bioimageioPackage(model, onnx, options, name);
+    const out = join(folder, `${name.replace(/[^\w.-]+/g, '-')}.zip`);
+    await writeFileAtomic(out, zip);
+    files.push({ format: 'bioimageio', out, bytes: zip.length });
+  }
+  const { inChannels, classes } = model.config;
+  const heads = networkOnly ? [] : outputHeadsOf(model).slice(1);
   return {
-    out,
-    bytes: bytes.length,
+    files,
     opsetVersion,
     irVersion,
-    input: `float32[N, ${inChannels}, H, W]`,
-    inputSizes: `H and W = ${sizes.smallest} + k·${sizes.step}`,
-    output: `${logits ? 'logits' : 'probabilities'}[N, ${classes}, ${outputDims}]`,
+    input: networkOnly
+      ? `input: float32[N, ${inChannels}, H, W] normalised, valid sizes only`
+      : `image: ${inputType}[N, ${inChannels}, H, W], any H and W`,
+    outputs: networkOnly
+      ? `${logits ? 'logits' : 'probabilities'}[N, ${classes}, h, w]`
+      : [
+          `probabilities[N, ${classes}, H, W]`,
+          'mask uint8[N, 1, H, W]',
+          ...heads.map((h) => `${h.name}[N, ${h.end - h.first}, H, W]`),
+        ].join(', '),
   };
 }

@@ -59,12 +59,32 @@ export interface PatchifyOptionFields {
 export interface ExportOptionFields {
   /** A training run's folder, a checkpoint folder, or its model.json. CLI: `--model`. */
   model: string;
-  /** Output format. Default `onnx`. CLI: `--format`. */
-  format?: 'onnx';
-  /** File to write. Default: RUN/model.onnx. CLI: `--out`. */
+  /** What to write. Default `all`. CLI: `--format`. */
+  format?: 'all' | 'onnx' | 'bioimageio';
+  /** Folder the files go to. Default: the run folder. CLI: `--out`. */
   out?: string;
   /** ONNX opset version (13 to 21). Default `17`. CLI: `--opset`. */
   opsetVersion?: number;
-  /** Output raw logits instead of probabilities (no sigmoid/softmax). Default `false`. CLI: `--logits`. */
+  /** Element type of the graph's raw-pixel input. Default `float32`. CLI: `--input-type`. */
+  inputType?: 'uint8' | 'float32';
+  /**
+   * ONNX of the network alone (normalised input of a valid size, as before the self-contained graph); not for
+   * bioimageio. Default `false`. CLI: `--network-only`.
+   */
+  networkOnly?: boolean;
+  /** With --network-only: output raw logits instead of probabilities. Default `false`. CLI: `--logits`. */
   logits?: boolean;
+  /** Bioimage.io: model name (also the zip file name). Default: the run folder name. CLI: `--name`. */
+  name?: string;
+  /** Bioimage.io: one-paragraph description. Default: generated from the model. CLI: `--description`. */
+  description?: string;
+  /** Bioimage.io: comma-separated author names. Default `pyocyte user`. CLI: `--authors`. */
+  authors?: string;
+  /** Bioimage.io: licence of the weights (SPDX identifier). Default `CC-BY-4.0`. CLI: `--license`. */
+  license?: string;
+  /**
+   * Bioimage.io: image file for the test and sample tensors and the cover (at most 512 px a side is best: it is
+   * one tile). Default: a synthetic smear. CLI: `--sample`.
+   */
+  sample?: string;
 }

@@ -6,6 +6,7 @@ import { ENGINE_OPTIONS } from '../engine/options.js';
 import { MASK_POLARITIES } from '../data/masks.js';
 import { PREDICT_OPTIONS } from '../infer/options.js';
 import { DEFAULT_ONNX_OPSET } from '../io/onnx-export.js';
+import { ONNX_INPUT_TYPES } from '../io/onnx-pipeline.js';
 import { defaultsOf, defineOptions, omitOptions } from '../util/options.js';
 
 /** Which images of a dataset's split `evaluate` scores. */
@@ -14,7 +15,9 @@ export type SubsetName = keyof typeof SUBSETS;
 
 /** The formats `pyocyte export` writes. */
 export const EXPORT_FORMATS = {
-  onnx: 'ONNX opset 13–21, for onnxruntime (Python, Node, web), OpenCV DNN, TensorRT',
+  all: 'both of the below',
+  onnx: 'model.onnx, self-contained (raw pixels in, probabilities and mask out), for onnxruntime in Python, Node, the browser',
+  bioimageio: 'NAME.zip, a bioimage.io model package (format 0.5) for deepImageJ/Fiji, ilastik, QuPath, BiaPy',
 } as const;
 export type ExportFormat = keyof typeof EXPORT_FORMATS;
 
@@ -78,9 +81,41 @@ export const PATCHIFY_DEFAULTS = defaultsOf(PATCHIFY_OPTIONS);
 
 export const EXPORT_OPTIONS = defineOptions({
   model: MODEL,
-  format: { type: 'string', short: 'f', choices: EXPORT_FORMATS, what: 'export format', default: 'onnx', doc: 'output format' },
-  out: { type: 'string', short: 'o', placeholder: 'FILE', defaultText: 'RUN/model.onnx', doc: 'file to write' },
+  format: { type: 'string', short: 'f', choices: EXPORT_FORMATS, what: 'export format', default: 'all', doc: 'what to write' },
+  out: { type: 'string', short: 'o', placeholder: 'DIR', defaultText: 'the run folder', doc: 'folder the files go to' },
   opsetVersion: { type: 'number', flag: 'opset', default: DEFAULT_ONNX_OPSET, doc: 'ONNX opset version (13 to 21)' },
-  logits: { type: 'boolean', default: false, doc: 'output raw logits instead of probabilities (no sigmoid/softmax)' },
+  inputType: {
+    type: 'string',
+    choices: ONNX_INPUT_TYPES,
+    what: 'ONNX input type',
+    default: 'float32',
+    doc: "element type of the graph's raw-pixel input",
+  },
+  networkOnly: {
+    type: 'boolean',
+    default: false,
+    doc: 'ONNX of the network alone (normalised input of a valid size, as before the self-contained graph); not for bioimageio',
+  },
+  logits: { type: 'boolean', default: false, doc: 'with --network-only: output raw logits instead of probabilities' },
+  name: {
+    type: 'string',
+    placeholder: 'NAME',
+    defaultText: 'the run folder name',
+    doc: 'bioimage.io: model name (also the zip file name)',
+  },
+  description: {
+    type: 'string',
+    placeholder: 'TEXT',
+    defaultText: 'generated from the model',
+    doc: 'bioimage.io: one-paragraph description',
+  },
+  authors: { type: 'string', placeholder: 'NAMES', default: 'pyocyte user', doc: 'bioimage.io: comma-separated author names' },
+  license: { type: 'string', placeholder: 'SPDX', default: 'CC-BY-4.0', doc: 'bioimage.io: licence of the weights (SPDX identifier)' },
+  sample: {
+    type: 'string',
+    placeholder: 'IMAGE',
+    defaultText: 'a synthetic smear',
+    doc: 'bioimage.io: image file for the test and sample tensors and the cover (at most 512 px a side is best: it is one tile)',
+  },
 });
 export const EXPORT_DEFAULTS = defaultsOf(EXPORT_OPTIONS);

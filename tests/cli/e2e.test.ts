@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { readImage, readImageInfo } from '../../src/io/image/image-io.js';
@@ -189,13 +189,18 @@ describe('pyocyte CLI end to end on synth --count 8 --size 96x96 --seed 3', () =
     assert.ok(background >= 100 && foreground >= 100, `${background} background and ${foreground} foreground pixels`);
   });
 
-  test('export --model R writes R/model.onnx that onnxruntime runs on 1x3x64x64 → [1,1,64,64] probabilities', async () => {
+  test('export --model R writes R/model.onnx that onnxruntime runs on raw 1x3x64x64 → [1,1,64,64] probabilities, and R/R.zip', async () => {
     const result = runCli(['export', '--model', R]);
     assert.equal(result.code, 0, describeRun(result));
     const file = join(R, 'model.onnx');
     assert.ok(existsSync(file));
+    assert.ok(existsSync(join(R, `${basename(R)}.zip`)));
     const session = await ort.InferenceSession.create(file);
-    const input = new ort.Tensor('float32', new Float32Array(3 * 64 * 64).fill(0.2), [1, 3, 64, 64]);
+    const input = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: 3 * 64 * 64 }, (_, i) => (i * 37) % 256),
+      [1, 3, 64, 64],
+    );
     const output = (await session.run({ [session.inputNames[0]]: input }))[session.outputNames[0]];
     assert.deepEqual(output.dims, [1, 1, 64, 64]);
     assert.ok((output.data as Float32Array).every((p) => p >= 0 && p <= 1));

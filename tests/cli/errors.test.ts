@@ -152,10 +152,10 @@ describe('pyocyte CLI errors are one line without a stack trace', () => {
     );
   });
 
-  test('export --model R --format tflite lists onnx', () => {
+  test('export --model R --format tflite lists all, onnx, bioimageio', () => {
     assertOneLineError(
       runCli(['export', '--model', R, '--format', 'tflite']),
-      /unknown export format 'tflite'; valid export formats are: onnx$/,
+      /unknown export format 'tflite'; valid export formats are: all, onnx, bioimageio$/,
     );
   });
 });

@@ -122,7 +122,7 @@ describe('crop margins and input sizes', () => {
   });
 });
 
-describe('exportOnnx matches model.predict in onnxruntime', () => {
+describe('exportOnnx networkOnly matches model.predict in onnxruntime', () => {
   const cases: Case[] = [
     { padding: 'same', norm: 'batch', classes: 1, dropout: 0 },
     { padding: 'valid', norm: 'batch', classes: 1, dropout: 0 },
@@ -133,13 +133,13 @@ describe('exportOnnx matches model.predict in onnxruntime', () => {
     const sizes = sizesFor(c.padding);
     test(`${c.padding}+${c.norm} classes=${c.classes} dropout=${c.dropout}, inputs ${sizes.map(([h, w]) => `2x3x${h}x${w}`).join(' and ')}`, async () => {
       const model = await trainedModel(c);
-      await compare(model, await exportOnnx(model), sizes);
+      await compare(model, await exportOnnx(model, { networkOnly: true }), sizes);
     });
   }
 
   test('valid+batch with foldBatchNorm=false keeps BatchNormalization nodes and state_dict names', async () => {
     const model = await trainedModel({ padding: 'valid', norm: 'batch', classes: 1, dropout: 0 });
-    const bytes = await exportOnnx(model, { foldBatchNorm: false });
+    const bytes = await exportOnnx(model, { networkOnly: true, foldBatchNorm: false });
     const decoded = decodeOnnxModel(bytes);
     assert.equal(decoded.graph.nodes.filter((n) => n.opType === 'BatchNormalization').length, 10);
     assert.ok(decoded.graph.initializers.some((t) => t.name === 'down.0.1.running_var'));
@@ -148,17 +148,20 @@ describe('exportOnnx matches model.predict in onnxruntime', () => {
 
   test('same+batch 3-class includeActivation=false outputs logits', async () => {
     const model = await trainedModel({ padding: 'same', norm: 'batch', classes: 3, dropout: 0 });
-    await compare(model, await exportOnnx(model, { includeActivation: false }), [[32, 48]], true);
+    await compare(model, await exportOnnx(model, { networkOnly: true, includeActivation: false }), [[32, 48]], true);
   });
 
   test('opset 13 and 21 load and agree; opset 12 is rejected listing the valid ones', async () => {
     const model = await trainedModel({ padding: 'same', norm: 'batch', classes: 1, dropout: 0 });
     for (const opsetVersion of [13, 21]) {
-      const bytes = await exportOnnx(model, { opsetVersion });
+      const bytes = await exportOnnx(model, { networkOnly: true, opsetVersion });
       assert.deepEqual(decodeOnnxModel(bytes).opsetImports, [{ domain: '', version: opsetVersion }]);
       await compare(model, bytes, [[16, 32]]);
     }
-    await assert.rejects(exportOnnx(model, { opsetVersion: 12 }), /unknown ONNX opset '12'; valid ONNX opsets are: 13, 14/);
+    await assert.rejects(
+      exportOnnx(model, { networkOnly: true, opsetVersion: 12 }),
+      /unknown ONNX opset '12'; valid ONNX opsets are: 13, 14/,
+    );
   });
 });
 
@@ -173,7 +176,7 @@ describe('exported metadata', () => {
         metadata: { normalization, threshold: 0.42, pixelSizeUm: 0.5, classNames: ['background', 'pus cell'] },
       },
     );
-    const decoded = decodeOnnxModel(await exportOnnx(model));
+    const decoded = decodeOnnxModel(await exportOnnx(model, { networkOnly: true }));
     const props = Object.fromEntries(Object.entries(decoded.metadata).map(([k, v]) => [k, JSON.parse(v) as unknown]));
     assert.deepEqual(props.normalization, normalization);
     assert.equal(props.threshold, 0.42);
@@ -188,7 +191,6 @@ describe('exported metadata', () => {
     assert.deepEqual(decoded.graph.inputs, [{ name: 'input', elementType: 1, dims: ['N', 3, 'H', 'W'] }]);
     assert.deepEqual(decoded.graph.outputs, [{ name: 'probabilities', elementType: 1, dims: ['N', 1, 'H_out', 'W_out'] }]);
     assert.match(decoded.docString, /\(x - mean\[c\]\) \/ std\[c\] with mean = \[0\.5, 0\.4, 0\.3\]/);
-    assert.match(decoded.docString, /foreground where p > 0\.42/);
   });
 });
 
@@ -204,22 +206,38 @@ describe('pyocyte export (CLI)', () => {
     }
   }
 
-  test('--model RUN writes RUN/model.onnx; --out and --logits change file and output', async () => {
+  test('--model RUN --format onnx writes RUN/model.onnx; --network-only --logits --out DIR the network alone', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pyocyte-export-'));
     try {
       const model = await trainedModel({ padding: 'same', norm: 'batch', classes: 1, dropout: 0 });
       await saveModel(join(dir, 'run'), model);
-      const { code, lines } = await captured(['--model', join(dir, 'run')]);
+      const { code, lines } = await captured(['--model', join(dir, 'run'), '--format', 'onnx']);
       assert.equal(code, 0);
       const file = join(dir, 'run', 'model.onnx');
       assert.match(lines[0], new RegExp(`^wrote ${file.replace(/[.\\/]/g, '\\$&')} \\(\\d+\\.\\d KiB, ONNX opset 17, IR 8\\)$`));
-      await compare(model, await readFile(file), [[32, 32]]);
+      const decoded = decodeOnnxModel(await readFile(file));
+      assert.deepEqual(
+        decoded.graph.outputs.map((o) => o.name),
+        ['probabilities', 'mask'],
+      );
+      assert.deepEqual(decoded.graph.inputs[0].dims, ['N', 3, 'H', 'W']);
 
-      const custom = join(dir, 'exports', 'logits.onnx');
-      assert.equal((await captured(['--model', join(dir, 'run', 'model.json'), '--out', custom, '--logits', '--opset', '13'])).code, 0);
-      const decoded = decodeOnnxModel(await readFile(custom));
-      assert.equal(decoded.graph.outputs[0].name, 'logits');
-      assert.deepEqual(decoded.opsetImports, [{ domain: '', version: 13 }]);
+      const custom = join(dir, 'exports');
+      const argv = [
+        '--model',
+        join(dir, 'run', 'model.json'),
+        '--out',
+        custom,
+        '--format',
+        'onnx',
+        '--network-only',
+        '--logits',
+        '--opset',
+        '13',
+      ];
+      assert.equal((await captured(argv)).code, 0);
+      await compare(model, await readFile(join(custom, 'model.onnx')), [[32, 32]], true);
+      assert.deepEqual(decodeOnnxModel(await readFile(join(custom, 'model.onnx'))).opsetImports, [{ domain: '', version: 13 }]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -232,12 +250,13 @@ describe('pyocyte export (CLI)', () => {
         e instanceof PyocyteError && pattern.test(e.message) && !e.message.includes('\n');
       await assert.rejects(
         command(['--model', dir, '--format', 'tflite']),
-        oneLine(/unknown export format 'tflite'; valid export formats are: onnx/),
+        oneLine(/unknown export format 'tflite'; valid export formats are: all, onnx, bioimageio/),
       );
       await assert.rejects(command(['--model', join(dir, 'nothing')]), oneLine(/no model at .*nothing: the path does not exist/));
       await assert.rejects(command(['--model', dir]), oneLine(/no model in .*: expected .*model\.json/));
       await assert.rejects(command(['--model', dir, '--opset', '9']), oneLine(/unknown ONNX opset '9'/));
       await assert.rejects(command([]), oneLine(/'export' needs --model RUN/));
+      await assert.rejects(command(['--model', dir, '--logits']), oneLine(/--logits needs --network-only/));
       assert.equal(existsSync(join(dir, 'model.onnx')), false);
     } finally {
       rmSync(dir, { recursive: true, force: true });

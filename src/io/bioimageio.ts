@@ -1,0 +1,175 @@
+/**
+ * A bioimage.io model package (model description format 0.5, https://bioimage.io): a zip of
+ * `rdf.yaml`, the self-contained ONNX weights, test and sample tensors as NumPy `.npy`, a README
+ * and a cover image, for deepImageJ/Fiji, ilastik, QuPath, BiaPy and bioimageio.core.
+ *
+ * The ONNX graph does its own intensity scaling, normalisation and activation, so the
+ * description declares no pre- or post-processing: consumers feed raw pixels and read the outputs.
+ */
+import { createHash } from 'node:crypto';
+import { zipSync } from 'fflate';
+import { dump } from 'npyjs';
+import { stringify } from 'yaml';
+import type { Model } from '../nn/model.js';
+import { fail } from '../util/errors.js';
+import { CLASS_HEAD, packageVersion } from './onnx-metadata.js';
+import type { OnnxInputType, OutputHead } from './onnx-pipeline.js';
+
+/** The model description format version written. */
+export const BIOIMAGEIO_FORMAT_VERSION = '0.5.4';
+
+/** The U-Net paper, cited by every package. */
+const UNET_CITATION = {
+  text: 'Ronneberger, Fischer, Brox: U-Net: Convolutional Networks for Biomedical Image Segmentation (MICCAI 2015)',
+  doi: '10.1007/978-3-319-24574-4_28',
+};
+
+/** A `[1, C, H, W]` tensor of one image. */
+export interface ImageTensor<T extends Uint8Array | Float32Array = Uint8Array | Float32Array> {
+  data: T;
+  shape: [number, number, number, number];
+}
+
+/** What goes into a package besides the model. */
+export interface BioimageioPackageInput {
+  /** The self-contained ONNX file's bytes and its opset. */
+  onnx: Uint8Array;
+  opsetVersion: number;
+  inputType: OnnxInputType;
+  /** The graph's output heads (the class head first). */
+  heads: readonly OutputHead[];
+  /** Raw pixels of the test image, as the ONNX input takes them. */
+  testInput: ImageTensor;
+  /** pyocyte's own outputs on it: `probabilities` `[1, K, H, W]` and `mask` `[1, 1, H, W]`. */
+  testOutputs: { probabilities: ImageTensor<Float32Array>; mask: ImageTensor<Uint8Array> };
+  /** An overlay of the test image's prediction, PNG. */
+  cover: Uint8Array;
+  /** Human-readable model name. */
+  name: string;
+  description: string;
+  authors: string[];
+  /** SPDX licence identifier of the weights. */
+  license: string;
+  tags: string[];
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function npy(tensor: ImageTensor): Uint8Array {
+  return new Uint8Array(dump(tensor.data, [...tensor.shape]));
+}
+
+function spaceAxes(sizeOf: (axis: 'y' | 'x') => unknown): Record<string, unknown>[] {
+  return (['y', 'x'] as const).map((id) => ({ type: 'space', id, size: sizeOf(id) }));
+}
+
+/** The generated README of the package: what the model does and how to run the ONNX file. */
+function documentation(model: Model, input: BioimageioPackageInput): string {
+  const { classNames, normalization, threshold, pixelSizeUm } = model.metadata;
+  const normalisation =
+    normalization.kind === 'percentile'
+      ? `each image's own ${normalization.low}th–${normalization.high}th percentiles per channel map to 0–1`
+      : `per-channel mean ${JSON.stringify(normalization.mean)} and std ${JSON.stringify(normalization.std)} of the training images`;
+  return [
+    `# ${input.name}`,
+    '',
+    input.description,
+    '',
+    `A pyocyte ${model.config.padding}-padding U-Net (depth ${model.config.depth}, ${model.config.filters} filters) trained for ${model.metadata.task} segmentation of ${classNames.slice(1).join(', ')}.`,
+    pixelSizeUm
+      ? `Trained at ${pixelSizeUm} µm per pixel; resample other images to it first.`
+      : 'The pixel size of the training images is not recorded.',
+    '',
+    '## Inputs and outputs',
+    '',
+    `- \`image\`: ${input.inputType} \`[N, ${model.config.inChannels}, H, W]\`, any H and W, raw pixel values as the file holds them.`,
+    `- \`probabilities\`: float32 \`[N, K, H, W]\`, classes ${JSON.stringify(classNames)} (background first; one channel for a binary model).`,
+    `- \`mask\`: uint8 \`[N, 1, H, W]\`, ${model.config.classes === 1 ? `1 where probabilities > ${threshold}` : 'the argmax class'}.`,
+    '',
+    `The ONNX graph does everything pyocyte does before and after the network: intensity scaling, normalisation (${normalisation}), mirror padding to a size the network takes, the activation and the decision rule. Declare no further pre- or post-processing.`,
+    '',
+    'The whole image goes through the network in one pass; for very large images, tile with generous overlap.',
+    '',
+    `Exported by pyocyte ${packageVersion()}.`,
+  ].join('\n');
+}
+
+/** The files of a package, `rdf.yaml` included, by name inside the zip. */
+export function bioimageioFiles(model: Model, input: BioimageioPackageInput): Record<string, Uint8Array> {
+  const classHead = input.heads[0];
+  if (classHead?.name !== CLASS_HEAD) fail(`the first output head must be '${CLASS_HEAD}'`);
+  const [, channels, height, width] = input.testInput.shape;
+  if (channels !== model.config.inChannels)
+    fail(`the test image has ${channels} channel${channels === 1 ? '' : 's'} but the model takes ${model.config.inChannels}`);
+  const files: Record<string, Uint8Array> = {
+    'model.onnx': input.onnx,
+    'test_input.npy': npy(input.testInput),
+    'sample_input.npy': npy(input.testInput),
+    'test_probabilities.npy': npy(input.testOutputs.probabilities),
+    'test_mask.npy': npy(input.testOutputs.mask),
+    'README.md': new TextEncoder().encode(documentation(model, input)),
+    'cover.png': input.cover,
+  };
+  const file = (name: string) => ({ source: name, sha256: sha256(files[name]) });
+  const sameSize = (axis: 'y' | 'x') => ({ tensor_id: 'image', axis_id: axis });
+  const channelNames = model.metadata.channels
+    ? model.metadata.channels.map((c) => `channel${c}`)
+    : model.config.inChannels === 3
+      ? ['red', 'green', 'blue']
+      : Array.from({ length: model.config.inChannels }, (_, c) => `channel${c}`);
+  const classChannels = model.config.classes === 1 ? [model.metadata.classNames[1] ?? 'foreground'] : model.metadata.classNames;
+  const rdf = {
+    type: 'model',
+    format_version: BIOIMAGEIO_FORMAT_VERSION,
+    name: input.name,
+    description: input.description,
+    authors: input.authors.map((name) => ({ name })),
+    cite: [UNET_CITATION],
+    license: input.license,
+    documentation: 'README.md',
+    covers: ['cover.png'],
+    tags: input.tags,
+    version: '1',
+    inputs: [
+      {
+        id: 'image',
+        description: `raw pixel values [N, C, H, W] as the image file holds them (${height}×${width} in the test tensor); the graph normalises them itself`,
+        axes: [{ type: 'batch' }, { type: 'channel', channel_names: channelNames }, ...spaceAxes(() => ({ min: 1, step: 1 }))],
+        test_tensor: file('test_input.npy'),
+        sample_tensor: file('sample_input.npy'),
+        data: { type: input.inputType },
+      },
+    ],
+    outputs: [
+      {
+        id: 'probabilities',
+        description: 'class probabilities (sigmoid for one class, softmax over the channel axis for several)',
+        axes: [{ type: 'batch' }, { type: 'channel', channel_names: classChannels }, ...spaceAxes(sameSize)],
+        test_tensor: file('test_probabilities.npy'),
+        data: { type: 'float32', range: [0, 1] },
+      },
+      {
+        id: 'mask',
+        description:
+          model.config.classes === 1 ? `1 where probabilities > ${model.metadata.threshold}` : 'the class index of the largest probability',
+        axes: [{ type: 'batch' }, { type: 'channel', channel_names: ['class'] }, ...spaceAxes(sameSize)],
+        test_tensor: file('test_mask.npy'),
+        data: { type: 'uint8' },
+      },
+    ],
+    weights: { onnx: { ...file('model.onnx'), opset_version: input.opsetVersion } },
+    config: { pyocyte: { version: packageVersion(), task: model.metadata.task, classNames: model.metadata.classNames } },
+  };
+  files['rdf.yaml'] = new TextEncoder().encode(stringify(rdf, { lineWidth: 0 }));
+  return files;
+}
+
+/** The package as zip bytes (rdf.yaml first, as bioimage.io tools look for it). */
+export function bioimageioZip(model: Model, input: BioimageioPackageInput): Uint8Array {
+  const files = bioimageioFiles(model, input);
+  const ordered: Record<string, Uint8Array> = { 'rdf.yaml': files['rdf.yaml'] };
+  for (const [name, bytes] of Object.entries(files)) if (name !== 'rdf.yaml') ordered[name] = bytes;
+  return zipSync(ordered, { level: 6 });
+}

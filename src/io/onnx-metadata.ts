@@ -1,0 +1,157 @@
+/**
+ * What an exported ONNX graph tells its reader: the output heads, the decision rule, the doc
+ * string and `metadata_props` (every value a JSON string, so consumers parse them alike).
+ */
+import { createRequire } from 'node:module';
+import type { Model } from '../nn/model.js';
+import { nextValidTileSize, unetOutputSize } from '../nn/unet.js';
+import { fail } from '../util/errors.js';
+import { checkName } from '../util/registry.js';
+import { type DecisionRule, HEAD_ACTIVATIONS, type OnnxInputType, type OutputHead } from './onnx-pipeline.js';
+
+/** The name of the class-probability output, whatever other heads a model has. */
+export const CLASS_HEAD = 'probabilities';
+
+/**
+ * The input sizes a U-Net takes along each axis: `smallest + k · step` for k ≥ 0, and how many
+ * pixels the output loses on each side (0 for 'same').
+ */
+export function unetInputSizes(options: Pick<Model['config'], 'depth' | 'padding'>): {
+  smallest: number;
+  step: number;
+  outputMargin: number;
+} {
+  const smallest = nextValidTileSize(1, options);
+  return { smallest, step: 2 ** options.depth, outputMargin: (smallest - unetOutputSize(smallest, options)!) / 2 };
+}
+
+/** A head as a model's metadata may record it: its channels of the last layer and activation. */
+interface RecordedHead {
+  name: string;
+  channels: [number, number] | number[];
+  activation: string;
+}
+
+/**
+ * The graph's outputs: the heads the model's metadata lists (`metadata.heads`: name, channels
+ * `[first, end)`, activation), else one class head over every channel, sigmoid for one channel
+ * and softmax for several. The class head is always named `probabilities`.
+ */
+export function outputHeadsOf(model: Model): OutputHead[] {
+  const classes = model.config.classes;
+  const recorded = (model.metadata as { heads?: RecordedHead[] }).heads;
+  if (!recorded || recorded.length === 0)
+    return [{ name: CLASS_HEAD, first: 0, end: classes, activation: classes === 1 ? 'sigmoid' : 'softmax' }];
+  const heads = recorded.map((head, i): OutputHead => {
+    const [first, end] = head.channels;
+    if (!(Number.isInteger(first) && Number.isInteger(end) && first >= 0 && end > first && end <= classes))
+      fail(`the model's head '${head.name}' names channels [${head.channels}] but the network has ${classes}`);
+    const activation = checkName(HEAD_ACTIVATIONS, head.activation, 'head activation');
+    return { name: i === 0 ? CLASS_HEAD : head.name, first, end, activation };
+  });
+  if (new Set(heads.map((h) => h.name)).size !== heads.length || heads.some((h) => h.name === 'mask' || h.name === 'image'))
+    fail(`the model's heads have clashing names: ${recorded.map((h) => h.name).join(', ')}`);
+  return heads;
+}
+
+/** The decision rule of the class head: the tuned threshold for one channel, else the argmax. */
+export function decisionRuleOf(model: Model, heads: readonly OutputHead[]): DecisionRule {
+  const classHead = heads.find((h) => h.name === CLASS_HEAD)!;
+  return classHead.end - classHead.first === 1 ? { kind: 'threshold', threshold: model.metadata.threshold } : { kind: 'argmax' };
+}
+
+/** pyocyte's version from its package.json ('' when it cannot be read). */
+export function packageVersion(): string {
+  try {
+    return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+  } catch {
+    return '';
+  }
+}
+
+/** The self-contained graph's facts, for its doc string and metadata. */
+export interface ImageGraphFacts {
+  inputType: OnnxInputType;
+  heads: OutputHead[];
+  rule: DecisionRule;
+  /** Extra metadata from the caller: tiling, instance method, … */
+  extra: Record<string, unknown>;
+}
+
+function normalisationText(model: Model): string {
+  const n = model.metadata.normalization;
+  return n.kind === 'meanStd'
+    ? `per channel c: (x - mean[c]) / std[c] with mean = [${n.mean.join(', ')}], std = [${n.std.join(', ')}]`
+    : `per image and channel: (x - p${n.low}) / (p${n.high} - p${n.low}), the image's own ${n.low}th and ${n.high}th percentiles (a constant channel becomes 0)`;
+}
+
+function channelText(model: Model): string {
+  return model.metadata.channels
+    ? `the image file's channels ${model.metadata.channels.join(', ')} (0-based) in that order`
+    : "channels in the image file's order (RGB for colour images, alpha dropped)";
+}
+
+/** The doc string of the self-contained graph: what goes in and what comes out. */
+export function imageDocString(model: Model, facts: ImageGraphFacts): string {
+  const { inChannels } = model.config;
+  const outputs = facts.heads.map((h) => `'${h.name}' float32 [N, ${h.end - h.first}, H, W] (${h.activation})`).join(', ');
+  const rule =
+    facts.rule.kind === 'threshold'
+      ? `1 where probabilities > ${facts.rule.threshold}, else 0`
+      : 'the argmax over the classes of probabilities';
+  return [
+    `pyocyte U-Net (${model.config.padding} padding, depth ${model.config.depth}, ${model.config.filters} filters) for ${model.metadata.task} segmentation, with its pre- and post-processing.`,
+    `Input 'image': ${facts.inputType} [N, ${inChannels}, H, W], any H and W, raw pixel values as the image file holds them, ${channelText(model)}.`,
+    `Inside the graph: intensity scaling as pyocyte reads files, normalisation ${normalisationText(model)}, mirror padding to a size the network takes, the network, the crop back to H × W, the activations.`,
+    `Outputs: ${outputs}; 'mask' uint8 [N, 1, H, W] = ${rule}; class names in metadata_props classNames.`,
+    'The whole image is one pass: for images much larger than the tile size in metadata_props, tile them (pyocyte blends overlapping tiles with Gaussian weights).',
+  ].join('\n');
+}
+
+/** The doc string of the network-only graph (normalised input of valid sizes). */
+export function networkDocString(model: Model, output: string): string {
+  const { inChannels, classes } = model.config;
+  const sizes = unetInputSizes(model.config);
+  return [
+    `pyocyte U-Net (${model.config.padding} padding, depth ${model.config.depth}, ${model.config.filters} filters), the network alone.`,
+    `Input 'input': float32 [N, ${inChannels}, H, W], ${channelText(model)}, normalised ${normalisationText(model)}.`,
+    `H and W must each be ${sizes.smallest} + k * ${sizes.step}.`,
+    `Output '${output}': [N, ${classes}, h, w], h = H - ${2 * sizes.outputMargin}, w = W - ${2 * sizes.outputMargin} (centred on the input).`,
+  ].join('\n');
+}
+
+/**
+ * Metadata props: class names, pixel size, decision rule, output heads, normalisation, channels,
+ * architecture and input sizes, pyocyte version, the training summary, and the caller's extras
+ * (tile size and overlap, instance method and its parameters).
+ */
+export function metadataProps(model: Model, output: string, facts?: ImageGraphFacts): Record<string, string> {
+  const m = model.metadata;
+  const props: Record<string, unknown> = {
+    task: m.task,
+    classNames: m.classNames,
+    normalization: m.normalization,
+    channels: m.channels,
+    threshold: m.threshold,
+    pixelSizeUm: m.pixelSizeUm,
+    architecture: { name: 'unet', ...model.config },
+    inputSizes: unetInputSizes(model.config),
+    output,
+    mask: m.mask,
+    training: m.training,
+    pyocyteVersion: packageVersion(),
+    ...(facts
+      ? {
+          inputType: facts.inputType,
+          decisionRule: facts.rule,
+          heads: facts.heads,
+          ...facts.extra,
+        }
+      : {}),
+  };
+  return Object.fromEntries(
+    Object.entries(props)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, JSON.stringify(v)]),
+  );
+}
