@@ -148,9 +148,9 @@ describe('pyocyte CLI end to end on synth --count 8 --size 96x96 --seed 3', () =
     assert.deepEqual([summary.images, summary.failed, summary.out], [8, 0, P]);
     for (const stem of stems) for (const suffix of OUTPUT_SUFFIXES) assert.ok(existsSync(join(P, `${stem}${suffix}`)), `${stem}${suffix}`);
     const cells = readFileSync(join(P, 'cells.csv'), 'utf8').trim().split('\n');
-    assert.ok(cells[0].startsWith('image,id,centroid_x'), cells[0]);
+    assert.ok(cells[0].startsWith('image,id,class,centroid_x,centroid_y,bbox_xmin,bbox_ymin,bbox_xmax,bbox_ymax,area_px,score'), cells[0]);
     const rows = csvRows(join(P, 'summary.csv'));
-    assert.deepEqual(rows[0], ['image', 'width', 'height', 'cell_count', 'foreground_fraction', 'error']);
+    assert.deepEqual(rows[0], ['image', 'width', 'height', 'cell_count', 'count_foreground', 'foreground_fraction', 'error']);
     assert.deepEqual(
       rows.slice(1).map((r) => r[0]),
       stems,
