@@ -27,12 +27,15 @@ import { EVALUATE_DEFAULTS, SUBSETS } from './options.js';
 /** Folders where the images of an annotated dataset are looked for, in order; else the dataset folder itself. */
 const IMAGE_FOLDERS = ['images', 'JPEGImages', 'img'];
 
+/** Folders of pixel masks (data/dataset.ts's layouts): a dataset with one is scored on its masks. */
+const MASK_FOLDERS = ['masks', 'labels', 'labelsTr'];
+
 /**
  * Whether `pyocyte evaluate` scores this dataset on boxes and points: it has annotation files
- * (`*.csv|json|xml` at its top level or in `annotations/`) and no `masks/` folder.
+ * (`*.csv|json|xml` at its top level or in `annotations/`) and no mask folder.
  */
 export async function hasWeakAnnotations(root: string): Promise<boolean> {
-  if (!existsSync(root) || !statSync(root).isDirectory() || existsSync(join(root, 'masks'))) return false;
+  if (!existsSync(root) || !statSync(root).isDirectory() || MASK_FOLDERS.some((f) => existsSync(join(root, f)))) return false;
   return (await findAnnotationFiles(root)).length > 0;
 }
 

@@ -58,6 +58,14 @@ describe('evaluateCounts on a 48x40 image with three predicted 10x8 cells and bo
     assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /\| pus \| 3 \| 2 \| 1\.0000 \| 0\.6667 \| 0\.8000 \| 1\.00 \|/);
   });
 
+  test('the same folder with a masks/ folder is a mask dataset: hasWeakAnnotations false', async () => {
+    const masked = join(tmp.dir, 'masked');
+    mkdirSync(join(masked, 'masks'), { recursive: true });
+    writeFileSync(join(masked, 'val.csv'), 'image,xmin,ymin,xmax,ymax,label\n');
+    assert.equal(await hasWeakAnnotations(masked), false);
+    assert.equal(await hasWeakAnnotations(join(tmp.dir, 'missing')), false);
+  });
+
   test('subset train, which no annotation file names: PyocyteError saying so', async () => {
     const model = channelZeroModel({ classNames: ['background', 'pus'] });
     await assert.rejects(
