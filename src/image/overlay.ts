@@ -29,6 +29,11 @@ export interface OverlayOptions {
   fillAlpha?: number;
   /** Colours of classes 2, 3, … of a class map (cycled). Default {@link DEFAULT_PALETTE}. */
   palette?: readonly Rgb[];
+  /**
+   * The class map `[H, W]` (0 = background) of an instance map: each instance's contour is then
+   * drawn in its class's colour (class 1 `color`, 2, 3, … `palette`) rather than all in `color`.
+   */
+  classes?: Uint8Array;
 }
 
 /**
@@ -71,7 +76,8 @@ function toRgb8(image: FloatImage | RasterImage): Uint8Array {
 /**
  * Draws the contours of `labels` (`[H, W]`) over `image`, returning a new 8-bit RGB raster.
  * A `Uint8Array` is a class map: class 1 in `color`, classes 2, 3, … in `palette` colours. An
- * `Int32Array` is an instance map: every instance in `color`. Contour pixels are the object
+ * `Int32Array` is an instance map: every instance in `color`, or in its class's colour when
+ * `options.classes` gives the class map. Contour pixels are the object
  * pixels with a 4-neighbour of another label (image edges are not contours), thickened inwards.
  */
 export function drawOverlay(image: FloatImage | RasterImage, labels: Int32Array | Uint8Array, options: OverlayOptions = {}): RasterImage {
@@ -85,7 +91,12 @@ export function drawOverlay(image: FloatImage | RasterImage, labels: Int32Array 
   if (!(fillAlpha >= 0 && fillAlpha <= 1)) fail(`fillAlpha must be in [0, 1], got ${fillAlpha}`);
   if (palette.length === 0) fail('palette must hold at least one colour');
   const isClassMap = labels instanceof Uint8Array;
-  const colourOf = (label: number): Rgb => (!isClassMap || label === 1 ? color : palette[(label - 2) % palette.length]);
+  const classes = isClassMap ? labels : options.classes;
+  if (classes) checkPlane({ width, height, data: classes }, 'drawOverlay (class map)');
+  const colourOf = (p: number): Rgb => {
+    const c = classes ? classes[p] : 1;
+    return c <= 1 ? color : palette[(c - 2) % palette.length];
+  };
 
   const contour = new Uint8Array(width * height);
   for (let y = 0; y < height; y++) {
@@ -124,7 +135,7 @@ export function drawOverlay(image: FloatImage | RasterImage, labels: Int32Array 
   for (let p = 0; p < width * height; p++) {
     const l = labels[p];
     if (l === 0) continue;
-    const rgb = colourOf(l);
+    const rgb = colourOf(p);
     const alpha = contour[p] !== 0 ? 1 : fillAlpha;
     if (alpha === 0) continue;
     for (let c = 0; c < 3; c++) data[p * 3 + c] = Math.round((1 - alpha) * data[p * 3 + c] + alpha * rgb[c]);

@@ -1,10 +1,13 @@
 /**
- * Per-cell measurements from an instance map: centroid, area, equivalent diameter, perimeter,
- * circularity. cells.csv is written by io/prediction-outputs.ts's cellsCsv.
+ * Per-cell measurements from an instance map: centroid, bounding box, area, equivalent diameter,
+ * perimeter, circularity; with the class map and probabilities, each cell's class and score.
+ * cells.csv is written by io/prediction-outputs.ts's cellsCsv.
  */
 import { fail } from '../util/errors.js';
 import { checkPlane, type Plane } from '../image/plane.js';
 import type { CellRow } from '../io/prediction-outputs.js';
+import type { ProbabilityMap } from './predict.js';
+import type { Segmentation } from './segment.js';
 
 /** Options of {@link measureCells}. */
 export interface MeasureOptions {
@@ -12,8 +15,8 @@ export interface MeasureOptions {
   pixelSizeUm?: number;
 }
 
-/** Measurements of one cell: its cells.csv columns and its perimeter. */
-export interface CellMeasurement extends CellRow {
+/** Measurements of one cell: its geometric cells.csv columns and its perimeter. */
+export interface CellMeasurement extends Omit<CellRow, 'className' | 'score'> {
   /** Cauchy–Crofton estimate of the boundary length, in pixels. */
   perimeterPx: number;
 }
@@ -64,6 +67,8 @@ export function measureCells(instances: Plane<Int32Array>, options: MeasureOptio
   const area = new Float64Array(count);
   const sumX = new Float64Array(count);
   const sumY = new Float64Array(count);
+  const box = new Int32Array(count * 4);
+  for (let k = 0; k < count; k++) box.set([width, height, -1, -1], k * 4);
   const crossings = new Float64Array(count * 4);
   const offsets = Int32Array.from(STEP_X, (dx, s) => STEP_Y[s] * width + dx);
   for (let y = 0; y < height; y++) {
@@ -74,6 +79,10 @@ export function measureCells(instances: Plane<Int32Array>, options: MeasureOptio
       area[k]++;
       sumX[k] += x;
       sumY[k] += y;
+      if (x < box[k * 4]) box[k * 4] = x;
+      if (y < box[k * 4 + 1]) box[k * 4 + 1] = y;
+      if (x > box[k * 4 + 2]) box[k * 4 + 2] = x;
+      if (y > box[k * 4 + 3]) box[k * 4 + 3] = y;
       const interior = x > 0 && x < width - 1 && y > 0 && y < height - 1;
       for (let s = 0; s < 8; s++) {
         let inside: boolean;
@@ -97,6 +106,10 @@ export function measureCells(instances: Plane<Int32Array>, options: MeasureOptio
       id: ids[k],
       centroidX: sumX[k] / a,
       centroidY: sumY[k] / a,
+      bboxXmin: box[k * 4],
+      bboxYmin: box[k * 4 + 1],
+      bboxXmax: box[k * 4 + 2],
+      bboxYmax: box[k * 4 + 3],
       areaPx: a,
       equivalentDiameterPx,
       perimeterPx,
@@ -109,4 +122,65 @@ export function measureCells(instances: Plane<Int32Array>, options: MeasureOptio
     cells.push(cell);
   }
   return cells.sort((a, b) => a.id - b.id);
+}
+
+/** A measured cell with its class: one row of cells.csv. */
+export interface ClassifiedCell extends CellMeasurement, CellRow {
+  /** Index of the cell's class in the model's class names (≥ 1). */
+  classIndex: number;
+}
+
+/**
+ * The cells of a segmentation, measured ({@link measureCells}) and classified: a cell's class is
+ * the class of most of its pixels in `segmentation.labels` (all of them, as segment() splits each
+ * class on its own), its score the mean probability of that class over its pixels (of foreground
+ * for a binary map). `map` is `[channels, H, W]` the segmentation's size; `classNames[0]` is
+ * background. Sorted by id.
+ */
+export function classifyCells(
+  segmentation: Segmentation,
+  map: ProbabilityMap,
+  classNames: readonly string[],
+  options: MeasureOptions = {},
+): ClassifiedCell[] {
+  const { labels, instances } = segmentation;
+  const { width, height } = instances;
+  if (map.width !== width || map.height !== height || labels.width !== width || labels.height !== height)
+    fail(
+      `classifyCells: the probability map is ${map.width}×${map.height}, the instances ${width}×${height}, the labels ${labels.width}×${labels.height}`,
+    );
+  const measured = measureCells(instances, options);
+  const row = new Map(measured.map((cell, k) => [cell.id, k]));
+  const classes = Math.max(2, map.channels);
+  const plane = width * height;
+  const votes = new Float64Array(measured.length * classes);
+  for (let i = 0; i < plane; i++) {
+    if (instances.data[i] === 0) continue;
+    votes[row.get(instances.data[i])! * classes + Math.min(classes - 1, labels.data[i])]++;
+  }
+  const classOf = measured.map((_, k) => {
+    let best = 1;
+    for (let c = 2; c < classes; c++) if (votes[k * classes + c] > votes[k * classes + best]) best = c;
+    return best;
+  });
+  const sums = new Float64Array(measured.length);
+  for (let i = 0; i < plane; i++) {
+    if (instances.data[i] === 0) continue;
+    const k = row.get(instances.data[i])!;
+    sums[k] += map.data[(map.channels === 1 ? 0 : classOf[k]) * plane + i];
+  }
+  return measured.map((cell, k) => ({
+    ...cell,
+    classIndex: classOf[k],
+    className: classNames[classOf[k]] ?? `class${classOf[k]}`,
+    score: sums[k] / cell.areaPx,
+  }));
+}
+
+/** Cells per foreground class name, every class of `classNames` (after background) present, in their order. */
+export function countByClass(cells: readonly { className: string }[], classNames: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const name of classNames.slice(1)) counts[name] = 0;
+  for (const cell of cells) counts[cell.className] = (counts[cell.className] ?? 0) + 1;
+  return counts;
 }

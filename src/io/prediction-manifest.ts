@@ -13,7 +13,8 @@ import { writeFileAtomic } from '../util/fs.js';
 import type { ImageSummary } from './prediction-outputs.js';
 
 export const MANIFEST_FORMAT = 'pyocyte-prediction';
-export const MANIFEST_VERSION = 1;
+/** 2: cells.csv gained class, bounding box and score, summary.csv per-class counts; older manifests are recomputed. */
+export const MANIFEST_VERSION = 2;
 
 /** What an image's outputs were computed from: equal keys mean equal outputs. */
 export interface PredictionKey {

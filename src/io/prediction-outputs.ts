@@ -58,17 +58,20 @@ export async function writeMaskImage(out: string, stem: string, mask: RasterImag
 
 /**
  * Writes `<stem>_overlay.png`: the image with the contours of `labels` (`[H, W]`, instances or
- * classes), drawn about 1/400 of the shorter side thick so they stay visible on large images.
+ * classes), drawn about 1/400 of the shorter side thick so they stay visible on large images;
+ * with `classes` (the class map of instance `labels`) each cell in its class's colour (class 1
+ * yellow, then image/overlay.ts's DEFAULT_PALETTE: cyan, magenta, green, …).
  */
 export async function writeOverlayImage(
   out: string,
   stem: string,
   image: FloatImage | RasterImage,
   labels: Int32Array | Uint8Array,
+  classes?: Uint8Array,
 ): Promise<string> {
   const name = `${stem}_overlay.png`;
   const thickness = Math.max(1, Math.round(Math.min(image.width, image.height) / 400));
-  await writeImage(join(out, name), drawOverlay(image, labels, { thickness }));
+  await writeImage(join(out, name), drawOverlay(image, labels, { thickness, classes }));
   return name;
 }
 
@@ -90,15 +93,27 @@ export async function writeInstanceImage(out: string, stem: string, instances: I
 }
 
 /**
- * The measurements of one cell that cells.csv holds (infer/cells.ts's measureCells adds the
- * perimeter). Coordinates are pixel indices (the top-left pixel's centre is (0, 0)).
+ * One cell as cells.csv holds it (infer/cells.ts's classifyCells computes it). Coordinates are
+ * pixel indices (the top-left pixel's centre is (0, 0)).
  */
 export interface CellRow {
   /** The cell's id in the instance image. */
   id: number;
+  /** The cell's class, one of the model's class names (a binary model's foreground name). */
+  className: string;
   centroidX: number;
   centroidY: number;
+  /** First column of the cell's pixels. */
+  bboxXmin: number;
+  /** First row of the cell's pixels. */
+  bboxYmin: number;
+  /** Last column of the cell's pixels (inclusive). */
+  bboxXmax: number;
+  /** Last row of the cell's pixels (inclusive). */
+  bboxYmax: number;
   areaPx: number;
+  /** Mean probability of the cell's class over its pixels (of foreground for a binary model), 0–1. */
+  score: number;
   areaUm2?: number;
   /** Diameter of the disc with the same area, √(4A/π). */
   equivalentDiameterPx: number;
@@ -112,12 +127,14 @@ function format(value: number | undefined): string {
   return value === undefined ? '' : String(Number(value.toPrecision(6)));
 }
 
-const CELL_COLUMNS = 'id,centroid_x,centroid_y,area_px,area_um2,equivalent_diameter_px,equivalent_diameter_um,circularity';
+const CELL_COLUMNS =
+  'id,class,centroid_x,centroid_y,bbox_xmin,bbox_ymin,bbox_xmax,bbox_ymax,area_px,score,area_um2,equivalent_diameter_px,equivalent_diameter_um,circularity';
 
 /**
- * The cells as CSV, one row per cell:
- * `[image,]id,centroid_x,centroid_y,area_px,area_um2,equivalent_diameter_px,equivalent_diameter_um,circularity`.
- * The µm columns are empty when the pixel size is unknown (neither in the cells nor in `options`).
+ * The cells as CSV, one row per cell: `[image,]id,class,centroid_x,centroid_y,bbox_xmin,
+ * bbox_ymin,bbox_xmax,bbox_ymax,area_px,score,area_um2,equivalent_diameter_px,
+ * equivalent_diameter_um,circularity` (bounding boxes as first and last pixel, inclusive). The µm
+ * columns are empty when the pixel size is unknown (neither in the cells nor in `options`).
  * With `image`, every row starts with that name (the cells of many images in one file); with
  * `header: false` only the rows are returned, for appending.
  */
@@ -133,9 +150,15 @@ export function cellsCsv(cells: readonly CellRow[], options: { pixelSizeUm?: num
       [
         ...prefix,
         String(cell.id),
+        csvField(cell.className),
         format(cell.centroidX),
         format(cell.centroidY),
+        String(cell.bboxXmin),
+        String(cell.bboxYmin),
+        String(cell.bboxXmax),
+        String(cell.bboxYmax),
         String(cell.areaPx),
+        format(cell.score),
         format(areaUm2),
         format(cell.equivalentDiameterPx),
         format(diameterUm),
@@ -154,37 +177,81 @@ export async function writeCellsCsv(out: string, rowsPerImage: readonly string[]
   await writeFileAtomic(join(out, 'cells.csv'), `image,${CELL_COLUMNS}\n${rowsPerImage.join('')}`);
 }
 
-/** One image of a batch in summary.csv: its size and cell count, or the error that stopped it. */
+/** One image of a batch in summary.csv: its size and cell counts, or the error that stopped it. */
 export interface ImageSummary {
   /** The image's stem, which names its output files. */
   image: string;
   width?: number;
   height?: number;
+  /** All cells, of every class. */
   cells?: number;
+  /** Cells per foreground class name, every class of the model in its order (infer/cells.ts's countByClass). */
+  counts?: Record<string, number>;
   /** Share of pixels in a non-background class, 0–1. */
   foregroundFraction?: number;
   /** Why the image could not be predicted; the other fields are then absent. */
   error?: string;
 }
 
-/** summary.csv's columns; `error` is empty for every image that was predicted. */
-export const SUMMARY_COLUMNS = 'image,width,height,cell_count,foreground_fraction,error';
+/**
+ * The class names of summary.csv's `count_<class>` columns: those of the first row with counts
+ * (every row of a batch comes from one model), else none.
+ */
+export function countedClasses(rows: readonly ImageSummary[]): string[] {
+  return Object.keys(rows.find((r) => r.counts !== undefined)?.counts ?? {});
+}
 
-/** summary.csv's text: one row per image, in the order given; a multi-line error becomes one line. */
+/**
+ * summary.csv's text: `image,width,height,cell_count,count_<class>…,foreground_fraction,error`,
+ * one row per image in the order given, a `count_<class>` column per class of
+ * {@link countedClasses}; `error` is empty for every image that was predicted, and a multi-line
+ * error becomes one line.
+ */
 export function summaryCsv(rows: readonly ImageSummary[]): string {
+  const classes = countedClasses(rows);
+  const header = ['image', 'width', 'height', 'cell_count', ...classes.map((c) => csvField(`count_${c}`)), 'foreground_fraction', 'error'];
   const line = (r: ImageSummary) =>
     [
       csvField(r.image),
       r.width ?? '',
       r.height ?? '',
       r.cells ?? '',
+      ...classes.map((c) => r.counts?.[c] ?? ''),
       r.foregroundFraction?.toFixed(6) ?? '',
       csvField((r.error ?? '').replace(/\s*\n\s*/g, ' ')),
     ].join(',');
-  return `${[SUMMARY_COLUMNS, ...rows.map(line)].join('\n')}\n`;
+  return `${[header.join(','), ...rows.map(line)].join('\n')}\n`;
 }
 
 /** Writes `summary.csv` (see {@link summaryCsv}). */
 export async function writeSummaryCsv(out: string, rows: readonly ImageSummary[]): Promise<void> {
   await writeFileAtomic(join(out, 'summary.csv'), summaryCsv(rows));
+}
+
+/**
+ * The count table `pyocyte predict` prints: one line per predicted image (failed ones left out)
+ * with its cell count and the count of each class of {@link countedClasses}, then a `total` line
+ * when there are several images; columns right-aligned under their header.
+ */
+export function countTable(rows: readonly ImageSummary[]): string {
+  const predicted = rows.filter((r) => r.error === undefined && r.cells !== undefined);
+  const classes = countedClasses(predicted);
+  const line = (image: string, cells: number, counts: (c: string) => number) => [
+    image,
+    String(cells),
+    ...classes.map((c) => String(counts(c))),
+  ];
+  const table = [['image', 'cells', ...classes], ...predicted.map((r) => line(r.image, r.cells ?? 0, (c) => r.counts?.[c] ?? 0))];
+  if (predicted.length > 1) {
+    const sum = (value: (r: ImageSummary) => number) => predicted.reduce((n, r) => n + value(r), 0);
+    table.push(
+      line(
+        'total',
+        sum((r) => r.cells ?? 0),
+        (c) => sum((r) => r.counts?.[c] ?? 0),
+      ),
+    );
+  }
+  const widths = table[0].map((_, j) => Math.max(...table.map((row) => row[j].length)));
+  return `${table.map((row) => row.map((cell, j) => (j === 0 ? cell.padEnd(widths[j]) : cell.padStart(widths[j]))).join('  ')).join('\n')}\n`;
 }

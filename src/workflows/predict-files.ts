@@ -33,7 +33,7 @@ export interface PredictFilesOptions extends Omit<PredictFilesOptionFields, 'mod
 }
 
 /** One predicted image of a batch: its summary.csv row. */
-export type PredictedImage = Required<Pick<ImageSummary, 'image' | 'width' | 'height' | 'cells' | 'foregroundFraction'>>;
+export type PredictedImage = Required<Pick<ImageSummary, 'image' | 'width' | 'height' | 'cells' | 'counts' | 'foregroundFraction'>>;
 
 export interface PredictFilesResult {
   images: PredictedImage[];

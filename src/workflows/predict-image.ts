@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { readerNote } from '../data/samples.js';
 import { labelsToMask } from '../data/value-map.js';
-import { measureCells } from '../infer/cells.js';
+import { classifyCells, countByClass } from '../infer/cells.js';
 import { modelInput } from '../infer/model-input.js';
 import { type PredictOptions, predictProbabilities } from '../infer/predict.js';
 import type { PredictOptionFields } from '../infer/options.generated.js';
@@ -92,7 +92,7 @@ export interface PredictImageFileOptions extends PredictionSettings {
 /** What {@link predictImageFile} wrote (or found already written). */
 export interface ImagePrediction {
   /** The image's row of summary.csv. */
-  summary: ImageSummary & { width: number; height: number; cells: number; foregroundFraction: number };
+  summary: ImageSummary & { width: number; height: number; cells: number; counts: Record<string, number>; foregroundFraction: number };
   /** The image's rows of cells.csv, without header (`cellsCsv(cells, { image: stem, header: false })`). */
   cellsCsv: string;
   /** The files written in `out`, the manifest last. */
@@ -119,7 +119,7 @@ export function assignStems(files: readonly string[]): string[] {
 /**
  * Segments one image file of any size and writes, each atomically under a name fixed by the stem:
  * `<stem>_mask.png` (drawn like the training masks), `<stem>_probability[_<class>].png` (16-bit,
- * 0–65535 ↔ 0–1), `<stem>_overlay.png` (cell contours), `<stem>_instances.png` (16-bit cell ids;
+ * 0–65535 ↔ 0–1), `<stem>_overlay.png` (cell contours, coloured by class), `<stem>_instances.png` (16-bit cell ids;
  * `.tif` past 65 535 cells), and last `<stem>_manifest.json`, which marks the image finished and
  * holds its summary.csv and cells.csv rows. Temporary files a killed writer left for these names
  * are removed first. Running it twice writes the same bytes; with `reuse` the second run reads the
@@ -168,14 +168,16 @@ export async function predictImageFile(options: PredictImageFileOptions): Promis
   const outputs = [
     await writeMaskImage(out, stem, labelsToMask(labels, metadata.mask ?? {})),
     ...(await writeProbabilityMaps(out, stem, map, metadata.classNames)),
-    await writeOverlayImage(out, stem, previewImage(floatImage), map.channels === 1 ? instances.data : labels.data),
+    await writeOverlayImage(out, stem, previewImage(floatImage), instances.data, map.channels === 1 ? undefined : labels.data),
     await writeInstanceImage(out, stem, instances),
   ];
   const pixelSizeUm = options.pixelSizeUm ?? metadata.pixelSizeUm;
-  const rows = cellsCsv(measureCells(instances, { pixelSizeUm }), { pixelSizeUm, image: stem, header: false });
+  const cells = classifyCells({ labels, instances }, map, metadata.classNames, { pixelSizeUm });
+  const rows = cellsCsv(cells, { pixelSizeUm, image: stem, header: false });
   let foreground = 0;
   for (let i = 0; i < labels.data.length; i++) foreground += labels.data[i] > 0 ? 1 : 0;
-  const summary = { image: stem, width, height, cells: instances.count, foregroundFraction: foreground / labels.data.length };
+  const counts = countByClass(cells, metadata.classNames);
+  const summary = { image: stem, width, height, cells: instances.count, counts, foregroundFraction: foreground / labels.data.length };
   await writeManifest(out, stem, { ...key, source: resolve(file), summary, cellsCsv: rows, outputs });
   return { summary, cellsCsv: rows, outputs: [...outputs, manifestFileName(stem)], reused: false };
 }

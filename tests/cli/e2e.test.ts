@@ -144,13 +144,18 @@ describe('pyocyte CLI end to end on synth --count 8 --size 96x96 --seed 3', () =
   });
 
   test('predict --model R D/images --out P writes mask, probability, overlay, instances per image, cells.csv and summary.csv', () => {
-    const summary = ok(runCli(['predict', '--model', R, join(D, 'images'), '--out', P]));
+    const run = runCli(['predict', '--model', R, join(D, 'images'), '--out', P]);
+    const summary = ok(run);
     assert.deepEqual([summary.images, summary.failed, summary.out], [8, 0, P]);
+    // The count table: a header, one line per image, a total line.
+    const table = run.stdout.split('\n').filter((l) => /^(image|total|\d{3}) /.test(l));
+    assert.match(table[0], /^image +cells +foreground$/);
+    assert.equal(table.length, 1 + stems.length + 1, run.stdout);
     for (const stem of stems) for (const suffix of OUTPUT_SUFFIXES) assert.ok(existsSync(join(P, `${stem}${suffix}`)), `${stem}${suffix}`);
     const cells = readFileSync(join(P, 'cells.csv'), 'utf8').trim().split('\n');
-    assert.ok(cells[0].startsWith('image,id,centroid_x'), cells[0]);
+    assert.ok(cells[0].startsWith('image,id,class,centroid_x,centroid_y,bbox_xmin,bbox_ymin,bbox_xmax,bbox_ymax,area_px,score'), cells[0]);
     const rows = csvRows(join(P, 'summary.csv'));
-    assert.deepEqual(rows[0], ['image', 'width', 'height', 'cell_count', 'foreground_fraction', 'error']);
+    assert.deepEqual(rows[0], ['image', 'width', 'height', 'cell_count', 'count_foreground', 'foreground_fraction', 'error']);
     assert.deepEqual(
       rows.slice(1).map((r) => r[0]),
       stems,
@@ -158,6 +163,7 @@ describe('pyocyte CLI end to end on synth --count 8 --size 96x96 --seed 3', () =
     const cellCount = rows.slice(1).reduce((n, r) => n + Number(r[3]), 0);
     assert.equal(cells.length - 1, cellCount);
     assert.equal(summary.cells, cellCount);
+    assert.deepEqual(summary.counts, { foreground: cellCount });
   });
 
   test('predicted masks are drawn like the training masks (black cells on white): below-threshold pixels are 255', async () => {

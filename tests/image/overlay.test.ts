@@ -65,3 +65,15 @@ describe('drawOverlay', () => {
     assert.throws(() => drawOverlay(gray(0), new Int32Array(35)), PyocyteError);
   });
 });
+
+describe('drawOverlay with classes', () => {
+  test('two touching instances of classes 1 and 2: contours yellow and cyan', () => {
+    const instances = Int32Array.from([1, 1, 2, 2, 1, 1, 2, 2]);
+    const classes = Uint8Array.from([1, 1, 2, 2, 1, 1, 2, 2]);
+    const image: FloatImage = { width: 4, height: 2, channels: 1, data: new Float32Array(8) };
+    const out = drawOverlay(image, instances, { classes });
+    const colour = (p: number) => [...out.data.subarray(p * 3, p * 3 + 3)];
+    assert.deepEqual(colour(1), [255, 255, 0]);
+    assert.deepEqual(colour(2), [0, 255, 255]);
+  });
+});

@@ -195,12 +195,15 @@ describe('measureCells', () => {
     assert.equal(cells[0].areaUm2, undefined);
   });
 
-  test('cellsCsv: header, rounded values, empty µm columns without a pixel size', () => {
-    const cells = measureCells(plane(Int32Array.of(0, 2, 2, 0), 2, 2));
+  test('cellsCsv: header, rounded values, inclusive box, empty µm columns without a pixel size', () => {
+    const cells = measureCells(plane(Int32Array.of(0, 2, 2, 0), 2, 2)).map((c) => ({ ...c, className: 'pus', score: 0.8 }));
     const csv = cellsCsv(cells);
     const [header, row] = csv.trim().split('\n');
-    assert.equal(header, 'id,centroid_x,centroid_y,area_px,area_um2,equivalent_diameter_px,equivalent_diameter_um,circularity');
-    assert.match(row, /^2,0\.5,0\.5,2,,1\.59577,,[0-9.]+$/);
-    assert.match(cellsCsv(cells, { pixelSizeUm: 2 }).split('\n')[1], /^2,0\.5,0\.5,2,8,1\.59577,3\.19154,/);
+    assert.equal(
+      header,
+      'id,class,centroid_x,centroid_y,bbox_xmin,bbox_ymin,bbox_xmax,bbox_ymax,area_px,score,area_um2,equivalent_diameter_px,equivalent_diameter_um,circularity',
+    );
+    assert.match(row, /^2,pus,0\.5,0\.5,0,0,1,1,2,0\.8,,1\.59577,,[0-9.]+$/);
+    assert.match(cellsCsv(cells, { pixelSizeUm: 2 }).split('\n')[1], /^2,pus,0\.5,0\.5,0,0,1,1,2,0\.8,8,1\.59577,3\.19154,/);
   });
 });

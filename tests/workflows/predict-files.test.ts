@@ -40,13 +40,13 @@ describe('predictFiles with a tiny trained model on 6 synthetic 64x64 images', (
     }
     for (const stem of stems) for (const suffix of OUTPUTS) assert.ok(existsSync(join(out, `${stem}${suffix}`)), `${stem}${suffix}`);
     const summary = csvLines(join(out, 'summary.csv'));
-    assert.equal(summary[0], 'image,width,height,cell_count,foreground_fraction,error');
+    assert.equal(summary[0], 'image,width,height,cell_count,count_foreground,foreground_fraction,error');
     assert.deepEqual(
       summary.slice(1).map((l) => Number(l.split(',')[3])),
       result.images.map((r) => r.cells),
     );
     const cells = csvLines(join(out, 'cells.csv'));
-    assert.ok(cells[0].startsWith('image,id,centroid_x'));
+    assert.ok(cells[0].startsWith('image,id,class,centroid_x,centroid_y,bbox_xmin,bbox_ymin,bbox_xmax,bbox_ymax,area_px,score'));
     assert.equal(
       cells.length - 1,
       result.images.reduce((n, r) => n + r.cells, 0),

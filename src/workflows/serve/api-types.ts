@@ -2,7 +2,7 @@
  * The shapes `pyocyte serve` sends to its page, shared by the server and the web app (web/src
  * imports these types, so both sides change together). Types only: no Node imports here.
  */
-import type { CellMeasurement } from '../../infer/cells.js';
+import type { ClassifiedCell } from '../../infer/cells.js';
 
 /** One image of the gallery, as the page lists it. */
 export interface GalleryEntry {
@@ -29,12 +29,7 @@ export interface SegmentParams {
 }
 
 /** One row of the cell table. */
-export interface CellRow extends CellMeasurement {
-  /** Class index (≥ 1): the class of most of the cell's pixels. */
-  classIndex: number;
-  className: string;
-  /** Mean probability of not being background over the cell's pixels. */
-  score: number;
+export interface CellRow extends ClassifiedCell {
   /** `[x0, y0, x1, y1)` in pixels. */
   box: [number, number, number, number];
 }

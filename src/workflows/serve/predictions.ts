@@ -2,7 +2,7 @@
  * Predictions of the gallery's images with the model in use: the network runs once per image and
  * model; the threshold and minimum cell size re-segment the cached probabilities (fast).
  */
-import { measureCells } from '../../infer/cells.js';
+import { classifyCells, countByClass } from '../../infer/cells.js';
 import { predictProbabilities, type ProbabilityMap } from '../../infer/predict.js';
 import { segment, type Segmentation } from '../../infer/segment.js';
 import { modelInput } from '../../infer/model-input.js';
@@ -34,48 +34,12 @@ function foregroundOf(map: ProbabilityMap): Float32Array {
   return out;
 }
 
-/** The cell table of a segmentation: measurements plus class, score and bounding box. */
-export function cellRows(
-  segmentation: Segmentation,
-  foreground: Float32Array,
-  width: number,
-  height: number,
-  classNames: readonly string[],
-  pixelSizeUm?: number,
-): CellRow[] {
-  const labels = segmentation.labels.data;
-  const instances = segmentation.instances.data;
-  const measured = measureCells(segmentation.instances, { pixelSizeUm });
-  const row = new Map(measured.map((cell, k) => [cell.id, k]));
-  const classes = Math.max(2, classNames.length);
-  const votes = new Float64Array(measured.length * classes);
-  const scores = new Float64Array(measured.length);
-  const boxes = measured.map(() => [width, height, 0, 0] as [number, number, number, number]);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = y * width + x;
-      if (instances[i] === 0) continue;
-      const k = row.get(instances[i])!;
-      votes[k * classes + Math.min(classes - 1, labels[i])]++;
-      scores[k] += foreground[i];
-      const box = boxes[k];
-      box[0] = Math.min(box[0], x);
-      box[1] = Math.min(box[1], y);
-      box[2] = Math.max(box[2], x + 1);
-      box[3] = Math.max(box[3], y + 1);
-    }
-  }
-  return measured.map((cell, k) => {
-    let classIndex = 1;
-    for (let c = 2; c < classes; c++) if (votes[k * classes + c] > votes[k * classes + classIndex]) classIndex = c;
-    return {
-      ...cell,
-      classIndex,
-      className: classNames[classIndex] ?? `class ${classIndex}`,
-      score: scores[k] / cell.areaPx,
-      box: boxes[k],
-    };
-  });
+/** The cell table of a segmentation: infer/cells.ts's classifyCells plus the box `[x0, y0, x1, y1)` the page highlights. */
+export function cellRows(segmentation: Segmentation, map: ProbabilityMap, classNames: readonly string[], pixelSizeUm?: number): CellRow[] {
+  return classifyCells(segmentation, map, classNames, { pixelSizeUm }).map((cell) => ({
+    ...cell,
+    box: [cell.bboxXmin, cell.bboxYmin, cell.bboxXmax + 1, cell.bboxYmax + 1],
+  }));
 }
 
 export class Predictions {
@@ -160,10 +124,8 @@ export class Predictions {
       postprocessing: model.metadata.postprocessing,
     });
     const classNames = model.metadata.classNames;
-    const cells = cellRows(segmentation, cached.foreground, map.width, map.height, classNames, model.metadata.pixelSizeUm);
-    const counts: Record<string, number> = {};
-    for (const name of classNames.slice(1)) counts[name] = 0;
-    for (const cell of cells) counts[cell.className] = (counts[cell.className] ?? 0) + 1;
+    const cells = cellRows(segmentation, map, classNames, model.metadata.pixelSizeUm);
+    const counts = countByClass(cells, classNames);
     let foreground = 0;
     for (let i = 0; i < segmentation.labels.data.length; i++) foreground += segmentation.labels.data[i] > 0 ? 1 : 0;
     cached.segmentation = segmentation;

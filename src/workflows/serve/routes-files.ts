@@ -85,8 +85,9 @@ export function registerFileRoutes(app: FastifyInstance, context: ServeContext):
       body = await png({ width, height, channels: 1, bitDepth: 16, data: Uint16Array.from(segmentation.instances.data) });
     } else if (kind === 'overlay.png') {
       const raster = await workspace.raster(id);
-      const labels = map.channels === 1 ? segmentation.instances.data : segmentation.labels.data;
-      body = await png(drawOverlay(raster, labels, { thickness: Math.max(1, Math.round(Math.min(width, height) / 400)) }));
+      const classes = map.channels === 1 ? undefined : segmentation.labels.data;
+      const thickness = Math.max(1, Math.round(Math.min(width, height) / 400));
+      body = await png(drawOverlay(raster, segmentation.instances.data, { thickness, classes }));
     } else if (kind === 'cells.csv') {
       body = cellsCsv(result.cells, { pixelSizeUm: model.metadata.pixelSizeUm, image: id });
       type = 'text/csv';
@@ -106,6 +107,7 @@ export function registerFileRoutes(app: FastifyInstance, context: ServeContext):
       width: r.width,
       height: r.height,
       cells: r.total,
+      counts: r.counts,
       foregroundFraction: r.foregroundFraction,
     }));
     return reply.type('text/csv').header('content-disposition', 'attachment; filename="summary.csv"').send(summaryCsv(rows));

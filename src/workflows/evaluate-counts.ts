@@ -1,0 +1,152 @@
+/**
+ * `pyocyte evaluate` on a dataset annotated with boxes and points (issue 11): per class, detection
+ * precision, recall and F1 by centroid matching, count errors per image and semi-quantitative bin
+ * agreement. Mask datasets go through workflows/evaluate.ts.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { typicalRadii } from '../data/annotations/rasterize.js';
+import { findAnnotationFiles, readAnnotations } from '../data/annotations/read.js';
+import { type AnnotationSplit, type ImageAnnotations, className, isIgnoreLabel } from '../data/annotations/types.js';
+import { createEngine } from '../engine/index.js';
+import { classifyCells } from '../infer/cells.js';
+import { modelInput } from '../infer/model-input.js';
+import { predictProbabilities } from '../infer/predict.js';
+import { segment } from '../infer/segment.js';
+import { type CountEvaluationReport, type ImageCountScores, writeCountReport } from '../io/count-report.js';
+import { decodeImage } from '../io/image/image-io.js';
+import { loadModel, resolveModelPath, runFolderOf } from '../io/model-file.js';
+import { type PredictedPoint, type WeakMatch, type WeakTruth, matchWeakTruth, summarizeWeakMatches } from '../metrics/counting.js';
+import type { Model } from '../nn/model.js';
+import { fail } from '../util/errors.js';
+import { createProgress } from '../util/progress.js';
+import { checkName } from '../util/registry.js';
+import type { EvaluateOptions } from './evaluate.js';
+import { EVALUATE_DEFAULTS, SUBSETS } from './options.js';
+
+/** Folders where the images of an annotated dataset are looked for, in order; else the dataset folder itself. */
+const IMAGE_FOLDERS = ['images', 'JPEGImages', 'img'];
+
+/** Folders of pixel masks (data/dataset.ts's layouts): a dataset with one is scored on its masks. */
+const MASK_FOLDERS = ['masks', 'labels', 'labelsTr'];
+
+/**
+ * Whether `pyocyte evaluate` scores this dataset on boxes and points: it has annotation files
+ * (`*.csv|json|xml` at its top level or in `annotations/`) and no mask folder.
+ */
+export async function hasWeakAnnotations(root: string): Promise<boolean> {
+  if (!existsSync(root) || !statSync(root).isDirectory() || MASK_FOLDERS.some((f) => existsSync(join(root, f)))) return false;
+  return (await findAnnotationFiles(root)).length > 0;
+}
+
+/** The truth of one image for the model's classes: boxes, points, and `missedlabel` boxes to ignore. */
+export function weakTruthOf(annotations: ImageAnnotations, classNames: readonly string[]): WeakTruth {
+  const kept = (label: string) => classNames.includes(className(label));
+  return {
+    boxes: annotations.boxes.filter((b) => kept(b.label)).map((b) => ({ ...b, className: className(b.label) })),
+    points: annotations.points.filter((p) => kept(p.label)).map((p) => ({ ...p, className: className(p.label) })),
+    ignoreBoxes: annotations.boxes.filter((b) => isIgnoreLabel(b.label)),
+  };
+}
+
+/** The annotated images of a subset: `test` falls back to `val`, then to all, when the split files name none. */
+function subsetImages(
+  byImage: Map<string, ImageAnnotations>,
+  splits: Map<string, AnnotationSplit>,
+  requested: string,
+  log: (line: string) => void,
+): { subset: string; images: ImageAnnotations[] } {
+  const of = (subset: string) => [...byImage.values()].filter((a) => subset === 'all' || splits.get(a.image) === subset);
+  let subset = requested;
+  if (subset === 'test' && of('test').length === 0) {
+    subset = of('val').length > 0 ? 'val' : 'all';
+    log(`note: no annotation file names test images; evaluating the ${subset === 'val' ? 'val' : 'annotated'} images`);
+  }
+  const images = of(subset);
+  if (images.length === 0) fail(`no annotated images in the ${subset} subset; name annotation files train.*, val.*, test.*`);
+  return { subset, images };
+}
+
+/**
+ * Scores a model on a dataset of images plus box/point annotations (UMID's train.csv/val.csv,
+ * COCO, VOC): each image is predicted as `pyocyte predict` does, its cells matched to the true
+ * boxes and points of the model's classes (metrics/counting.ts's matchWeakTruth; point radius per
+ * class from the boxes, see data/annotations/rasterize.ts's typicalRadii), and report.json,
+ * report.md and per_image.csv are written to `out` (default `<run>/eval-<subset>`). Labels of
+ * classes the model lacks are left out (with a note); images missing from the folder are skipped
+ * with a warning.
+ * @throws PyocyteError when the annotations are unreadable, no image of the subset exists, or a
+ *   class is marked by points only (no radius).
+ */
+export async function evaluateCounts(options: EvaluateOptions): Promise<CountEvaluationReport> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const modelPath = typeof options.model === 'string' ? options.model : undefined;
+  if (modelPath) resolveModelPath(modelPath);
+  const annotations = await readAnnotations(options.data);
+  const requested = options.subset ?? EVALUATE_DEFAULTS.subset;
+  checkName(SUBSETS, requested, 'subset');
+  const { subset, images } = subsetImages(annotations.byImage, annotations.splits, requested, log);
+  const model: Model =
+    typeof options.model === 'string'
+      ? await loadModel(options.model, {
+          engine: createEngine({ backend: options.engine, threads: options.threads, precision: options.precision, warn: log }),
+        })
+      : options.model;
+  const { classNames: allNames, threshold: modelThreshold, postprocessing } = model.metadata;
+  const classNames = allNames.slice(1);
+  const labelled = new Set(images.flatMap((a) => [...a.boxes, ...a.points].map((o) => o.label)).filter((l) => !isIgnoreLabel(l)));
+  const dropped = [...labelled].filter((l) => !classNames.includes(className(l)));
+  if (dropped.length > 0) log(`note: the model has no class for ${dropped.join(', ')}; those annotations are left out`);
+  const pointRadiusPx = typicalRadii(annotations.byImage.values(), classNames);
+  const folder = IMAGE_FOLDERS.map((f) => join(options.data, f)).find((f) => existsSync(f)) ?? options.data;
+  const present = images.filter((a) => existsSync(join(folder, a.image)));
+  if (present.length < images.length)
+    log(
+      `warning: ${images.length - present.length} annotated images are not in ${folder} and are skipped (first: ${images.find((a) => !present.includes(a))?.image})`,
+    );
+  if (present.length === 0) fail(`none of the ${images.length} annotated ${subset} images is in ${folder}`);
+  const threshold = options.threshold ?? modelThreshold;
+  const progress =
+    options.progressStream === null
+      ? undefined
+      : createProgress({ total: present.length, label: 'evaluate', stream: options.progressStream });
+  const matches: WeakMatch[] = [];
+  const perImage: ImageCountScores[] = [];
+  for (const [i, truth] of present.entries()) {
+    const file = join(folder, truth.image);
+    const { image: raster } = await decodeImage(file);
+    const input = modelInput(raster, model, { file, onWarning: (w) => log(`warning: ${w}`) });
+    const map = await predictProbabilities(model, input, options);
+    const segmentation = segment(map, {
+      threshold,
+      minSizePx: options.minSizePx,
+      postprocessing: options.postprocessing ?? postprocessing,
+    });
+    // Centroids are pixel indices; annotations put (0, 0) at the top-left pixel's corner.
+    const predicted: PredictedPoint[] = classifyCells(segmentation, map, allNames).map((c) => ({
+      className: c.className,
+      x: c.centroidX + 0.5,
+      y: c.centroidY + 0.5,
+    }));
+    const match = matchWeakTruth(predicted, weakTruthOf(truth, classNames), { pointRadiusPx });
+    matches.push(match);
+    perImage.push({ image: truth.image, perClass: match.perClass, ignored: match.ignored.length });
+    progress?.update(i + 1, { image: truth.image });
+  }
+  progress?.done();
+  const report: CountEvaluationReport = {
+    kind: 'counts',
+    model: modelPath ?? '(in memory)',
+    data: options.data,
+    subset,
+    images: present.length,
+    threshold,
+    classNames,
+    pointRadiusPx,
+    perClass: summarizeWeakMatches(matches, classNames),
+    perImage,
+  };
+  const out = options.out ?? (modelPath ? join(runFolderOf(modelPath), `eval-${subset}`) : undefined);
+  if (out) await writeCountReport(out, report);
+  return report;
+}
