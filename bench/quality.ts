@@ -51,6 +51,18 @@ function emit(result: Record<string, unknown>) {
   console.log(JSON.stringify(result));
 }
 
+/** The budget, the overrides and what the training run did, as every row reports them. */
+function runFields(trained: Awaited<ReturnType<typeof train>>) {
+  return {
+    minutes_budget: minutes,
+    overrides,
+    train_seconds: Math.round(trained.seconds),
+    epochs: trained.epochs,
+    steps: trained.steps,
+    best_epoch: trained.bestEpoch,
+  };
+}
+
 async function trainAndTest(name: string, options: Omit<TrainOptions, 'out'>) {
   const out = join(work, name);
   await rm(out, { recursive: true, force: true });
@@ -68,12 +80,7 @@ async function trainAndTest(name: string, options: Omit<TrainOptions, 'out'>) {
     benchmark: name,
     data: options.data.replace(`${shared}/`, ''),
     task: options.task ?? 'binary',
-    minutes_budget: minutes,
-    overrides,
-    train_seconds: Math.round(trained.seconds),
-    epochs: trained.epochs,
-    steps: trained.steps,
-    best_epoch: trained.bestEpoch,
+    ...runFields(trained),
     threshold: trained.threshold,
     postprocessing: report.postprocessing,
     tta: report.tta,
@@ -131,12 +138,7 @@ if (wanted('umid')) {
     benchmark: 'umid',
     data: 'umid-urine',
     task: 'multiclass (boxes and points)',
-    minutes_budget: minutes,
-    overrides,
-    train_seconds: Math.round(trained.seconds),
-    epochs: trained.epochs,
-    steps: trained.steps,
-    best_epoch: trained.bestEpoch,
+    ...runFields(trained),
     val_dice_drawn_masks: trained.valDice,
     detection: 'not wired yet (see TODO(lead) in bench/quality.ts)',
   });
