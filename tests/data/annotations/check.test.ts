@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { checkAnnotations, formatAnnotationCheck } from '../../../src/data/annotations/check.js';
 import { isAnnotatedDataset, openAnnotatedDataset } from '../../../src/data/annotations/dataset.js';
 import { IGNORE_LABEL } from '../../../src/image/ignore.js';
+import { sharedDataset } from '../../shared-data.js';
 
 /** images/a.png, b.png, c.png (40×30 gray) and a train.csv / val.csv written by the test. */
 async function dataset(train: string, val = 'image,xmin,ymin,xmax,ymax,label\nb.png,2,2,12,12,pus\n'): Promise<string> {
@@ -63,4 +64,21 @@ test('an annotated dataset opens with the split of train.csv / val.csv and label
   const [sample] = await opened.load('train');
   const at = (x: number, y: number) => sample.labels[y * 40 + x];
   assert.deepEqual([at(7, 7), at(25, 10), at(2, 2), at(35, 25), at(15, 20)], [1, 2, IGNORE_LABEL, IGNORE_LABEL, 0]);
+});
+
+const umid = sharedDataset('umid-urine');
+test('UMID (shared data): data check finds no problems; pus, rbc, ep and missedlabel; split 268/38 from train.csv/val.csv', {
+  skip: umid.skip,
+}, async () => {
+  const found = await checkAnnotations(umid.path);
+  assert.deepEqual(found.problems, []);
+  assert.deepEqual(Object.keys(found.classes), ['ep', 'missedlabel', 'pus', 'rbc']);
+  assert.ok(found.classes.pus.boxes > 700 && found.classes.pus.points > 200);
+  assert.deepEqual(
+    found.files.map((f) => [f.path, f.split, f.images]),
+    [
+      ['train.csv', 'train', 268],
+      ['val.csv', 'val', 38],
+    ],
+  );
 });
