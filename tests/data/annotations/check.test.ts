@@ -38,7 +38,7 @@ test('data check on boxes: outside, degenerate, unknown image, unannotated image
   assert.equal(await isAnnotatedDataset(dir), true);
   const found = await checkAnnotations(dir);
   assert.deepEqual(found.problems, [
-    'zz.png is annotated but there is no such image in ' + dir + '/images',
+    `zz.png is annotated but there is no such image in ${dir}/images`,
     'a.png: rbc box (50, 40, 60, 45) lies outside the 40×30 image',
     'a.png: pus box (5, 5, 5, 9) is degenerate (width 0.0, height 4.0 px)',
   ]);
