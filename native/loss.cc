@@ -12,6 +12,17 @@ namespace pyo {
 
 namespace {
 enum Kind { kCrossEntropy = 0, kDice = 1, kFocal = 2 };
+// Target value of pixels the loss skips (src/image/ignore.ts): no value, no Dice sums, zero
+// gradient, not counted; the pixel terms are means over the other pixels.
+constexpr int kIgnore = 255;
+
+// The pixels the loss counts, at least 1 so an all-ignored batch is worth 0, not NaN.
+int64_t counted_pixels(const float* target, int64_t pixels) {
+  int64_t counted = 0;
+#pragma omp parallel for reduction(+ : counted) schedule(static)
+  for (int64_t i = 0; i < pixels; ++i) counted += static_cast<int>(target[i]) != kIgnore;
+  return std::max<int64_t>(counted, 1);
+}
 
 inline double softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
 
@@ -125,6 +136,7 @@ void LossState::compute(const LossJob& job) {
   float* grad = static_cast<float*>(dlogits_.t->mem.get_data_handle());
   float* prob = prob_.data();
   const size_t terms = kinds_.size();
+  const int64_t counted = counted_pixels(target, pixels);
   // Per pixel: probabilities, cross-entropy/focal values and gradients, Dice sums per class,
   // and the confusion counts at the default decision (p > 0.5 or argmax).
   const size_t count_base = terms + 3 * C;
@@ -136,7 +148,12 @@ void LossState::compute(const LossJob& job) {
     for (int64_t i = 0; i < pixels; ++i) {
       const int64_t n = i / plane, j = i % plane;
       const int t = static_cast<int>(target[i]);
-      const double w = (pw ? pw[i] : 1.0) / static_cast<double>(pixels);
+      if (t == kIgnore) {
+        if (K == 1) grad[i] = 0;
+        else for (int k = 0; k < K; ++k) grad[(n * K + k) * plane + j] = 0;
+        continue;
+      }
+      const double w = (pw ? pw[i] : 1.0) / static_cast<double>(counted);
       double p[64];
       double ce;
       if (K == 1) {
@@ -210,7 +227,7 @@ void LossState::compute(const LossJob& job) {
   value[0] = static_cast<float>(total);
   float* counts = static_cast<float*>(counts_.t->mem.get_data_handle());
   counts[0] = static_cast<float>(sums[count_base]);
-  counts[1] = static_cast<float>(pixels);
+  counts[1] = static_cast<float>(counted);
   for (int k = 2; k < 2 + 3 * (C - 1); ++k) counts[k] = static_cast<float>(sums[count_base + k]);
   bool any_dice = false;
   for (auto k : kinds_) any_dice |= k == kDice;
@@ -219,6 +236,7 @@ void LossState::compute(const LossJob& job) {
   for (int64_t i = 0; i < pixels; ++i) {
     const int64_t n = i / plane, j = i % plane;
     const int t = static_cast<int>(target[i]);
+    if (t == kIgnore) continue;
     if (K == 1) {
       const double p = prob[(n * 2 + 1) * plane + j];
       const double dp = dice_scale[1] * (t == 1) + dice_offset[1];

@@ -1,4 +1,6 @@
 import { type CHECK_OPTIONS as CheckTable, CHECK_OPTIONS } from '../data/check-options.js';
+import { checkAnnotations, formatAnnotationCheck } from '../data/annotations/check.js';
+import { isAnnotatedDataset } from '../data/annotations/dataset.js';
 import { checkDataset } from '../data/check.js';
 import { formatSummary } from '../data/check-format.js';
 import type { OptionValues } from '../util/options.js';
@@ -15,6 +17,11 @@ const spec = {
 } as const;
 
 async function check(dir: string, { valueMap, ranges, ...options }: OptionValues<typeof CheckTable>): Promise<number> {
+  if (await isAnnotatedDataset(dir)) {
+    const found = await checkAnnotations(dir, { classes: options.classes });
+    console.log(formatAnnotationCheck(found));
+    return found.problems.length > 0 ? 1 : 0;
+  }
   const summary = await checkDataset(dir, { ...options, valueMap: valueMap?.valueMap, classNames: valueMap?.classNames });
   console.log(formatSummary(summary, { ranges: ranges === true }));
   return summary.problems.length > 0 ? 1 : 0;

@@ -2,7 +2,7 @@
 import { fail } from '../util/errors.js';
 import { type Fits, type OptionValues, defineOptions } from '../util/options.js';
 import type { CheckOptions } from './check.js';
-import { CHANNELS_OPTION, TASKS } from './dataset-options.js';
+import { CHANNELS_OPTION, DATASET_OPTIONS, TASKS } from './dataset-options.js';
 import { MASK_POLARITIES, STRAY_VALUE_POLICIES } from './masks.js';
 import { parseValueMap } from './value-map.js';
 
@@ -42,8 +42,10 @@ export const CHECK_OPTIONS = defineOptions({
   instances: { type: 'boolean', flag: 'instance-masks', doc: 'read masks as instance label images (0 = background, one value per object)' },
   allowMissingMasks: { type: 'boolean', doc: 'accept images without masks (e.g. for prediction only)' },
   channels: CHANNELS_OPTION,
+  classes: DATASET_OPTIONS.classes,
   ranges: { type: 'boolean', doc: "list every image's value range (by default up to 30 are listed)" },
 });
 
 // CheckOptions is written by hand in check.ts; this fails to compile when the table stops matching it.
-export type CheckOptionsFit = Fits<Omit<OptionValues<typeof CHECK_OPTIONS>, 'valueMap' | 'ranges'>, CheckOptions>;
+// `classes` is for annotated datasets (src/data/annotations/check.ts).
+export type CheckOptionsFit = Fits<Omit<OptionValues<typeof CHECK_OPTIONS>, 'valueMap' | 'ranges' | 'classes'>, CheckOptions>;

@@ -76,6 +76,25 @@ export const DATASET_OPTIONS = defineOptions({
     doc: 'resample the images to this many micrometres per pixel on load',
   },
   channels: CHANNELS_OPTION,
+  classes: {
+    type: 'string',
+    placeholder: 'LIST',
+    parse: (text: string) =>
+      text
+        .split(',')
+        .map((c) => c.trim())
+        .filter((c) => c !== ''),
+    tsType: 'string[]',
+    defaultText: "every annotation label's class",
+    doc: 'box/point annotations: the classes to keep as objects, e.g. pus (others become background)',
+  },
+  cellDiameterPx: {
+    type: 'number',
+    flag: 'cell-diameter',
+    placeholder: 'PX',
+    defaultText: "from the class's boxes",
+    doc: 'box/point annotations: diameter in pixels of a cell marked by a point',
+  },
 });
 
 // DatasetOptions is written by hand in prepare.ts; this fails to compile when the table stops matching it.

@@ -3,6 +3,7 @@
  * or the seed project's fixed grid), augments them, normalises them and lays them out for the
  * engine. Batch k depends only on (seed, k), so a resumed run sees exactly the same batches.
  */
+import { IGNORE_LABEL } from '../image/ignore.js';
 import { fail, PyocyteErrors } from '../util/errors.js';
 import { hash32, Random } from '../util/random.js';
 import { checkName } from '../util/registry.js';
@@ -105,7 +106,8 @@ function checkOptions(samples: readonly Sample[], options: LoaderOptions): void 
     if (sample.labels.length !== width * height)
       problems.push(`${sample.stem}: ${sample.labels.length} labels for a ${width}×${height} image`);
     let maxLabel = 0;
-    for (let i = 0; i < sample.labels.length; i++) if (sample.labels[i] > maxLabel) maxLabel = sample.labels[i];
+    for (let i = 0; i < sample.labels.length; i++)
+      if (sample.labels[i] > maxLabel && sample.labels[i] !== IGNORE_LABEL) maxLabel = sample.labels[i];
     if (maxLabel >= classes)
       problems.push(`${sample.stem}: label ${maxLabel} found but there are only ${classes} classes (0…${classes - 1})`);
   }

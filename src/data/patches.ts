@@ -2,6 +2,7 @@
  * Patches: grid layouts that cover an image with overlap, mirror-padded extraction, and the
  * random patch origins used in training (with foreground oversampling, as in nnU-Net).
  */
+import { IGNORE_LABEL } from '../image/ignore.js';
 import { fail } from '../util/errors.js';
 import type { Random } from '../util/random.js';
 import type { Sample } from './types.js';
@@ -124,11 +125,13 @@ export function foregroundPixels(labels: Uint8Array): Int32Array[] {
   const counts = new Int32Array(256);
   for (let i = 0; i < labels.length; i++) counts[labels[i]]++;
   let classes = 1;
-  for (let k = 1; k < 256; k++) if (counts[k] > 0) classes = k + 1;
+  // Ignored pixels (IGNORE_LABEL, the top value) are no class to centre patches on.
+  for (let k = 1; k < IGNORE_LABEL; k++) if (counts[k] > 0) classes = k + 1;
   const lists = Array.from({ length: classes }, (_, k) => new Int32Array(k === 0 ? 0 : counts[k]));
   const fill = new Int32Array(classes);
   for (let i = 0; i < labels.length; i++) {
     const k = labels[i];
+    if (k >= classes) continue;
     if (k !== 0) lists[k][fill[k]++] = i;
   }
   foregroundCache.set(labels, lists);

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail, PyocyteError, PyocyteErrors } from '../util/errors.js';
+import { openAnnotatedDataset, isAnnotatedDataset } from './annotations/dataset.js';
 import { discoverDataset, type DatasetIndex } from './dataset.js';
 import type { MaskOptions, MaskPolarity, StrayValuePolicy } from './masks.js';
 import { displayName, loadSamples, readPair, type LoadOptions } from './samples.js';
@@ -34,6 +35,10 @@ export interface DatasetOptions {
   channels?: number[];
   /** How stored values become floats; default 'range' (evaluation passes the model's). */
   intensityScaling?: IntensityScaling;
+  /** Annotated datasets (boxes, points): the classes to keep as objects; default every label's class. */
+  classes?: string[];
+  /** Annotated datasets: the diameter in pixels of a cell marked by a point; default from the class's boxes. */
+  cellDiameterPx?: number;
   onNote?: (note: string) => void;
 }
 
@@ -83,6 +88,7 @@ const failWith = (summary: string, problems: string[]): never => {
  * calls broken; problems fail in one {@link PyocyteErrors}, all found at once as `data check` does.
  */
 export async function openDataset(dir: string, options: DatasetOptions = {}): Promise<OpenDataset> {
+  if (await isAnnotatedDataset(dir)) return openAnnotatedDataset(dir, options);
   const fileRules = { channels: options.channels, intensityScaling: options.intensityScaling };
   const index = await discoverDataset(dir, { collectProblems: true });
   // Header problems (unpaired, empty, renamed files) and decode problems are reported together.

@@ -7,7 +7,8 @@ import type { LossTerm, LossTermKind } from './types.js';
  * computes the same sums in C++ (native/loss.cc).
  *
  * With `pt` a pixel's probability of its true class, `ce` its cross-entropy (−ln pt), `w` its
- * weight (1 unless the loss has pixel weights) and P the number of pixels:
+ * weight (1 unless the loss has pixel weights) and P the number of pixels (pixels whose target is
+ * IGNORE_LABEL, src/image/ignore.ts, are never added):
  * - cross-entropy: Σ w·ce / P;
  * - focal (Lin et al. 2017, "Focal loss for dense object detection"): Σ w·(1 − pt)^γ·ce / P;
  * - soft Dice: per foreground class c, 1 − (2·Σ p_c·[t = c] + s) / (Σ p_c + Σ [t = c] + s), over
@@ -51,7 +52,9 @@ export class LossTermSums {
       dice += 1 - (2 * this.intersection[c] + this.options.diceSmooth) / (this.total[c] + this.options.diceSmooth);
     }
     dice /= this.total.length - 1;
-    return { crossEntropy: this.crossEntropy / this.pixels, focal: this.focal / this.pixels, dice };
+    // Pixels with an ignored target are never added; a batch of nothing else is worth 0.
+    const pixels = Math.max(this.pixels, 1);
+    return { crossEntropy: this.crossEntropy / pixels, focal: this.focal / pixels, dice };
   }
 
   /** The weighted sum of `terms`. */

@@ -10,6 +10,7 @@
  * - The mean Dice / IoU average the foreground classes 1..K−1 only (binary: class 1).
  * - Accuracy of zero pixels is 1.
  */
+import { IGNORE_LABEL } from '../image/ignore.js';
 import { fail } from '../util/errors.js';
 
 /** Options shared by the pixel-metric functions. */
@@ -73,6 +74,8 @@ export function confusionMatrix(predicted: Uint8Array, truth: Uint8Array, option
   // Count into a 256×256 table so the hot loop has no range check; out-of-range classes are found after.
   const counts = new Float64Array(256 * 256);
   for (let i = 0; i < truth.length; i++) counts[(truth[i] << 8) | predicted[i]]++;
+  // Pixels whose truth is unknown (a weak annotation's ignore ring) count neither way.
+  counts.fill(0, IGNORE_LABEL << 8, (IGNORE_LABEL + 1) << 8);
   const confusion = new Float64Array(classes * classes);
   for (let t = 0; t < 256; t++) {
     for (let p = 0; p < 256; p++) {
@@ -234,6 +237,7 @@ export function bestThreshold(
         if (thresholds[mid] < p) low = mid + 1;
         else high = mid;
       }
+      if (truth[i] === IGNORE_LABEL) continue;
       if (truth[i] !== 0) positive[low]++;
       else negative[low]++;
     }

@@ -3,7 +3,10 @@ import type { EngineOptionFields } from '../engine/options.generated.js';
 
 /** The options in `TRAIN_OPTIONS`. */
 export interface TrainOptionFields extends EngineOptionFields {
-  /** The dataset folder: images/ + masks/, <name>_mask files, or nnU-Net imagesTr/labelsTr. CLI: `--data`. */
+  /**
+   * The dataset folder: images/ + masks/, <name>_mask files, or nnU-Net imagesTr/labelsTr, or images/ + box/point
+   * annotation files (CSV, COCO, VOC). CLI: `--data`.
+   */
   data: string;
   /** The run folder to create: model, checkpoints, log.jsonl, curves.png. CLI: `--out`. */
   out: string;

@@ -34,7 +34,7 @@ export const TRAIN_OPTIONS = defineOptions({
     type: 'string',
     required: true,
     placeholder: 'DIR',
-    doc: 'the dataset folder: images/ + masks/, <name>_mask files, or nnU-Net imagesTr/labelsTr',
+    doc: 'the dataset folder: images/ + masks/, <name>_mask files, or nnU-Net imagesTr/labelsTr, or images/ + box/point annotation files (CSV, COCO, VOC)',
   },
   out: {
     type: 'string',

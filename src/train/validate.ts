@@ -1,6 +1,7 @@
 import type { Sample } from '../data/types.js';
 import { KERNEL_DEFAULTS } from '../engine/defaults.js';
 import { LossTermSums } from '../engine/loss-terms.js';
+import { IGNORE_LABEL } from '../image/ignore.js';
 import { type PostprocessingName, choosePostprocessing } from '../infer/postprocess.js';
 import type { TtaModeName } from '../infer/symmetry.js';
 import { type PredictOptions, type ProbabilityMap, predictProbabilities, probabilitiesToLabels } from '../infer/predict.js';
@@ -38,6 +39,7 @@ export class ProbabilityLoss {
     const classes = this.sums.total.length;
     for (let i = 0; i < plane; i++) {
       const t = labels[i];
+      if (t === IGNORE_LABEL) continue;
       const p1 = map.data[i];
       // Blended float32 probabilities reach exactly 0 and 1; clamped, −ln pt stays finite.
       const pt = Math.min(1 - 1e-7, Math.max(1e-7, map.channels === 1 ? (t === 1 ? p1 : 1 - p1) : map.data[t * plane + i]));

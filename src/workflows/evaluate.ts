@@ -30,7 +30,8 @@ export interface EvaluateOptions extends DatasetOptions, Omit<EvaluateOptionFiel
 /** Image and mask rules of the training data, so evaluation reads files the way training did. */
 function maskRulesOf(model: Model): DatasetOptions {
   const { task, mask, classNames, channels, normalization } = model.metadata;
-  const files = { channels, intensityScaling: intensityScalingOf(normalization) };
+  // `classes` draws an annotated dataset's (boxes, points) masks with the model's classes; mask datasets ignore it.
+  const files = { channels, intensityScaling: intensityScalingOf(normalization), classes: classNames.slice(1) };
   if (task === 'multiclass' && mask?.valueMap) {
     const valueMap = Object.entries(mask.valueMap)
       .map(([value, c]) => `${value}:${classNames[c] ?? `class${c}`}`)

@@ -119,3 +119,18 @@ describe('createLoader', () => {
     assert.throws(() => createLoader(samples, { ...BASE, sampling: 'sliding' as never }), /valid patch samplings are: random, grid/);
   });
 });
+
+describe('createLoader with ignored pixels (weak annotations)', () => {
+  test('labels 0, 1 and IGNORE_LABEL 255 on a 40×30 image: y carries 255 through patches and the default augmentation, nothing else appears', () => {
+    const sample = coordinateSample('a', 40, 30);
+    // Every third column of blocks is unknown, as an ignore ring would be.
+    for (let i = 0; i < sample.labels.length; i++) if (((i % 40) >> 2) % 3 === 2) sample.labels[i] = 255;
+    const loader = createLoader([sample], { ...BASE, augment: 'default', foregroundFraction: 1 });
+    const seen = new Set<number>();
+    for (let step = 0; step < 6; step++) for (const v of loader.next().y) seen.add(v);
+    assert.deepEqual(
+      [...seen].sort((a, b) => a - b),
+      [0, 1, 255],
+    );
+  });
+});

@@ -246,6 +246,45 @@ for (const { name, make, skip } of engines()) {
         approx(await engine.read(dLogits), [-0.5 - 0.12]);
       });
 
+      for (const classes of [1, 3]) {
+        test(`loss K=${classes} with ce+focal+dice and pixel weights, target 255 at 2 of 8 pixels: the 6 others' loss and gradient, 0 on the ignored`, async () => {
+          const terms = [
+            { kind: 'crossEntropy', weight: 1 },
+            { kind: 'focal', weight: 0.5 },
+            { kind: 'dice', weight: 2 },
+          ] as const;
+          const kernel = engine.loss({ terms: [...terms], classes });
+          const plain = engine.loss({ terms: [...terms], classes });
+          const logits = randomArray(classes * 8, 21 + classes);
+          const labels = classes === 1 ? [1, 0, 255, 1, 0, 255, 1, 0] : [2, 0, 255, 1, 2, 255, 1, 0];
+          const weights = Float32Array.of(1, 2, 3, 0.5, 1, 4, 1.5, 1);
+          const kept = [0, 1, 3, 4, 6, 7];
+          const keptLogits = Float32Array.from({ length: classes * 6 }, (_, i) => logits[Math.floor(i / 6) * 8 + kept[i % 6]]);
+          const withIgnore = kernel.forward(
+            engine.tensor([1, classes, 1, 8], logits),
+            engine.tensor([1, 1, 8], Float32Array.from(labels)),
+            engine.tensor([1, 1, 8], weights),
+          );
+          const reference = plain.forward(
+            engine.tensor([1, classes, 1, 6], keptLogits),
+            engine.tensor([1, 1, 6], Float32Array.from(kept.map((i) => labels[i]))),
+            engine.tensor([1, 1, 6], Float32Array.from(kept.map((i) => weights[i]))),
+          );
+          approx(await engine.read(withIgnore.value), [...(await engine.read(reference.value))], 1e-5);
+          const dLogits = await engine.read(withIgnore.dLogits);
+          const expected = await engine.read(reference.dLogits);
+          for (let k = 0; k < classes; k++) {
+            approx([dLogits[k * 8 + 2], dLogits[k * 8 + 5]], [0, 0]);
+            approx(
+              kept.map((i) => dLogits[k * 8 + i]),
+              [...expected.slice(k * 6, k * 6 + 6)],
+              1e-4,
+            );
+          }
+          assert.equal((await engine.read(withIgnore.counts))[1], 6, 'ignored pixels are not counted');
+        });
+      }
+
       test('dropout in evaluation mode returns the input values', async () => {
         const data = randomArray(24, 15);
         const y = engine.dropout({ rate: 0.5 }).forward(engine.tensor([1, 2, 3, 4], data), { training: false, seed: 3 });

@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import { PyocyteError } from '../../util/errors.js';
-import type { BoxAnnotation, PointAnnotation } from './types.js';
+import { type BoxAnnotation, POINT_LABEL_PREFIX, type PointAnnotation } from './types.js';
 
 /** What a CSV annotation file yields: boxes and points, and one line per bad row. */
 export interface ParsedAnnotations {
@@ -15,7 +15,7 @@ const BOX_COLUMNS = ['xmin', 'ymin', 'xmax', 'ymax'] as const;
 /**
  * Reads a CSV of boxes or points. Columns, matched without regard to case or surrounding spaces:
  * - boxes: `image,xmin,ymin,xmax,ymax,label` (UMID, VoTT exports); a row with xmin = xmax and
- *   ymin = ymax is a point;
+ *   ymin = ymax, or labelled `point-…`, is a point at the box's centre;
  * - points: `image,x,y,label`, or Fiji's multi-point export (`X,Y` and optionally `Counter`, no
  *   image column: the file then names its image, `defaultImage`).
  * A missing label column makes every object `cell`. Coordinates are pixels.
@@ -59,7 +59,9 @@ export function parseAnnotationCsv(text: string, file: string, defaultImage?: st
     else if (!isBoxes) result.points.push({ image, label, x: values[0], y: values[1] });
     else {
       const [xmin, ymin, xmax, ymax] = values;
-      if (xmin === xmax && ymin === ymax) result.points.push({ image, label, x: xmin, y: ymin });
+      // Labellers' point clicks drift into boxes a pixel or two wide; the label says what they are.
+      if ((xmin === xmax && ymin === ymax) || label.startsWith(POINT_LABEL_PREFIX))
+        result.points.push({ image, label, x: (xmin + xmax) / 2, y: (ymin + ymax) / 2 });
       else result.boxes.push({ image, label, xmin, ymin, xmax, ymax });
     }
   }

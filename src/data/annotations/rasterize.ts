@@ -1,4 +1,4 @@
-import { IGNORE_LABEL } from '../../engine/ignore.js';
+import { IGNORE_LABEL } from '../../image/ignore.js';
 import { fail } from '../../util/errors.js';
 import { type BoxAnnotation, className, type ImageAnnotations, isIgnoreLabel } from './types.js';
 

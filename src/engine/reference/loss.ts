@@ -1,3 +1,4 @@
+import { IGNORE_LABEL } from '../../image/ignore.js';
 import { LossTermSums } from '../loss-terms.js';
 import type { LossKernel, LossOptions, LossTerm, Tensor } from '../types.js';
 import { type Allocator, OutputCache, type RefTensor, checkShape, dims4, ref } from './tensor.js';
@@ -6,6 +7,8 @@ import { type Allocator, OutputCache, type RefTensor, checkShape, dims4, ref } f
  * The fused loss head. Probabilities come from a sigmoid (K = 1) or a softmax over K classes; the
  * terms' values come from {@link LossTermSums}, and each term adds its gradient to dLogits in one
  * pass. Per-pixel quantities are computed in float64 so the reference is a trustworthy oracle.
+ * Pixels whose target is {@link IGNORE_LABEL} take no part: no value, no Dice sums, zero gradient,
+ * not counted; the pixel terms are means over the other pixels.
  */
 export class RefLoss implements LossKernel {
   private readonly outputs: OutputCache;
@@ -33,10 +36,12 @@ export class RefLoss implements LossKernel {
     // (the log-sum-exp form) in the binary case; the values of the terms from their sums.
     const pixel = { pt: new Float64Array(N * plane), ce: new Float64Array(N * plane), weights, target };
     const sums = new LossTermSums(K, this.options);
+    const counted = countedPixels(target);
     for (let n = 0; n < N; n++) {
       for (let j = 0; j < plane; j++) {
         const i = n * plane + j;
         const truth = target[i];
+        if (truth === IGNORE_LABEL) continue;
         pixel.pt[i] = Math.max(prob[(n * channels + truth) * plane + j], 1e-38);
         pixel.ce[i] = K === 1 ? softplus(truth === 1 ? -z[i] : z[i]) : -Math.log(pixel.pt[i]);
         sums.addPixel(pixel.pt[i], pixel.ce[i], weights ? weights[i] : 1);
@@ -52,12 +57,12 @@ export class RefLoss implements LossKernel {
     const dLogit = new Float64Array(z.length);
     for (const term of this.options.terms) {
       if (term.kind === 'dice') this.diceGradient(term.weight, sums, target, dProb, [N, channels, plane]);
-      else this.pixelTermGradient(term, pixel, prob, dLogit, [N, K, plane]);
+      else this.pixelTermGradient(term, pixel, prob, dLogit, [N, K, plane], counted);
     }
     chainDiceGradient(dProb, prob, dLogit, [N, K, plane]);
     const dLogits = this.outputs.get('dLogits', logitsT.shape);
     dLogits.data.set(dLogit);
-    return { value: valueT, dLogits, counts: this.confusion(prob, target, N, channels, plane) };
+    return { value: valueT, dLogits, counts: this.confusion(prob, target, N, channels, plane, counted) };
   }
 
   /** d(1 − Dice)/dp_i = −(2·t_i·den − (2I + s)) / den² per foreground class, averaged over them. */
@@ -69,6 +74,7 @@ export class RefLoss implements LossKernel {
       const numerator = 2 * sums.intersection[c] + smooth;
       for (let n = 0; n < N; n++) {
         for (let j = 0; j < plane; j++) {
+          if (target[n * plane + j] === IGNORE_LABEL) continue;
           const isClass = target[n * plane + j] === c ? 1 : 0;
           const grad = -(2 * isClass * denominator - numerator) / (denominator * denominator);
           dProb[(n * channels + c) * plane + j] += (weight * grad) / foreground;
@@ -84,6 +90,7 @@ export class RefLoss implements LossKernel {
     prob: Float64Array,
     dLogit: Float64Array,
     [N, K, plane]: number[],
+    counted: number,
   ) {
     const gamma = this.options.focalGamma;
     const focal = term.kind === 'focal';
@@ -91,7 +98,8 @@ export class RefLoss implements LossKernel {
       for (let j = 0; j < plane; j++) {
         const i = n * plane + j;
         const [pt, ce, truth] = [pixel.pt[i], pixel.ce[i], pixel.target[i]];
-        const w = (pixel.weights ? pixel.weights[i] : 1) / (N * plane);
+        if (truth === IGNORE_LABEL) continue;
+        const w = (pixel.weights ? pixel.weights[i] : 1) / counted;
         const modulation = focal ? (1 - pt) ** gamma : 1;
         const dPt = focal ? -gamma * (1 - pt) ** (gamma - 1) * ce - modulation / pt : -1 / pt;
         if (K === 1) {
@@ -110,11 +118,12 @@ export class RefLoss implements LossKernel {
   }
 
   /** Correct pixels, pixels, and (tp, fp, fn) per foreground class at p > 0.5 / argmax. */
-  private confusion(prob: Float64Array, target: Float32Array, N: number, channels: number, plane: number): RefTensor {
+  private confusion(prob: Float64Array, target: Float32Array, N: number, channels: number, plane: number, counted: number): RefTensor {
     const countsT = this.outputs.get('counts', [2 + 3 * (channels - 1)]);
     const counts = countsT.data.fill(0);
     for (let n = 0; n < N; n++) {
       for (let j = 0; j < plane; j++) {
+        if (target[n * plane + j] === IGNORE_LABEL) continue;
         let predicted = 0;
         if (channels === 2 && this.options.classes === 1) predicted = prob[(n * 2 + 1) * plane + j] > 0.5 ? 1 : 0;
         else
@@ -129,7 +138,7 @@ export class RefLoss implements LossKernel {
         }
       }
     }
-    counts[1] = N * plane;
+    counts[1] = counted;
     return countsT;
   }
 }
@@ -172,6 +181,13 @@ function chainDiceGradient(dProb: Float64Array, prob: Float64Array, dLogit: Floa
       }
     }
   }
+}
+
+/** The number of pixels the loss counts (not ignored), at least 1 so an all-ignored batch gives 0, not NaN. */
+function countedPixels(target: Float32Array): number {
+  let counted = 0;
+  for (const t of target) if (t !== IGNORE_LABEL) counted++;
+  return Math.max(counted, 1);
 }
 
 /** log(1 + e^x) without overflow. */

@@ -17,6 +17,10 @@ describe('parseAnnotationCsv', () => {
     assert.deepEqual(parsed.points, [{ image: '1.jpg', label: 'point-rbc', x: 5, y: 6 }]);
     assert.deepEqual(parsed.problems, []);
   });
+  test('a point-pus row drawn as a 2-pixel box is a point at its centre', () => {
+    const parsed = parseAnnotationCsv('image,xmin,ymin,xmax,ymax,label\n1.jpg,10,20,10,22,point-pus\n', 'val.csv');
+    assert.deepEqual(parsed.points, [{ image: '1.jpg', label: 'point-pus', x: 10, y: 21 }]);
+  });
   test('Fiji multi-point export (blank index column, X, Y, no image column) takes the image from the file name', () => {
     const parsed = parseAnnotationCsv(' ,X,Y\n1,12.5,7\n2,3,4\n', 'a.csv', 'a');
     assert.deepEqual(parsed.points, [

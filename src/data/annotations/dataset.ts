@@ -1,0 +1,175 @@
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import { toFloatImage } from '../../io/image/convert.js';
+import { decodeImage } from '../../io/image/image-io.js';
+import { resampleImage, resampleLabels, scaledSize } from '../../image/resample.js';
+import { fail, PyocyteErrors } from '../../util/errors.js';
+import { mapPool } from '../../util/pool.js';
+import { discoverDataset, type ImagePair } from '../dataset.js';
+import type { DatasetOptions, LabelScheme, OpenDataset } from '../prepare.js';
+import { displayName, scaleFactor } from '../samples.js';
+import { leftOut, type Split, splitStems } from '../split.js';
+import type { Sample } from '../types.js';
+import { findAnnotationFiles, readAnnotations } from './read.js';
+import { classesOf, rasterizeAnnotations, typicalRadii } from './rasterize.js';
+import type { AnnotationSet, ImageAnnotations } from './types.js';
+
+/**
+ * True for a folder of images with box/point annotation files and no masks: `images/` plus
+ * `train.csv`/`val.csv` (UMID), COCO JSON, or Pascal VOC XML in `annotations/`.
+ */
+export async function isAnnotatedDataset(dir: string): Promise<boolean> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const folders = entries.filter((e) => e.isDirectory()).map((e) => e.name);
+  if (!folders.includes('images') || folders.includes('masks') || folders.includes('labels')) return false;
+  return (await findAnnotationFiles(dir)).length > 0;
+}
+
+/** An annotated dataset matched to its image files. */
+export interface AnnotatedIndex {
+  pairs: ImagePair[];
+  annotations: AnnotationSet;
+  /** Stem → the image's annotations (images without any are absent). */
+  byStem: Map<string, ImageAnnotations>;
+  /** Annotated image names with no image file. */
+  unknownImages: string[];
+  /** Image stems without any annotation. */
+  unannotated: string[];
+}
+
+/** Indexes `images/` and the annotation files, matching annotations to image files by file name or stem. */
+export async function indexAnnotatedDataset(dir: string, problems?: string[]): Promise<AnnotatedIndex> {
+  const index = await discoverDataset(dir, { requireMasks: false, collectProblems: true });
+  if (index.problems.length > 0 && !problems)
+    throw new PyocyteErrors(`${dir}: ${index.problems.length} problems in the dataset`, index.problems);
+  problems?.push(...index.problems);
+  const annotations = await readAnnotations(index.root, problems ? { collectProblems: problems } : {});
+  const stemOfName = new Map<string, string>();
+  for (const pair of index.pairs) {
+    stemOfName.set(basename(pair.imagePath), pair.stem);
+    stemOfName.set(pair.stem, pair.stem);
+  }
+  const byStem = new Map<string, ImageAnnotations>();
+  const unknownImages: string[] = [];
+  for (const [name, image] of annotations.byImage) {
+    const stem = stemOfName.get(basename(name));
+    if (stem === undefined) unknownImages.push(name);
+    else byStem.set(stem, image);
+  }
+  const unannotated = index.pairs.filter((p) => !byStem.has(p.stem)).map((p) => p.stem);
+  return { pairs: index.pairs, annotations, byStem, unknownImages, unannotated };
+}
+
+/** The split: from train.* / val.* / test.* annotation files when there are any, else split.json or a seeded split of the annotated images. */
+function annotationSplit(found: AnnotatedIndex, root: string, options: DatasetOptions): Split {
+  const stems = [...found.byStem.keys()].sort();
+  if (found.annotations.splits.size > 0 && !options.splitFile) {
+    const split: Split = { train: [], val: [], test: [] };
+    for (const stem of stems) {
+      const subset = found.annotations.splits.get(found.byStem.get(stem)!.image);
+      if (subset) split[subset].push(stem);
+    }
+    return split;
+  }
+  const ownSplit = resolve(root, 'split.json');
+  const splitFile = options.splitFile ?? (existsSync(ownSplit) ? ownSplit : undefined);
+  return splitStems(stems, { splitFile, counts: options.splitCounts, seed: options.splitSeed ?? 0 });
+}
+
+/** The object classes: `--classes` (checked against the labels) or every label's class. */
+export function chooseClasses(annotations: Iterable<ImageAnnotations>, wanted?: readonly string[]): string[] {
+  const present = classesOf(annotations);
+  if (present.length === 0) fail('the annotations have no labelled objects (only missedlabel, or none at all)');
+  if (!wanted) return present;
+  const unknown = wanted.filter((c) => !present.includes(c));
+  if (unknown.length > 0) fail(`--classes names ${unknown.join(', ')}, which no annotation has; the classes are ${present.join(', ')}`);
+  return [...wanted];
+}
+
+/**
+ * Opens a folder of images with box/point annotations (see {@link isAnnotatedDataset}) as a
+ * dataset whose masks are drawn from the annotations ({@link rasterizeAnnotations}): background,
+ * then one class per label (`point-pus` merged into `pus`), or only `options.classes`. One class
+ * is a binary task, more a multi-class one. Images named in no annotation file are left out.
+ */
+export async function openAnnotatedDataset(dir: string, options: DatasetOptions = {}): Promise<OpenDataset> {
+  const found = await indexAnnotatedDataset(dir);
+  const note = options.onNote ?? (() => {});
+  if (found.unknownImages.length > 0) {
+    note(
+      `${found.unknownImages.length} annotated images have no file in ${dir}/images (${found.unknownImages.slice(0, 5).join(', ')}${found.unknownImages.length > 5 ? ', …' : ''}); their annotations are skipped`,
+    );
+  }
+  if (found.unannotated.length > 0) {
+    note(
+      `${found.unannotated.length} images have no annotation and are left out (${found.unannotated.slice(0, 5).join(', ')}${found.unannotated.length > 5 ? ', …' : ''})`,
+    );
+  }
+  const annotated = [...found.byStem.values()];
+  const classes = chooseClasses(annotated, options.classes);
+  const pointRadiusPx = typicalRadii(annotated, classes, options.cellDiameterPx);
+  const root = resolve(dir);
+  const split = annotationSplit(found, root, options);
+  const unused = leftOut(split, [...found.byStem.keys()]);
+  if (unused.length > 0) note(`${unused.length} annotated images are in no split file and are left out`);
+  const task = classes.length === 1 ? 'binary' : 'multiclass';
+  const scheme: LabelScheme = {
+    task,
+    outputChannels: task === 'binary' ? 1 : classes.length + 1,
+    classNames: ['background', ...classes],
+    mask: {},
+  };
+  note(
+    `annotations: ${found.annotations.files.map((f) => f.path).join(', ')}; classes ${classes.join(', ')}; point radius ${classes.map((c) => `${c} ${pointRadiusPx[c]?.toFixed(1) ?? '–'} px`).join(', ')}`,
+  );
+  const factor = scaleFactor({ pixelSizeUm: options.pixelSizeUm, targetPixelSizeUm: options.targetPixelSizeUm });
+  const pairs = new Map(found.pairs.map((p) => [p.stem, p]));
+  return {
+    index: { root, convention: 'images-masks', pairs: found.pairs, ignored: [], warnings: [], problems: [] },
+    split,
+    scheme,
+    pixelSizeUm: options.pixelSizeUm,
+    async load(subset, loadOptions = {}) {
+      const stems = split[subset];
+      if (stems.length === 0) fail(`the ${subset} subset of ${dir} is empty; check its annotation files or the split`);
+      let done = 0;
+      return mapPool(stems, 4, async (stem) => {
+        const sample = await loadAnnotatedSample(pairs.get(stem)!, found.byStem.get(stem)!, {
+          classes,
+          pointRadiusPx,
+          factor,
+          channels: options.channels,
+          intensityScaling: options.intensityScaling,
+          pixelSizeUm: options.pixelSizeUm,
+        });
+        loadOptions.onProgress?.(++done, stems.length);
+        return sample;
+      });
+    },
+  };
+}
+
+/** Reads one image and draws its labels from its annotations (then resamples both by `factor`). */
+async function loadAnnotatedSample(
+  pair: ImagePair,
+  annotations: ImageAnnotations,
+  o: { classes: string[]; pointRadiusPx: Record<string, number>; factor: number } & Pick<
+    DatasetOptions,
+    'channels' | 'intensityScaling' | 'pixelSizeUm'
+  >,
+): Promise<Sample> {
+  const name = displayName(pair.imagePath);
+  const { image: raster } = await decodeImage(pair.imagePath, { name });
+  const image = toFloatImage(raster, { file: name, channels: o.channels, scaling: o.intensityScaling });
+  const { width, height } = image;
+  const labels = rasterizeAnnotations(annotations, { width, height, classes: o.classes, pointRadiusPx: o.pointRadiusPx });
+  const sample: Sample = { stem: pair.stem, image, labels };
+  if (o.factor !== 1) {
+    const [w, h] = scaledSize(width, height, o.factor);
+    sample.image = resampleImage(image, { width: w, height: h });
+    sample.labels = resampleLabels({ width, height, data: labels }, { width: w, height: h }).data;
+  }
+  if (o.pixelSizeUm !== undefined) sample.pixelSizeUm = o.pixelSizeUm / o.factor;
+  return sample;
+}
