@@ -18,6 +18,7 @@ import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { evaluate } from '../src/workflows/evaluate.js';
+import { evaluateCounts } from '../src/workflows/evaluate-counts.js';
 import { reportSummary } from '../src/io/reports.js';
 import { train } from '../src/workflows/train.js';
 import type { TrainOptions } from '../src/train/options.js';
@@ -130,17 +131,16 @@ if (wanted('umid')) {
   const out = join(work, 'umid');
   await rm(out, { recursive: true, force: true });
   const trained = await train({ data, ...overrides, out, minutes }, {});
-  // TODO(lead): wire the `counts` helper's box/point evaluation here, on the val subset, e.g.
-  //   const report = await evaluate({ model: out, data, subset: 'val', progressStream: null });
-  //   detection: per class precision, recall, F1, count MAE, relative count error, bin agreement.
-  // Until then the row reports the training run and the pixel Dice on val (against the drawn masks).
+  const report = await evaluateCounts({ model: out, data, subset: 'val', progressStream: null, log: () => {} });
   emit({
     benchmark: 'umid',
     data: 'umid-urine',
     task: 'multiclass (boxes and points)',
     ...runFields(trained),
     val_dice_drawn_masks: trained.valDice,
-    detection: 'not wired yet (see TODO(lead) in bench/quality.ts)',
+    images: report.images,
+    point_radius_px: report.pointRadiusPx,
+    detection: report.perClass,
   });
 }
 const file = arg('out') ? join(root, arg('out')!) : join(root, 'bench', 'results', `quality-${dayStamp()}.json`);
