@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail, PyocyteError, PyocyteErrors } from '../util/errors.js';
 import { discoverDataset, type DatasetIndex } from './dataset.js';
-import type { MaskOptions, MaskPolarity, StrayValuePolicy } from './masks.js';
+import { instancesOfKind, type MaskKind, type MaskOptions, type MaskPolarity, type StrayValuePolicy } from './masks.js';
 import { displayName, loadSamples, readPair, type LoadOptions } from './samples.js';
 import { leftOut, type Split, splitStems } from './split.js';
 import type { Sample } from './types.js';
@@ -17,6 +17,8 @@ export interface DatasetOptions {
   /** Default 'binary', or 'multiclass' when a value map is given or declared by the dataset. */
   task?: Task;
   maskPolarity?: MaskPolarity;
+  /** Whether masks hold instance ids (see `MASK_KINDS`); default 'auto', decided per file. */
+  maskKind?: MaskKind;
   /** File value → class, e.g. "0:background,128:cytoplasm,255:nucleus". */
   valueMap?: string;
   strayValues?: StrayValuePolicy;
@@ -121,6 +123,7 @@ export async function openDataset(dir: string, options: DatasetOptions = {}): Pr
     valueMap: task === 'multiclass' ? valueMap : undefined,
     strayValues: options.strayValues,
     threshold: options.maskThreshold,
+    instances: instancesOfKind(options.maskKind),
   };
   const named = new Set([...split.train, ...split.val, ...split.test]);
   let verified = false;
