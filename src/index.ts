@@ -47,6 +47,16 @@ export { checkDataset } from './data/check.js';
 export { formatSummary } from './data/check-format.js';
 export { confusionMatrix, pixelMetrics, summarizeImages, bestThreshold } from './metrics/pixel.js';
 export { matchInstances, objectSummary } from './metrics/objects.js';
+export {
+  matchAtThresholds,
+  matchingScores,
+  sumCounts,
+  dsb2018Score,
+  countErrors,
+  MATCHING_THRESHOLDS,
+  DSB2018_THRESHOLDS,
+} from './metrics/matching.js';
+export { trueInstances } from './data/true-instances.js';
 export { runDemo, type DemoOptions } from './workflows/demo.js';
 export { PyocyteError } from './util/errors.js';
 export type { Sample } from './data/types.js';

@@ -2,7 +2,7 @@
 import type { Task } from '../nn/types.js';
 import { fail } from '../util/errors.js';
 import { type Fits, type OptionValues, defineOptions } from '../util/options.js';
-import { MASK_POLARITIES, STRAY_VALUE_POLICIES } from './masks.js';
+import { MASK_KINDS, MASK_POLARITIES, STRAY_VALUE_POLICIES } from './masks.js';
 import type { DatasetOptions } from './prepare.js';
 
 /** The segmentation tasks. */
@@ -49,6 +49,12 @@ export const DATASET_OPTIONS = defineOptions({
     choices: MASK_POLARITIES,
     defaultText: 'auto (the minority)',
     doc: 'which colour the objects are in two-valued masks',
+  },
+  maskKind: {
+    type: 'string',
+    choices: MASK_KINDS,
+    defaultText: 'auto',
+    doc: 'whether masks are binary or instance label images (a two-valued mask is binary unless this says instances)',
   },
   valueMap: { type: 'string', placeholder: 'MAP', doc: 'mask value → class, e.g. 0:background,128:cytoplasm,255:nucleus' },
   strayValues: { type: 'string', choices: STRAY_VALUE_POLICIES, defaultText: 'error', doc: 'mask values missing from --value-map' },

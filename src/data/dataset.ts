@@ -12,8 +12,9 @@ import { sizeMismatch } from './pair-checks.js';
 /** Folder layouts pyocyte recognises, tried in this order. */
 export const DATASET_CONVENTIONS = {
   nnunet: 'nnU-Net: imagesTr/<case>_0000.<ext> with labelsTr/<case>.<ext>',
-  'images-masks': 'images/ and masks/ (or labels/) folders whose files share names (extensions may differ)',
-  'suffix-mask': 'one folder: <name>.<ext> beside <name>_mask.<ext>',
+  'images-masks':
+    'images/ and masks/ (or labels/) folders whose files share names (extensions may differ), with instance label images in instances/ if any',
+  'suffix-mask': 'one folder: <name>.<ext> beside <name>_mask.<ext> (or Cellpose label images <name>_masks.<ext>)',
 } as const;
 export type DatasetConvention = keyof typeof DATASET_CONVENTIONS;
 
@@ -23,6 +24,10 @@ export interface ImagePair {
   stem: string;
   imagePath: string;
   maskPath?: string;
+  /** Its instance label image in `instances/` beside `masks/` (pyocyte's synthetic layout), when there is one. */
+  instancesPath?: string;
+  /** The mask is named `<name>_masks` (Cellpose's instance label images). */
+  cellposeMask?: boolean;
   /** The image's header, when discovery read it without a problem. */
   imageInfo?: ImageInfo;
   /** The mask's header, likewise. */
@@ -63,6 +68,9 @@ export interface DiscoverOptions {
 /** Mask files beside their images end with one of these (Cellpose uses `_masks`). */
 const MASK_SUFFIXES = ['_mask', '_masks', '_label', '_labels'];
 const MASK_FOLDERS = ['masks', 'labels'];
+/** Instance label images beside the mask folder, under the images' names. */
+const INSTANCE_FOLDER = 'instances';
+const CELLPOSE_SUFFIX = '_masks';
 const NNUNET_CHANNEL = /^(.*)_(\d{4})$/;
 
 interface Listing {
@@ -108,6 +116,8 @@ interface Layout {
   masks: Map<string, string>;
   imageFolder: string;
   maskFolder?: string;
+  /** Stem → file in `instances/`. */
+  instances: Map<string, string>;
 }
 
 async function folderLayout(
@@ -153,7 +163,11 @@ async function folderLayout(
     const imageStems = new Set(images.keys());
     masks = byStem(`${maskFolder}/`, maskNames, problems, (n) => maskStem(n, imageStems));
   }
-  return { convention: nnunet ? 'nnunet' : 'images-masks', images, masks, imageFolder, maskFolder };
+  const instances =
+    !nnunet && maskFolder && top.folders.includes(INSTANCE_FOLDER)
+      ? byStem(`${INSTANCE_FOLDER}/`, await imageFiles(root, INSTANCE_FOLDER, index), problems)
+      : new Map<string, string>();
+  return { convention: nnunet ? 'nnunet' : 'images-masks', images, masks, imageFolder, maskFolder, instances };
 }
 
 /** Image files in a sub-folder; anything else there is ignored with a warning. */
@@ -175,7 +189,20 @@ function flatLayout(top: Listing, index: Pick<DatasetIndex, 'ignored'>, problems
   const images = byStem('', plain, problems);
   const imageStems = new Set(images.keys());
   const masks = byStem('', imageNames.filter(isMask), problems, (n) => maskStem(n, imageStems));
-  return { convention: 'suffix-mask', images, masks, imageFolder: '' };
+  return { convention: 'suffix-mask', images, masks, imageFolder: '', instances: new Map() };
+}
+
+/** Instance label images that do not line up with the images: usable, but worth saying. */
+function instanceWarnings(layout: Layout, warnings: string[]): void {
+  if (layout.instances.size === 0) return;
+  const orphans = [...layout.instances.keys()].filter((stem) => !layout.images.has(stem));
+  for (const stem of orphans) warnings.push(`${INSTANCE_FOLDER}/${layout.instances.get(stem)} has no image; ignored`);
+  const missing = [...layout.images.keys()].filter((stem) => !layout.instances.has(stem));
+  if (missing.length > 0) {
+    warnings.push(
+      `${plural(missing.length, 'image')} (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}) have no instance label image in ${INSTANCE_FOLDER}/; their objects are scored as connected components of the mask, where touching cells merge`,
+    );
+  }
 }
 
 /** A file's header, or the user-facing problem with it (other errors are bugs and propagate). */
@@ -191,11 +218,16 @@ async function headerOrProblem(path: string, name: string): Promise<ImageInfo | 
 async function checkPairFiles(pairs: ImagePair[], root: string, problems: string[]): Promise<void> {
   const rel = (path: string) => path.slice(root.length + 1);
   const found = await mapPool(pairs, 8, async (pair) => {
-    const [image, mask] = await Promise.all([
+    const [image, mask, instances] = await Promise.all([
       headerOrProblem(pair.imagePath, rel(pair.imagePath)),
       pair.maskPath ? headerOrProblem(pair.maskPath, rel(pair.maskPath)) : undefined,
+      pair.instancesPath ? headerOrProblem(pair.instancesPath, rel(pair.instancesPath)) : undefined,
     ]);
-    const messages = [image, mask].filter((r) => r instanceof PyocyteError).map((r) => r.message);
+    const messages = [image, mask, instances].filter((r) => r instanceof PyocyteError).map((r) => r.message);
+    if (instances && !(instances instanceof PyocyteError) && !(image instanceof PyocyteError)) {
+      const mismatch = sizeMismatch({ name: rel(pair.instancesPath!), info: instances }, { name: rel(pair.imagePath), info: image });
+      if (mismatch) messages.push(mismatch);
+    }
     if (!(image instanceof PyocyteError)) pair.imageInfo = image;
     if (mask && !(mask instanceof PyocyteError)) pair.maskInfo = mask;
     if (pair.imageInfo && pair.maskInfo) {
@@ -231,7 +263,12 @@ export async function discoverDataset(dir: string, options: DiscoverOptions = {}
   const foldered = top.folders.includes('imagesTr') || top.folders.includes('images');
   const layout = foldered ? await folderLayout(root, top, index, problems) : flatLayout(top, index, problems);
   if (foldered)
-    index.ignored.push(...top.files, ...top.folders.filter((f) => f !== layout.imageFolder && f !== layout.maskFolder).map((f) => `${f}/`));
+    index.ignored.push(
+      ...top.files,
+      ...top.folders
+        .filter((f) => f !== layout.imageFolder && f !== layout.maskFolder && !(f === INSTANCE_FOLDER && layout.instances.size > 0))
+        .map((f) => `${f}/`),
+    );
   index.convention = layout.convention;
 
   if (layout.images.size === 0 && layout.masks.size === 0 && problems.length === 0) {
@@ -261,8 +298,13 @@ export async function discoverDataset(dir: string, options: DiscoverOptions = {}
       const expected = layout.convention === 'suffix-mask' ? `${stem}_mask.png` : `${maskDir}${stem}.png`;
       problems.push(`${imageDir}${name} has no mask (expected e.g. ${expected})`);
     }
-    index.pairs.push({ stem, imagePath: join(root, imageDir, name), maskPath: maskName ? join(root, maskDir, maskName) : undefined });
+    const pair: ImagePair = { stem, imagePath: join(root, imageDir, name), maskPath: maskName ? join(root, maskDir, maskName) : undefined };
+    if (maskName && stemOf(maskName) === `${stem}${CELLPOSE_SUFFIX}`) pair.cellposeMask = true;
+    const instanceName = layout.instances.get(stem);
+    if (instanceName) pair.instancesPath = join(root, INSTANCE_FOLDER, instanceName);
+    index.pairs.push(pair);
   }
+  instanceWarnings(layout, index.warnings);
   for (const [stem, name] of layout.masks) {
     if (!layout.images.has(stem)) problems.push(`${maskDir}${name} has no image (expected e.g. ${imageDir}${stem}.png)`);
   }

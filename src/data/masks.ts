@@ -1,4 +1,5 @@
 import { PyocyteError } from '../util/errors.js';
+import { checkName } from '../util/registry.js';
 import type { Task } from '../nn/types.js';
 import type { RasterImage } from '../image/types.js';
 import {
@@ -24,6 +25,20 @@ export const MASK_POLARITIES = {
 } as const;
 export type MaskPolarity = keyof typeof MASK_POLARITIES;
 
+/** What the values of a binary-task mask mean (`--mask-kind`). */
+export const MASK_KINDS = {
+  auto: 'a >8-bit mask (or a Cellpose <name>_masks file) with background 0 and more than two values holds instance ids; a two-valued mask is binary whatever its bit depth',
+  binary: 'every mask is a binary mask (objects vs background), whatever its bit depth and values',
+  instances: 'every mask is an instance label image: 0 is background, each other value one object',
+} as const;
+export type MaskKind = keyof typeof MASK_KINDS;
+
+/** `MaskOptions.instances` for a mask kind: forced one way, or decided per file. */
+export function instancesOfKind(kind: MaskKind | undefined): boolean | undefined {
+  if (kind !== undefined) checkName(MASK_KINDS, kind, 'mask kind');
+  return kind === 'instances' ? true : kind === 'binary' ? false : undefined;
+}
+
 /** What to do with mask values that a value map does not list. */
 export const STRAY_VALUE_POLICIES = {
   error: 'fail, listing the values and their pixel counts',
@@ -45,8 +60,10 @@ export interface MaskOptions {
   strayValues?: StrayValuePolicy;
   /** Binary masks: the file value that is background, fixed for a whole dataset (set by `resolveMaskOptions`). */
   background?: number;
-  /** Treat the mask as an instance label image (0 = background, each other value one object). */
+  /** Treat the mask as an instance label image (true) or not (false); default decided per file (see `MASK_KINDS.auto`). */
   instances?: boolean;
+  /** The file is named as a label image (Cellpose's `<name>_masks`), so an 8-bit one with many values holds ids too. */
+  labelImageName?: boolean;
   /** How messages name the mask file. */
   file?: string;
 }
@@ -70,14 +87,16 @@ const MAX_DIRECT_CLASS = 31;
 /** Below this share of in-between pixels inside regions, in-between grays are edge seams. */
 const MIN_INTERIOR_FRACTION = 0.25;
 
-const maxOfDepth = (bitDepth: number) => (bitDepth === 8 ? 255 : bitDepth === 16 ? 65535 : Number.POSITIVE_INFINITY);
-
-/** Whether a mask is an instance label image: >8-bit with background 0 and object ids, not 0/max. */
+/**
+ * Whether a mask is an instance label image: background 0 and more than two values, in a >8-bit
+ * file or one named as a label image. A two-valued mask is binary whatever its bit depth (a 0/1
+ * 16-bit or float TIFF, as QuPath exports it), unless the user says otherwise.
+ */
 function isInstanceMask(histogram: ValueHistogram, bitDepth: number, options: MaskOptions): boolean {
   if (options.instances !== undefined) return options.instances;
   const { values } = histogram;
-  if (bitDepth === 8 || values[0] !== 0 || values.length < 2) return false;
-  return !(values.length === 2 && values[1] === maxOfDepth(bitDepth));
+  if (values[0] !== 0 || values.length <= 2) return false;
+  return bitDepth !== 8 || options.labelImageName === true;
 }
 
 function instanceLabels(values: MaskValues, histogram: ValueHistogram, options: MaskOptions, file: string): MaskLabels {
@@ -182,7 +201,8 @@ function classIndexLabels(values: MaskValues, histogram: ValueHistogram, file: s
  * Turns a mask file into class labels.
  * - binary, two values: `polarity` says which is foreground; 'auto' takes the less frequent one and
  *   says so in `note`. A single-valued mask is all background.
- * - binary, more values: a >8-bit mask with background 0 is an instance label image (`instances`);
+ * - binary, more values: a >8-bit mask (or a Cellpose `_masks` file) with background 0 is an instance
+ *   label image (`instances`), unless `instances` is false;
  *   an 8-bit mask whose extra values fill regions (0/128/255 cytoplasm + nucleus) has its majority
  *   extreme as background and the rest as foreground; extra values only along edges (anti-aliasing)
  *   fail, suggesting `threshold` or `valueMap`.
@@ -209,6 +229,16 @@ export function maskToLabels(mask: RasterImage, options: MaskOptions = {}): Mask
   }
   if (task === 'multiclass') return classIndexLabels(values, histogram, file);
   if (isInstanceMask(histogram, mask.bitDepth, options)) return instanceLabels(values, histogram, options, file);
+  if (options.instances === false && isInstanceMask(histogram, mask.bitDepth, { ...options, instances: undefined })) {
+    // A label image read as binary (--mask-kind binary): every id is foreground, not gray edges.
+    const { labels } = instanceLabels(values, histogram, options, file);
+    return {
+      labels,
+      classes: 2,
+      polarity: 'white',
+      note: 'instance label image read as a binary mask (--mask-kind binary): every id is foreground',
+    };
+  }
   return binaryLabels(values, histogram, mask, options, file);
 }
 
@@ -216,11 +246,13 @@ export function maskToLabels(mask: RasterImage, options: MaskOptions = {}): Mask
 export interface MaskSurvey {
   histogram: ValueHistogram;
   bitDepth: 8 | 16 | 32;
+  /** Named as a label image (Cellpose's `_masks`). */
+  labelImageName?: boolean;
 }
 
 /** Surveys a mask raster for {@link resolveMaskOptions}. */
-export function surveyMask(mask: RasterImage, file?: string): MaskSurvey {
-  return { histogram: valueHistogram(maskValues(mask, file)), bitDepth: mask.bitDepth };
+export function surveyMask(mask: RasterImage, file?: string, labelImageName?: boolean): MaskSurvey {
+  return { histogram: valueHistogram(maskValues(mask, file)), bitDepth: mask.bitDepth, labelImageName };
 }
 
 /**
@@ -233,7 +265,10 @@ export function resolveMaskOptions(surveys: readonly MaskSurvey[], options: Mask
   if (task !== 'binary' || options.valueMap || options.background !== undefined) return { options };
   const total: ValueHistogram = { values: [], counts: [] };
   for (const survey of surveys) {
-    if (options.threshold !== undefined || !isInstanceMask(survey.histogram, survey.bitDepth, options))
+    if (
+      options.threshold !== undefined ||
+      !isInstanceMask(survey.histogram, survey.bitDepth, { ...options, labelImageName: survey.labelImageName })
+    )
       mergeHistograms(total, survey.histogram);
   }
   if (total.values.length === 0) return { options };

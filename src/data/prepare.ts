@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fail, PyocyteError, PyocyteErrors } from '../util/errors.js';
 import { openAnnotatedDataset, isAnnotatedDataset } from './annotations/dataset.js';
 import { discoverDataset, type DatasetIndex } from './dataset.js';
-import type { MaskOptions, MaskPolarity, StrayValuePolicy } from './masks.js';
+import { instancesOfKind, type MaskKind, type MaskOptions, type MaskPolarity, type StrayValuePolicy } from './masks.js';
 import { displayName, loadSamples, readPair, type LoadOptions } from './samples.js';
 import { leftOut, type Split, splitStems } from './split.js';
 import type { Sample } from './types.js';
@@ -18,6 +18,8 @@ export interface DatasetOptions {
   /** Default 'binary', or 'multiclass' when a value map is given or declared by the dataset. */
   task?: Task;
   maskPolarity?: MaskPolarity;
+  /** Whether masks hold instance ids (see `MASK_KINDS`); default 'auto', decided per file. */
+  maskKind?: MaskKind;
   /** File value → class, e.g. "0:background,128:cytoplasm,255:nucleus". */
   valueMap?: string;
   strayValues?: StrayValuePolicy;
@@ -127,6 +129,7 @@ export async function openDataset(dir: string, options: DatasetOptions = {}): Pr
     valueMap: task === 'multiclass' ? valueMap : undefined,
     strayValues: options.strayValues,
     threshold: options.maskThreshold,
+    instances: instancesOfKind(options.maskKind),
   };
   const named = new Set([...split.train, ...split.val, ...split.test]);
   let verified = false;

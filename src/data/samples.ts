@@ -75,6 +75,8 @@ export interface LoadedPair {
   file: ImageInfo;
   /** The mask file's header. */
   maskFile: ImageInfo;
+  /** The instance label image of `pair.instancesPath`, as stored. */
+  instanceMask?: RasterImage;
   /** The stored values of the channels used. */
   range: ValueRange;
 }
@@ -111,14 +113,27 @@ export async function readPair(pair: ImagePair, options: LoadOptions = {}): Prom
   const imageName = displayName(pair.imagePath);
   if (!pair.maskPath) throw new PyocyteError(`${imageName} has no mask; training and evaluation need one per image`, { file: imageName });
   const maskName = displayName(pair.maskPath);
-  const [image, mask] = await Promise.all([
+  const instanceName = pair.instancesPath ? displayName(pair.instancesPath) : undefined;
+  const [image, mask, instances] = await Promise.all([
     decodeImage(pair.imagePath, { maxPixels: options.maxPixels, name: imageName }),
     decodeImage(pair.maskPath, { maxPixels: options.maxPixels, name: maskName }),
+    pair.instancesPath ? decodeImage(pair.instancesPath, { maxPixels: options.maxPixels, name: instanceName }) : undefined,
   ]);
-  const mismatch = sizeMismatch({ name: maskName, info: mask.info }, { name: imageName, info: image.info });
-  if (mismatch) throw new PyocyteError(mismatch, { file: maskName });
+  for (const [name, info] of [[maskName, mask.info] as const, ...(instances ? [[instanceName!, instances.info] as const] : [])]) {
+    const mismatch = sizeMismatch({ name, info }, { name: imageName, info: image.info });
+    if (mismatch) throw new PyocyteError(mismatch, { file: name });
+  }
   const float = toFloatImage(image.image, { file: imageName, channels: options.channels, scaling: options.intensityScaling });
-  return { pair, image: float, mask: mask.image, file: image.info, maskFile: mask.info, range: valueRange(image.image, options.channels) };
+  const loaded: LoadedPair = {
+    pair,
+    image: float,
+    mask: mask.image,
+    file: image.info,
+    maskFile: mask.info,
+    range: valueRange(image.image, options.channels),
+  };
+  if (instances) loaded.instanceMask = instances.image;
+  return loaded;
 }
 
 /** Turns a read pair into a sample: mask to labels, then resampling by `factor`. Lower level than `loadSample`. */
@@ -129,9 +144,15 @@ export function pairToSample(
   pixelSizeUm?: number,
 ): { sample: Sample; note?: string; polarity?: 'white' | 'black' } {
   const { pair, image, mask } = loaded;
-  const converted = maskToLabels(mask, { ...options, file: displayName(pair.maskPath!) });
+  const converted = maskToLabels(mask, { ...options, labelImageName: pair.cellposeMask, file: displayName(pair.maskPath!) });
+  if (loaded.instanceMask) {
+    converted.instances = maskToLabels(loaded.instanceMask, { instances: true, file: displayName(pair.instancesPath!) }).instances;
+  }
   const sample: Sample = { stem: pair.stem, image, labels: converted.labels };
-  if (converted.instances) sample.instances = converted.instances;
+  if (converted.instances) {
+    sample.instances = converted.instances;
+    sample.instanceSource = 'label images';
+  }
   if (factor !== 1) {
     const [width, height] = scaledSize(image.width, image.height, factor);
     sample.image = resampleImage(image, { width, height });
@@ -185,7 +206,7 @@ export async function loadSamples(
       continue;
     }
     try {
-      surveys.push(surveyMask(item.mask, displayName(item.pair.maskPath!)));
+      surveys.push(surveyMask(item.mask, displayName(item.pair.maskPath!), item.pair.cellposeMask));
       usable.push(item);
     } catch (error) {
       if (!(error instanceof PyocyteError)) throw error;
@@ -215,6 +236,8 @@ export async function loadSamples(
     throw new PyocyteErrors(`${plural(problems.length, 'problem')} loading ${plural(pairs.length, 'image/mask pair')}`, problems);
   }
   if (instanceMasks > 0)
-    options.onNote?.(`masks: ${instanceMasks} of ${samples.length} are instance label images (0 = background, one id per object)`);
+    options.onNote?.(
+      `masks: ${instanceMasks} of ${samples.length} images have instance label images (0 = background, one id per object)${instanceMasks < samples.length ? '; the others are scored by connected components, where touching cells merge' : ''}`,
+    );
   return samples;
 }

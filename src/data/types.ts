@@ -5,6 +5,10 @@ import type { FloatImage } from '../image/types.js';
  * Images are row-major with interleaved channels, `[H, W, C]` (image/types.ts).
  */
 
+import type { InstanceSource } from '../metrics/instance-scores.js';
+
+export type { InstanceSource };
+
 /** One training/evaluation example, ready for patches and augmentation. */
 export interface Sample {
   stem: string;
@@ -12,8 +16,14 @@ export interface Sample {
   image: FloatImage;
   /** Class index per pixel, `[H, W]`; 0 is background. Binary tasks use 0/1. */
   labels: Uint8Array;
-  /** Instance id per pixel, `[H, W]`, 0 = none; from an instance mask or connected components. */
+  /**
+   * Instance id per pixel, `[H, W]`, 0 = none, when the dataset has instance label images (the mask
+   * itself, `instances/<name>`, or Cellpose's `<name>_masks`). Absent for binary masks: see
+   * `trueInstances` (data/true-instances.ts), which falls back to connected components.
+   */
   instances?: Int32Array;
+  /** Set with `instances`: always 'label images'. */
+  instanceSource?: InstanceSource;
   /** Micrometres per pixel after resampling, when known. */
   pixelSizeUm?: number;
 }

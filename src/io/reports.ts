@@ -3,11 +3,22 @@ import { csvField } from '../util/csv.js';
 import type { InstanceMatch, ObjectSummary } from '../metrics/objects.js';
 import type { MeanImageMetrics, PixelMetrics } from '../metrics/pixel.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { atThreshold } from '../metrics/instance-scores.js';
+import {
+  type EvaluationInstances,
+  type ImageInstances,
+  INSTANCE_CSV_COLUMNS,
+  instanceCsvFields,
+  instanceJson,
+  instanceMarkdown,
+} from './instance-report.js';
 
 export interface ImageScores {
   image: string;
   metrics: PixelMetrics;
   objects: InstanceMatch;
+  /** Scores against the true instances at every report threshold, and where they came from. */
+  instances?: ImageInstances;
 }
 
 /** Everything `pyocyte evaluate` measured. */
@@ -29,6 +40,8 @@ export interface EvaluationReport {
   /** Averaged over images. */
   meanImage: MeanImageMetrics;
   objects: ObjectSummary;
+  /** StarDist's matching against the true instances, summed over images, and where the true instances came from. */
+  instances?: EvaluationInstances;
   perImage: ImageScores[];
 }
 
@@ -43,6 +56,14 @@ export function reportSummary(report: EvaluationReport): Record<string, unknown>
     mean_image_dice: report.meanImage.meanDice,
     object_f1: report.objects.f1,
     count_mae: report.objects.countMae,
+    ...(report.instances
+      ? {
+          'ap_0.5': atThreshold(report.instances.byThreshold, 0.5).averagePrecision,
+          dsb2018: report.instances.dsb2018,
+          count_mean_relative_error: report.instances.countMeanRelativeError,
+          truth: report.instances.sources['connected components'] > 0 ? 'connected components' : 'label images',
+        }
+      : {}),
     images: report.images,
     subset: report.subset,
   };
@@ -72,16 +93,22 @@ function markdown(report: EvaluationReport): string {
     '',
     `Pixel accuracy ${f4(report.pixels.accuracy)} (mean per image ${f4(report.meanImage.accuracy)}).`,
     '',
-    '## Objects (IoU ≥ 0.5)',
-    '',
-    '| precision | recall | F1 | count MAE | mean true count | mean predicted count |',
-    '|---|---|---|---|---|---|',
-    `| ${f4(report.objects.precision)} | ${f4(report.objects.recall)} | ${f4(report.objects.f1)} | ${f4(report.objects.countMae)} | ${f4(report.objects.meanTrueCount)} | ${f4(report.objects.meanPredictedCount)} |`,
-    '',
+    ...(report.instances ? instanceMarkdown(report.instances) : objectsMarkdown(report.objects)),
     'Per-image scores: `per_image.csv`.',
     '',
   ];
   return lines.join('\n');
+}
+
+function objectsMarkdown(objects: ObjectSummary): string[] {
+  return [
+    '## Objects (IoU ≥ 0.5)',
+    '',
+    '| precision | recall | F1 | count MAE | mean true count | mean predicted count |',
+    '|---|---|---|---|---|---|',
+    `| ${f4(objects.precision)} | ${f4(objects.recall)} | ${f4(objects.f1)} | ${f4(objects.countMae)} | ${f4(objects.meanTrueCount)} | ${f4(objects.meanPredictedCount)} |`,
+    '',
+  ];
 }
 
 function perImageCsv(report: EvaluationReport): string {
@@ -99,8 +126,9 @@ function perImageCsv(report: EvaluationReport): string {
     'predicted_count',
     'matched',
     'object_f1',
+    ...(report.instances ? INSTANCE_CSV_COLUMNS : []),
   ];
-  const rows = report.perImage.map(({ image, metrics, objects }) => {
+  const rows = report.perImage.map(({ image, metrics, objects, instances }) => {
     const fg = metrics.perClass.slice(1);
     const mean = (pick: (c: (typeof fg)[number]) => number) => fg.reduce((a, c) => a + pick(c), 0) / fg.length;
     return [
@@ -115,6 +143,7 @@ function perImageCsv(report: EvaluationReport): string {
       objects.predictedCount,
       objects.truePositives,
       f4(objects.f1),
+      ...(report.instances && instances ? instanceCsvFields(instances) : []),
     ].join(',');
   });
   return `${[header.join(','), ...rows].join('\n')}\n`;
@@ -132,6 +161,7 @@ export async function writeEvaluationReport(dir: string, report: EvaluationRepor
       iou: p.metrics.meanIou,
       accuracy: p.metrics.accuracy,
       objects: { true: p.objects.trueCount, predicted: p.objects.predictedCount, matched: p.objects.truePositives },
+      ...(p.instances ? { instances: instanceJson(p.instances) } : {}),
     })),
   };
   await writeFileAtomic(join(dir, 'report.json'), `${JSON.stringify(json, null, 2)}\n`);

@@ -7,10 +7,11 @@
  * Labels ≤ 0 are background; ids need not be consecutive.
  */
 import { fail } from '../util/errors.js';
+import { instanceOverlaps, optimalMatches } from './matching.js';
 
 /** Options of {@link matchInstances}. */
 export interface MatchOptions {
-  /** A pair counts as a match when IoU ≥ this. Above 0.5 matches are unique anyway. Default 0.5. */
+  /** A pair can match when IoU ≥ this (in (0, 1]). Default 0.5. */
   iouThreshold?: number;
 }
 
@@ -53,73 +54,32 @@ function scores(tp: number, fp: number, fn: number): { precision: number; recall
   };
 }
 
-function addTo(map: Map<number, number>, key: number, amount: number): void {
-  map.set(key, (map.get(key) ?? 0) + amount);
-}
-
 /**
- * Matches predicted to true instances of one image (both `[H, W]` instance-id maps). The
- * intersection table is sparse and filled in one pass over runs of equal (pred, true) pairs;
- * pairs are then taken greedily by IoU descending (ties: smaller predicted id, then true id),
- * each instance used at most once.
+ * Matches predicted to true instances of one image (both `[H, W]` instance-id maps) one to one,
+ * as StarDist does (see `optimalMatches` in ./matching.ts): the most pairs at IoU ≥ the
+ * threshold, ties broken by summed IoU. Above IoU 0.5 matches are unique, so this equals taking
+ * pairs greedily by IoU.
  */
 export function matchInstances(predicted: Int32Array, truth: Int32Array, options: MatchOptions = {}): InstanceMatch {
   const iouThreshold = options.iouThreshold ?? 0.5;
   if (!(iouThreshold > 0 && iouThreshold <= 1)) fail(`iouThreshold must be in (0, 1], got ${iouThreshold}`);
-  if (predicted.length !== truth.length) {
-    fail(`the predicted instances have ${predicted.length} pixels but the true ones have ${truth.length}; they must be the same size`);
-  }
-  const predictedArea = new Map<number, number>();
-  const trueArea = new Map<number, number>();
-  const intersection = new Map<number, Map<number, number>>();
-  const flush = (p: number, t: number, run: number): void => {
-    if (p > 0) addTo(predictedArea, p, run);
-    if (t > 0) addTo(trueArea, t, run);
-    if (p > 0 && t > 0) {
-      let row = intersection.get(p);
-      if (row === undefined) intersection.set(p, (row = new Map()));
-      addTo(row, t, run);
-    }
-  };
-  const n = predicted.length;
-  let i = 0;
-  while (i < n) {
-    const p = predicted[i];
-    const t = truth[i];
-    let j = i + 1;
-    while (j < n && predicted[j] === p && truth[j] === t) j++;
-    if (p > 0 || t > 0) flush(p, t, j - i);
-    i = j;
-  }
-  const candidates: [number, number, number][] = [];
-  for (const [p, row] of intersection) {
-    const areaP = predictedArea.get(p) ?? 0;
-    for (const [t, inter] of row) {
-      const iou = inter / (areaP + (trueArea.get(t) ?? 0) - inter);
-      if (iou >= iouThreshold) candidates.push([p, t, iou]);
-    }
-  }
-  candidates.sort((a, b) => b[2] - a[2] || a[0] - b[0] || a[1] - b[1]);
-  const usedP = new Set<number>();
-  const usedT = new Set<number>();
-  const matches: [number, number, number][] = [];
-  for (const candidate of candidates) {
-    if (usedP.has(candidate[0]) || usedT.has(candidate[1])) continue;
-    usedP.add(candidate[0]);
-    usedT.add(candidate[1]);
-    matches.push(candidate);
-  }
+  const overlaps = instanceOverlaps(predicted, truth);
+  const matches = optimalMatches(overlaps, iouThreshold).map(([p, t, iou]): [number, number, number] => [
+    overlaps.predictedIds[p],
+    overlaps.trueIds[t],
+    iou,
+  ]);
   const tp = matches.length;
-  const fp = predictedArea.size - tp;
-  const fn = trueArea.size - tp;
+  const fp = overlaps.predictedIds.length - tp;
+  const fn = overlaps.trueIds.length - tp;
   return {
     matches,
     truePositives: tp,
     falsePositives: fp,
     falseNegatives: fn,
     ...scores(tp, fp, fn),
-    predictedCount: predictedArea.size,
-    trueCount: trueArea.size,
+    predictedCount: overlaps.predictedIds.length,
+    trueCount: overlaps.trueIds.length,
   };
 }
 

@@ -16,6 +16,7 @@ export interface SceneSettings {
   cellCount: [number, number];
   redCellCount: [number, number];
   touchingFraction: number;
+  clumpCount: [number, number];
   blurSigmaPx: [number, number];
   illumination: number;
 }
@@ -62,10 +63,51 @@ const jitter = (random: Random, value: number, relative: number) => value * (1 +
 /** Draws a scene; the generator's streams are forked per layer so layers vary independently. */
 export function sampleScene(random: Random, settings: SceneSettings): Scene {
   const cells = samplePusCells(random.fork(1), settings);
+  addClumps(random.fork(5), settings, cells);
   const redCells = sampleRedCells(random.fork(2), settings, cells);
   const { marks, fibres } = sampleDebris(random.fork(3), settings);
   const stain = sampleStain(random.fork(4), settings);
   return { cells, redCells, marks, fibres, stain };
+}
+
+/** Cells per clump, inclusive: clumps are what distance-transform watershed splits worst. */
+const CLUMP_SIZE: [number, number] = [2, 6];
+
+/**
+ * Adds clumps of 2–6 pus cells, each pressed into one or two members of its clump with up to a
+ * quarter of their radii overlapping (more than pairs elsewhere), clear of all other cells. Every
+ * cell keeps its own outline, so the instance labels stay one id per cell.
+ */
+function addClumps(random: Random, settings: SceneSettings, cells: PusCell[]): void {
+  const { width, height, pixelSizeUm } = settings;
+  const scale = 1 / pixelSizeUm;
+  const clumps = random.int(settings.clumpCount[0], settings.clumpCount[1] + 1);
+  for (let c = 0; c < clumps; c++) {
+    const size = random.int(CLUMP_SIZE[0], CLUMP_SIZE[1] + 1);
+    const members: PusCell[] = [];
+    for (let attempt = 0; attempt < 400 && members.length < size; attempt++) {
+      const radius = random.uniform(5, 7) * scale;
+      let x = random.uniform(0, width);
+      let y = random.uniform(0, height);
+      if (members.length > 0) {
+        const other = members[random.int(0, members.length)].outline;
+        const angle = random.uniform(0, 2 * Math.PI);
+        const distance = (other.radius + radius) * random.uniform(0.72, 0.9);
+        x = other.centerX + distance * Math.cos(angle);
+        y = other.centerY + distance * Math.sin(angle);
+        if (x < 0 || y < 0 || x >= width || y >= height) continue;
+      }
+      const gap = (cell: PusCell) => Math.hypot(cell.outline.centerX - x, cell.outline.centerY - y) - cell.outline.radius - radius;
+      // Overlap at most 28% of the radii sum, so no cell hides most of another.
+      const fits =
+        members.every((cell) => gap(cell) > -0.28 * (cell.outline.radius + radius)) &&
+        cells.every((cell) => members.includes(cell) || gap(cell) > 2);
+      if (!fits) continue;
+      const cell = samplePusCell(random, x, y, radius, scale);
+      members.push(cell);
+      cells.push(cell);
+    }
+  }
 }
 
 function samplePusCells(random: Random, settings: SceneSettings): PusCell[] {

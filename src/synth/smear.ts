@@ -25,12 +25,14 @@ export interface SynthOptions {
   seed?: number;
   /** Micrometres per pixel (default 0.25, so a 12 µm neutrophil is ≈ 48 px across). */
   pixelSizeUm?: number;
-  /** Pus cells per image, [min, max] inclusive (default [12, 28] per 128 × 96 µm field, scaled by area). */
+  /** Pus cells per image outside clumps, [min, max] inclusive (default [12, 28] per 128 × 96 µm field, scaled by area). */
   cellCount?: [number, number];
   /** Red cells per image, [min, max] inclusive (default [15, 40] per 128 × 96 µm field, scaled by area). */
   redCellCount?: [number, number];
   /** Probability that a pus cell is placed pressed against an earlier one (default 0.3). */
   touchingFraction?: number;
+  /** Clumps of 2–6 touching, overlapping pus cells per image, [min, max] (default [1, 3] per 128 × 96 µm field, scaled by area). */
+  clumpCount?: [number, number];
   /** Defocus blur, Gaussian sigma in pixels, drawn per image from [min, max] (default [0.4, 1.2]). */
   blurSigmaPx?: [number, number];
   /** Camera noise standard deviation in 8-bit grey levels at full brightness (default 3). */
@@ -95,6 +97,7 @@ export function resolveSynthOptions(options: SynthOptions = {}): ResolvedSynthOp
     cellCount: checkRange('cellCount', options.cellCount ?? byArea(12, 28), 0, 65535, true),
     redCellCount: checkRange('redCellCount', options.redCellCount ?? byArea(15, 40), 0, 1e6, true),
     touchingFraction: checkNumber('touchingFraction', options.touchingFraction ?? 0.3, 0, 1),
+    clumpCount: checkRange('clumpCount', options.clumpCount ?? (options.cellCount?.[1] === 0 ? [0, 0] : byArea(1, 3)), 0, 10000, true),
     blurSigmaPx: checkRange('blurSigmaPx', options.blurSigmaPx ?? [0.4, 1.2], 0, 20, false),
     noiseStd: checkNumber('noiseStd', options.noiseStd ?? 3, 0, 100),
     illumination: checkNumber('illumination', options.illumination ?? 0.2, 0, 1),
@@ -103,7 +106,7 @@ export function resolveSynthOptions(options: SynthOptions = {}): ResolvedSynthOp
 
 /**
  * Generates one synthetic 100× bright-field smear of pus (Giemsa-like stain): pus cells with
- * 2–5 purple nuclear lobes and granular lilac cytoplasm, some pressed together; pink red cells
+ * 2–5 purple nuclear lobes and granular lilac cytoplasm, some pressed together and some in clumps of 2–6; pink red cells
  * with pale centres; debris, bacteria and fibres; uneven light, defocus and camera noise.
  * Pure and deterministic: the same options give the same bytes on every machine.
  *

@@ -9,7 +9,8 @@ import type { DemoOptionFields } from './options.generated.js';
 import { DEMO_DEFAULTS } from './options.js';
 import { evaluate } from './evaluate.js';
 import { predictFiles } from './predict-files.js';
-import { reportSummary } from '../io/reports.js';
+import { type EvaluationReport, reportSummary } from '../io/reports.js';
+import { atThreshold } from '../metrics/instance-scores.js';
 import { train } from './train.js';
 
 /** Options of {@link runDemo}; the docs and defaults of most are in DEMO_OPTIONS (./options.ts). */
@@ -21,11 +22,43 @@ export interface DemoOptions extends DemoOptionFields {
 export interface DemoResult {
   dice: number;
   iou: number;
+  /** Cell detection F1 at IoU ≥ 0.5 against the generator's true instances (`data/instances/`). */
   objectF1: number;
+  /** Cell scores against the generator's true instances, summed over the test images. */
+  cells: DemoCellScores;
   seconds: number;
   trainSeconds: number;
   predictions: string;
   run: string;
+}
+
+/** What the demo says about cells: matched one to one against the generator's instance labels. */
+export interface DemoCellScores {
+  /** AP at IoU 0.5 = TP / (TP + FP + FN), summed over the test images. */
+  ap50: number;
+  f1: number;
+  /** Mean |predicted − true| cells per test image, and the same relative to the true count. */
+  countMae: number;
+  countMeanRelativeError: number;
+  trueCells: number;
+  predictedCells: number;
+  /** Where the true instances came from: 'label images' unless the dataset lost its instances/ folder. */
+  truth: string;
+}
+
+/** The demo's cell scores from an evaluation report (which scored against `instances/`). */
+export function demoCellScores(report: EvaluationReport): DemoCellScores {
+  const instances = report.instances!;
+  const half = atThreshold(instances.byThreshold, 0.5);
+  return {
+    ap50: half.averagePrecision,
+    f1: half.f1,
+    countMae: instances.countMae,
+    countMeanRelativeError: instances.countMeanRelativeError,
+    trueCells: half.trueCount,
+    predictedCells: half.predictedCount,
+    truth: instances.sources['connected components'] > 0 ? 'connected components' : 'label images',
+  };
 }
 
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
@@ -79,10 +112,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     progressStream: null,
   });
   const summary = reportSummary(report);
+  const cells = demoCellScores(report);
   return {
     dice: summary.dice as number,
     iou: summary.iou as number,
-    objectF1: report.objects.f1,
+    objectF1: cells.f1,
+    cells,
     seconds: (Date.now() - started) / 1000,
     trainSeconds: trained.seconds,
     predictions,

@@ -1,4 +1,3 @@
-import { labelComponents } from '../image/components.js';
 import { openDataset, type DatasetOptions } from '../data/prepare.js';
 import { intensityScalingOf } from '../data/normalize.js';
 import type { Split } from '../data/split.js';
@@ -16,6 +15,10 @@ import { predictProbabilities, ttaMode } from '../infer/predict.js';
 import type { EvaluateOptionFields } from './options.generated.js';
 import { EVALUATE_DEFAULTS, SUBSETS } from './options.js';
 import { segment } from '../infer/segment.js';
+import { type TrueInstances, trueInstances } from '../data/true-instances.js';
+import { type EvaluationInstances, type ImageInstances, instanceSourceWarning } from '../io/instance-report.js';
+import { imageInstanceCounts, imageInstanceScores, instanceScores } from '../metrics/instance-scores.js';
+import type { MatchingCounts } from '../metrics/matching.js';
 
 /** Options of {@link evaluate}; the docs and defaults of most are in EVALUATE_OPTIONS (./options.ts). */
 export interface EvaluateOptions extends DatasetOptions, Omit<EvaluateOptionFields, 'model'> {
@@ -43,8 +46,10 @@ function maskRulesOf(model: Model): DatasetOptions {
 
 /**
  * Scores a model on a dataset's images: pixel metrics per class (accuracy, precision, recall,
- * Dice, IoU; pooled and per image), object metrics (counts, detection precision/recall/F1 at
- * IoU ≥ 0.5, count error), written as report.json, report.md and per_image.csv.
+ * Dice, IoU; pooled and per image), object metrics against the true instances (StarDist's
+ * matching at IoU 0.1 … 0.9 summed over images, the DSB2018 score, count errors; the true
+ * instances are label images when the dataset has them, else connected components of the masks,
+ * and the report says which), written as report.json, report.md and per_image.csv.
  */
 export async function evaluate(options: EvaluateOptions): Promise<EvaluationReport> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -78,20 +83,25 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
   const confusions: Float64Array[] = [];
   const matches: InstanceMatch[] = [];
   const perImage: ImageScores[] = [];
+  const instanceCounts: ImageInstanceCounts[] = [];
   for (const [i, sample] of samples.entries()) {
     const map = await predictProbabilities(model, sample.image, options);
     const { labels, instances } = segment(map, { threshold, minSizePx: options.minSizePx, postprocessing });
     const confusion = confusionMatrix(labels.data, sample.labels, { classes });
     confusions.push(confusion);
-    const truthInstances =
-      sample.instances ?? labelComponents({ width: map.width, height: map.height, data: foregroundOf(sample.labels) }).data;
-    const match = matchInstances(instances.data, truthInstances, { iouThreshold: options.iouThreshold ?? EVALUATE_DEFAULTS.iouThreshold });
+    const truth = trueInstances(sample);
+    const match = matchInstances(instances.data, truth.instances, { iouThreshold: options.iouThreshold ?? EVALUATE_DEFAULTS.iouThreshold });
     matches.push(match);
+    const objectCounts = scoreInstances(instances.data, truth);
+    instanceCounts.push(objectCounts);
     const metrics = pixelMetrics(confusion, { classes, classNames: model.metadata.classNames });
-    perImage.push({ image: sample.stem, metrics, objects: match });
+    perImage.push({ image: sample.stem, metrics, objects: match, instances: objectCounts.scores });
     progress?.update(i + 1, { image: sample.stem, dice: metrics.meanDice });
   }
   progress?.done();
+  const objectScores = summarizeInstances(instanceCounts);
+  const sourceWarning = instanceSourceWarning(objectScores.sources);
+  if (sourceWarning) log(sourceWarning);
   const { global, meanImage } = summarizeImages(confusions, { classes, classNames: model.metadata.classNames });
   const report: EvaluationReport = {
     model: modelPath ?? '(in memory)',
@@ -108,6 +118,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
     pixels: global,
     meanImage,
     objects: objectSummary(matches),
+    instances: objectScores,
     perImage,
   };
   const out = options.out ?? (modelPath ? join(runFolderOf(modelPath), `eval-${subset}`) : undefined);
@@ -115,10 +126,23 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
   return report;
 }
 
-function foregroundOf(labels: Uint8Array): Uint8Array {
-  const mask = new Uint8Array(labels.length);
-  for (let i = 0; i < labels.length; i++) mask[i] = labels[i] > 0 ? 1 : 0;
-  return mask;
+/** One image's matching counts at every report threshold, and its scores. */
+interface ImageInstanceCounts {
+  counts: MatchingCounts[];
+  scores: ImageInstances;
+}
+
+/** Matches one image's predicted instances `[H, W]` to its true instances (see `trueInstances`). */
+function scoreInstances(predicted: Int32Array, truth: TrueInstances): ImageInstanceCounts {
+  const counts = imageInstanceCounts(predicted, truth.instances);
+  return { counts, scores: { ...imageInstanceScores(counts), source: truth.source } };
+}
+
+/** Instance scores summed over images, and how many images' true instances came from where. */
+function summarizeInstances(images: readonly ImageInstanceCounts[]): EvaluationInstances {
+  const sources = { 'label images': 0, 'connected components': 0 };
+  for (const image of images) sources[image.scores.source]++;
+  return { ...instanceScores(images.map((image) => image.counts)), sources };
 }
 
 function stripUndefined<T extends object>(options: T): Partial<T> {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { writeImage } from '../../src/io/image/image-io.js';
@@ -67,6 +67,60 @@ describe('evaluate a tiny trained model on 6 synthetic 64x64 images (split 3/1/2
     assert.equal(csv.length, 3);
     assert.ok(csv[0].startsWith('image,dice,iou,accuracy'));
     assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /# pyocyte evaluation/);
+  });
+
+  test('instances/ beside masks/: the report scores against label images and has no warning', async () => {
+    const lines: string[] = [];
+    const report = await evaluate({
+      model: run,
+      data,
+      out: join(tmp.dir, 'li-report'),
+      engine: TEST_ENGINE,
+      log: (line) => lines.push(line),
+      progressStream: null,
+    });
+    assert.deepEqual(report.instances!.sources, { 'label images': 2, 'connected components': 0 });
+    assert.doesNotMatch(lines.join('\n'), /lower bound/);
+    assert.match(readFileSync(join(tmp.dir, 'li-report', 'report.md'), 'utf8'), /True instances: instance label images \(2 of 2 images\)/);
+  });
+
+  test('binary masks only: the report says the true instances are connected components and warns that scores are a lower bound', async () => {
+    const binaryOnly = join(tmp.dir, 'binary-only');
+    cpSync(data, binaryOnly, { recursive: true });
+    rmSync(join(binaryOnly, 'instances'), { recursive: true });
+    const lines: string[] = [];
+    const out = join(tmp.dir, 'cc-report');
+    const report = await evaluate({
+      model: run,
+      data: binaryOnly,
+      out,
+      engine: TEST_ENGINE,
+      log: (line) => lines.push(line),
+      progressStream: null,
+    });
+    assert.deepEqual(report.instances!.sources, { 'label images': 0, 'connected components': 2 });
+    assert.match(
+      lines.join('\n'),
+      /connected components of binary masks; touching cells merge there, so object scores and counts are a lower bound/,
+    );
+    const markdown = readFileSync(join(out, 'report.md'), 'utf8');
+    assert.match(markdown, /True instances: connected components of the binary masks for all images/);
+    assert.match(
+      markdown,
+      /\*\*Warning:\*\* in connected components touching cells merge into one object, so these object scores and counts are a lower bound/,
+    );
+    assert.match(markdown, /\| IoU τ \| TP \| FP \| FN \| precision \| recall \| F1 \| AP \| mean matched IoU \| PQ \|/);
+    assert.match(markdown, /DSB2018 score/);
+    const [header, first] = readFileSync(join(out, 'per_image.csv'), 'utf8').trim().split('\n');
+    assert.ok(
+      header.endsWith(
+        'truth_source,count_error,relative_count_error,tp_0.5,fp_0.5,fn_0.5,precision_0.5,recall_0.5,f1_0.5,ap_0.5,ap_0.75,ap_0.9,mean_matched_iou_0.5,pq_0.5,dsb2018',
+      ),
+    );
+    assert.match(first, /,connected components,/);
+    const summary = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')).summary as Record<string, unknown>;
+    assert.equal(summary.truth, 'connected components');
+    assert.equal(summary['ap_0.5'], report.instances!.byThreshold.find((s) => s.threshold === 0.5)!.averagePrecision);
   });
 
   test('subset all with out=DIR and threshold 0.99: 6 images, the threshold used, files in DIR', async () => {
