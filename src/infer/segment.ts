@@ -1,6 +1,6 @@
 import type { InstanceLabels } from '../image/components.js';
 import type { Plane } from '../image/plane.js';
-import { splitTouching } from './instances.js';
+import { decodeInstances } from './instance-methods.js';
 import type { PredictOptionFields } from './options.generated.js';
 import { PREDICT_DEFAULTS } from './options.js';
 import { postprocess } from './postprocess.js';
@@ -22,13 +22,15 @@ export interface Segmentation {
 
 /**
  * Classes by threshold/argmax, then instances: every non-background pixel is foreground, and
- * touching cells are split by the distance-transform watershed.
+ * touching cells are split by the distance-transform watershed, or, for a model trained for
+ * separation, grown from its seed map by the model's instance rule (whose `minSizePx` wins).
  */
 export function segment(map: ProbabilityMap, options: SegmentOptions): Segmentation {
   const { width, height } = map;
   const labels = postprocess({ width, height, data: probabilitiesToLabels(map, options.threshold) }, options.postprocessing);
   const foreground = new Uint8Array(labels.data.length);
   for (let i = 0; i < foreground.length; i++) foreground[i] = labels.data[i] > 0 ? 1 : 0;
-  const instances = splitTouching({ width, height, data: foreground }, { minSizePx: options.minSizePx ?? PREDICT_DEFAULTS.minSizePx });
+  const rule = map.instanceRule ?? { decoder: 'watershed', seedThreshold: 0, minSizePx: options.minSizePx ?? PREDICT_DEFAULTS.minSizePx };
+  const instances = decodeInstances({ width, height, data: foreground }, map.seeds, rule);
   return { labels, instances };
 }
