@@ -5,36 +5,15 @@
  * the distance map bilinearly) and they stay consistent with it.
  */
 import { distanceTransform } from '../image/distance.js';
-import { checkPlane, type Plane } from '../image/plane.js';
+import { innerBoundaries } from '../image/boundaries.js';
+import type { Plane } from '../image/plane.js';
 
 /** Three-class target classes: background, cell interior, cell boundary. */
 export const THREE_CLASS = { background: 0, interior: 1, boundary: 2 } as const;
 
-/**
- * The instance pixels with a 4-neighbour of a different id (another cell or background):
- * the inner boundary of every cell, 1 pixel wide, so two touching cells are parted by 2 pixels.
- * Pixels on the image border count only their neighbours inside the image.
- */
+/** The inner boundary of every cell (see `innerBoundaries`): touching cells are parted by 2 pixels. */
 export function instanceBoundaries(instances: Plane<Int32Array>): Uint8Array {
-  checkPlane(instances, 'instanceBoundaries');
-  const { width, height, data } = instances;
-  const boundary = new Uint8Array(width * height);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = y * width + x;
-      const id = data[i];
-      if (id === 0) continue;
-      if (
-        (x > 0 && data[i - 1] !== id) ||
-        (x < width - 1 && data[i + 1] !== id) ||
-        (y > 0 && data[i - width] !== id) ||
-        (y < height - 1 && data[i + width] !== id)
-      ) {
-        boundary[i] = 1;
-      }
-    }
-  }
-  return boundary;
+  return innerBoundaries(instances);
 }
 
 /**
@@ -58,24 +37,10 @@ export function threeClassTarget(instances: Plane<Int32Array>): Uint8Array {
  */
 export function distanceTarget(instances: Plane<Int32Array>): Float32Array {
   const { width, height, data } = instances;
-  const boundary = instanceBoundaries(instances);
-  // Boundary pixels facing another cell are outside for the transform; those facing background are
+  // Pixels touching another cell are outside for the transform; those facing only background are
   // inside (distance 1), as in an ordinary distance transform of one cell.
-  const inside = new Uint8Array(width * height);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = y * width + x;
-      const id = data[i];
-      if (id === 0) continue;
-      const touchesOther =
-        boundary[i] === 1 &&
-        ((x > 0 && data[i - 1] !== id && data[i - 1] !== 0) ||
-          (x < width - 1 && data[i + 1] !== id && data[i + 1] !== 0) ||
-          (y > 0 && data[i - width] !== id && data[i - width] !== 0) ||
-          (y < height - 1 && data[i + width] !== id && data[i + width] !== 0));
-      inside[i] = touchesOther ? 0 : 1;
-    }
-  }
+  const contacts = innerBoundaries(instances, { ignoreBackground: true });
+  const inside = Uint8Array.from(data, (id, i) => (id !== 0 && contacts[i] === 0 ? 1 : 0));
   const distance = distanceTransform({ width, height, data: inside }).data;
   // One cell filling the whole image has no outside to measure from: give it a flat 1.
   if (!distance.every(Number.isFinite)) return Float32Array.from(data, (id) => (id === 0 ? 0 : 1));
