@@ -6,7 +6,11 @@
  *   3. isbi2012-em, membrane (the black pixels)
  *   4. the binary model of (1) on copies of the wbc test images rescaled ×0.5 and ×2, each
  *      evaluated with its pixel size given, against the native-size Dice.
- *   5. umid-urine: pus, rbc, ep from box and point annotations, scored on val.csv (`--only umid`).
+ *   5. dsb2018-nuclei (instance labels): defaults (`dsb2018`) and the instance method forced to
+ *      the old foreground + distance-transform watershed (`dsb2018-baseline`), both scored on the
+ *      50 test images (StarDist's test set) by AP at IoU 0.5 / 0.75 / 0.9, the DSB2018 score and
+ *      the count MAE (bench/instances.ts). StarDist reports AP@0.5 ≈ 0.86 there.
+ *   6. umid-urine: pus, rbc, ep from box and point annotations, scored on val.csv (`--only umid`).
  * Prints one JSON line per result and writes bench/results/quality-<date>.json.
  *
  *   npm run bench:quality                 # everything (~35 min on 2 cores)
@@ -23,6 +27,7 @@ import { reportSummary } from '../src/io/reports.js';
 import { train } from '../src/workflows/train.js';
 import type { TrainOptions } from '../src/train/options.js';
 import { dayStamp, machineInfo } from './machine.js';
+import { instanceScores } from './instances.js';
 import { rescaledCopy } from './rescale.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -122,6 +127,16 @@ if (wanted('wbc-3class')) {
 }
 if (wanted('isbi')) {
   await trainAndTest('isbi-membrane', { data: join(shared, 'isbi2012-em') });
+}
+for (const [name, method] of [
+  ['dsb2018', undefined],
+  ['dsb2018-baseline', 'watershed'],
+] as const) {
+  if (!wanted(name) && !wanted('dsb2018-nuclei')) continue;
+  const data = join(shared, 'dsb2018-nuclei');
+  const { out, summary } = await trainAndTest(name, { data, ...(method ? { instanceMethod: method } : {}) });
+  const objects = await instanceScores(out, data, 'test');
+  emit({ benchmark: `${name}-instances`, stardist_ap50: 0.86, test_dice: summary.dice, ...objects });
 }
 if (wanted('umid')) {
   // Issue 11: pus, rbc and ep from boxes and points (no masks), defaults only, scored on val.csv's

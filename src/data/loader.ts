@@ -21,6 +21,7 @@ import { fixedPatches, samplePatchOrigin, type FixedPatch } from './patches.js';
 import type { Sample } from './types.js';
 import type { Batch, Normalization } from '../nn/types.js';
 import { borderWeightMap } from './weights.js';
+import { distanceTarget, threeClassTarget } from './instance-targets.js';
 
 /** Options of {@link createLoader}. */
 export interface LoaderOptions {
@@ -48,6 +49,13 @@ export interface LoaderOptions {
   gridStride?: number;
   /** The step the first `next()` returns; default 0 (set it when resuming). */
   startStep?: number;
+  /**
+   * Targets for separating touching cells, built from each sample's instances (its instance
+   * plane, else the connected components of its labels): `threeClass` replaces the labels by
+   * background / interior / boundary (needs `classes` 3); `distance` adds `regression`
+   * `[N, 1, o, o]`, each cell's normalised distance to its boundary (see data/instance-targets.ts).
+   */
+  instanceTarget?: 'threeClass' | 'distance';
 }
 
 /** A deterministic batch source. */
@@ -128,6 +136,10 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
   const augment = resolveAugment(options.augment ?? 'default');
   const sampling = checkName(SAMPLINGS, options.sampling ?? 'random', 'patch sampling');
   const weightMap = options.weightMap || undefined;
+  const instanceTarget = options.instanceTarget;
+  if (instanceTarget === 'distance' && weightMap)
+    fail('the distance instance method cannot be combined with border weight maps (loss weighted)');
+  if (instanceTarget === 'threeClass' && options.classes !== 3) fail(`the threeClass target needs 3 classes, got ${options.classes}`);
   const channels = samples[0].image.channels;
   const pool: FixedPatch[] =
     sampling === 'grid'
@@ -159,6 +171,19 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
     }
     return weights;
   };
+  // Separation targets per whole sample, so augmentation warps them with the image.
+  const separationTargets = new Map<number, Uint8Array | Float32Array>();
+  const separationOf = (index: number) => {
+    let plane = separationTargets.get(index);
+    if (!plane) {
+      const { image, labels, instances } = samples[index];
+      const { width, height } = image;
+      const ids = { width, height, data: instances ?? labelComponents({ width, height, data: labels }).data };
+      plane = instanceTarget === 'threeClass' ? threeClassTarget(ids) : distanceTarget(ids);
+      separationTargets.set(index, plane);
+    }
+    return plane;
+  };
   // Each epoch visits every sample (or grid patch) once, in an order fixed by (seed, epoch).
   let orderEpoch = -1;
   let order = new Int32Array(0);
@@ -174,7 +199,7 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
   const scratch: AugmentedPatch = {
     image: new Float32Array(0),
     labels: new Uint8Array(outputSize * outputSize),
-    weights: weightMap ? new Float32Array(outputSize * outputSize) : undefined,
+    weights: weightMap || instanceTarget === 'distance' ? new Float32Array(outputSize * outputSize) : undefined,
   };
   const plane = patchSize * patchSize;
   const target = outputSize * outputSize;
@@ -188,6 +213,7 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
     const x = recycled?.x ?? new Float32Array(batchSize * channels * plane);
     const y = recycled?.y ?? new Float32Array(batchSize * target);
     const weights = weightMap ? (recycled?.weights ?? new Float32Array(batchSize * target)) : undefined;
+    const regression = instanceTarget === 'distance' ? (recycled?.regression ?? new Float32Array(batchSize * target)) : undefined;
     for (let n = 0; n < batchSize; n++) {
       const item = itemAt(stepIndex * batchSize + n);
       let sampleIndex: number;
@@ -201,17 +227,22 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
       const sample = samples[sampleIndex];
       const params = drawAugmentation(augment, rng);
       const source = { image: sample.image, labels: sample.labels, weights: weightMap ? weightsOf(sampleIndex) : undefined };
+      // The distance target rides in the bilinearly warped weights slot (weight maps are excluded above).
+      if (instanceTarget === 'threeClass') source.labels = separationOf(sampleIndex) as Uint8Array;
+      else if (instanceTarget === 'distance') source.weights = separationOf(sampleIndex) as Float32Array;
       // Augmented and normalised straight into the batch.
       scratch.image = x.subarray(n * channels * plane, (n + 1) * channels * plane);
       const patch = augmentPatch(source, { ...origin, patchSize, outputSize }, params, { out: scratch, normalize: affineOf(sampleIndex) });
       const labels = patch.labels!;
       for (let i = 0; i < target; i++) y[n * target + i] = labels[i];
       if (weights) weights.set(patch.weights!, n * target);
+      if (regression) regression.set(patch.weights!, n * target);
     }
     return {
       x,
       y,
       weights,
+      regression,
       inputShape: [batchSize, channels, patchSize, patchSize],
       targetShape: [batchSize, outputSize, outputSize],
     };
@@ -234,7 +265,8 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
       const fits =
         batch.x.length === batchSize * channels * plane &&
         batch.y.length === batchSize * target &&
-        (weightMap ? batch.weights?.length === batchSize * target : true);
+        (weightMap ? batch.weights?.length === batchSize * target : true) &&
+        (instanceTarget === 'distance' ? batch.regression?.length === batchSize * target : true);
       if (fits && free.length < 4 && !free.includes(batch) && batch !== ready?.batch) free.push(batch);
     },
     get stepIndex() {

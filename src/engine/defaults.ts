@@ -12,7 +12,7 @@ export const KERNEL_DEFAULTS = {
   /** PyTorch's `BatchNorm2d` (eps 1e-5, momentum 0.1); `relu` fuses the ReLU that follows. */
   batchNorm2d: { epsilon: 1e-5, momentum: 0.1, relu: false },
   /** `focalGamma` 2 is Lin et al. 2017's choice (focal loss, ICCV); Dice smoothing 1 keeps empty masks finite. */
-  loss: { focalGamma: 2, diceSmooth: 1 },
+  loss: { focalGamma: 2, diceSmooth: 1, regressionChannels: 0 },
   /** PyTorch's `Adam`; `decoupled` (AdamW, Loshchilov & Hutter 2019) is off by default. */
   adam: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, decoupled: false },
   /** Momentum 0.9 (PyTorch's `SGD` defaults to none); Nesterov and weight decay off unless asked. */

@@ -12,12 +12,17 @@ import type { LossTerm, LossTermKind } from './types.js';
  * - cross-entropy: Σ w·ce / P;
  * - focal (Lin et al. 2017, "Focal loss for dense object detection"): Σ w·(1 − pt)^γ·ce / P;
  * - soft Dice: per foreground class c, 1 − (2·Σ p_c·[t = c] + s) / (Σ p_c + Σ [t = c] + s), over
- *   all pixels at once, then the mean over the foreground classes (binary: class 1 alone).
+ *   all pixels at once, then the mean over the foreground classes (binary: class 1 alone);
+ * - regression: the mean squared error Σ (z − y)² / (P·R) of the R regression channels' raw
+ *   outputs z against their targets y (the deep-watershed distance map, Bai & Urtasun 2017),
+ *   unweighted; its gradient is 2(z − y) / (P·R).
  */
 export class LossTermSums {
   private crossEntropy = 0;
   private focal = 0;
   private pixels = 0;
+  private squaredError = 0;
+  private regressionValues = 0;
   /** Per class c ≥ 1: Σ p_c·[t = c] (the soft intersection). */
   readonly intersection: Float64Array;
   /** Per class c ≥ 1: Σ p_c + Σ [t = c]. */
@@ -45,6 +50,12 @@ export class LossTermSums {
     this.total[c] += p + (isClass ? 1 : 0);
   }
 
+  /** One regression output `z` and its target `y`. */
+  addRegression(z: number, y: number): void {
+    this.squaredError += (z - y) ** 2;
+    this.regressionValues += 1;
+  }
+
   /** Each term's value over the pixels added so far. */
   values(): Record<LossTermKind, number> {
     let dice = 0;
@@ -54,7 +65,8 @@ export class LossTermSums {
     dice /= this.total.length - 1;
     // Pixels with an ignored target are never added; a batch of nothing else is worth 0.
     const pixels = Math.max(this.pixels, 1);
-    return { crossEntropy: this.crossEntropy / pixels, focal: this.focal / pixels, dice };
+    const regression = this.regressionValues > 0 ? this.squaredError / this.regressionValues : 0;
+    return { crossEntropy: this.crossEntropy / pixels, focal: this.focal / pixels, dice, regression };
   }
 
   /** The weighted sum of `terms`. */

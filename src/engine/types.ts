@@ -100,7 +100,7 @@ export interface DropoutKernel {
 }
 
 /** The loss terms the fused loss kernel knows. Binary tasks use a sigmoid, multi-class a softmax. */
-export type LossTermKind = 'crossEntropy' | 'dice' | 'focal';
+export type LossTermKind = 'crossEntropy' | 'dice' | 'focal' | 'regression';
 
 export interface LossTerm {
   kind: LossTermKind;
@@ -117,6 +117,12 @@ export interface LossOptions {
   focalGamma?: number;
   /** Smoothing constant of the soft Dice ratio. */
   diceSmooth?: number;
+  /**
+   * Regression channels after the `classes` logits (identity activation, e.g. a deep-watershed
+   * distance map): the logits are `[N, classes + R, H, W]` and `forward` takes their target
+   * `[N, R, H, W]`. The `regression` term is their mean squared error. Default 0.
+   */
+  regressionChannels?: number;
 }
 
 /**
@@ -129,12 +135,18 @@ export interface LossOptions {
  */
 export interface LossKernel {
   /**
-   * `logits [N, K, h, w]`, `target [N, h, w]` class indices, `pixelWeights [N, h, w]` or null.
+   * `logits [N, K + R, h, w]`, `target [N, h, w]` class indices, `pixelWeights [N, h, w]` or null,
+   * `regressionTarget [N, R, h, w]` when the loss has R regression channels (unweighted MSE).
    * Returns `value`, a `[1 + terms]` tensor (total, then each term), `dLogits`, and `counts`,
    * the batch's confusion at the default decision (p > 0.5, or argmax):
    * `[correct pixels, pixels, then tp, fp, fn for each foreground class]`.
    */
-  forward(logits: Tensor, target: Tensor, pixelWeights: Tensor | null): { value: Tensor; dLogits: Tensor; counts: Tensor };
+  forward(
+    logits: Tensor,
+    target: Tensor,
+    pixelWeights: Tensor | null,
+    regressionTarget?: Tensor | null,
+  ): { value: Tensor; dLogits: Tensor; counts: Tensor };
 }
 
 /** Unset fields take `KERNEL_DEFAULTS.adam`: PyTorch's Adam. */

@@ -3,6 +3,7 @@
  */
 import { fail } from '../util/errors.js';
 import { checkPlane } from './plane.js';
+import { innerBoundaries } from './boundaries.js';
 import type { FloatImage, RasterImage } from './types.js';
 
 /** An 8-bit RGB colour. */
@@ -98,21 +99,7 @@ export function drawOverlay(image: FloatImage | RasterImage, labels: Int32Array 
     return c <= 1 ? color : palette[(c - 2) % palette.length];
   };
 
-  const contour = new Uint8Array(width * height);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const p = y * width + x;
-      const l = labels[p];
-      if (l === 0) continue;
-      if (
-        (x > 0 && labels[p - 1] !== l) ||
-        (x < width - 1 && labels[p + 1] !== l) ||
-        (y > 0 && labels[p - width] !== l) ||
-        (y < height - 1 && labels[p + width] !== l)
-      )
-        contour[p] = 1;
-    }
-  }
+  const contour = innerBoundaries({ width, height, data: labels });
   // Thicken inwards: each round adds object pixels 4-adjacent to the previous round's contour.
   for (let round = 2; round <= thickness; round++) {
     for (let y = 0; y < height; y++) {

@@ -2,10 +2,11 @@ import type { FloatImage } from '../image/types.js';
 import type { PlanarImage, PlaneSize } from '../image/plane.js';
 import { normalizeImage } from '../data/normalize.js';
 import { resampleImage, scaledSize } from '../image/resample.js';
-import type { Model } from '../nn/model.js';
+import type { InstanceRule, Model } from '../nn/model.js';
 import { nextValidTileSize } from '../nn/unet.js';
 import { fail } from '../util/errors.js';
 import type { PredictOptionFields } from './options.generated.js';
+import { splitHeads } from './instance-methods.js';
 import { PREDICT_DEFAULTS } from './options.js';
 import { applySymmetry, invertSymmetry, ttaSymmetries } from './symmetry.js';
 import { type TilePlan, accumulateTile, blendWeights, finishBlend, planTiles, readTile } from './tiling.js';
@@ -21,6 +22,13 @@ export interface PredictOptions
 export interface ProbabilityMap extends PlanarImage<Float32Array> {
   /** 1 (foreground probability, binary) or K (softmax). */
   channels: number;
+  /**
+   * Models trained for separation (`metadata.instances`): the seed map `[H, W]` cells grow from
+   * (interior probability or normalised distance), and the rule that decodes it. `data` is then
+   * the foreground probability (the union of cells), one channel.
+   */
+  seeds?: Float32Array;
+  instanceRule?: InstanceRule;
 }
 
 /** The TTA mode of a `tta` option: `true` means every symmetry of the square. */
@@ -67,7 +75,7 @@ function validMargin(model: Model, size: number): number {
  *   here, from statistics of the whole image (tiles never change it).
  */
 export async function predictProbabilities(model: Model, image: FloatImage, options: PredictOptions = {}): Promise<ProbabilityMap> {
-  const { inChannels, classes } = model.config;
+  const { inChannels } = model.config;
   if (image.channels !== inChannels) {
     const chosen = model.metadata.channels ? ` (channels ${model.metadata.channels.join(',')} of its training files)` : '';
     const convert =
@@ -84,7 +92,7 @@ export async function predictProbabilities(model: Model, image: FloatImage, opti
   }
   const normalized: FloatImage = { ...image, data: normalizeImage(image, model.metadata.normalization) };
   const plan = planImageTiles(model, image, options);
-  const outChannels = classes === 1 ? 1 : classes;
+  const outChannels = model.outputChannels;
   const accumulator = new Float32Array(outChannels * image.width * image.height);
   const weightSum = new Float32Array(image.width * image.height);
   const weights = blendWeights(plan.outputSize, plan.outputSize);
@@ -119,7 +127,11 @@ export async function predictProbabilities(model: Model, image: FloatImage, opti
     });
     options.onProgress?.(Math.min(items.length, start + batchSize), items.length);
   }
-  return { width: image.width, height: image.height, channels: outChannels, data: finishBlend(accumulator, weightSum) };
+  const blended = finishBlend(accumulator, weightSum);
+  const rule = model.metadata.instances;
+  if (!rule || rule.method === 'watershed') return { width: image.width, height: image.height, channels: outChannels, data: blended };
+  const { foreground, seeds } = splitHeads(rule.method, blended, image.width * image.height);
+  return { width: image.width, height: image.height, channels: 1, data: foreground, seeds, instanceRule: rule };
 }
 
 /** The centre `size − 2·margin` square of a planar `[C, size, size]` array. */
@@ -146,7 +158,9 @@ export function resampleProbabilities(map: ProbabilityMap, size: PlaneSize): Pro
   const data = new Float32Array(resized.data.length);
   for (let k = 0; k < map.channels; k++)
     for (let i = 0; i < width * height; i++) data[k * width * height + i] = resized.data[i * map.channels + k];
-  return { width, height, channels: map.channels, data };
+  if (!map.seeds) return { width, height, channels: map.channels, data };
+  const seeds = resampleImage({ width: map.width, height: map.height, channels: 1, data: map.seeds }, size).data;
+  return { width, height, channels: map.channels, data, seeds, instanceRule: map.instanceRule };
 }
 
 /**

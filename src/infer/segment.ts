@@ -1,5 +1,6 @@
 import type { InstanceLabels } from '../image/components.js';
 import type { Plane } from '../image/plane.js';
+import { decodeInstances } from './instance-methods.js';
 import { splitTouching } from './instances.js';
 import type { PredictOptionFields } from './options.generated.js';
 import { PREDICT_DEFAULTS } from './options.js';
@@ -24,15 +25,20 @@ export interface Segmentation {
 }
 
 /**
- * Classes by threshold/argmax, then instances per class: the pixels of each non-background class
- * (of the argmax map, for multi-class models) are split into touching cells by the
- * distance-transform watershed on their own, so a pus cell touching a red cell stays two cells of
- * two classes.
+ * Classes by threshold/argmax, then instances. A model trained for separation (one foreground
+ * class) grows its cells from its seed map by the model's instance rule, whose `minSizePx` wins.
+ * Otherwise the pixels of each non-background class (of the argmax map, for multi-class models)
+ * are split into touching cells by the distance-transform watershed on their own, so a pus cell
+ * touching a red cell stays two cells of two classes.
  */
 export function segment(map: ProbabilityMap, options: SegmentOptions): Segmentation {
   const { width, height } = map;
   const labels = postprocess({ width, height, data: probabilitiesToLabels(map, options.threshold) }, options.postprocessing);
-  const instances = instancesPerClass(labels, Math.max(2, map.channels), options.minSizePx ?? PREDICT_DEFAULTS.minSizePx);
+  const minSizePx = options.minSizePx ?? PREDICT_DEFAULTS.minSizePx;
+  if (!map.instanceRule) return { labels, instances: instancesPerClass(labels, Math.max(2, map.channels), minSizePx) };
+  const foreground = new Uint8Array(labels.data.length);
+  for (let i = 0; i < foreground.length; i++) foreground[i] = labels.data[i] > 0 ? 1 : 0;
+  const instances = decodeInstances({ width, height, data: foreground }, map.seeds, map.instanceRule);
   return { labels, instances };
 }
 

@@ -26,29 +26,29 @@ export function unetInputSizes(options: Pick<Model['config'], 'depth' | 'padding
 }
 
 /** A head as a model's metadata may record it: its channels of the last layer and activation. */
-interface RecordedHead {
-  name: string;
-  channels: [number, number] | number[];
-  activation: string;
-}
-
 /**
- * The graph's outputs: the heads the model's metadata lists (`metadata.heads`: name, channels
- * `[first, end)`, activation), else one class head over every channel, sigmoid for one channel
- * and softmax for several. The class head is always named `probabilities`.
+ * The graph's outputs: the heads a model trained for separation lists (`metadata.instances.heads`:
+ * name, channel count and activation, in channel order), else one class head over every channel,
+ * sigmoid for one channel and softmax for several. The class head is always named `probabilities`.
+ * @throws PyocyteError when the heads do not add up to the network's output channels.
  */
 export function outputHeadsOf(model: Model): OutputHead[] {
-  const classes = model.config.classes;
-  const recorded = (model.metadata as { heads?: RecordedHead[] }).heads;
+  const channels = model.outputChannels;
+  const recorded = model.metadata.instances?.heads;
   if (!recorded || recorded.length === 0)
-    return [{ name: CLASS_HEAD, first: 0, end: classes, activation: classes === 1 ? 'sigmoid' : 'softmax' }];
+    return [{ name: CLASS_HEAD, first: 0, end: channels, activation: channels === 1 ? 'sigmoid' : 'softmax' }];
+  let first = 0;
   const heads = recorded.map((head, i): OutputHead => {
-    const [first, end] = head.channels;
-    if (!(Number.isInteger(first) && Number.isInteger(end) && first >= 0 && end > first && end <= classes))
-      fail(`the model's head '${head.name}' names channels [${head.channels}] but the network has ${classes}`);
+    const end = first + head.channels;
     const activation = checkName(HEAD_ACTIVATIONS, head.activation, 'head activation');
-    return { name: i === 0 ? CLASS_HEAD : head.name, first, end, activation };
+    const output = { name: i === 0 ? CLASS_HEAD : head.name, first, end, activation };
+    first = end;
+    return output;
   });
+  if (first !== channels)
+    fail(
+      `the model's heads (${recorded.map((h) => `${h.name}: ${h.channels}`).join(', ')}) do not add up to its ${channels} output channels`,
+    );
   if (new Set(heads.map((h) => h.name)).size !== heads.length || heads.some((h) => h.name === 'mask' || h.name === 'image'))
     fail(`the model's heads have clashing names: ${recorded.map((h) => h.name).join(', ')}`);
   return heads;

@@ -29,6 +29,37 @@ export interface ModelMetadata {
   mask?: { polarity?: 'white' | 'black'; valueMap?: Record<number, number> };
   /** Free-form facts about the training run (dataset, epochs, scores). */
   training?: Record<string, unknown>;
+  /**
+   * How cells are separated (infer/instance-methods.ts), chosen on the validation images; absent:
+   * the foreground map's distance-transform watershed.
+   */
+  instances?: InstanceRule;
+}
+
+/** One block of the network's output channels, in order: what it is and the activation it needs. */
+export interface OutputHead {
+  name: string;
+  channels: number;
+  activation: 'sigmoid' | 'softmax' | 'identity';
+}
+
+/** A model's instance method and the settings that turn its heads into cells. */
+export interface InstanceRule {
+  /** What the network was trained for: a name of `INSTANCE_METHODS` (infer/instance-methods.ts). */
+  method: string;
+  /** The output channels, in order (for ONNX export and other consumers of raw outputs). */
+  heads: OutputHead[];
+  /**
+   * How cells are drawn from the heads at prediction time, chosen on validation: the trained
+   * method's seeds, or 'watershed' (the foreground map's distance transform) when that scored better.
+   */
+  decoder: string;
+  /** Seeds are connected regions where the seed head (interior probability or distance) exceeds this. */
+  seedThreshold: number;
+  /** Cells smaller than this (pixels) are merged into a neighbour or dropped. */
+  minSizePx: number;
+  /** Validation AP at IoU 0.5 under this rule. */
+  validationAp50?: number;
 }
 
 export interface TrainingOptions {
@@ -81,9 +112,13 @@ export class Model {
   configureTraining(options: TrainingOptions = {}): void {
     const name = options.loss ?? 'bce+dice';
     const definition = lossDefinition(name);
+    const regressionChannels = this.config.regressionChannels ?? 0;
+    // The regression channels' mean squared error joins the loss with weight 1: the distance
+    // targets lie in [0, 1], so its scale is comparable to the cross-entropy's.
+    const terms = regressionChannels > 0 ? [...definition.terms, { kind: 'regression' as const, weight: 1 }] : definition.terms;
     this.loss = {
       name,
-      kernel: this.engine.loss({ terms: definition.terms, classes: this.config.classes }),
+      kernel: this.engine.loss({ terms, classes: this.config.classes, regressionChannels }),
       pixelWeights: definition.pixelWeights,
     };
     this.optimizer = new Optimizer(this.engine, options.optimizer ?? 'adamw', options.optimizerOptions);
@@ -120,8 +155,13 @@ export class Model {
     const x = this.input('x', batch.inputShape, batch.x);
     const y = this.input('y', [N, h, w], batch.y);
     const weights = loss.pixelWeights ? this.input('weights', [N, h, w], batch.weights!) : null;
+    const regressionChannels = this.config.regressionChannels ?? 0;
+    if (regressionChannels > 0 && batch.regression?.length !== N * regressionChannels * h * w) {
+      fail(`this model has ${regressionChannels} regression channel(s) but the batch has no matching regression targets`);
+    }
+    const regression = regressionChannels > 0 ? this.input('regression', [N, regressionChannels, h, w], batch.regression!) : null;
     const logits = this.network.forward(x, { training: true, seed: hash32(this.seed, optimizer.step) });
-    const { value, dLogits, counts } = loss.kernel.forward(logits, y, weights);
+    const { value, dLogits, counts } = loss.kernel.forward(logits, y, weights, regression);
     this.network.backward(dLogits);
     optimizer.apply(this.network.parameters(), options.learningRate);
     const [values, confusion] = await Promise.all([this.engine.read(value), this.engine.read(counts)]);
@@ -141,10 +181,37 @@ export class Model {
     return this.engine.read(logits);
   }
 
-  /** Class probabilities `[N, K', h, w]`: K' = 1 (sigmoid) for binary, K (softmax) otherwise. */
+  /**
+   * Classes as the user's task counts them, like `config.classes` (1 = binary): a model trained
+   * for separation (`metadata.instances`) has extra outputs but still predicts cells vs background.
+   */
+  get taskClasses(): number {
+    const method = this.metadata.instances?.method;
+    return method && method !== 'watershed' ? 1 : this.config.classes;
+  }
+
+  /** The network's output channels: the class logits, then the regression channels. */
+  get outputChannels(): number {
+    return this.config.classes + (this.config.regressionChannels ?? 0);
+  }
+
+  /**
+   * Class probabilities `[N, K' + R, h, w]`: K' = 1 (sigmoid) for binary, K (softmax) otherwise,
+   * then the R regression channels as they are (identity).
+   */
   async predict(x: Float32Array, shape: readonly [number, number, number, number]): Promise<Float32Array> {
     const logits = await this.predictLogits(x, shape);
-    return logitsToProbabilities(logits, this.config.classes, logits.length / (shape[0] * this.config.classes));
+    const channels = this.outputChannels;
+    const plane = logits.length / (shape[0] * channels);
+    if (channels === this.config.classes) return logitsToProbabilities(logits, this.config.classes, plane);
+    for (let n = 0; n < shape[0]; n++) {
+      logitsToProbabilities(
+        logits.subarray(n * channels * plane, (n * channels + this.config.classes) * plane),
+        this.config.classes,
+        plane,
+      );
+    }
+    return logits;
   }
 }
 

@@ -26,6 +26,8 @@ export interface Batch {
   x: Float32Array;
   y: Float32Array;
   weights?: Float32Array;
+  /** `[N, R, h, w]` targets of the network's regression channels (see `UNetConfig.regressionChannels`). */
+  regression?: Float32Array;
   /** `[N, C, H, W]` of `x`. */
   inputShape: [number, number, number, number];
   /** `[N, h, w]` of `y`. */

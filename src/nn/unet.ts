@@ -29,6 +29,11 @@ export interface UNetConfig {
   norm: NormName;
   /** Dropout rate at the end of the bottleneck block, as in the paper; 0 disables it. */
   dropout: number;
+  /**
+   * Regression channels after the class logits (identity activation), e.g. the deep-watershed
+   * distance map of `--instance-method distance`. Absent = 0.
+   */
+  regressionChannels?: number;
 }
 
 /**
@@ -57,6 +62,8 @@ export function resolveUNetConfig(config: Partial<UNetConfig> & Pick<UNetConfig,
   if (c.classes === 2) fail('a two-class task is binary: use classes = 1 (sigmoid)');
   if (c.classes > 64) fail(`at most 64 classes are supported, got ${c.classes}`);
   if (!(c.dropout >= 0 && c.dropout < 1)) fail(`dropout must be in [0, 1), got ${c.dropout}`);
+  const regression = c.regressionChannels ?? 0;
+  if (!(Number.isInteger(regression) && regression >= 0 && regression <= 8)) fail(`regressionChannels must be 0 to 8, got ${regression}`);
   return c;
 }
 
@@ -137,7 +144,7 @@ export class UNet {
     }
     this.head = new Conv2d(engine, 'head', rng, {
       inChannels: channels,
-      outChannels: config.classes,
+      outChannels: config.classes + (config.regressionChannels ?? 0),
       kernelSize: 1,
       padding: 0,
       bias: true,

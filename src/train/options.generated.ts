@@ -51,6 +51,11 @@ export interface TrainOptionFields extends EngineOptionFields {
   weightDecay?: number;
   /** Training loss. Default `bce+dice`. CLI: `--loss`. */
   loss?: 'bce' | 'dice' | 'bce+dice' | 'focal' | 'weighted';
+  /**
+   * What the network learns so touching cells separate; auto: the best measured method when the masks carry
+   * instances, else watershed. Default `auto`. CLI: `--instance-method`.
+   */
+  instanceMethod?: 'auto' | 'watershed' | 'threeClass' | 'distance';
   /** Augmentation preset. Default `light`. CLI: `--augment`. */
   augment?: 'none' | 'light' | 'default' | 'strong';
   /** Share of patches centred on a foreground pixel. Default `0.33`. CLI: `--foreground-fraction`. */

@@ -9,6 +9,7 @@ import { NORMALIZATIONS } from '../data/normalize.js';
 import type { DatasetOptions } from '../data/prepare.js';
 import { BACKENDS, PRECISIONS } from '../engine/index.js';
 import { ENGINE_OPTIONS } from '../engine/options.js';
+import { INSTANCE_METHOD_CHOICES } from '../infer/instance-methods.js';
 import { PREDICT_DEFAULTS } from '../infer/options.js';
 import { LOSSES } from '../nn/losses.js';
 import { OPTIMIZERS } from '../nn/optimizers.js';
@@ -72,6 +73,13 @@ export const TRAIN_OPTIONS = defineOptions({
   optimizer: { type: 'string', choices: OPTIMIZERS, default: 'adamw', doc: 'optimizer' },
   weightDecay: { type: 'number', default: 1e-4, doc: 'weight decay (not applied to biases and norms)' },
   loss: { type: 'string', choices: LOSSES, what: 'loss', default: 'bce+dice', doc: 'training loss' },
+  instanceMethod: {
+    type: 'string',
+    choices: INSTANCE_METHOD_CHOICES,
+    what: 'instance method',
+    default: 'auto',
+    doc: 'what the network learns so touching cells separate; auto: the best measured method when the masks carry instances, else watershed',
+  },
   augment: { type: 'string', choices: AUGMENT_PRESETS, default: 'light', doc: 'augmentation preset' },
   foregroundFraction: { type: 'number', default: 0.33, doc: 'share of patches centred on a foreground pixel' },
   normalization: { type: 'string', choices: NORMALIZATIONS, default: 'percentile', doc: 'intensity normalisation' },
@@ -109,6 +117,7 @@ export function resolveTrainOptions(options: TrainOptions): ResolvedTrainOptions
   checkName(PADDINGS, o.padding, 'padding');
   checkName(NORMS, o.norm, 'norm');
   checkName(LOSSES, o.loss, 'loss');
+  checkName(INSTANCE_METHOD_CHOICES, o.instanceMethod, 'instance method');
   checkName(OPTIMIZERS, o.optimizer, 'optimizer');
   checkName(SCHEDULES, o.schedule, 'schedule');
   checkName(AUGMENT_PRESETS, o.augment, 'augmentation preset');

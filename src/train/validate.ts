@@ -63,8 +63,8 @@ export async function validate(
   samples: readonly Sample[],
   options: { lossName: LossName; threshold?: number; predict?: PredictOptions },
 ): Promise<{ scores: ValidationScores }> {
-  const classes = Math.max(model.config.classes, 2);
-  const loss = new ProbabilityLoss(model.config.classes);
+  const classes = Math.max(model.taskClasses, 2);
+  const loss = new ProbabilityLoss(model.taskClasses);
   const confusions: Float64Array[] = [];
   for (const sample of samples) {
     const map = await predictProbabilities(model, sample.image, options.predict);
@@ -110,7 +110,7 @@ export async function chooseDecisionRule(
   samples: readonly Sample[],
   options: { predict?: PredictOptions } = {},
 ): Promise<DecisionRule> {
-  const binary = model.config.classes === 1;
+  const binary = model.taskClasses === 1;
   const tuneThreshold = binary && samples.some((s) => s.labels.some((v) => v > 0));
   const rules: DecisionRule[] = [];
   for (const tta of ['none', 'dihedral'] as const) {
@@ -122,7 +122,7 @@ export async function chooseDecisionRule(
           samples.map((s) => s.labels),
         ).threshold
       : 0.5;
-    const chosen = choosePostprocessing(maps, samples, { threshold, classes: Math.max(2, model.config.classes) });
+    const chosen = choosePostprocessing(maps, samples, { threshold, classes: Math.max(2, model.taskClasses) });
     const dice = chosen.dice[chosen.name];
     rules.push({ threshold, postprocessing: chosen.name, tta, dice, summary: '' });
   }

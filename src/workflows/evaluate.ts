@@ -73,7 +73,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
   }
   const sets: (keyof Split)[] = subset === 'all' ? ['train', 'val', 'test'] : [subset];
   const samples = (await Promise.all(sets.filter((s) => dataset.split[s].length > 0).map((s) => dataset.load(s)))).flat();
-  const classes = Math.max(2, model.config.classes);
+  const classes = Math.max(2, model.taskClasses);
   const threshold = options.threshold ?? model.metadata.threshold;
   const postprocessing = options.postprocessing ?? model.metadata.postprocessing ?? 'none';
   const progress =

@@ -144,7 +144,7 @@ export async function predictImageFile(options: PredictImageFileOptions): Promis
       };
   }
   const { metadata, config } = model;
-  const channels = config.classes === 1 ? 1 : config.classes;
+  const channels = model.taskClasses === 1 ? 1 : config.classes;
   await removeStaleTemporaries(out, [
     `${stem}_mask.png`,
     ...probabilityFileNames(stem, channels, metadata.classNames),

@@ -23,6 +23,8 @@ import { TrainingClock, runLoop } from '../train/loop.js';
 import { type ResolvedTrainOptions, type TrainOptions, resolveTrainOptions } from '../train/options.js';
 import { schedule } from '../train/schedules.js';
 import { chooseDecisionRule, validate } from '../train/validate.js';
+import { chooseInstanceRule, initialInstanceRule } from '../train/instance-rule.js';
+import { instanceMethod, resolveInstanceMethod } from '../infer/instance-methods.js';
 import { fail } from '../util/errors.js';
 import { recoverAtomicWrites, writeFileAtomic } from '../util/fs.js';
 import { type ProgressStream, createProgress } from '../util/progress.js';
@@ -103,7 +105,7 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
     ? await loadLastCheckpoint(o.out, engine, configurer(o))
     : await newModel(o, engine, trainSamples, dataset.scheme);
   log(
-    `model: U-Net depth ${o.depth}, ${o.filters} filters, ${o.padding} padding, ${model.network.parameterCount().toLocaleString('en')} parameters; ${o.loss} loss, ${o.optimizer}`,
+    `model: U-Net depth ${o.depth}, ${o.filters} filters, ${o.padding} padding, ${model.network.parameterCount().toLocaleString('en')} parameters; ${o.loss} loss, ${o.optimizer}; instances: ${model.metadata.instances?.method ?? 'watershed'}`,
   );
   const loader = batchLoader(o, model, trainSamples, state.step);
   if (!resume) {
@@ -160,6 +162,11 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
     Object.assign(model.metadata, { threshold: rule.threshold, postprocessing: rule.postprocessing, tta: rule.tta });
     valDice = rule.dice;
     log(rule.summary);
+    if (model.metadata.instances) {
+      const chosen = await chooseInstanceRule(model, valSamples, { predict: { ...predict, tta: rule.tta }, ...rule });
+      model.metadata.instances = chosen.rule;
+      log(chosen.summary);
+    }
   }
   model.metadata.training = {
     data: o.data,
@@ -195,10 +202,16 @@ async function newModel(
   trainSamples: readonly Sample[],
   scheme: Awaited<ReturnType<typeof openDataset>>['scheme'],
 ): Promise<{ model: Model; state: TrainerState }> {
+  const methodName = resolveInstanceMethod(o.instanceMethod, {
+    binary: scheme.task === 'binary',
+    hasInstances: trainSamples.some((s) => s.instances !== undefined),
+  });
+  const method = instanceMethod(methodName);
   const model = unet(
     {
       inChannels: trainSamples[0].image.channels,
-      classes: scheme.outputChannels,
+      classes: methodName === 'watershed' ? scheme.outputChannels : method.classes,
+      ...(method.regressionChannels > 0 ? { regressionChannels: method.regressionChannels } : {}),
       depth: o.depth,
       filters: o.filters,
       padding: o.padding,
@@ -219,6 +232,7 @@ async function newModel(
         ),
         ...(o.channels ? { channels: o.channels } : {}),
         pixelSizeUm: trainSamples[0].pixelSizeUm,
+        ...(methodName === 'watershed' ? {} : { instances: initialInstanceRule(methodName) }),
       },
     },
   );
@@ -255,9 +269,16 @@ function batchLoader(o: ResolvedTrainOptions, model: Model, trainSamples: readon
     seed: o.seed,
     normalization: model.metadata.normalization,
     classes: Math.max(2, model.config.classes),
+    instanceTarget: targetOf(model.metadata.instances?.method),
     sampling: o.sampling,
     patchesPerImage: o.patchesPerImage,
     weightMap: loss.weightMap ?? false,
     startStep,
   });
+}
+
+/** The loader target an instance method trains on (none for the plain foreground). */
+function targetOf(method: string | undefined): 'threeClass' | 'distance' | undefined {
+  const target = method ? instanceMethod(method).target : 'labels';
+  return target === 'labels' ? undefined : target;
 }

@@ -285,6 +285,51 @@ for (const { name, make, skip } of engines()) {
         });
       }
 
+      test('loss K=1 R=1, logits (0, 3), targets 1 and 1: bce + mse = ln 2 + 4, dLogits (−0.5, 4)', async () => {
+        const kernel = engine.loss({
+          terms: [
+            { kind: 'crossEntropy', weight: 1 },
+            { kind: 'regression', weight: 1 },
+          ],
+          classes: 1,
+          regressionChannels: 1,
+        });
+        const logits = engine.tensor([1, 2, 1, 1], Float32Array.of(0, 3));
+        const target = engine.tensor([1, 1, 1], Float32Array.of(1));
+        const { value, dLogits } = kernel.forward(logits, target, null, engine.tensor([1, 1, 1, 1], Float32Array.of(1)));
+        approx(await engine.read(value), [Math.LN2 + 4, Math.LN2, 4]);
+        approx(await engine.read(dLogits), [-0.5, 4]);
+      });
+
+      for (const classes of [1, 3]) {
+        test(`loss K=${classes} R=1 (ce + dice + 0.5·mse) on [2,${classes + 1},3,4]: dLogits match finite differences`, async () => {
+          const kernel = engine.loss({
+            terms: [
+              { kind: 'crossEntropy', weight: 1 },
+              { kind: 'dice', weight: 1 },
+              { kind: 'regression', weight: 0.5 },
+            ],
+            classes,
+            regressionChannels: 1,
+          });
+          const logits = randomTensor(engine, [2, classes + 1, 3, 4], 21);
+          const labels = Float32Array.from(randomArray(24, 22), (v) => Math.min(Math.floor(Math.abs(v) * 2), Math.max(classes - 1, 1)));
+          const target = engine.tensor([2, 3, 4], labels);
+          const regression = randomTensor(engine, [2, 1, 3, 4], 23);
+          const analytic = await engine.read(kernel.forward(logits, target, null, regression).dLogits);
+          const objective = async () => (await engine.read(kernel.forward(logits, target, null, regression).value))[0];
+          const entries = checkedEntries(analytic.length, 16, 24);
+          const numeric = await finiteDifferences(engine, logits, objective, { eps: 1e-2, entries });
+          const error = gradientError(analytic, entries, numeric);
+          assert.ok(error < 2e-2, `relative gradient error ${error.toExponential(2)}`);
+        });
+      }
+
+      test('loss with 1 regression channel and no regression target throws', () => {
+        const kernel = engine.loss({ terms: [{ kind: 'regression', weight: 1 }], classes: 1, regressionChannels: 1 });
+        assert.throws(() => kernel.forward(engine.tensor([1, 2, 2, 2]), engine.tensor([1, 2, 2]), null));
+      });
+
       test('dropout in evaluation mode returns the input values', async () => {
         const data = randomArray(24, 15);
         const y = engine.dropout({ rate: 0.5 }).forward(engine.tensor([1, 2, 3, 4], data), { training: false, seed: 3 });

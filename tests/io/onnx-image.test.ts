@@ -171,18 +171,22 @@ describe('self-contained ONNX graph', () => {
     assert.match(decoded.docString, /any H and W, raw pixel values/);
   });
 
-  test('metadata heads [softmax 0–3, identity 3–4]: outputs probabilities, mask, distance with their activations', async () => {
+  test('a model with instance heads [softmax 3, identity 1]: outputs probabilities, mask, distance with their activations', async () => {
     const engine = createEngine({ backend: 'reference' });
     const model = unet(
-      { inChannels: 3, classes: 4, depth: 2, filters: 4, padding: 'same' },
+      { inChannels: 3, classes: 3, regressionChannels: 1, depth: 2, filters: 4, padding: 'same' },
       { engine, seed: 2, metadata: { normalization: PERCENTILE } },
     );
-    Object.assign(model.metadata, {
+    model.metadata.instances = {
+      method: 'distance',
       heads: [
-        { name: 'classes', channels: [0, 3], activation: 'softmax' },
-        { name: 'distance', channels: [3, 4], activation: 'identity' },
+        { name: 'classes', channels: 3, activation: 'softmax' },
+        { name: 'distance', channels: 1, activation: 'identity' },
       ],
-    });
+      decoder: 'distance',
+      seedThreshold: 0.5,
+      minSizePx: 10,
+    };
     const bytes = await exportImageOnnx(model);
     const session = await ort.InferenceSession.create(bytes);
     assert.deepEqual(session.outputNames, ['probabilities', 'mask', 'distance']);

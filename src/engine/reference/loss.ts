@@ -20,13 +20,20 @@ export class RefLoss implements LossKernel {
     this.outputs = new OutputCache(allocator);
   }
 
-  forward(logitsT: Tensor, targetT: Tensor, weightsT: Tensor | null): { value: Tensor; dLogits: Tensor; counts: Tensor } {
-    const [N, K, H, W] = dims4(logitsT, 'loss logits');
-    const classes = this.options.classes;
-    if (K !== classes) throw new Error(`loss: logits have ${K} channels, expected ${classes}`);
+  forward(
+    logitsT: Tensor,
+    targetT: Tensor,
+    weightsT: Tensor | null,
+    regressionT: Tensor | null = null,
+  ): { value: Tensor; dLogits: Tensor; counts: Tensor } {
+    const [N, channelsIn, H, W] = dims4(logitsT, 'loss logits');
+    const { classes: K, regressionChannels: R } = this.options;
+    if (channelsIn !== K + R) throw new Error(`loss: logits have ${channelsIn} channels, expected ${K + R}`);
     checkShape(targetT, [N, H, W], 'loss target');
     if (weightsT) checkShape(weightsT, [N, H, W], 'loss pixel weights');
-    const z = ref(logitsT).data;
+    if (R > 0 && !regressionT) throw new Error(`loss: ${R} regression channel(s) need a regression target`);
+    if (regressionT) checkShape(regressionT, [N, R, H, W], 'loss regression target');
+    const z = classLogits(ref(logitsT).data, N, K, R, H * W);
     const target = ref(targetT).data;
     const weights = weightsT ? ref(weightsT).data : null;
     const plane = H * W;
@@ -48,6 +55,7 @@ export class RefLoss implements LossKernel {
         for (let c = 1; c < channels; c++) sums.addOverlap(c, prob[(n * channels + c) * plane + j], truth === c);
       }
     }
+    const regression = regressionT ? regressionGradient(ref(logitsT).data, ref(regressionT).data, sums, [N, K, R, plane]) : null;
     const valueT = this.outputs.get('value', [1 + this.options.terms.length]);
     const values = sums.values();
     this.options.terms.forEach((term, t) => (valueT.data[1 + t] = values[term.kind]));
@@ -57,11 +65,16 @@ export class RefLoss implements LossKernel {
     const dLogit = new Float64Array(z.length);
     for (const term of this.options.terms) {
       if (term.kind === 'dice') this.diceGradient(term.weight, sums, target, dProb, [N, channels, plane]);
-      else this.pixelTermGradient(term, pixel, prob, dLogit, [N, K, plane], counted);
+      else if (term.kind !== 'regression') this.pixelTermGradient(term, pixel, prob, dLogit, [N, K, plane], counted);
     }
     chainDiceGradient(dProb, prob, dLogit, [N, K, plane]);
     const dLogits = this.outputs.get('dLogits', logitsT.shape);
-    dLogits.data.set(dLogit);
+    for (let n = 0; n < N; n++) {
+      dLogits.data.set(dLogit.subarray(n * K * plane, (n + 1) * K * plane), n * (K + R) * plane);
+      if (!regression) continue;
+      const weight = this.options.terms.reduce((sum, t) => sum + (t.kind === 'regression' ? t.weight : 0), 0);
+      for (let i = 0; i < R * plane; i++) dLogits.data[(n * (K + R) + K) * plane + i] = weight * regression[n * R * plane + i];
+    }
     return { value: valueT, dLogits, counts: this.confusion(prob, target, N, channels, plane, counted) };
   }
 
@@ -141,6 +154,32 @@ export class RefLoss implements LossKernel {
     counts[1] = counted;
     return countsT;
   }
+}
+
+/** The classification channels of logits `[N, K + R, plane]` as `[N, K, plane]` (the array itself when R = 0). */
+function classLogits(z: Float32Array, N: number, K: number, R: number, plane: number): Float32Array {
+  if (R === 0) return z;
+  const out = new Float32Array(N * K * plane);
+  for (let n = 0; n < N; n++) out.set(z.subarray(n * (K + R) * plane, (n * (K + R) + K) * plane), n * K * plane);
+  return out;
+}
+
+/**
+ * The regression channels' squared errors added to `sums`, and d MSE / d z per regression output
+ * `[N, R, plane]` (before the term's weight): 2(z − y) / (N·R·plane).
+ */
+function regressionGradient(z: Float32Array, y: Float32Array, sums: LossTermSums, [N, K, R, plane]: number[]): Float64Array {
+  const gradient = new Float64Array(N * R * plane);
+  const scale = 2 / (N * R * plane);
+  for (let n = 0; n < N; n++) {
+    for (let i = 0; i < R * plane; i++) {
+      const prediction = z[(n * (K + R) + K) * plane + i];
+      const truth = y[n * R * plane + i];
+      sums.addRegression(prediction, truth);
+      gradient[n * R * plane + i] = scale * (prediction - truth);
+    }
+  }
+  return gradient;
 }
 
 /** Class probabilities per pixel, `[N, max(K, 2), H, W]`; the binary case stores (1 − p, p). */

@@ -1,0 +1,57 @@
+/**
+ * Training targets for separating touching cells, built from an instance label image (`[H, W]`,
+ * 0 = background, one id per cell). Both are computed on the whole sample before augmentation, so
+ * the augmentations warp them with the image like any other target (labels nearest-neighbour,
+ * the distance map bilinearly) and they stay consistent with it.
+ */
+import { distanceTransform } from '../image/distance.js';
+import { innerBoundaries } from '../image/boundaries.js';
+import type { Plane } from '../image/plane.js';
+
+/** Three-class target classes: background, cell interior, cell boundary. */
+export const THREE_CLASS = { background: 0, interior: 1, boundary: 2 } as const;
+
+/** The inner boundary of every cell (see `innerBoundaries`): touching cells are parted by 2 pixels. */
+export function instanceBoundaries(instances: Plane<Int32Array>): Uint8Array {
+  return innerBoundaries(instances);
+}
+
+/**
+ * The three-class target of Caicedo et al. 2019 ("Evaluation of deep learning strategies for
+ * nucleus segmentation in fluorescence images", the DSB2018 analysis): 0 background, 1 interior,
+ * 2 boundary (see {@link instanceBoundaries}). `[H, W]` class indices.
+ */
+export function threeClassTarget(instances: Plane<Int32Array>): Uint8Array {
+  const boundary = instanceBoundaries(instances);
+  return Uint8Array.from(instances.data, (id, i) =>
+    id === 0 ? THREE_CLASS.background : boundary[i] ? THREE_CLASS.boundary : THREE_CLASS.interior,
+  );
+}
+
+/**
+ * The deep-watershed target (Bai & Urtasun 2017, "Deep watershed transform for instance
+ * segmentation"): per cell, the Euclidean distance (pixels) to the nearest pixel outside that
+ * cell, divided by the cell's largest such distance, so every cell peaks at 1 in its middle
+ * whatever its size; 0 on background. Touching cells are measured apart by treating their shared
+ * boundary pixels as outside. `[H, W]` in [0, 1].
+ */
+export function distanceTarget(instances: Plane<Int32Array>): Float32Array {
+  const { width, height, data } = instances;
+  // Pixels touching another cell are outside for the transform; those facing only background are
+  // inside (distance 1), as in an ordinary distance transform of one cell.
+  const contacts = innerBoundaries(instances, { ignoreBackground: true });
+  const inside = Uint8Array.from(data, (id, i) => (id !== 0 && contacts[i] === 0 ? 1 : 0));
+  const distance = distanceTransform({ width, height, data: inside }).data;
+  // One cell filling the whole image has no outside to measure from: give it a flat 1.
+  if (!distance.every(Number.isFinite)) return Float32Array.from(data, (id) => (id === 0 ? 0 : 1));
+  const peak = new Map<number, number>();
+  for (let i = 0; i < data.length; i++) {
+    if (data[i] !== 0) peak.set(data[i], Math.max(peak.get(data[i]) ?? 0, distance[i]));
+  }
+  return Float32Array.from(data, (id, i) => {
+    if (id === 0) return 0;
+    const top = peak.get(id) ?? 0;
+    // A cell made only of contact pixels has no interior; give it a flat small value.
+    return top > 0 ? Math.max(distance[i], 0.5) / top : 0.5;
+  });
+}

@@ -1,0 +1,84 @@
+/**
+ * Chooses how a model's outputs become cells, on the validation images, by object AP at IoU 0.5
+ * (StarDist's `matching`: TP / (TP + FP + FN), summed over images): the decoder (the trained
+ * method's seeds, or the distance-transform watershed of the foreground), the seed threshold and
+ * the minimum cell size. Stored in the model as `metadata.instances`, like the decision rule.
+ */
+import type { Sample } from '../data/types.js';
+import { labelComponents } from '../image/components.js';
+import { decodeInstances, instanceMethod } from '../infer/instance-methods.js';
+import { postprocess } from '../infer/postprocess.js';
+import { type PredictOptions, type ProbabilityMap, predictProbabilities, probabilitiesToLabels } from '../infer/predict.js';
+import { matchInstances } from '../metrics/objects.js';
+import type { InstanceRule, Model } from '../nn/model.js';
+
+/** Seed thresholds tried: interior probabilities and normalised distances both live in [0, 1]. */
+export const SEED_THRESHOLDS = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8] as const;
+/** Minimum cell sizes tried, pixels. */
+export const MIN_SIZES_PX = [5, 15, 30] as const;
+
+/** The instance rule a model starts training with, before validation chooses its settings. */
+export function initialInstanceRule(method: string): InstanceRule {
+  return { method, heads: [...instanceMethod(method).heads], decoder: method, seedThreshold: 0.5, minSizePx: 30 };
+}
+
+/** AP at IoU 0.5 pooled over images: Σ TP / Σ (TP + FP + FN); 1 when there is nothing to find or find. */
+export function pooledAp50(predicted: readonly Int32Array[], truth: readonly Int32Array[]): number {
+  let tp = 0;
+  let errors = 0;
+  predicted.forEach((p, i) => {
+    const match = matchInstances(p, truth[i], { iouThreshold: 0.5 });
+    tp += match.truePositives;
+    errors += match.falsePositives + match.falseNegatives;
+  });
+  return tp + errors === 0 ? 1 : tp / (tp + errors);
+}
+
+/**
+ * The best rule for the model's method on the validation samples (their instance planes, else
+ * the connected components of their masks), given its decision rule (threshold, post-processing,
+ * TTA). Ties keep the earlier candidate: the trained decoder before the watershed, lower seed
+ * thresholds and sizes first.
+ */
+export async function chooseInstanceRule(
+  model: Model,
+  samples: readonly Sample[],
+  options: { predict?: PredictOptions; threshold: number; postprocessing?: string },
+): Promise<{ rule: InstanceRule; summary: string }> {
+  const current = model.metadata.instances;
+  if (!current) throw new Error('chooseInstanceRule needs a model trained with an instance method');
+  const maps: ProbabilityMap[] = [];
+  for (const sample of samples) maps.push(await predictProbabilities(model, sample.image, options.predict));
+  const masks = maps.map((map) =>
+    postprocess({ width: map.width, height: map.height, data: probabilitiesToLabels(map, options.threshold) }, options.postprocessing),
+  );
+  const truth = samples.map((s) => s.instances ?? labelComponents({ width: s.image.width, height: s.image.height, data: s.labels }).data);
+  const candidates: Pick<InstanceRule, 'decoder' | 'seedThreshold' | 'minSizePx'>[] = [];
+  for (const minSizePx of MIN_SIZES_PX) {
+    if (current.method !== 'watershed') {
+      for (const seedThreshold of SEED_THRESHOLDS) candidates.push({ decoder: current.method, seedThreshold, minSizePx });
+    }
+    candidates.push({ decoder: 'watershed', seedThreshold: 0, minSizePx });
+  }
+  let best = { ...candidates[0], ap: -1 };
+  let bestWatershed = -1;
+  for (const candidate of candidates) {
+    const predicted = masks.map((mask, i) => decodeInstances(mask, maps[i].seeds, candidate).data);
+    const ap = pooledAp50(predicted, truth);
+    if (candidate.decoder === 'watershed') bestWatershed = Math.max(bestWatershed, ap);
+    if (ap > best.ap + 1e-9) best = { ...candidate, ap };
+  }
+  const rule: InstanceRule = {
+    ...current,
+    decoder: best.decoder,
+    seedThreshold: best.seedThreshold,
+    minSizePx: best.minSizePx,
+    validationAp50: best.ap,
+  };
+  const f = (v: number) => v.toFixed(4);
+  const seeds = best.decoder === 'watershed' ? '' : `, seed threshold ${best.seedThreshold}`;
+  const summary =
+    `instance rule: ${current.method} model, cells by ${best.decoder}${seeds}, min size ${best.minSizePx} px ` +
+    `(validation AP@0.5 ${f(best.ap)}; distance-transform watershed of its foreground ${f(bestWatershed)})`;
+  return { rule, summary };
+}

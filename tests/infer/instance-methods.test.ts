@@ -1,0 +1,70 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { distanceTarget, threeClassTarget } from '../../src/data/instance-targets.js';
+import { labelComponents } from '../../src/image/components.js';
+import { decodeInstances, resolveInstanceMethod, seededInstances, splitHeads } from '../../src/infer/instance-methods.js';
+import { splitTouching } from '../../src/infer/instances.js';
+import { pooledAp50 } from '../../src/train/instance-rule.js';
+import { plane } from '../plane.js';
+
+/** Two discs of radius 6 whose centres are 12 px apart in a 32×20 image: ids 1 and 2 (nearest centre). */
+function touchingDiscs(): { mask: Uint8Array; ids: Int32Array } {
+  const mask = new Uint8Array(32 * 20);
+  const ids = new Int32Array(32 * 20);
+  for (let y = 0; y < 20; y++) {
+    for (let x = 0; x < 32; x++) {
+      const d1 = Math.hypot(x - 10, y - 10);
+      const d2 = Math.hypot(x - 22, y - 10);
+      if (Math.min(d1, d2) <= 6) {
+        mask[y * 32 + x] = 1;
+        ids[y * 32 + x] = d1 <= d2 ? 1 : 2;
+      }
+    }
+  }
+  return { mask, ids };
+}
+
+describe('instance methods', () => {
+  const { mask, ids } = touchingDiscs();
+  const foreground = plane(mask, 32, 20);
+
+  test('two touching discs are one connected component but the watershed splits them into 2', () => {
+    assert.equal(labelComponents(foreground).count, 1);
+    const split = splitTouching(foreground, { minSizePx: 5 });
+    assert.equal(split.count, 2);
+    assert.equal(pooledAp50([split.data], [ids]), 1);
+  });
+
+  test('two touching discs: cells grown from the true interior (threeClass) and distance seeds match the truth', () => {
+    const three = threeClassTarget(plane(ids, 32, 20));
+    const interior = Float32Array.from(three, (v) => (v === 1 ? 0.9 : 0.05));
+    const fromInterior = seededInstances(foreground, interior, { seedThreshold: 0.5, minSizePx: 5 });
+    assert.equal(fromInterior.count, 2);
+    assert.equal(pooledAp50([fromInterior.data], [ids]), 1);
+    const fromDistance = decodeInstances(foreground, distanceTarget(plane(ids, 32, 20)), {
+      decoder: 'distance',
+      seedThreshold: 0.5,
+      minSizePx: 5,
+    });
+    assert.equal(fromDistance.count, 2);
+    assert.equal(pooledAp50([fromDistance.data], [ids]), 1);
+  });
+
+  test('a foreground region with no seed above the threshold still becomes a cell', () => {
+    const cells = seededInstances(foreground, new Float32Array(32 * 20), { seedThreshold: 0.5, minSizePx: 5 });
+    assert.equal(cells.count, 1);
+  });
+
+  test('splitHeads of a threeClass output [3, 1, 2]: foreground 1 − p(background), seeds p(interior)', () => {
+    const { foreground: f, seeds } = splitHeads('threeClass', Float32Array.of(0.25, 1, 0.5, 0, 0.25, 0), 2);
+    assert.deepEqual([...f], [0.75, 0]);
+    assert.deepEqual([...seeds!], [0.5, 0]);
+  });
+
+  test('auto is the measured winner with instance masks, watershed without; a multiclass task refuses threeClass', () => {
+    assert.notEqual(resolveInstanceMethod('auto', { binary: true, hasInstances: true }), 'watershed');
+    assert.equal(resolveInstanceMethod('auto', { binary: true, hasInstances: false }), 'watershed');
+    assert.throws(() => resolveInstanceMethod('threeClass', { binary: false, hasInstances: true }), /binary/);
+    assert.throws(() => resolveInstanceMethod('stardist', { binary: true, hasInstances: true }), /threeClass/);
+  });
+});
