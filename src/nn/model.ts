@@ -25,10 +25,21 @@ export interface ModelMetadata {
   tta?: boolean | string;
   /** The pixel size the model was trained at, µm/px, when known. */
   pixelSizeUm?: number;
+  /** The training objects' equivalent diameters (data/object-sizes.ts), for rescaling new images to them. */
+  objectDiameterPx?: ObjectSizeDistribution;
   /** How the training masks were drawn, so predicted masks are written the same way. */
   mask?: { polarity?: 'white' | 'black'; valueMap?: Record<number, number> };
   /** Free-form facts about the training run (dataset, epochs, scores). */
   training?: Record<string, unknown>;
+}
+
+/** A distribution of object diameters, px (median and quartiles of equivalent diameters). */
+export interface ObjectSizeDistribution {
+  medianPx: number;
+  lowerQuartilePx: number;
+  upperQuartilePx: number;
+  /** How many objects were measured. */
+  objects: number;
 }
 
 export interface TrainingOptions {
