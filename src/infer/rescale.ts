@@ -17,6 +17,12 @@ import { type PredictOptions, type ProbabilityMap, predictProbabilities, resampl
 
 /** Scales are kept within [1/4, 4]: past that an estimate is more likely wrong than the image. */
 export const SCALE_LIMITS = { min: 0.25, max: 4 } as const;
+/**
+ * Upscaling stops where the resampled image would pass this many pixels (4096², or the image's
+ * own size when larger): prediction memory grows with the image, and a poor first pass that finds
+ * only specks must not turn a large slide into a 16× larger one.
+ */
+export const MAX_SCALED_PIXELS = 4096 * 4096;
 /** Objects within this factor of the training median (or within its quartiles) are left at scale 1. */
 export const SCALE_TOLERANCE = 1.15;
 /** A first-pass scale beyond this factor (either way) is checked by a second pass. */
@@ -33,15 +39,21 @@ export function estimateObjectDiameter(instances: Plane<Int32Array>): number | u
 /**
  * The factor to resample an image by so that objects of `diameterPx` come out at the training
  * median: 1 when there is no estimate or it lies within the training quartiles (or within
- * {@link SCALE_TOLERANCE} of the median), else `median / diameterPx`, kept within {@link SCALE_LIMITS}.
+ * {@link SCALE_TOLERANCE} of the median), else `median / diameterPx`, kept within {@link SCALE_LIMITS}
+ * and at most `maxScale` (default {@link SCALE_LIMITS}.max).
  */
-export function chooseScale(diameterPx: number | undefined, training: ObjectSizeDistribution): number {
+export function chooseScale(diameterPx: number | undefined, training: ObjectSizeDistribution, maxScale: number = SCALE_LIMITS.max): number {
   if (diameterPx === undefined || !(diameterPx > 0)) return 1;
   const { medianPx, lowerQuartilePx, upperQuartilePx } = training;
   const low = Math.min(lowerQuartilePx, medianPx / SCALE_TOLERANCE);
   const high = Math.max(upperQuartilePx, medianPx * SCALE_TOLERANCE);
   if (diameterPx >= low && diameterPx <= high) return 1;
-  return Math.min(SCALE_LIMITS.max, Math.max(SCALE_LIMITS.min, medianPx / diameterPx));
+  return Math.max(SCALE_LIMITS.min, Math.min(SCALE_LIMITS.max, maxScale, medianPx / diameterPx));
+}
+
+/** The largest scale an image of this size may be resampled by (see {@link MAX_SCALED_PIXELS}), at least 1. */
+export function upscaleLimit(size: { width: number; height: number }): number {
+  return Math.max(1, Math.sqrt(MAX_SCALED_PIXELS / (size.width * size.height)));
 }
 
 /** Options of {@link predictAtObjectScale}: those of `predictProbabilities`, and how to find objects. */
@@ -82,12 +94,13 @@ export async function predictAtObjectScale(model: Model, image: FloatImage, opti
   const native = await predictProbabilities(model, image, predictOptions);
   if (rescale === false || !training || resamplesByPixelSize(model, options)) return { map: native, scale: 1, estimated: false };
   const objectDiameterPx = estimateObjectDiameter(instancesOf(native));
-  let scale = chooseScale(objectDiameterPx, training);
+  const maxScale = upscaleLimit(image);
+  let scale = chooseScale(objectDiameterPx, training, maxScale);
   if (scale === 1) return { map: native, scale, estimated: true, objectDiameterPx };
   let scaled = await predictScaled(model, image, scale, predictOptions);
   if (Math.max(scale, 1 / scale) > RECHECK_FACTOR) {
     const correction = chooseScale(estimateObjectDiameter(instancesOf(scaled)), training);
-    const refined = Math.min(SCALE_LIMITS.max, Math.max(SCALE_LIMITS.min, scale * correction));
+    const refined = Math.min(SCALE_LIMITS.max, maxScale, Math.max(SCALE_LIMITS.min, scale * correction));
     if (correction !== 1 && Math.abs(refined - scale) > 1e-6) {
       scale = refined;
       scaled = await predictScaled(model, image, scale, predictOptions);

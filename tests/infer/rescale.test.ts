@@ -10,6 +10,7 @@ import {
   pixelSizeWarning,
   predictAtObjectScale,
   scaleSummary,
+  upscaleLimit,
 } from '../../src/infer/rescale.js';
 import { unet } from '../../src/nn/model.js';
 import { createEngine } from '../../src/engine/index.js';
@@ -88,6 +89,13 @@ describe('estimateObjectDiameter and chooseScale', () => {
     assert.equal(chooseScale(undefined, TRAINING), 1);
     assert.equal(chooseScale(1, TRAINING), SCALE_LIMITS.max);
     assert.equal(chooseScale(1000, TRAINING), SCALE_LIMITS.min);
+  });
+
+  test('upscaling a 4096² image is capped at 1, a 1024² one at 4; maxScale 1.5 caps chooseScale', () => {
+    assert.equal(upscaleLimit({ width: 4096, height: 4096 }), 1);
+    assert.equal(upscaleLimit({ width: 8192, height: 8192 }), 1);
+    assert.equal(upscaleLimit({ width: 1024, height: 1024 }), 4);
+    assert.equal(chooseScale(5, TRAINING, 1.5), 1.5);
   });
 
   test('scaleSummary of 1, 2, 0.5: 2 of 3 rescaled, 0.5–2, median 1', () => {
