@@ -51,9 +51,13 @@ describe('objectDiameters and sizeDistribution', () => {
     assert.deepEqual(objectDiameters({ width: 4, height: 4, data }), [2 * Math.sqrt(16 / Math.PI)]);
   });
 
-  test('literal diameters 1…5: median 3, quartiles 2 and 4; none: undefined', () => {
-    assert.deepEqual(sizeDistribution([5, 1, 4, 2, 3]), { medianPx: 3, lowerQuartilePx: 2, upperQuartilePx: 4, objects: 5 });
+  test('literal diameters 1…5 weighted by area (1, 4, 9, 16, 25 of 55): quartiles 3 and 5, median 4; none: undefined', () => {
+    assert.deepEqual(sizeDistribution([5, 1, 4, 2, 3]), { medianPx: 4, lowerQuartilePx: 3, upperQuartilePx: 5, objects: 5 });
     assert.equal(sizeDistribution([]), undefined);
+  });
+
+  test('ten specks of 2 px beside one 20-px cell: the area-weighted median is the cell', () => {
+    assert.equal(sizeDistribution([20, ...Array(10).fill(2)])!.medianPx, 20);
   });
 
   test('trainingObjectSizes: binary labels of discs of diameter 16 give a median near 16', () => {
