@@ -69,10 +69,12 @@ function areaWeightedQuantile(sorted: Float64Array, q: number): number {
  */
 export function trainingObjectSizes(samples: readonly Sample[]): ObjectSizeDistribution | undefined {
   const diameters: number[] = [];
+  const from = samples.every((s) => s.instances) ? 'instances' : 'components';
   for (const { image, labels, instances } of samples) {
     const { width, height } = image;
-    const ids = instances ?? labelComponents({ width, height, data: labels }).data;
+    const ids = from === 'instances' && instances ? instances : labelComponents({ width, height, data: labels }).data;
     for (const d of objectDiameters({ width, height, data: ids })) diameters.push(d);
   }
-  return sizeDistribution(diameters);
+  const distribution = sizeDistribution(diameters);
+  return distribution && { ...distribution, from };
 }

@@ -9,6 +9,7 @@
  */
 import { percentileOfSorted } from '../data/normalize.js';
 import { objectDiameters, sizeDistribution } from '../data/object-sizes.js';
+import { labelComponents } from '../image/components.js';
 import type { Plane } from '../image/plane.js';
 import { resampleImage, scaledSize } from '../image/resample.js';
 import type { FloatImage } from '../image/types.js';
@@ -92,14 +93,17 @@ export async function predictAtObjectScale(model: Model, image: FloatImage, opti
   const { instancesOf, rescale, ...predictOptions } = options;
   const training = model.metadata.objectDiameterPx;
   const native = await predictProbabilities(model, image, predictOptions);
+  // Measured like the training objects: a model trained on binary masks knew only their components,
+  // and a watershed that splits one large cell in three would make it look a third of its size.
+  const objectsOf = (map: ProbabilityMap) => (training?.from === 'components' ? labelComponents(instancesOf(map)) : instancesOf(map));
   if (rescale === false || !training || resamplesByPixelSize(model, options)) return { map: native, scale: 1, estimated: false };
-  const objectDiameterPx = estimateObjectDiameter(instancesOf(native));
+  const objectDiameterPx = estimateObjectDiameter(objectsOf(native));
   const maxScale = upscaleLimit(image);
   let scale = chooseScale(objectDiameterPx, training, maxScale);
   if (scale === 1) return { map: native, scale, estimated: true, objectDiameterPx };
   let scaled = await predictScaled(model, image, scale, predictOptions);
   if (Math.max(scale, 1 / scale) > RECHECK_FACTOR) {
-    const correction = chooseScale(estimateObjectDiameter(instancesOf(scaled)), training);
+    const correction = chooseScale(estimateObjectDiameter(objectsOf(scaled)), training);
     const refined = Math.min(SCALE_LIMITS.max, maxScale, Math.max(SCALE_LIMITS.min, scale * correction));
     if (correction !== 1 && Math.abs(refined - scale) > 1e-6) {
       scale = refined;

@@ -40,6 +40,11 @@ export interface ObjectSizeDistribution {
   upperQuartilePx: number;
   /** How many objects were measured. */
   objects: number;
+  /**
+   * What the objects were: instance labels, or connected components of binary masks (touching
+   * objects merged). New images are measured the same way (infer/rescale.ts). Absent: instances.
+   */
+  from?: 'instances' | 'components';
 }
 
 export interface TrainingOptions {

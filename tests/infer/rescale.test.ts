@@ -66,6 +66,8 @@ describe('objectDiameters and sizeDistribution', () => {
     const image = { width: 96, height: 96, channels: 1, data: new Float32Array(96 * 96) };
     const sizes = trainingObjectSizes([{ stem: 'a', image, labels }])!;
     assert.ok(Math.abs(sizes.medianPx - 16) < 0.5, `median ${sizes.medianPx}`);
+    assert.equal(sizes.from, 'components');
+    assert.equal(trainingObjectSizes([{ stem: 'a', image, labels, instances: ids.data }])!.from, 'instances');
   });
 });
 
