@@ -123,6 +123,18 @@ describe('predictAtObjectScale', () => {
     assert.deepEqual([result.map.width, result.map.height, result.map.channels], [64, 64, 1]);
   });
 
+  test('training sizes from components: a 20-px cell split in two (alternate rows) by the watershed is measured whole, scale 1', async () => {
+    const halves = (map: { width: number }) => {
+      const cells = discs(map.width, (20 * map.width) / 64);
+      for (let i = 0; i < cells.data.length; i++) if (cells.data[i] > 0 && Math.floor(i / map.width) % 2 === 0) cells.data[i] += 1000;
+      return cells;
+    };
+    model.metadata.objectDiameterPx = { ...TRAINING, from: 'components' };
+    assert.equal((await predictAtObjectScale(model, image, { instancesOf: halves })).scale, 1);
+    model.metadata.objectDiameterPx = { ...TRAINING, from: 'instances' };
+    assert.ok((await predictAtObjectScale(model, image, { instancesOf: halves })).scale > 1.2);
+  });
+
   test('rescale false, or a model without training object size: native scale, not estimated', async () => {
     model.metadata.objectDiameterPx = TRAINING;
     const off = await predictAtObjectScale(model, image, { instancesOf, rescale: false });
