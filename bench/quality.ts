@@ -5,19 +5,22 @@
  *   2. wbc-cellavision, three classes (0 background / 128 cytoplasm / 255 nucleus)
  *   3. isbi2012-em, membrane (the black pixels)
  *   4. the binary model of (1) on copies of the wbc test images rescaled ×0.5 and ×2, each
- *      evaluated with its pixel size given, against the native-size Dice.
+ *      evaluated with its pixel size given, against the native-size Dice; and again without the
+ *      pixel size (`*-auto` rows: the images are rescaled to the training object size).
  *   5. dsb2018-nuclei (instance labels): defaults (`dsb2018`) and the instance method forced to
  *      the old foreground + distance-transform watershed (`dsb2018-baseline`), both scored on the
  *      50 test images (StarDist's test set) by AP at IoU 0.5 / 0.75 / 0.9, the DSB2018 score and
  *      the count MAE (bench/instances.ts). StarDist reports AP@0.5 ≈ 0.86 there.
  *   6. umid-urine: pus, rbc, ep from box and point annotations, scored on val.csv (`--only umid`).
+ *   7. `dsb2018-scales`: a dsb2018-nuclei model (the `dsb2018` row's, else one trained with
+ *      defaults) on its test images at ×0.5 and ×2 without pixel size, AP@0.5 against native.
  * Prints one JSON line per result and writes bench/results/quality-<date>.json.
  *
- *   npm run bench:quality                 # everything (~35 min on 2 cores)
+ *   npm run bench:quality                 # everything (~75 min on 2 cores)
  *   node --import tsx bench/quality.ts --only wbc-binary --minutes 2
  *   node --import tsx bench/quality.ts --only isbi --set filters=32,augment=default --out .cache/try.json
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,8 +118,34 @@ if (wanted('wbc-binary') || wanted('scales')) {
         dice_drop: (summary.dice as number) - (scaled.dice as number),
       });
     }
+    await autoRescaleRows('wbc-binary', out, wbc, summary);
   }
 }
+/**
+ * Rows `<name>-scale-x0.5-auto` and `-x2-auto`: a model on copies of the dataset's test images
+ * rescaled ×0.5 and ×2, evaluated without a pixel size, so predict's object-size estimate chooses
+ * the scale (infer/rescale.ts); Dice and AP@0.5 (= F1 / (2 − F1) at IoU 0.5) against native.
+ */
+async function autoRescaleRows(name: string, model: string, data: string, native: Record<string, unknown>) {
+  const ap = (summary: Record<string, unknown>) => (summary.object_f1 as number) / (2 - (summary.object_f1 as number));
+  for (const scale of [0.5, 2]) {
+    const dir = await rescaledCopy(data, join(work, `${name}-test-x${scale}`), scale);
+    const report = await evaluate({ model, data: dir, subset: 'test', progressStream: null });
+    const scaled = reportSummary(report);
+    emit({
+      benchmark: `${name}-scale-x${scale}-auto`,
+      pixel_size_um: null,
+      rescale: report.rescale,
+      test: scaled,
+      native_dice: native.dice,
+      dice_drop: (native.dice as number) - (scaled.dice as number),
+      native_ap50: ap(native),
+      ap50: ap(scaled),
+      ap50_drop: ap(native) - ap(scaled),
+    });
+  }
+}
+
 if (wanted('wbc-3class')) {
   await trainAndTest('wbc-3class', {
     data: wbc,
@@ -137,6 +166,13 @@ for (const [name, method] of [
   const { out, summary } = await trainAndTest(name, { data, ...(method ? { instanceMethod: method } : {}) });
   const objects = await instanceScores(out, data, 'test');
   emit({ benchmark: `${name}-instances`, stardist_ap50: 0.86, test_dice: summary.dice, ...objects });
+}
+if (wanted('dsb2018-scales')) {
+  const dsb = join(shared, 'dsb2018-nuclei');
+  const trained = join(work, 'dsb2018');
+  const model = existsSync(join(trained, 'model.json')) ? trained : (await trainAndTest('dsb2018-for-scales', { data: dsb })).out;
+  const native = reportSummary(await evaluate({ model, data: dsb, subset: 'test', progressStream: null }));
+  await autoRescaleRows('dsb2018', model, dsb, native);
 }
 if (wanted('umid')) {
   // Issue 11: pus, rbc and ep from boxes and points (no masks), defaults only, scored on val.csv's

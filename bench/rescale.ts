@@ -20,9 +20,10 @@ export async function rescaledCopy(source: string, dir: string, scale: number): 
     const height = Math.round(image.height * scale);
     const resized = resampleImage(image, { width, height });
     const data = Uint8Array.from(resized.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
-    await writeImage(join(dir, 'images', `${stem}.png`), { width, height, channels: 3, bitDepth: 8, data });
+    await writeImage(join(dir, 'images', `${stem}.png`), { width, height, channels: image.channels, bitDepth: 8, data });
+    // 16-bit instance label masks (dsb2018) stay 16-bit: resampleLabels keeps the array type.
     const labels = resampleLabels({ width: mask.width, height: mask.height, data: mask.data as Uint8Array }, { width, height }).data;
-    const scaledMask: RasterImage = { width, height, channels: 1, bitDepth: 8, data: labels };
+    const scaledMask: RasterImage = { width, height, channels: 1, bitDepth: mask.bitDepth, data: labels };
     await writeImage(join(dir, 'masks', `${stem}.png`), scaledMask);
   }
   writeFileSync(join(dir, 'split.json'), JSON.stringify({ train: [], val: [], test: split.test }));

@@ -31,6 +31,12 @@ export interface PredictOptionFields {
    * results back. CLI: `--pixel-size`.
    */
   pixelSizeUm?: number;
+  /**
+   * Estimate the image's object diameter (a first pass at native scale) and resample the image to the model's
+   * training object size, the results back; --no-rescale predicts at native scale. Default: on when the model
+   * stores its training object size and no pixel size resamples. CLI: `--rescale`.
+   */
+  rescale?: boolean;
   /** Foreground probability threshold (binary models). Default: the model's tuned threshold. CLI: `--threshold`. */
   threshold?: number;
   /**

@@ -44,6 +44,11 @@ export const PREDICT_OPTIONS = defineOptions({
     placeholder: 'UM',
     doc: "micrometres per pixel of the images; with the model's own pixel size known, images are resampled to it and the results back",
   },
+  rescale: {
+    type: 'boolean',
+    defaultText: 'on when the model stores its training object size and no pixel size resamples',
+    doc: "estimate the image's object diameter (a first pass at native scale) and resample the image to the model's training object size, the results back; --no-rescale predicts at native scale",
+  },
   threshold: { type: 'number', defaultText: "the model's tuned threshold", doc: 'foreground probability threshold (binary models)' },
   minSizePx: {
     type: 'number',

@@ -13,6 +13,12 @@ import {
   instanceMarkdown,
 } from './instance-report.js';
 
+/** How many images were rescaled to the model's training object size, at which scales (one line). */
+export function describeScales(rescale: NonNullable<EvaluationReport['rescale']>): string {
+  const { rescaled, images, minScale, medianScale, maxScale } = rescale;
+  return `${rescaled} of ${images} images rescaled to the training object size (scales ${minScale}–${maxScale}, median ${medianScale})`;
+}
+
 export interface ImageScores {
   image: string;
   metrics: PixelMetrics;
@@ -35,6 +41,8 @@ export interface EvaluationReport {
   modelPixelSizeUm?: number;
   /** TTA mode name: none, flips or dihedral. */
   tta: string;
+  /** The scales images were predicted at after estimating their object size (infer/rescale.ts). */
+  rescale?: { images: number; rescaled: number; minScale: number; medianScale: number; maxScale: number };
   /** Pooled over all pixels of all images (the reference's `dice`). */
   pixels: PixelMetrics;
   /** Averaged over images. */
@@ -78,7 +86,8 @@ function markdown(report: EvaluationReport): string {
     `- model: \`${report.model}\``,
     `- data: \`${report.data}\` (${report.subset}, ${report.images} images)`,
     `- task: ${report.task}; threshold ${report.threshold}; post-processing ${report.postprocessing}; TTA ${report.tta}` +
-      (report.pixelSizeUm ? `; images at ${report.pixelSizeUm} µm/px, model at ${report.modelPixelSizeUm ?? '?'} µm/px` : ''),
+      (report.pixelSizeUm ? `; images at ${report.pixelSizeUm} µm/px, model at ${report.modelPixelSizeUm ?? '?'} µm/px` : '') +
+      (report.rescale ? `; ${describeScales(report.rescale)}` : ''),
     '',
     '## Pixels (pooled over all images)',
     '',

@@ -25,6 +25,8 @@ export interface ModelMetadata {
   tta?: boolean | string;
   /** The pixel size the model was trained at, µm/px, when known. */
   pixelSizeUm?: number;
+  /** The training objects' equivalent diameters (data/object-sizes.ts), for rescaling new images to them. */
+  objectDiameterPx?: ObjectSizeDistribution;
   /** How the training masks were drawn, so predicted masks are written the same way. */
   mask?: { polarity?: 'white' | 'black'; valueMap?: Record<number, number> };
   /** Free-form facts about the training run (dataset, epochs, scores). */
@@ -60,6 +62,20 @@ export interface InstanceRule {
   minSizePx: number;
   /** Validation AP at IoU 0.5 under this rule. */
   validationAp50?: number;
+}
+
+/** A distribution of object diameters, px (median and quartiles of equivalent diameters). */
+export interface ObjectSizeDistribution {
+  medianPx: number;
+  lowerQuartilePx: number;
+  upperQuartilePx: number;
+  /** How many objects were measured. */
+  objects: number;
+  /**
+   * What the objects were: instance labels, or connected components of binary masks (touching
+   * objects merged). New images are measured the same way (infer/rescale.ts). Absent: instances.
+   */
+  from?: 'instances' | 'components';
 }
 
 export interface TrainingOptions {

@@ -4,14 +4,15 @@ import type { Split } from '../data/split.js';
 import { createEngine } from '../engine/index.js';
 import { loadModel, resolveModelPath, runFolderOf } from '../io/model-file.js';
 import { join } from 'node:path';
-import { type EvaluationReport, type ImageScores, writeEvaluationReport } from '../io/reports.js';
+import { type EvaluationReport, type ImageScores, describeScales, writeEvaluationReport } from '../io/reports.js';
 import { type InstanceMatch, matchInstances, objectSummary } from '../metrics/objects.js';
 import { confusionMatrix, pixelMetrics, summarizeImages } from '../metrics/pixel.js';
 import type { Model } from '../nn/model.js';
 import { createProgress, type ProgressStream } from '../util/progress.js';
 import { fail } from '../util/errors.js';
 import { checkName } from '../util/registry.js';
-import { predictProbabilities, ttaMode } from '../infer/predict.js';
+import { type ProbabilityMap, ttaMode } from '../infer/predict.js';
+import { pixelSizeWarning, predictAtObjectScale, scaleSummary } from '../infer/rescale.js';
 import type { EvaluateOptionFields } from './options.generated.js';
 import { EVALUATE_DEFAULTS, SUBSETS } from './options.js';
 import { segment } from '../infer/segment.js';
@@ -84,9 +85,17 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
   const matches: InstanceMatch[] = [];
   const perImage: ImageScores[] = [];
   const instanceCounts: ImageInstanceCounts[] = [];
+  const segmentOptions = { threshold, minSizePx: options.minSizePx, postprocessing };
+  // Object-size rescaling (infer/rescale.ts): one warning for a pixel size that cannot resample, one line on the scales chosen.
+  const warning = pixelSizeWarning(model, options);
+  if (warning) log(`warning: ${warning}`);
+  const scales: number[] = [];
   for (const [i, sample] of samples.entries()) {
-    const map = await predictProbabilities(model, sample.image, options);
-    const { labels, instances } = segment(map, { threshold, minSizePx: options.minSizePx, postprocessing });
+    const instancesOf = (probabilities: ProbabilityMap) => segment(probabilities, segmentOptions).instances;
+    const rescaled = await predictAtObjectScale(model, sample.image, { ...options, instancesOf });
+    if (rescaled.estimated) scales.push(rescaled.scale);
+    const map = rescaled.map;
+    const { labels, instances } = segment(map, segmentOptions);
     const confusion = confusionMatrix(labels.data, sample.labels, { classes });
     confusions.push(confusion);
     const truth = trueInstances(sample);
@@ -115,12 +124,14 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
     pixelSizeUm: options.pixelSizeUm,
     modelPixelSizeUm: model.metadata.pixelSizeUm,
     tta: ttaMode(options.tta ?? model.metadata.tta),
+    ...(scales.length > 0 ? { rescale: scaleSummary(scales) } : {}),
     pixels: global,
     meanImage,
     objects: objectSummary(matches),
     instances: objectScores,
     perImage,
   };
+  if (report.rescale) log(`rescale: ${describeScales(report.rescale)}`);
   const out = options.out ?? (modelPath ? join(runFolderOf(modelPath), `eval-${subset}`) : undefined);
   if (out) await writeEvaluationReport(out, report);
   return report;

@@ -9,7 +9,8 @@ import { readerNote } from '../data/samples.js';
 import { labelsToMask } from '../data/value-map.js';
 import { classifyCells, countByClass } from '../infer/cells.js';
 import { modelInput } from '../infer/model-input.js';
-import { type PredictOptions, predictProbabilities } from '../infer/predict.js';
+import type { PredictOptions } from '../infer/predict.js';
+import { describeScale, pixelSizeWarning, predictAtObjectScale } from '../infer/rescale.js';
 import type { PredictOptionFields } from '../infer/options.generated.js';
 import { segment } from '../infer/segment.js';
 import { previewImage } from '../io/image/convert.js';
@@ -41,7 +42,7 @@ import { fail } from '../util/errors.js';
  */
 export interface PredictionSettings
   extends Omit<PredictOptions, 'onProgress'>,
-    Pick<PredictOptionFields, 'threshold' | 'minSizePx' | 'postprocessing' | 'channels'> {}
+    Pick<PredictOptionFields, 'threshold' | 'minSizePx' | 'postprocessing' | 'channels' | 'rescale'> {}
 
 const SETTING_KEYS = [
   'threshold',
@@ -53,6 +54,7 @@ const SETTING_KEYS = [
   'contextMargin',
   'batchSize',
   'pixelSizeUm',
+  'rescale',
   'channels',
 ] as const satisfies readonly (keyof PredictionSettings)[];
 
@@ -92,7 +94,15 @@ export interface PredictImageFileOptions extends PredictionSettings {
 /** What {@link predictImageFile} wrote (or found already written). */
 export interface ImagePrediction {
   /** The image's row of summary.csv. */
-  summary: ImageSummary & { width: number; height: number; cells: number; counts: Record<string, number>; foregroundFraction: number };
+  summary: ImageSummary & {
+    width: number;
+    height: number;
+    cells: number;
+    counts: Record<string, number>;
+    foregroundFraction: number;
+    /** The image was resampled by this factor for the network (infer/rescale.ts); 1: native. */
+    scale?: number;
+  };
   /** The image's rows of cells.csv, without header (`cellsCsv(cells, { image: stem, header: false })`). */
   cellsCsv: string;
   /** The files written in `out`, the manifest last. */
@@ -158,12 +168,22 @@ export async function predictImageFile(options: PredictImageFileOptions): Promis
   const note = readerNote(file, info);
   if (note) log(`note: ${note}`);
   const floatImage = modelInput(raster, model, { file, channels: options.channels, onWarning: (warning) => log(`warning: ${warning}`) });
-  const map = await predictProbabilities(model, floatImage, { ...settings, onProgress: options.onProgress });
-  const { labels, instances } = segment(map, {
+  const segmentOptions = {
     threshold: options.threshold ?? metadata.threshold,
     minSizePx: options.minSizePx,
     postprocessing: options.postprocessing ?? metadata.postprocessing,
+  };
+  // Object-size rescaling (infer/rescale.ts) when no pixel size resamples; says what it chose.
+  const warning = pixelSizeWarning(model, options);
+  if (warning) log(`warning: ${warning}`);
+  const rescaled = await predictAtObjectScale(model, floatImage, {
+    ...settings,
+    onProgress: options.onProgress,
+    instancesOf: (probabilities) => segment(probabilities, segmentOptions).instances,
   });
+  if (rescaled.estimated) log(`${stem}: ${describeScale(model, rescaled)}`);
+  const { map, scale } = rescaled;
+  const { labels, instances } = segment(map, segmentOptions);
   const { width, height } = floatImage;
   const outputs = [
     await writeMaskImage(out, stem, labelsToMask(labels, metadata.mask ?? {})),
@@ -177,7 +197,15 @@ export async function predictImageFile(options: PredictImageFileOptions): Promis
   let foreground = 0;
   for (let i = 0; i < labels.data.length; i++) foreground += labels.data[i] > 0 ? 1 : 0;
   const counts = countByClass(cells, metadata.classNames);
-  const summary = { image: stem, width, height, cells: instances.count, counts, foregroundFraction: foreground / labels.data.length };
+  const summary = {
+    image: stem,
+    width,
+    height,
+    cells: instances.count,
+    counts,
+    foregroundFraction: foreground / labels.data.length,
+    scale,
+  };
   await writeManifest(out, stem, { ...key, source: resolve(file), summary, cellsCsv: rows, outputs });
   return { summary, cellsCsv: rows, outputs: [...outputs, manifestFileName(stem)], reused: false };
 }

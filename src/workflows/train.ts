@@ -11,6 +11,7 @@ import { type Loader, createLoader } from '../data/loader.js';
 import { computeNormalization } from '../data/normalize.js';
 import { openDataset } from '../data/prepare.js';
 import type { Sample } from '../data/types.js';
+import { trainingObjectSizes } from '../data/object-sizes.js';
 import { type Engine, createEngine } from '../engine/index.js';
 import { MODEL_FOLDER, loadModel, loadModelTensors, modelTensors, saveModel } from '../io/model-file.js';
 import type { Model } from '../nn/model.js';
@@ -233,6 +234,7 @@ async function newModel(
         ...(o.channels ? { channels: o.channels } : {}),
         pixelSizeUm: trainSamples[0].pixelSizeUm,
         ...(methodName === 'watershed' ? {} : { instances: initialInstanceRule(methodName) }),
+        objectDiameterPx: trainingObjectSizes(trainSamples),
       },
     },
   );

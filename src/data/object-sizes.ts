@@ -1,0 +1,80 @@
+/**
+ * The size of the objects in label images: each object's equivalent diameter, and the distribution
+ * a model stores at training time so that prediction can bring new images to the same object size
+ * (infer/rescale.ts), as Cellpose rescales images to its training cell diameter (Stringer et al.,
+ * *Cellpose: a generalist algorithm for cellular segmentation*, Nature Methods 18, 2021).
+ */
+import { equivalentDiameter, labelComponents } from '../image/components.js';
+import { checkPlane, type Plane } from '../image/plane.js';
+import type { ObjectSizeDistribution } from '../nn/model.js';
+import type { Sample } from './types.js';
+
+/**
+ * The equivalent diameter (`2·sqrt(area/π)`, px) of every object of an instance image `[H, W]`
+ * (0 = background, ids > 0 in any order). Objects cut by the image border look smaller than they
+ * are, so they are left out, unless every object touches the border (a single large cell).
+ */
+export function objectDiameters(instances: Plane<Int32Array>): number[] {
+  checkPlane(instances, 'objectDiameters');
+  const { width, height, data } = instances;
+  const areas = new Map<number, number>();
+  const onBorder = new Set<number>();
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const id = data[y * width + x];
+      if (id === 0) continue;
+      areas.set(id, (areas.get(id) ?? 0) + 1);
+      if (x === 0 || y === 0 || x === width - 1 || y === height - 1) onBorder.add(id);
+    }
+  }
+  const inner = [...areas].filter(([id]) => !onBorder.has(id));
+  return (inner.length > 0 ? inner : [...areas]).map(([, area]) => equivalentDiameter(area));
+}
+
+/**
+ * Median and quartiles of object diameters, px, each object weighted by its area (`d²`): the
+ * diameter of the object a typical foreground pixel lies in. Unlike Cellpose's plain median, specks
+ * and fragments, which a first pass at the wrong scale finds by the dozen, then barely count.
+ * Undefined when there are no objects.
+ * @param diameters any order; not modified.
+ */
+export function sizeDistribution(diameters: readonly number[]): ObjectSizeDistribution | undefined {
+  if (diameters.length === 0) return undefined;
+  const sorted = Float64Array.from(diameters).sort();
+  const round = (v: number) => Math.round(v * 100) / 100;
+  return {
+    medianPx: round(areaWeightedQuantile(sorted, 0.5)),
+    lowerQuartilePx: round(areaWeightedQuantile(sorted, 0.25)),
+    upperQuartilePx: round(areaWeightedQuantile(sorted, 0.75)),
+    objects: diameters.length,
+  };
+}
+
+/** The `q`-quantile of sorted diameters weighted by `d²`: the first whose cumulative weight reaches `q`. */
+function areaWeightedQuantile(sorted: Float64Array, q: number): number {
+  let total = 0;
+  for (const d of sorted) total += d * d;
+  let cumulative = 0;
+  for (const d of sorted) {
+    cumulative += d * d;
+    if (cumulative >= q * total - 1e-9) return d;
+  }
+  return sorted[sorted.length - 1];
+}
+
+/**
+ * The object diameter distribution of training samples, in their (possibly resampled) pixels: from
+ * each sample's instance labels, else from connected components of its foreground, where touching
+ * objects merge and the diameters run large.
+ */
+export function trainingObjectSizes(samples: readonly Sample[]): ObjectSizeDistribution | undefined {
+  const diameters: number[] = [];
+  const from = samples.every((s) => s.instances) ? 'instances' : 'components';
+  for (const { image, labels, instances } of samples) {
+    const { width, height } = image;
+    const ids = from === 'instances' && instances ? instances : labelComponents({ width, height, data: labels }).data;
+    for (const d of objectDiameters({ width, height, data: ids })) diameters.push(d);
+  }
+  const distribution = sizeDistribution(diameters);
+  return distribution && { ...distribution, from };
+}

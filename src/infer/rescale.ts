@@ -1,0 +1,162 @@
+/**
+ * Prediction at the model's object size, for images whose pixel size nobody knows. As Cellpose
+ * estimates a new image's cell diameter and rescales it to its training diameter (Stringer et al.,
+ * Nature Methods 18, 2021), a first pass at native scale finds the objects, their median
+ * equivalent diameter gives the scale that brings them to the training objects' median, and when
+ * that scale is far from 1 a second pass at it checks the estimate once (a net sees objects at a
+ * far scale poorly, so the first estimate is rough). The probabilities are resampled back, so
+ * every output has the image's own size.
+ */
+import { percentileOfSorted } from '../data/normalize.js';
+import { objectDiameters, sizeDistribution } from '../data/object-sizes.js';
+import { labelComponents } from '../image/components.js';
+import type { Plane } from '../image/plane.js';
+import { resampleImage, scaledSize } from '../image/resample.js';
+import type { FloatImage } from '../image/types.js';
+import type { Model, ObjectSizeDistribution } from '../nn/model.js';
+import { type PredictOptions, type ProbabilityMap, predictProbabilities, resampleProbabilities } from './predict.js';
+
+/** Scales are kept within [1/4, 4]: past that an estimate is more likely wrong than the image. */
+export const SCALE_LIMITS = { min: 0.25, max: 4 } as const;
+/**
+ * Upscaling stops where the resampled image would pass this many pixels (4096², or the image's
+ * own size when larger): prediction memory grows with the image, and a poor first pass that finds
+ * only specks must not turn a large slide into a 16× larger one.
+ */
+export const MAX_SCALED_PIXELS = 4096 * 4096;
+/** Objects within this factor of the training median (or within its quartiles) are left at scale 1. */
+export const SCALE_TOLERANCE = 1.15;
+/** A first-pass scale beyond this factor (either way) is checked by a second pass. */
+export const RECHECK_FACTOR = 1.5;
+
+/**
+ * The typical object diameter of an instance image `[H, W]`: the median equivalent diameter, px,
+ * of its objects (those cut by the border left out unless all are), or undefined without objects.
+ */
+export function estimateObjectDiameter(instances: Plane<Int32Array>): number | undefined {
+  return sizeDistribution(objectDiameters(instances))?.medianPx;
+}
+
+/**
+ * The factor to resample an image by so that objects of `diameterPx` come out at the training
+ * median: 1 when there is no estimate or it lies within the training quartiles (or within
+ * {@link SCALE_TOLERANCE} of the median), else `median / diameterPx`, kept within {@link SCALE_LIMITS}
+ * and at most `maxScale` (default {@link SCALE_LIMITS}.max).
+ */
+export function chooseScale(diameterPx: number | undefined, training: ObjectSizeDistribution, maxScale: number = SCALE_LIMITS.max): number {
+  if (diameterPx === undefined || !(diameterPx > 0)) return 1;
+  const { medianPx, lowerQuartilePx, upperQuartilePx } = training;
+  const low = Math.min(lowerQuartilePx, medianPx / SCALE_TOLERANCE);
+  const high = Math.max(upperQuartilePx, medianPx * SCALE_TOLERANCE);
+  if (diameterPx >= low && diameterPx <= high) return 1;
+  return Math.max(SCALE_LIMITS.min, Math.min(SCALE_LIMITS.max, maxScale, medianPx / diameterPx));
+}
+
+/** The largest scale an image of this size may be resampled by (see {@link MAX_SCALED_PIXELS}), at least 1. */
+export function upscaleLimit(size: { width: number; height: number }): number {
+  return Math.max(1, Math.sqrt(MAX_SCALED_PIXELS / (size.width * size.height)));
+}
+
+/** Options of {@link predictAtObjectScale}: those of `predictProbabilities`, and how to find objects. */
+export interface RescaleOptions extends PredictOptions {
+  /** False: predict at native scale (`--no-rescale`). Default: rescale when no pixel size resamples. */
+  rescale?: boolean;
+  /** The cells of a probability map (the caller's segmentation, with its threshold and minimum size). */
+  instancesOf: (map: ProbabilityMap) => Plane<Int32Array>;
+}
+
+/** A probability map at the image's size and the scale it was predicted at. */
+export interface RescaledPrediction {
+  /** `[C, H, W]` at the image's own size. */
+  map: ProbabilityMap;
+  /** The image was resampled by this factor for the network (1: native). */
+  scale: number;
+  /** Whether the object size was estimated (false: rescaling was off, or the model has no training object size). */
+  estimated: boolean;
+  /** The median object diameter found in the image, in its own pixels (absent: not estimated or no objects). */
+  objectDiameterPx?: number;
+}
+
+/** Whether images are resampled by pixel size (both known), which then takes precedence. */
+export function resamplesByPixelSize(model: Model, options: Pick<PredictOptions, 'pixelSizeUm'>): boolean {
+  return Boolean(options.pixelSizeUm && model.metadata.pixelSizeUm);
+}
+
+/**
+ * Class probabilities of an image predicted at the scale that brings its objects to the model's
+ * training object size (see the module comment). Without the model's `objectDiameterPx` (models
+ * trained before it was stored), with `rescale: false`, or when `pixelSizeUm` resamples, this is
+ * `predictProbabilities` at native scale.
+ * @param image `[H, W, C]` as for `predictProbabilities`.
+ */
+export async function predictAtObjectScale(model: Model, image: FloatImage, options: RescaleOptions): Promise<RescaledPrediction> {
+  const { instancesOf, rescale, ...predictOptions } = options;
+  const training = model.metadata.objectDiameterPx;
+  const native = await predictProbabilities(model, image, predictOptions);
+  // Measured like the training objects: a model trained on binary masks knew only their components,
+  // and a watershed that splits one large cell in three would make it look a third of its size.
+  const objectsOf = (map: ProbabilityMap) => (training?.from === 'components' ? labelComponents(instancesOf(map)) : instancesOf(map));
+  if (rescale === false || !training || resamplesByPixelSize(model, options)) return { map: native, scale: 1, estimated: false };
+  const objectDiameterPx = estimateObjectDiameter(objectsOf(native));
+  const maxScale = upscaleLimit(image);
+  let scale = chooseScale(objectDiameterPx, training, maxScale);
+  if (scale === 1) return { map: native, scale, estimated: true, objectDiameterPx };
+  let scaled = await predictScaled(model, image, scale, predictOptions);
+  if (Math.max(scale, 1 / scale) > RECHECK_FACTOR) {
+    const correction = chooseScale(estimateObjectDiameter(objectsOf(scaled)), training);
+    const refined = Math.min(SCALE_LIMITS.max, maxScale, Math.max(SCALE_LIMITS.min, scale * correction));
+    if (correction !== 1 && Math.abs(refined - scale) > 1e-6) {
+      scale = refined;
+      scaled = await predictScaled(model, image, scale, predictOptions);
+    }
+  }
+  return { map: resampleProbabilities(scaled, image), scale, estimated: true, objectDiameterPx };
+}
+
+async function predictScaled(model: Model, image: FloatImage, scale: number, options: PredictOptions): Promise<ProbabilityMap> {
+  const [width, height] = scaledSize(image.width, image.height, scale);
+  return predictProbabilities(model, resampleImage(image, { width, height }), { ...options, pixelSizeUm: undefined });
+}
+
+/** One line on the scale chosen for an image, e.g. `objects ≈ 21.0 px across, model trained on 42.0 px: predicted at 2.00×`. */
+export function describeScale(model: Model, prediction: RescaledPrediction): string {
+  const training = model.metadata.objectDiameterPx;
+  if (!training) return 'predicted at native scale (the model has no training object size)';
+  const found =
+    prediction.objectDiameterPx === undefined ? 'no objects found' : `objects ≈ ${prediction.objectDiameterPx.toFixed(1)} px across`;
+  const trained = `model trained on ${training.medianPx.toFixed(1)} px (quartiles ${training.lowerQuartilePx.toFixed(1)}–${training.upperQuartilePx.toFixed(1)})`;
+  const at = prediction.scale === 1 ? 'predicted at native scale' : `predicted at ${prediction.scale.toFixed(2)}×`;
+  return `${found}, ${trained}: ${at}`;
+}
+
+/**
+ * The warning for a `--pixel-size` that cannot resample because the model was trained without one
+ * (undefined when there is nothing to say): it then only fills the µm columns of cells.csv.
+ */
+export function pixelSizeWarning(model: Model, options: Pick<RescaleOptions, 'pixelSizeUm' | 'rescale'>): string | undefined {
+  if (!options.pixelSizeUm || model.metadata.pixelSizeUm) return undefined;
+  const instead =
+    model.metadata.objectDiameterPx && options.rescale !== false
+      ? 'images are rescaled to its training object size instead'
+      : 'images are predicted at their own scale';
+  return `the model was trained without a pixel size, so --pixel-size ${options.pixelSizeUm} cannot resample the images (it only gives cells.csv its µm columns); ${instead}`;
+}
+
+/** The scales of a set of images, for a report: how many were rescaled, and the least, median and largest scale (2 decimals). */
+export function scaleSummary(scales: readonly number[]): {
+  images: number;
+  rescaled: number;
+  minScale: number;
+  medianScale: number;
+  maxScale: number;
+} {
+  const sorted = Float64Array.from(scales).sort();
+  const round = (v: number) => Math.round(v * 100) / 100;
+  return {
+    images: scales.length,
+    rescaled: scales.filter((s) => s !== 1).length,
+    minScale: round(sorted[0] ?? 1),
+    medianScale: round(sorted.length > 0 ? percentileOfSorted(sorted, 50) : 1),
+    maxScale: round(sorted[sorted.length - 1] ?? 1),
+  };
+}

@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { objectDiameters, sizeDistribution, trainingObjectSizes } from '../../src/data/object-sizes.js';
+import type { Plane } from '../../src/image/plane.js';
+import { resampleLabels } from '../../src/image/resample.js';
+import {
+  SCALE_LIMITS,
+  chooseScale,
+  estimateObjectDiameter,
+  pixelSizeWarning,
+  predictAtObjectScale,
+  scaleSummary,
+  upscaleLimit,
+} from '../../src/infer/rescale.js';
+import { unet } from '../../src/nn/model.js';
+import { createEngine } from '../../src/engine/index.js';
+
+/** Instance image `[size, size]` with discs of `diameter` px on a grid, ids 1…n, none touching the border. */
+function discs(size: number, diameter: number): Plane<Int32Array> {
+  const data = new Int32Array(size * size);
+  const r = diameter / 2;
+  const step = Math.ceil(diameter * 1.5);
+  let id = 0;
+  for (let cy = step / 2; cy + r < size - 1; cy += step) {
+    for (let cx = step / 2; cx + r < size - 1; cx += step) {
+      id++;
+      for (let y = 0; y < size; y++)
+        for (let x = 0; x < size; x++) if ((x + 0.5 - cx) ** 2 + (y + 0.5 - cy) ** 2 <= r * r) data[y * size + x] = id;
+    }
+  }
+  return { width: size, height: size, data };
+}
+
+const TRAINING = { medianPx: 20, lowerQuartilePx: 18, upperQuartilePx: 22, objects: 50 };
+
+describe('objectDiameters and sizeDistribution', () => {
+  test('discs of diameter 20 in 128²: every diameter within 0.5 px of 20', () => {
+    const diameters = objectDiameters(discs(128, 20));
+    assert.ok(diameters.length >= 9, `${diameters.length} discs`);
+    for (const d of diameters) assert.ok(Math.abs(d - 20) < 0.5, `diameter ${d}`);
+  });
+
+  test('a disc cut by the border is left out while a whole one exists', () => {
+    const image = discs(64, 12);
+    image.data[0] = 99; // a one-pixel object in the corner
+    assert.ok(objectDiameters(image).every((d) => d > 10));
+  });
+
+  test('only border objects: they are measured rather than nothing', () => {
+    const data = new Int32Array(16).fill(1);
+    assert.deepEqual(objectDiameters({ width: 4, height: 4, data }), [2 * Math.sqrt(16 / Math.PI)]);
+  });
+
+  test('literal diameters 1…5 weighted by area (1, 4, 9, 16, 25 of 55): quartiles 3 and 5, median 4; none: undefined', () => {
+    assert.deepEqual(sizeDistribution([5, 1, 4, 2, 3]), { medianPx: 4, lowerQuartilePx: 3, upperQuartilePx: 5, objects: 5 });
+    assert.equal(sizeDistribution([]), undefined);
+  });
+
+  test('ten specks of 2 px beside one 20-px cell: the area-weighted median is the cell', () => {
+    assert.equal(sizeDistribution([20, ...Array(10).fill(2)])!.medianPx, 20);
+  });
+
+  test('trainingObjectSizes: binary labels of discs of diameter 16 give a median near 16', () => {
+    const ids = discs(96, 16);
+    const labels = Uint8Array.from(ids.data, (v) => (v > 0 ? 1 : 0));
+    const image = { width: 96, height: 96, channels: 1, data: new Float32Array(96 * 96) };
+    const sizes = trainingObjectSizes([{ stem: 'a', image, labels }])!;
+    assert.ok(Math.abs(sizes.medianPx - 16) < 0.5, `median ${sizes.medianPx}`);
+    assert.equal(sizes.from, 'components');
+    assert.equal(trainingObjectSizes([{ stem: 'a', image, labels, instances: ids.data }])!.from, 'instances');
+  });
+});
+
+describe('estimateObjectDiameter and chooseScale', () => {
+  const native = discs(160, 20);
+  for (const factor of [0.5, 2]) {
+    test(`discs of diameter 20 resampled ${factor}×: estimate within 5% of ${20 * factor}, scale back within 5% of ${1 / factor}`, () => {
+      const size = Math.round(160 * factor);
+      const resampled = resampleLabels(native, { width: size, height: size });
+      const estimate = estimateObjectDiameter(resampled)!;
+      assert.ok(Math.abs(estimate - 20 * factor) / (20 * factor) < 0.05, `estimate ${estimate}`);
+      const scale = chooseScale(estimate, TRAINING);
+      assert.ok(Math.abs(scale * factor - 1) < 0.05, `scale ${scale}`);
+    });
+  }
+
+  test('an estimate within the training quartiles or 15% of the median keeps scale 1', () => {
+    assert.equal(chooseScale(estimateObjectDiameter(native), TRAINING), 1);
+    assert.equal(chooseScale(18, TRAINING), 1);
+    assert.equal(chooseScale(22.5, TRAINING), 1);
+  });
+
+  test('no objects: scale 1; absurd sizes: clamped to the scale limits', () => {
+    assert.equal(estimateObjectDiameter({ width: 3, height: 3, data: new Int32Array(9) }), undefined);
+    assert.equal(chooseScale(undefined, TRAINING), 1);
+    assert.equal(chooseScale(1, TRAINING), SCALE_LIMITS.max);
+    assert.equal(chooseScale(1000, TRAINING), SCALE_LIMITS.min);
+  });
+
+  test('upscaling a 4096² image is capped at 1, a 1024² one at 4; maxScale 1.5 caps chooseScale', () => {
+    assert.equal(upscaleLimit({ width: 4096, height: 4096 }), 1);
+    assert.equal(upscaleLimit({ width: 8192, height: 8192 }), 1);
+    assert.equal(upscaleLimit({ width: 1024, height: 1024 }), 4);
+    assert.equal(chooseScale(5, TRAINING, 1.5), 1.5);
+  });
+
+  test('scaleSummary of 1, 2, 0.5: 2 of 3 rescaled, 0.5–2, median 1', () => {
+    assert.deepEqual(scaleSummary([1, 2, 0.5]), { images: 3, rescaled: 2, minScale: 0.5, medianScale: 1, maxScale: 2 });
+  });
+});
+
+describe('predictAtObjectScale', () => {
+  const model = unet({ inChannels: 1, classes: 1, depth: 2, filters: 4 }, { engine: createEngine({ backend: 'reference' }), seed: 1 });
+  const image = { width: 64, height: 64, channels: 1, data: new Float32Array(64 * 64).fill(0.5) };
+  // Objects whose size follows the map's resolution, as real cells do: 10 px across at native size.
+  const instancesOf = (map: { width: number }) => discs(map.width, (10 * map.width) / 64);
+
+  test('objects of 10 px, model trained on 20 px: predicted at 2×, map back at 64²', async () => {
+    model.metadata.objectDiameterPx = TRAINING;
+    const result = await predictAtObjectScale(model, image, { instancesOf });
+    assert.ok(Math.abs(result.scale - 2) < 0.1, `scale ${result.scale}`);
+    assert.equal(result.estimated, true);
+    assert.deepEqual([result.map.width, result.map.height, result.map.channels], [64, 64, 1]);
+  });
+
+  test('training sizes from components: a 20-px cell split in two (alternate rows) by the watershed is measured whole, scale 1', async () => {
+    const halves = (map: { width: number }) => {
+      const cells = discs(map.width, (20 * map.width) / 64);
+      for (let i = 0; i < cells.data.length; i++) if (cells.data[i] > 0 && Math.floor(i / map.width) % 2 === 0) cells.data[i] += 1000;
+      return cells;
+    };
+    model.metadata.objectDiameterPx = { ...TRAINING, from: 'components' };
+    assert.equal((await predictAtObjectScale(model, image, { instancesOf: halves })).scale, 1);
+    model.metadata.objectDiameterPx = { ...TRAINING, from: 'instances' };
+    assert.ok((await predictAtObjectScale(model, image, { instancesOf: halves })).scale > 1.2);
+  });
+
+  test('rescale false, or a model without training object size: native scale, not estimated', async () => {
+    model.metadata.objectDiameterPx = TRAINING;
+    const off = await predictAtObjectScale(model, image, { instancesOf, rescale: false });
+    assert.deepEqual([off.scale, off.estimated], [1, false]);
+    model.metadata.objectDiameterPx = undefined;
+    const old = await predictAtObjectScale(model, image, { instancesOf });
+    assert.deepEqual([old.scale, old.estimated], [1, false]);
+  });
+
+  test('--pixel-size 0.5 with a model trained without pixel size: a warning naming the flag', () => {
+    model.metadata.objectDiameterPx = TRAINING;
+    assert.match(pixelSizeWarning(model, { pixelSizeUm: 0.5 })!, /--pixel-size 0.5 cannot resample.*training object size/);
+    assert.equal(pixelSizeWarning(model, {}), undefined);
+  });
+});
