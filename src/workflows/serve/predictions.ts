@@ -3,7 +3,8 @@
  * model; the threshold and minimum cell size re-segment the cached probabilities (fast).
  */
 import { classifyCells, countByClass } from '../../infer/cells.js';
-import { predictProbabilities, type ProbabilityMap } from '../../infer/predict.js';
+import type { ProbabilityMap } from '../../infer/predict.js';
+import { predictAtObjectScale } from '../../infer/rescale.js';
 import { segment, type Segmentation } from '../../infer/segment.js';
 import { modelInput } from '../../infer/model-input.js';
 import { PREDICT_DEFAULTS } from '../../infer/options.js';
@@ -80,7 +81,12 @@ export class Predictions {
     const run = this.queue.then(async () => {
       const raster = await this.workspace.raster(id);
       const image = modelInput(raster, model, { file: this.workspace.image(id).name });
-      const map = await predictProbabilities(model, image, { onProgress });
+      // The same object-size rescaling as `pyocyte predict` (infer/rescale.ts), so the counts agree.
+      const segmentOptions = { threshold: model.metadata.threshold, postprocessing: model.metadata.postprocessing };
+      const { map } = await predictAtObjectScale(model, image, {
+        onProgress,
+        instancesOf: (probabilities) => segment(probabilities, segmentOptions).instances,
+      });
       return { modelVersion, map, foreground: foregroundOf(map) };
     });
     this.queue = run.catch(() => undefined);
