@@ -4,7 +4,8 @@ import { defineCommand } from './args.js';
 
 const spec = {
   name: 'demo',
-  summary: 'Synthesise 40 stained pus smears, split them 30/5/5, train a U-Net, evaluate it on the test images and segment them.',
+  summary:
+    'Synthesise 40 stained pus smears (--images), split them 30/5/5, train a U-Net, evaluate it on the test images and segment them.',
   usage: 'pyocyte demo [--out DIR] [--minutes 3]',
   options: DEMO_OPTIONS,
 } as const;

@@ -2,6 +2,7 @@
  * The embedded demo: synthesise a stained pus smear dataset, split it 30/5/5, train on 15 grid
  * patches per image (the seed project's recipe), evaluate on the test images and predict them.
  */
+import { fail } from '../util/errors.js';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeSyntheticDataset } from '../synth/dataset.js';
@@ -70,8 +71,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   if (existsSync(join(data, 'dataset.json'))) {
     log(`demo: reusing the synthetic dataset in ${data}`);
   } else {
-    log(`demo: synthesising 40 stained smears (512×384) into ${data}`);
-    await writeSyntheticDataset(data, { count: 40, width: 512, height: 384, seed, split: [30, 5, 5] });
+    const count = options.images ?? DEMO_DEFAULTS.images;
+    if (!(Number.isInteger(count) && count >= 8)) fail(`--images must be a whole number of at least 8, got ${count}`);
+    const held = Math.round(count / 8);
+    log(`demo: synthesising ${count} stained smears (512×384) into ${data}, split ${count - 2 * held}/${held}/${held}`);
+    await writeSyntheticDataset(data, { count, width: 512, height: 384, seed, split: [count - 2 * held, held, held] });
   }
   const run = join(out, 'run');
   log('demo: training on 15 overlapping patches per training image (the seed recipe), with augmentation');

@@ -33,6 +33,8 @@ export interface DemoOptionFields extends Omit<EngineOptionFields, 'precision'> 
   out?: string;
   /** Training budget in minutes. Default `3`. CLI: `--minutes`. */
   minutes?: number;
+  /** Smears to synthesise (at least 8): ⅛ validation, ⅛ test, the rest training. Default `40`. CLI: `--images`. */
+  images?: number;
   /** Random seed of the data and the training. Default `1`. CLI: `--seed`. */
   seed?: number;
 }

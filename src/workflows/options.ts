@@ -61,6 +61,7 @@ export const PREDICT_FILES_OPTIONS = defineOptions({
 export const DEMO_OPTIONS = defineOptions({
   out: { type: 'string', short: 'o', placeholder: 'DIR', default: 'pyocyte-demo', doc: 'working folder: data, run, predictions' },
   minutes: { type: 'number', default: 3, doc: 'training budget in minutes' },
+  images: { type: 'number', default: 40, doc: 'smears to synthesise (at least 8): ⅛ validation, ⅛ test, the rest training' },
   seed: { type: 'number', default: 1, doc: 'random seed of the data and the training' },
   ...omitOptions(ENGINE_OPTIONS, 'precision'),
 });

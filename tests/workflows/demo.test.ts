@@ -40,21 +40,21 @@ function matchAbove(predicted: ArrayLike<number>, truth: ArrayLike<number>): { t
   return { tp, fp: predictedArea.size - tp, fn: trueArea.size - tp };
 }
 
-describe('the demo, trained for 15 s', () => {
+describe('the demo on 16 smears (split 12/2/2), trained for 15 s', () => {
   let tmp: ReturnType<typeof tempFolder>;
   let result: DemoResult;
   const lines: string[] = [];
 
   before(async () => {
     tmp = tempFolder('demo');
-    result = await runDemo({ out: tmp.dir, minutes: 0.25, engine: TEST_ENGINE, threads: 2, log: (line) => lines.push(line) });
+    result = await runDemo({ out: tmp.dir, minutes: 0.25, images: 16, engine: TEST_ENGINE, threads: 2, log: (line) => lines.push(line) });
   });
   after(() => tmp.remove());
 
   test("its AP@0.5 and F1 equal an independent one-to-one match of its predictions against the generator's instances/ (within 0.01)", async () => {
     assert.equal(result.cells.truth, 'label images');
     const data = join(tmp.dir, 'data');
-    const stems = ['036', '037', '038', '039', '040'];
+    const stems = ['015', '016'];
     let tp = 0;
     let fp = 0;
     let fn = 0;
