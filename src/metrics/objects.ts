@@ -7,6 +7,7 @@
  * Labels ≤ 0 are background; ids need not be consecutive.
  */
 import { fail } from '../util/errors.js';
+import { detectionScores } from './counting.js';
 import { instanceOverlaps, optimalMatches } from './matching.js';
 
 /** Options of {@link matchInstances}. */
@@ -46,14 +47,6 @@ export interface ObjectSummary {
   images: number;
 }
 
-function scores(tp: number, fp: number, fn: number): { precision: number; recall: number; f1: number } {
-  return {
-    precision: tp + fp === 0 ? (fn === 0 ? 1 : 0) : tp / (tp + fp),
-    recall: tp + fn === 0 ? (fp === 0 ? 1 : 0) : tp / (tp + fn),
-    f1: 2 * tp + fp + fn === 0 ? 1 : (2 * tp) / (2 * tp + fp + fn),
-  };
-}
-
 /**
  * Matches predicted to true instances of one image (both `[H, W]` instance-id maps) one to one,
  * as StarDist does (see `optimalMatches` in ./matching.ts): the most pairs at IoU ≥ the
@@ -77,7 +70,7 @@ export function matchInstances(predicted: Int32Array, truth: Int32Array, options
     truePositives: tp,
     falsePositives: fp,
     falseNegatives: fn,
-    ...scores(tp, fp, fn),
+    ...detectionScores(tp, fp, fn),
     predictedCount: overlaps.predictedIds.length,
     trueCount: overlaps.trueIds.length,
   };
@@ -109,7 +102,7 @@ export function objectSummary(perImage: readonly InstanceMatch[]): ObjectSummary
   const images = perImage.length;
   const perImageMean = (v: number): number => (images === 0 ? 0 : v / images);
   return {
-    ...scores(tp, fp, fn),
+    ...detectionScores(tp, fp, fn),
     countMae: perImageMean(absolute),
     countMeanRelativeError: perImageMean(relative),
     meanTrueCount: perImageMean(trueCount),
