@@ -7,6 +7,7 @@
 import { equivalentDiameter, labelComponents } from '../image/components.js';
 import { checkPlane, type Plane } from '../image/plane.js';
 import type { ObjectSizeDistribution } from '../nn/model.js';
+import { percentileOfSorted } from './normalize.js';
 import type { Sample } from './types.js';
 
 /**
@@ -69,12 +70,26 @@ function areaWeightedQuantile(sorted: Float64Array, q: number): number {
  */
 export function trainingObjectSizes(samples: readonly Sample[]): ObjectSizeDistribution | undefined {
   const diameters: number[] = [];
-  const from = samples.every((s) => s.instances) ? 'instances' : 'components';
+  const imageMedians: number[] = [];
+  // As the instance methods decide (hasInstances): one instance image makes it an instance dataset,
+  // and its two-valued masks are label images of a single object, which components measure exactly.
+  const from = samples.some((s) => s.instances) ? 'instances' : 'components';
   for (const { image, labels, instances } of samples) {
     const { width, height } = image;
-    const ids = from === 'instances' && instances ? instances : labelComponents({ width, height, data: labels }).data;
-    for (const d of objectDiameters({ width, height, data: ids })) diameters.push(d);
+    const ids = instances ?? labelComponents({ width, height, data: labels }).data;
+    const ofImage = objectDiameters({ width, height, data: ids });
+    for (const d of ofImage) diameters.push(d);
+    const median = sizeDistribution(ofImage)?.medianPx;
+    if (median !== undefined) imageMedians.push(median);
   }
   const distribution = sizeDistribution(diameters);
-  return distribution && { ...distribution, from };
+  return distribution && { ...distribution, from, perImageMedianPx: perImageMedianPercentiles(imageMedians) };
+}
+
+/** The 5th, 25th, 75th and 95th percentiles of per-image median diameters, px (2 decimals). */
+export function perImageMedianPercentiles(medians: readonly number[]): ObjectSizeDistribution['perImageMedianPx'] {
+  if (medians.length === 0) return undefined;
+  const sorted = Float64Array.from(medians).sort();
+  const at = (rank: number) => Math.round(percentileOfSorted(sorted, rank) * 100) / 100;
+  return { p5: at(5), p25: at(25), p75: at(75), p95: at(95) };
 }

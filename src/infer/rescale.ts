@@ -2,8 +2,8 @@
  * Prediction at the model's object size, for images whose pixel size nobody knows. As Cellpose
  * estimates a new image's cell diameter and rescales it to its training diameter (Stringer et al.,
  * Nature Methods 18, 2021), a first pass at native scale finds the objects, their median
- * equivalent diameter gives the scale that brings them to the training objects' median, and when
- * that scale is far from 1 a second pass at it checks the estimate once (a net sees objects at a
+ * equivalent diameter is compared with the sizes the training images had (see {@link chooseScale}),
+ * an image outside them is brought to a typical training size, and when that scale is far from 1 a second pass at it checks the estimate once (a net sees objects at a
  * far scale poorly, so the first estimate is rough). The probabilities are resampled back, so
  * every output has the image's own size.
  */
@@ -24,7 +24,7 @@ export const SCALE_LIMITS = { min: 0.25, max: 4 } as const;
  * only specks must not turn a large slide into a 16× larger one.
  */
 export const MAX_SCALED_PIXELS = 4096 * 4096;
-/** Objects within this factor of the training median (or within its quartiles) are left at scale 1. */
+/** Objects within this factor of the training median or per-image median range (or within the quartiles) are left at scale 1. */
 export const SCALE_TOLERANCE = 1.15;
 /** A first-pass scale beyond this factor (either way) is checked by a second pass. */
 export const RECHECK_FACTOR = 1.5;
@@ -38,18 +38,22 @@ export function estimateObjectDiameter(instances: Plane<Int32Array>): number | u
 }
 
 /**
- * The factor to resample an image by so that objects of `diameterPx` come out at the training
- * median: 1 when there is no estimate or it lies within the training quartiles (or within
- * {@link SCALE_TOLERANCE} of the median), else `median / diameterPx`, kept within {@link SCALE_LIMITS}
- * and at most `maxScale` (default {@link SCALE_LIMITS}.max).
+ * The factor to resample an image by so that objects of `diameterPx` come out at a size the
+ * network was trained on. 1 when there is no estimate, or it lies within the sizes the training
+ * images had: their object quartiles, and within {@link SCALE_TOLERANCE} of the median or (when
+ * the model stores it) of the 5th–95th percentile of the training images' own medians, so that a dataset of
+ * small and large nuclei alike leaves both at native scale. Otherwise the scale that brings it to
+ * the nearest of the middle half of training images' medians (the pooled median for older
+ * models), kept within {@link SCALE_LIMITS} and at most `maxScale` (default {@link SCALE_LIMITS}.max).
  */
 export function chooseScale(diameterPx: number | undefined, training: ObjectSizeDistribution, maxScale: number = SCALE_LIMITS.max): number {
   if (diameterPx === undefined || !(diameterPx > 0)) return 1;
-  const { medianPx, lowerQuartilePx, upperQuartilePx } = training;
-  const low = Math.min(lowerQuartilePx, medianPx / SCALE_TOLERANCE);
-  const high = Math.max(upperQuartilePx, medianPx * SCALE_TOLERANCE);
+  const { medianPx, lowerQuartilePx, upperQuartilePx, perImageMedianPx: images } = training;
+  const low = Math.min(lowerQuartilePx, Math.min(medianPx, images?.p5 ?? medianPx) / SCALE_TOLERANCE);
+  const high = Math.max(upperQuartilePx, Math.max(medianPx, images?.p95 ?? medianPx) * SCALE_TOLERANCE);
   if (diameterPx >= low && diameterPx <= high) return 1;
-  return Math.max(SCALE_LIMITS.min, Math.min(SCALE_LIMITS.max, maxScale, medianPx / diameterPx));
+  const target = images ? Math.min(Math.max(diameterPx, images.p25), images.p75) : medianPx;
+  return Math.max(SCALE_LIMITS.min, Math.min(SCALE_LIMITS.max, maxScale, target / diameterPx));
 }
 
 /** The largest scale an image of this size may be resampled by (see {@link MAX_SCALED_PIXELS}), at least 1. */
@@ -124,7 +128,11 @@ export function describeScale(model: Model, prediction: RescaledPrediction): str
   if (!training) return 'predicted at native scale (the model has no training object size)';
   const found =
     prediction.objectDiameterPx === undefined ? 'no objects found' : `objects ≈ ${prediction.objectDiameterPx.toFixed(1)} px across`;
-  const trained = `model trained on ${training.medianPx.toFixed(1)} px (quartiles ${training.lowerQuartilePx.toFixed(1)}–${training.upperQuartilePx.toFixed(1)})`;
+  const images = training.perImageMedianPx;
+  const range = images
+    ? `training images' medians ${images.p5.toFixed(1)}–${images.p95.toFixed(1)}`
+    : `quartiles ${training.lowerQuartilePx.toFixed(1)}–${training.upperQuartilePx.toFixed(1)}`;
+  const trained = `model trained on ${training.medianPx.toFixed(1)} px (${range})`;
   const at = prediction.scale === 1 ? 'predicted at native scale' : `predicted at ${prediction.scale.toFixed(2)}×`;
   return `${found}, ${trained}: ${at}`;
 }

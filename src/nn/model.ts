@@ -72,6 +72,13 @@ export interface ObjectSizeDistribution {
   /** How many objects were measured. */
   objects: number;
   /**
+   * Percentiles (5, 25, 75, 95) over the training images of each image's median object diameter,
+   * px: the range of object sizes the network saw whole images of. A dataset that mixes small and
+   * large objects (dsb2018) has a wide range, and a new image inside it needs no rescaling even
+   * when it is far from the pooled median. Absent in models trained before it was stored.
+   */
+  perImageMedianPx?: { p5: number; p25: number; p75: number; p95: number };
+  /**
    * What the objects were: instance labels, or connected components of binary masks (touching
    * objects merged). New images are measured the same way (infer/rescale.ts). Absent: instances.
    */

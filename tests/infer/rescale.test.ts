@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { objectDiameters, sizeDistribution, trainingObjectSizes } from '../../src/data/object-sizes.js';
+import { objectDiameters, perImageMedianPercentiles, sizeDistribution, trainingObjectSizes } from '../../src/data/object-sizes.js';
 import type { Plane } from '../../src/image/plane.js';
 import { resampleLabels } from '../../src/image/resample.js';
 import {
@@ -95,6 +95,38 @@ describe('estimateObjectDiameter and chooseScale', () => {
     assert.equal(chooseScale(undefined, TRAINING), 1);
     assert.equal(chooseScale(1, TRAINING), SCALE_LIMITS.max);
     assert.equal(chooseScale(1000, TRAINING), SCALE_LIMITS.min);
+  });
+
+  test('mixed sizes (per-image medians p5 11, p25 14, p75 30, p95 48; pooled median 36): 9.6–55.2 px (±15%) stay native, 6 px goes to 14, 96 px to 30', () => {
+    const mixed = {
+      medianPx: 36,
+      lowerQuartilePx: 27,
+      upperQuartilePx: 52,
+      objects: 900,
+      perImageMedianPx: { p5: 11, p25: 14, p75: 30, p95: 48 },
+    };
+    for (const d of [9.6, 11, 15, 36, 48, 55]) assert.equal(chooseScale(d, mixed), 1);
+    assert.equal(chooseScale(6, mixed), 14 / 6);
+    assert.equal(chooseScale(96, mixed), 30 / 96);
+  });
+
+  test('perImageMedianPercentiles of medians 10, 20, …, 100: p5 14.5, p95 95.5; none: undefined', () => {
+    assert.deepEqual(perImageMedianPercentiles([100, 10, 20, 30, 40, 50, 60, 70, 80, 90]), { p5: 14.5, p25: 32.5, p75: 77.5, p95: 95.5 });
+    assert.equal(perImageMedianPercentiles([]), undefined);
+  });
+
+  test('trainingObjectSizes of two images, discs of 10 and of 30 px: per-image medians near 10 and 30', () => {
+    const samples = [10, 30].map((d, i) => {
+      const ids = discs(128, d);
+      return {
+        stem: `s${i}`,
+        image: { width: 128, height: 128, channels: 1, data: new Float32Array(128 * 128) },
+        labels: Uint8Array.from(ids.data, (v) => (v > 0 ? 1 : 0)),
+        instances: ids.data,
+      };
+    });
+    const sizes = trainingObjectSizes(samples)!.perImageMedianPx!;
+    assert.ok(Math.abs(sizes.p5 - 10) < 2 && Math.abs(sizes.p95 - 30) < 2, JSON.stringify(sizes));
   });
 
   test('upscaling a 4096² image is capped at 1, a 1024² one at 4; maxScale 1.5 caps chooseScale', () => {
