@@ -3,11 +3,10 @@ import { readdir, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { PyocyteError, PyocyteErrors } from '../util/errors.js';
 import { readDatasetMetadata } from './dataset-metadata.js';
-import { readImageInfo, type ImageInfo } from '../io/image/image-io.js';
+import type { ImageInfo } from '../io/image/image-io.js';
 import { IMAGE_EXTENSIONS, isImageFile } from '../io/image/formats.js';
 import type { MaskPolarity } from './masks.js';
-import { mapPool } from '../util/pool.js';
-import { sizeMismatch } from './pair-checks.js';
+import { checkPairFiles } from './pair-checks.js';
 
 /** Folder layouts pyocyte recognises, tried in this order. */
 export const DATASET_CONVENTIONS = {
@@ -203,43 +202,6 @@ function instanceWarnings(layout: Layout, warnings: string[]): void {
       `${plural(missing.length, 'image')} (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}) have no instance label image in ${INSTANCE_FOLDER}/; their objects are scored as connected components of the mask, where touching cells merge`,
     );
   }
-}
-
-/** A file's header, or the user-facing problem with it (other errors are bugs and propagate). */
-async function headerOrProblem(path: string, name: string): Promise<ImageInfo | PyocyteError> {
-  try {
-    return await readImageInfo(path, { name });
-  } catch (error) {
-    if (error instanceof PyocyteError) return error;
-    throw error;
-  }
-}
-
-async function checkPairFiles(pairs: ImagePair[], root: string, problems: string[]): Promise<void> {
-  const rel = (path: string) => path.slice(root.length + 1);
-  const found = await mapPool(pairs, 8, async (pair) => {
-    const [image, mask, instances] = await Promise.all([
-      headerOrProblem(pair.imagePath, rel(pair.imagePath)),
-      pair.maskPath ? headerOrProblem(pair.maskPath, rel(pair.maskPath)) : undefined,
-      pair.instancesPath ? headerOrProblem(pair.instancesPath, rel(pair.instancesPath)) : undefined,
-    ]);
-    const messages = [image, mask, instances].filter((r) => r instanceof PyocyteError).map((r) => r.message);
-    if (instances && !(instances instanceof PyocyteError) && !(image instanceof PyocyteError)) {
-      const mismatch = sizeMismatch({ name: rel(pair.instancesPath!), info: instances }, { name: rel(pair.imagePath), info: image });
-      if (mismatch) messages.push(mismatch);
-    }
-    if (!(image instanceof PyocyteError)) pair.imageInfo = image;
-    if (mask && !(mask instanceof PyocyteError)) pair.maskInfo = mask;
-    if (pair.imageInfo && pair.maskInfo) {
-      const mismatch = sizeMismatch(
-        { name: rel(pair.maskPath!), info: pair.maskInfo },
-        { name: rel(pair.imagePath), info: pair.imageInfo },
-      );
-      if (mismatch) messages.push(mismatch);
-    }
-    return messages;
-  });
-  for (const messages of found) problems.push(...messages);
 }
 
 /**

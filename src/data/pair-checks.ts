@@ -1,4 +1,6 @@
-import type { ImageInfo } from '../io/image/image-io.js';
+import { type ImageInfo, readImageInfo } from '../io/image/image-io.js';
+import { PyocyteError } from '../util/errors.js';
+import { mapPool } from '../util/pool.js';
 import type { ImagePair } from './dataset.js';
 
 /** Checks across files that name the files involved: a mask against its image, images against each other. */
@@ -60,4 +62,42 @@ export function mixedChannels(images: readonly { name: string; channels: number 
 export function decodable(pair: ImagePair): boolean {
   if (!pair.maskPath || !pair.imageInfo || !pair.maskInfo) return false;
   return !sizeMismatch({ name: '', info: pair.maskInfo }, { name: '', info: pair.imageInfo });
+}
+
+/** A file's header, or the user-facing problem with it (other errors are bugs and propagate). */
+async function headerOrProblem(path: string, name: string): Promise<ImageInfo | PyocyteError> {
+  try {
+    return await readImageInfo(path, { name });
+  } catch (error) {
+    if (error instanceof PyocyteError) return error;
+    throw error;
+  }
+}
+
+/** Reads every pair's headers (8 at a time), storing them on the pairs and pushing each unreadable file and size mismatch to `problems`. */
+export async function checkPairFiles(pairs: ImagePair[], root: string, problems: string[]): Promise<void> {
+  const rel = (path: string) => path.slice(root.length + 1);
+  const found = await mapPool(pairs, 8, async (pair) => {
+    const [image, mask, instances] = await Promise.all([
+      headerOrProblem(pair.imagePath, rel(pair.imagePath)),
+      pair.maskPath ? headerOrProblem(pair.maskPath, rel(pair.maskPath)) : undefined,
+      pair.instancesPath ? headerOrProblem(pair.instancesPath, rel(pair.instancesPath)) : undefined,
+    ]);
+    const messages = [image, mask, instances].filter((r) => r instanceof PyocyteError).map((r) => r.message);
+    if (instances && !(instances instanceof PyocyteError) && !(image instanceof PyocyteError)) {
+      const mismatch = sizeMismatch({ name: rel(pair.instancesPath!), info: instances }, { name: rel(pair.imagePath), info: image });
+      if (mismatch) messages.push(mismatch);
+    }
+    if (!(image instanceof PyocyteError)) pair.imageInfo = image;
+    if (mask && !(mask instanceof PyocyteError)) pair.maskInfo = mask;
+    if (pair.imageInfo && pair.maskInfo) {
+      const mismatch = sizeMismatch(
+        { name: rel(pair.maskPath!), info: pair.maskInfo },
+        { name: rel(pair.imagePath), info: pair.imageInfo },
+      );
+      if (mismatch) messages.push(mismatch);
+    }
+    return messages;
+  });
+  for (const messages of found) problems.push(...messages);
 }

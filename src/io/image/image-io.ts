@@ -1,10 +1,11 @@
 import { open, readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { PyocyteError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { decodeBmp, parseBmpHeader } from './bmp.js';
-import { checkImageBytes, IMAGE_FORMATS, type ImageFormat } from './formats.js';
+import { checkImageBytes, type ImageFormat } from './formats.js';
+import { corrupt, decodeWithSharp } from './sharp-decode.js';
 import { encodeTiff } from './tiff.js';
 import type { RasterImage } from '../../image/types.js';
 import { decodeTiff, orientedSize, readTiffLayout, sharpReadsLosslessly, type SampleType, type TiffLayout } from './tiff-read.js';
@@ -134,14 +135,6 @@ async function headerOf(input: string | Buffer, head: Uint8Array, format: ImageF
   return header;
 }
 
-function corrupt(name: string, format: ImageFormat, error: unknown): PyocyteError {
-  const detail = (error instanceof Error ? error.message : String(error)).split('\n')[0].trim();
-  return new PyocyteError(
-    `${name} is a corrupt or truncated ${IMAGE_FORMATS[format].label} file (the decoder said: ${detail}); re-export it or remove it`,
-    { file: name, cause: error },
-  );
-}
-
 /**
  * Width and height straight from a PNG's IHDR or a BMP's header, so an oversized image is refused
  * before any decoder (even sharp's header reader) runs. Undefined for other formats.
@@ -208,62 +201,6 @@ export async function readImageInfo(path: string, options: { name?: string } = {
   const format = checkImageBytes(name, head, size);
   const { metadata: _, tiff: __, ...info } = await headerOf(path, head, format, name);
   return info;
-}
-
-/** Copies `bytes` into a typed array of the bit depth's type (sharp's buffers may be unaligned). */
-function typed(bytes: Buffer, bitDepth: 8 | 16 | 32): RasterImage['data'] {
-  if (bitDepth === 8) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
-  const copy = new Uint8Array(bytes.length);
-  copy.set(bytes);
-  return bitDepth === 16 ? new Uint16Array(copy.buffer) : new Float32Array(copy.buffer);
-}
-
-/** Keeps channel 0 and, when `alpha`, the last channel: undoes sharp's gray → sRGB expansion. */
-function grayFrom(data: RasterImage['data'], channels: number, alpha: boolean): RasterImage['data'] {
-  const pixels = data.length / channels;
-  const outChannels = alpha ? 2 : 1;
-  const out = new (data.constructor as Uint8ArrayConstructor)(pixels * outChannels) as RasterImage['data'];
-  for (let i = 0; i < pixels; i++) {
-    out[i * outChannels] = data[i * channels];
-    if (alpha) out[i * 2 + 1] = data[i * channels + channels - 1];
-  }
-  return out;
-}
-
-function isGray(data: RasterImage['data'], channels: number): boolean {
-  for (let i = 0; i < data.length; i += channels) {
-    if (data[i] !== data[i + 1] || data[i] !== data[i + 2]) return false;
-  }
-  return true;
-}
-
-async function decodeWithSharp(buffer: Buffer, info: ImageInfo, metadata: Metadata, name: string): Promise<RasterImage> {
-  const { bitDepth } = info;
-  const color = metadata.channels >= 3 || metadata.space === 'cmyk';
-  const space =
-    bitDepth === 16 ? (color || metadata.channels === 2 ? 'rgb16' : 'grey16') : color || metadata.channels === 2 ? 'srgb' : 'b-w';
-  const depth = bitDepth === 8 ? 'uchar' : bitDepth === 16 ? 'ushort' : 'float';
-  let pipeline = sharp(buffer, { limitInputPixels: false, ignoreIcc: metadata.space !== 'cmyk', failOn: 'error' }).autoOrient();
-  // Float data keeps its own interpretation (scRGB for colour): sRGB or b-w would cast it to 8 bits.
-  pipeline = pipeline.toColourspace(bitDepth === 32 ? (color ? 'scrgb' : metadata.space) : space);
-  let decoded: { data: Buffer; info: OutputInfo };
-  try {
-    decoded = await pipeline.raw({ depth }).toBuffer({ resolveWithObject: true });
-  } catch (error) {
-    throw corrupt(name, info.format, error);
-  }
-  let data = typed(decoded.data, bitDepth);
-  let channels = decoded.info.channels;
-  const hasAlpha = channels === 2 || channels === 4;
-  if (metadata.channels <= 2 && channels > 2) {
-    data = grayFrom(data, channels, hasAlpha);
-    channels = hasAlpha ? 2 : 1;
-  } else if (metadata.isPalette && channels >= 3 && isGray(data, channels)) {
-    // A palette of grays is a gray image (common for label masks saved by image editors).
-    data = grayFrom(data, channels, hasAlpha);
-    channels = hasAlpha ? 2 : 1;
-  }
-  return { width: decoded.info.width, height: decoded.info.height, channels, bitDepth, data, alpha: channels === 2 || channels === 4 };
 }
 
 /**
