@@ -3,8 +3,9 @@
  * estimates a new image's cell diameter and rescales it to its training diameter (Stringer et al.,
  * Nature Methods 18, 2021), a first pass at native scale finds the objects, their median
  * equivalent diameter is compared with the sizes the training images had (see {@link chooseScale}),
- * an image outside them is brought to a typical training size, and when that scale is far from 1 a second pass at it checks the estimate once (a net sees objects at a
- * far scale poorly, so the first estimate is rough). The probabilities are resampled back, so
+ * an image outside them is brought to a typical training size, and when that scale is far from 1
+ * a second pass at it checks the estimate once (a net sees objects at a far scale poorly, so the
+ * first estimate is rough). The probabilities are resampled back, so
  * every output has the image's own size.
  */
 import { percentileOfSorted } from '../data/normalize.js';
@@ -24,7 +25,7 @@ export const SCALE_LIMITS = { min: 0.25, max: 4 } as const;
  * only specks must not turn a large slide into a 16× larger one.
  */
 export const MAX_SCALED_PIXELS = 4096 * 4096;
-/** Objects within this factor of the training median or per-image median range (or within the quartiles) are left at scale 1. */
+/** Objects within this factor of the training median or per-image median range (or within the quartiles) stay at scale 1. */
 export const SCALE_TOLERANCE = 1.15;
 /** A first-pass scale beyond this factor (either way) is checked by a second pass. */
 export const RECHECK_FACTOR = 1.5;
@@ -41,8 +42,8 @@ export function estimateObjectDiameter(instances: Plane<Int32Array>): number | u
  * The factor to resample an image by so that objects of `diameterPx` come out at a size the
  * network was trained on. 1 when there is no estimate, or it lies within the sizes the training
  * images had: their object quartiles, and within {@link SCALE_TOLERANCE} of the median or (when
- * the model stores it) of the 5th–95th percentile of the training images' own medians, so that a dataset of
- * small and large nuclei alike leaves both at native scale. Otherwise the scale that brings it to
+ * the model stores it) of the 5th–95th percentile of the training images' own medians, so that a
+ * dataset of small and large nuclei alike leaves both at native scale. Otherwise the scale that brings it to
  * the nearest of the middle half of training images' medians (the pooled median for older
  * models), kept within {@link SCALE_LIMITS} and at most `maxScale` (default {@link SCALE_LIMITS}.max).
  */
