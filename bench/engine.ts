@@ -7,7 +7,7 @@
  * as JSON, its top-level speedups the fp32 ones.
  *
  *   npm run bench:engine                       # both configs
- *   node --import tsx bench/engine.ts --steps 8 --configs 16x4
+ *   node --import tsx bench/engine.ts --steps 8 --rounds 5 --configs 16x4
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -26,6 +26,10 @@ const arg = (name: string, fallback: string) => {
   return i >= 0 ? args[i + 1] : fallback;
 };
 const steps = Number(arg('steps', '6'));
+// These machines are shared and noisy (seen: the same step 420 ms one day, 1100 ms another, and
+// 450–1180 ms within one run). Each round times PyTorch and pyocyte back to back; the speedups are
+// medians of the per-round ratios, so a slow stretch hits both sides of a ratio alike.
+const rounds = Number(arg('rounds', '3'));
 const threads = Number(arg('threads', '2'));
 const configs = arg('configs', '16x4,32x8')
   .split(',')
@@ -153,13 +157,35 @@ async function main() {
   const bf16Native = (createEngine({ backend: 'native', precision: 'auto' }) as NativeEngine).precision === 'bf16';
   const results = [];
   for (const c of configs) {
-    // PyTorch first, then pyocyte, back to back: both see the same machine state.
-    process.stderr.write(`bench: PyTorch F${c.filters} batch ${c.batch} ...\n`);
-    const torch = runTorch(python, c);
-    process.stderr.write(`bench: pyocyte F${c.filters} batch ${c.batch} ...\n`);
-    const ours = await runPyocyte(c, 'fp32');
-    // bf16 is what training uses by default where the CPU has bf16 arithmetic (precision 'auto').
-    const bf16 = bf16Native ? await runPyocyte(c, 'bf16') : undefined;
+    type Round = {
+      torch: ReturnType<typeof runTorch>;
+      ours: Awaited<ReturnType<typeof runPyocyte>>;
+      bf16?: Awaited<ReturnType<typeof runPyocyte>>;
+    };
+    const runs: Round[] = [];
+    for (let r = 0; r < rounds; r++) {
+      process.stderr.write(
+        `bench: F${c.filters} batch ${c.batch}, round ${r + 1}/${rounds}: PyTorch, pyocyte fp32${bf16Native ? ', bf16' : ''}\n`,
+      );
+      const torchRun = runTorch(python, c);
+      const oursRun = await runPyocyte(c, 'fp32');
+      // bf16 is what training uses by default where the CPU has bf16 arithmetic (precision 'auto').
+      runs.push({ torch: torchRun, ours: oursRun, bf16: bf16Native ? await runPyocyte(c, 'bf16') : undefined });
+    }
+    const ratio = (pick: (round: Round) => number) => median(runs.map(pick));
+    const trainSpeedup = ratio((q) => q.torch.train_step_ms_median / median(q.ours.train));
+    const inferSpeedup = ratio((q) => q.torch.infer_batch_ms_median / median(q.ours.infer));
+    const bf16TrainSpeedup = ratio((q) => (q.bf16 ? q.torch.train_step_ms_median / median(q.bf16.train) : Number.NaN));
+    const bf16InferSpeedup = ratio((q) => (q.bf16 ? q.torch.infer_batch_ms_median / median(q.bf16.infer) : Number.NaN));
+    const torch = {
+      engine: runs[0].torch.engine,
+      params: runs[0].torch.params,
+      train_step_ms_median: median(runs.map((q) => q.torch.train_step_ms_median)),
+      infer_batch_ms_median: median(runs.map((q) => q.torch.infer_batch_ms_median)),
+    };
+    const ours = { ...runs[runs.length - 1].ours, train: runs.flatMap((q) => q.ours.train), infer: runs.flatMap((q) => q.ours.infer) };
+    const lastBf16 = runs[runs.length - 1].bf16;
+    const bf16 = lastBf16 && { ...lastBf16, train: runs.flatMap((q) => q.bf16!.train), infer: runs.flatMap((q) => q.bf16!.infer) };
     const trainFlops = Object.values(ours.profile).reduce((a, e) => a + e.flops, 0);
     const inferFlops = Object.values(ours.inferProfile).reduce((a, e) => a + e.flops, 0);
     const trainMs = median(ours.train);
@@ -181,8 +207,11 @@ async function main() {
         train_steps_ms: ours.train.map(Math.round),
         infer_runs_ms: ours.infer.map(Math.round),
       },
-      train_speedup: torch.train_step_ms_median / trainMs,
-      infer_speedup: torch.infer_batch_ms_median / inferMs,
+      rounds,
+      pytorch_train_step_ms_per_round: runs.map((q) => Math.round(q.torch.train_step_ms_median)),
+      train_speedup_per_round: runs.map((q) => Math.round((q.torch.train_step_ms_median / median(q.ours.train)) * 100) / 100),
+      train_speedup: trainSpeedup,
+      infer_speedup: inferSpeedup,
       train_gflop: trainFlops / 1e9,
       train_gflops_per_s: trainFlops / (trainMs / 1000) / 1e9,
       pytorch_train_gflops_per_s: trainFlops / (torch.train_step_ms_median / 1000) / 1e9,
@@ -194,8 +223,9 @@ async function main() {
         ? {
             train_step_ms: median(bf16.train),
             infer_ms: median(bf16.infer),
-            train_speedup: torch.train_step_ms_median / median(bf16.train),
-            infer_speedup: torch.infer_batch_ms_median / median(bf16.infer),
+            train_speedup: bf16TrainSpeedup,
+            infer_speedup: bf16InferSpeedup,
+            train_speedup_per_round: runs.map((q) => Math.round((q.torch.train_step_ms_median / median(q.bf16!.train)) * 100) / 100),
             conv_gflops_per_s: convRate(bf16.profile),
             profile_train_step: summarizeProfile(bf16.profile),
           }
@@ -208,14 +238,14 @@ async function main() {
       `bench: F${c.filters}: train ${trainMs.toFixed(0)} ms vs PyTorch ${torch.train_step_ms_median.toFixed(0)} ms (×${result.train_speedup.toFixed(2)}), ` +
         `infer ${inferMs.toFixed(0)} ms vs ${torch.infer_batch_ms_median.toFixed(0)} ms (×${result.infer_speedup.toFixed(2)}), ${result.train_gflops_per_s.toFixed(0)} GFLOP/s` +
         (bf16
-          ? `; bf16: train ${median(bf16.train).toFixed(0)} ms (×${(torch.train_step_ms_median / median(bf16.train)).toFixed(2)}), infer ${median(bf16.infer).toFixed(0)} ms (×${(torch.infer_batch_ms_median / median(bf16.infer)).toFixed(2)})`
+          ? `; bf16: train ${median(bf16.train).toFixed(0)} ms (×${bf16TrainSpeedup.toFixed(2)}), infer ${median(bf16.infer).toFixed(0)} ms (×${bf16InferSpeedup.toFixed(2)})`
           : '') +
         '\n',
     );
   }
   const file = join(root, 'bench', 'results', `engine-${dayStamp()}.json`);
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, `${JSON.stringify({ benchmark: 'engine', machine: machineInfo(), steps, results }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ benchmark: 'engine', machine: machineInfo(), steps, rounds, results }, null, 2)}\n`);
   process.stderr.write(`bench: wrote ${file}\n`);
   const f16 = results.find((r) => r.filters === 16) ?? results[0];
   for (const r of results) if (r !== f16) console.log(JSON.stringify(pick(r)));

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail, PyocyteError, PyocyteErrors } from '../util/errors.js';
 import { openAnnotatedDataset, isAnnotatedDataset } from './annotations/dataset.js';
+import type { ImageAnnotations } from './annotations/types.js';
 import { discoverDataset, type DatasetIndex } from './dataset.js';
 import { instancesOfKind, type MaskKind, type MaskOptions, type MaskPolarity, type StrayValuePolicy } from './masks.js';
 import { displayName, loadSamples, readPair, type LoadOptions } from './samples.js';
@@ -58,6 +59,12 @@ export interface OpenDataset {
   split: Split;
   scheme: LabelScheme;
   pixelSizeUm?: number;
+  /**
+   * Datasets of boxes and points (data/annotations/): a sample's annotations, coordinates in the
+   * loaded sample's pixels (resampled as the sample is), and each class's typical cell radius in
+   * the same pixels. The count rule is chosen on them (train/count-rule.ts).
+   */
+  weak?: { annotationsOf(stem: string): ImageAnnotations; pointRadiusPx: Record<string, number> };
   /** Loads a subset with one set of mask rules for the whole dataset (fixed by the first load). */
   load(subset: keyof Split, options?: { onProgress?: (done: number, total: number) => void }): Promise<Sample[]>;
 }

@@ -37,6 +37,12 @@ export interface PredictOptionFields {
    * stores its training object size and no pixel size resamples. CLI: `--rescale`.
    */
   rescale?: boolean;
+  /**
+   * Count only the cells that pass the model's per-class minimum score and area, chosen on its validation
+   * annotations (masks and overlays show those); --no-count-rule counts every segmented cell. Default: on when the
+   * model has one (models trained from boxes and points). CLI: `--count-rule`.
+   */
+  countRule?: boolean;
   /** Foreground probability threshold (binary models). Default: the model's tuned threshold. CLI: `--threshold`. */
   threshold?: number;
   /**

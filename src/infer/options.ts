@@ -49,6 +49,11 @@ export const PREDICT_OPTIONS = defineOptions({
     defaultText: 'on when the model stores its training object size and no pixel size resamples',
     doc: "estimate the image's object diameter (a first pass at native scale) and resample the image to the model's training object size, the results back; --no-rescale predicts at native scale",
   },
+  countRule: {
+    type: 'boolean',
+    defaultText: 'on when the model has one (models trained from boxes and points)',
+    doc: "count only the cells that pass the model's per-class minimum score and area, chosen on its validation annotations (masks and overlays show those); --no-count-rule counts every segmented cell",
+  },
   threshold: { type: 'number', defaultText: "the model's tuned threshold", doc: 'foreground probability threshold (binary models)' },
   minSizePx: {
     type: 'number',

@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { type ClassCountScores, type ClassMatch, COUNT_BINS, countBin } from '../metrics/counting.js';
+import type { CountRule } from '../nn/model.js';
 import { csvField } from '../util/csv.js';
 import { writeFileAtomic } from '../util/fs.js';
 
@@ -27,6 +28,8 @@ export interface CountEvaluationReport {
   classNames: string[];
   /** Per class, the radius (pixels) within which a centroid matches a true point. */
   pointRadiusPx: Record<string, number>;
+  /** The count rule applied (the model's, chosen on its validation annotations); absent: every segmented cell counted. */
+  countRule?: CountRule;
   /** Per class, pooled over the images. */
   perClass: Record<string, ClassCountScores>;
   perImage: ImageCountScores[];
@@ -97,7 +100,7 @@ function markdown(report: CountEvaluationReport): string {
     'Ground truth: boxes and points. A predicted cell matches a true box of its class when its centroid lies inside it, a true point when it lies within the class radius; one to one, nearest first. Predictions inside `missedlabel` boxes count neither way.',
     '',
     countScoresTable(report.perClass),
-    `Counts are per image. "same bin": share of images whose predicted count falls in the same semi-quantitative bin as the true one (${COUNT_BINS.map((b) => b.name).join(', ')} cells per image). Point radii: ${radii || 'none'}. Threshold ${report.threshold}.`,
+    `Counts are per image. "same bin": share of images whose predicted count falls in the same semi-quantitative bin as the true one (${COUNT_BINS.map((b) => b.name).join(', ')} cells per image). Point radii: ${radii || 'none'}. Threshold ${report.threshold}. ${report.countRule ? `Cells counted under the model's ${describeCountRule(report.countRule)}.` : 'Every segmented cell counted (no count rule).'}`,
     '',
   ].join('\n');
 }
@@ -107,4 +110,13 @@ export async function writeCountReport(dir: string, report: CountEvaluationRepor
   await writeFileAtomic(join(dir, 'report.json'), `${JSON.stringify({ ...report, summary: countReportSummary(report) }, null, 2)}\n`);
   await writeFileAtomic(join(dir, 'report.md'), markdown(report));
   await writeFileAtomic(join(dir, 'per_image.csv'), countPerImageCsv(report));
+}
+
+/** One line for logs: each class's thresholds and validation F1. */
+export function describeCountRule(rule: CountRule): string {
+  const parts = Object.entries(rule.perClass).map(([name, r]) => {
+    const f1 = rule.validationF1?.[name];
+    return `${name} score ≥ ${r.minScore}, area ≥ ${Math.round(r.minAreaPx)} px${f1 ? ` (validation F1 ${f1.rule.toFixed(3)}, ${f1.all.toFixed(3)} counting all)` : ''}`;
+  });
+  return `count rule: ${parts.join('; ')}`;
 }

@@ -8,6 +8,7 @@
  * Conventions as metrics/objects.ts: with nothing true and nothing predicted, precision = recall =
  * F1 = 1; relative count error is |predicted − true| / max(true, 1).
  */
+import { type ImageAnnotations, className, isIgnoreLabel } from '../data/annotations/types.js';
 import { fail } from '../util/errors.js';
 
 /** A true box of one class, `xmin ≤ xmax`, `ymin ≤ ymax`. */
@@ -64,6 +65,16 @@ export interface WeakMatch {
   pairs: [number, number][];
   /** Indices of the predictions ignored (inside a `missedlabel` box, unmatched). */
   ignored: number[];
+}
+
+/** The truth of one image for the model's classes: boxes, points, and `missedlabel` boxes to ignore. */
+export function weakTruthOf(annotations: ImageAnnotations, classNames: readonly string[]): WeakTruth {
+  const kept = (label: string) => classNames.includes(className(label));
+  return {
+    boxes: annotations.boxes.filter((b) => kept(b.label)).map((b) => ({ ...b, className: className(b.label) })),
+    points: annotations.points.filter((p) => kept(p.label)).map((p) => ({ ...p, className: className(p.label) })),
+    ignoreBoxes: annotations.boxes.filter((b) => isIgnoreLabel(b.label)),
+  };
 }
 
 const inside = (x: number, y: number, b: Omit<TrueBox, 'className'>) => x >= b.xmin && x <= b.xmax && y >= b.ymin && y <= b.ymax;

@@ -36,6 +36,26 @@ export interface ModelMetadata {
    * the foreground map's distance-transform watershed.
    */
   instances?: InstanceRule;
+  /**
+   * Models trained from boxes and points: per class, which segmented objects count as cells,
+   * chosen on the validation annotations (train/count-rule.ts, applied by infer/count-rule.ts).
+   */
+  countRule?: CountRule;
+}
+
+/** One class's thresholds of a {@link CountRule}. */
+export interface ClassCountRule {
+  /** Cells whose mean class probability is below this are dropped (0 keeps all). */
+  minScore: number;
+  /** Cells smaller than this, in pixels at the model's scale, are dropped (0 keeps all). */
+  minAreaPx: number;
+}
+
+/** Per class name, the thresholds a cell must pass to be counted; classes not listed keep all. */
+export interface CountRule {
+  perClass: Record<string, ClassCountRule>;
+  /** Per class, the detection F1 on the validation images under this rule, and without it. */
+  validationF1?: Record<string, { rule: number; all: number }>;
 }
 
 /** One block of the network's output channels, in order: what it is and the activation it needs. */

@@ -95,6 +95,8 @@ export interface DecisionRule {
   dice: number;
   /** One line saying what was compared. */
   summary: string;
+  /** With `keepMaps`: each validation image's probabilities under this rule's TTA, in sample order. */
+  maps?: ProbabilityMap[];
 }
 
 /**
@@ -108,7 +110,7 @@ export interface DecisionRule {
 export async function chooseDecisionRule(
   model: Model,
   samples: readonly Sample[],
-  options: { predict?: PredictOptions } = {},
+  options: { predict?: PredictOptions; keepMaps?: boolean } = {},
 ): Promise<DecisionRule> {
   const binary = model.taskClasses === 1;
   const tuneThreshold = binary && samples.some((s) => s.labels.some((v) => v > 0));
@@ -124,10 +126,11 @@ export async function chooseDecisionRule(
       : 0.5;
     const chosen = choosePostprocessing(maps, samples, { threshold, classes: Math.max(2, model.taskClasses) });
     const dice = chosen.dice[chosen.name];
-    rules.push({ threshold, postprocessing: chosen.name, tta, dice, summary: '' });
+    rules.push({ threshold, postprocessing: chosen.name, tta, dice, summary: '', ...(options.keepMaps ? { maps } : {}) });
   }
   const [plain, turned] = rules;
   const rule = turned.dice >= plain.dice ? turned : plain;
+  (rule === turned ? plain : turned).maps = undefined;
   const f = (v: number) => v.toFixed(4);
   rule.summary =
     `decision rule: threshold ${rule.threshold}, post-processing ${rule.postprocessing}, TTA ${rule.tta} ` +

@@ -10,13 +10,15 @@ import { findAnnotationFiles, readAnnotations } from '../data/annotations/read.j
 import { type AnnotationSplit, type ImageAnnotations, className, isIgnoreLabel } from '../data/annotations/types.js';
 import { createEngine } from '../engine/index.js';
 import { classifyCells } from '../infer/cells.js';
+import { applyCountRule } from '../infer/count-rule.js';
+import { resamplesByPixelSize } from '../infer/rescale.js';
 import { modelInput } from '../infer/model-input.js';
 import { predictProbabilities } from '../infer/predict.js';
 import { segment } from '../infer/segment.js';
 import { type CountEvaluationReport, type ImageCountScores, writeCountReport } from '../io/count-report.js';
 import { decodeImage } from '../io/image/image-io.js';
 import { loadModel, resolveModelPath, runFolderOf } from '../io/model-file.js';
-import { type PredictedPoint, type WeakMatch, type WeakTruth, matchWeakTruth, summarizeWeakMatches } from '../metrics/counting.js';
+import { type PredictedPoint, type WeakMatch, matchWeakTruth, summarizeWeakMatches, weakTruthOf } from '../metrics/counting.js';
 import type { Model } from '../nn/model.js';
 import { fail } from '../util/errors.js';
 import { createProgress } from '../util/progress.js';
@@ -37,16 +39,6 @@ const MASK_FOLDERS = ['masks', 'labels', 'labelsTr'];
 export async function hasWeakAnnotations(root: string): Promise<boolean> {
   if (!existsSync(root) || !statSync(root).isDirectory() || MASK_FOLDERS.some((f) => existsSync(join(root, f)))) return false;
   return (await findAnnotationFiles(root)).length > 0;
-}
-
-/** The truth of one image for the model's classes: boxes, points, and `missedlabel` boxes to ignore. */
-export function weakTruthOf(annotations: ImageAnnotations, classNames: readonly string[]): WeakTruth {
-  const kept = (label: string) => classNames.includes(className(label));
-  return {
-    boxes: annotations.boxes.filter((b) => kept(b.label)).map((b) => ({ ...b, className: className(b.label) })),
-    points: annotations.points.filter((p) => kept(p.label)).map((p) => ({ ...p, className: className(p.label) })),
-    ignoreBoxes: annotations.boxes.filter((b) => isIgnoreLabel(b.label)),
-  };
 }
 
 /** The annotated images of a subset: `test` falls back to `val`, then to all, when the split files name none. */
@@ -106,6 +98,9 @@ export async function evaluateCounts(options: EvaluateOptions): Promise<CountEva
     );
   if (present.length === 0) fail(`none of the ${images.length} annotated ${subset} images is in ${folder}`);
   const threshold = options.threshold ?? modelThreshold;
+  // As predict does: the model's count rule, its areas in the model's pixels.
+  const countRule = options.countRule === false ? undefined : model.metadata.countRule;
+  const toModelScale = resamplesByPixelSize(model, options) ? options.pixelSizeUm! / model.metadata.pixelSizeUm! : 1;
   const progress =
     options.progressStream === null
       ? undefined
@@ -123,7 +118,8 @@ export async function evaluateCounts(options: EvaluateOptions): Promise<CountEva
       postprocessing: options.postprocessing ?? postprocessing,
     });
     // Centroids are pixel indices; annotations put (0, 0) at the top-left pixel's corner.
-    const predicted: PredictedPoint[] = classifyCells(segmentation, map, allNames).map((c) => ({
+    const cells = applyCountRule(classifyCells(segmentation, map, allNames), countRule, toModelScale);
+    const predicted: PredictedPoint[] = cells.map((c) => ({
       className: c.className,
       x: c.centroidX + 0.5,
       y: c.centroidY + 0.5,
@@ -143,6 +139,7 @@ export async function evaluateCounts(options: EvaluateOptions): Promise<CountEva
     threshold,
     classNames,
     pointRadiusPx,
+    ...(countRule ? { countRule } : {}),
     perClass: summarizeWeakMatches(matches, classNames),
     perImage,
   };

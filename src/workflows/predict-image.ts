@@ -10,7 +10,8 @@ import { labelsToMask } from '../data/value-map.js';
 import { classifyCells, countByClass } from '../infer/cells.js';
 import { modelInput } from '../infer/model-input.js';
 import type { PredictOptions } from '../infer/predict.js';
-import { describeScale, pixelSizeWarning, predictAtObjectScale } from '../infer/rescale.js';
+import { applyCountRule, keepInstances } from '../infer/count-rule.js';
+import { describeScale, pixelSizeWarning, predictAtObjectScale, resamplesByPixelSize } from '../infer/rescale.js';
 import type { PredictOptionFields } from '../infer/options.generated.js';
 import { segment } from '../infer/segment.js';
 import { previewImage } from '../io/image/convert.js';
@@ -42,7 +43,7 @@ import { fail } from '../util/errors.js';
  */
 export interface PredictionSettings
   extends Omit<PredictOptions, 'onProgress'>,
-    Pick<PredictOptionFields, 'threshold' | 'minSizePx' | 'postprocessing' | 'channels' | 'rescale'> {}
+    Pick<PredictOptionFields, 'threshold' | 'minSizePx' | 'postprocessing' | 'channels' | 'rescale' | 'countRule'> {}
 
 const SETTING_KEYS = [
   'threshold',
@@ -56,6 +57,7 @@ const SETTING_KEYS = [
   'pixelSizeUm',
   'rescale',
   'channels',
+  'countRule',
 ] as const satisfies readonly (keyof PredictionSettings)[];
 
 /** The prediction settings of an options object, unset ones left out: what a manifest records. */
@@ -185,14 +187,22 @@ export async function predictImageFile(options: PredictImageFileOptions): Promis
   const { map, scale } = rescaled;
   const { labels, instances } = segment(map, segmentOptions);
   const { width, height } = floatImage;
+  const pixelSizeUm = options.pixelSizeUm ?? metadata.pixelSizeUm;
+  // The count rule's areas are in the model's pixels; masks and overlays show only counted cells.
+  const toModelScale = resamplesByPixelSize(model, options) ? options.pixelSizeUm! / metadata.pixelSizeUm! : scale;
+  const found = classifyCells({ labels, instances }, map, metadata.classNames, { pixelSizeUm });
+  const counted = applyCountRule(found, options.countRule === false ? undefined : metadata.countRule, toModelScale);
+  let cells = found;
+  if (counted.length < found.length) {
+    const renumber = keepInstances(instances, labels, new Set(counted.map((c) => c.id)));
+    cells = counted.map((c) => ({ ...c, id: renumber.get(c.id)! }));
+  }
   const outputs = [
     await writeMaskImage(out, stem, labelsToMask(labels, metadata.mask ?? {})),
     ...(await writeProbabilityMaps(out, stem, map, metadata.classNames)),
     await writeOverlayImage(out, stem, previewImage(floatImage), instances.data, map.channels === 1 ? undefined : labels.data),
     await writeInstanceImage(out, stem, instances),
   ];
-  const pixelSizeUm = options.pixelSizeUm ?? metadata.pixelSizeUm;
-  const cells = classifyCells({ labels, instances }, map, metadata.classNames, { pixelSizeUm });
   const rows = cellsCsv(cells, { pixelSizeUm, image: stem, header: false });
   let foreground = 0;
   for (let i = 0; i < labels.data.length; i++) foreground += labels.data[i] > 0 ? 1 : 0;

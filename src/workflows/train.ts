@@ -25,6 +25,7 @@ import { type ResolvedTrainOptions, type TrainOptions, resolveTrainOptions } fro
 import { schedule } from '../train/schedules.js';
 import { chooseDecisionRule, validate } from '../train/validate.js';
 import { chooseInstanceRule, initialInstanceRule } from '../train/instance-rule.js';
+import { chooseCountRuleFromMaps } from '../train/count-rule.js';
 import { instanceMethod, resolveInstanceMethod } from '../infer/instance-methods.js';
 import { fail } from '../util/errors.js';
 import { recoverAtomicWrites, writeFileAtomic } from '../util/fs.js';
@@ -159,13 +160,24 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
   let valDice: number | undefined;
   if (valSamples.length > 0) {
     onPhase?.('decision rule', state.step);
-    const rule = await chooseDecisionRule(model, valSamples, { predict });
+    const rule = await chooseDecisionRule(model, valSamples, { predict, keepMaps: dataset.weak !== undefined });
     Object.assign(model.metadata, { threshold: rule.threshold, postprocessing: rule.postprocessing, tta: rule.tta });
     valDice = rule.dice;
     log(rule.summary);
     if (model.metadata.instances) {
       const chosen = await chooseInstanceRule(model, valSamples, { predict: { ...predict, tta: rule.tta }, ...rule });
       model.metadata.instances = chosen.rule;
+      log(chosen.summary);
+    }
+    if (dataset.weak && rule.maps) {
+      const { weak } = dataset;
+      const chosen = chooseCountRuleFromMaps(
+        model,
+        rule.maps,
+        valSamples.map((s) => weak.annotationsOf(s.stem)),
+        { pointRadiusPx: weak.pointRadiusPx, segment: { threshold: rule.threshold, postprocessing: rule.postprocessing } },
+      );
+      model.metadata.countRule = chosen.rule;
       log(chosen.summary);
     }
   }

@@ -58,6 +58,19 @@ describe('evaluateCounts on a 48x40 image with three predicted 10x8 cells and bo
     assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /\| pus \| 3 \| 2 \| 1\.0000 \| 0\.6667 \| 0\.8000 \| 1\.00 \|/);
   });
 
+  test("the model's count rule (pus area ≥ 81 px) drops the 10×8 cells; countRule false counts them again", async () => {
+    const model = channelZeroModel({ classNames: ['background', 'pus'] });
+    model.metadata.countRule = { perClass: { pus: { minScore: 0, minAreaPx: 81 } } };
+    const out = join(tmp.dir, 'eval-rule');
+    const ruled = await evaluateCounts({ model, data, out, ...QUIET });
+    assert.equal(ruled.perClass.pus.predictedCount, 0);
+    assert.deepEqual(ruled.countRule, model.metadata.countRule);
+    assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /count rule: pus score ≥ 0, area ≥ 81 px/);
+    const all = await evaluateCounts({ model, data, countRule: false, ...QUIET });
+    assert.equal(all.perClass.pus.predictedCount, 2);
+    assert.equal(all.countRule, undefined);
+  });
+
   test('the same folder with a masks/ folder is a mask dataset: hasWeakAnnotations false', async () => {
     const masked = join(tmp.dir, 'masked');
     mkdirSync(join(masked, 'masks'), { recursive: true });

@@ -130,6 +130,10 @@ export async function openAnnotatedDataset(dir: string, options: DatasetOptions 
     split,
     scheme,
     pixelSizeUm: options.pixelSizeUm,
+    weak: {
+      annotationsOf: (stem) => scaleAnnotations(found.byStem.get(stem)!, factor),
+      pointRadiusPx: Object.fromEntries(Object.entries(pointRadiusPx).map(([name, radius]) => [name, radius * factor])),
+    },
     async load(subset, loadOptions = {}) {
       const stems = split[subset];
       if (stems.length === 0) fail(`the ${subset} subset of ${dir} is empty; check its annotation files or the split`);
@@ -147,6 +151,26 @@ export async function openAnnotatedDataset(dir: string, options: DatasetOptions 
         return sample;
       });
     },
+  };
+}
+
+/** Annotations in the pixels of an image resampled by `factor`. */
+function scaleAnnotations(annotations: ImageAnnotations, factor: number): ImageAnnotations {
+  if (factor === 1) return annotations;
+  const box = <T extends { xmin: number; ymin: number; xmax: number; ymax: number }>(b: T): T => ({
+    ...b,
+    xmin: b.xmin * factor,
+    ymin: b.ymin * factor,
+    xmax: b.xmax * factor,
+    ymax: b.ymax * factor,
+  });
+  return {
+    ...annotations,
+    width: annotations.width && annotations.width * factor,
+    height: annotations.height && annotations.height * factor,
+    boxes: annotations.boxes.map(box),
+    points: annotations.points.map((p) => ({ ...p, x: p.x * factor, y: p.y * factor })),
+    polygons: annotations.polygons.map((p) => ({ ...p, points: p.points.map((v) => v * factor) })),
   };
 }
 

@@ -1,0 +1,53 @@
+/**
+ * Which segmented objects count as cells, per class: a minimum score (the cell's mean class
+ * probability) and a minimum area. A model trained from boxes and points marks many faint or
+ * small blobs (debris, cell fragments, out-of-focus cells nobody boxed); a lab's count is judged
+ * on the cells it reports, so the rule is chosen on the validation images' boxes and points
+ * (train/count-rule.ts) and stored in the model, like the pixel decision rule.
+ */
+import type { InstanceLabels } from '../image/components.js';
+import type { Plane } from '../image/plane.js';
+import type { CountRule } from '../nn/model.js';
+
+/** What {@link applyCountRule} reads of a cell. */
+export interface CountableCell {
+  className: string;
+  /** Mean class probability over the cell's pixels. */
+  score: number;
+  areaPx: number;
+}
+
+/**
+ * The cells that pass `rule` (all of them without a rule), in their order.
+ * @param toModelScale the factor that resamples the segmentation's pixels to the model's (an image
+ *   of 1 µm/px for a model of 2 µm/px: 0.5, so its areas count ×0.25). Default 1.
+ */
+export function applyCountRule<T extends CountableCell>(cells: readonly T[], rule: CountRule | undefined, toModelScale = 1): T[] {
+  if (!rule) return [...cells];
+  const toModelArea = toModelScale * toModelScale;
+  return cells.filter((cell) => {
+    const classRule = rule.perClass[cell.className];
+    return !classRule || (cell.score >= classRule.minScore && cell.areaPx * toModelArea >= classRule.minAreaPx);
+  });
+}
+
+/**
+ * Erases, in place, the instances whose ids are not in `kept` from an instance map and its class
+ * labels, so masks, overlays and instance images show the cells that were counted, and renumbers
+ * the rest 1..k in the order of their old ids (instance maps keep ids 1..count).
+ * @returns old id → new id, for the kept cells.
+ */
+export function keepInstances(instances: InstanceLabels, labels: Plane<Uint8Array>, kept: ReadonlySet<number>): Map<number, number> {
+  const renumber = new Map([...kept].sort((a, b) => a - b).map((id, k) => [id, k + 1]));
+  for (let i = 0; i < instances.data.length; i++) {
+    const id = instances.data[i];
+    if (id === 0) continue;
+    const next = renumber.get(id);
+    if (next === undefined) {
+      instances.data[i] = 0;
+      labels.data[i] = 0;
+    } else instances.data[i] = next;
+  }
+  instances.count = renumber.size;
+  return renumber;
+}

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { applyCountRule, keepInstances } from '../../src/infer/count-rule.js';
+import { describeCountRule } from '../../src/io/count-report.js';
+import type { CountRuleImage } from '../../src/train/count-rule.js';
+import { chooseCountRule } from '../../src/train/count-rule.js';
+
+const cell = (className: string, x: number, y: number, score: number, areaPx: number) => ({ className, x, y, score, areaPx });
+
+describe('applyCountRule', () => {
+  const cells = [cell('pus', 0, 0, 0.9, 400), cell('pus', 0, 0, 0.55, 400), cell('pus', 0, 0, 0.9, 50), cell('rbc', 0, 0, 0.1, 5)];
+
+  test('no rule: every cell, in order', () => {
+    assert.deepEqual(applyCountRule(cells, undefined), cells);
+  });
+
+  test('pus score ≥ 0.6 and area ≥ 100: drops the faint and the small pus cell, keeps the class without a rule', () => {
+    const kept = applyCountRule(cells, { perClass: { pus: { minScore: 0.6, minAreaPx: 100 } } });
+    assert.deepEqual(kept, [cells[0], cells[3]]);
+  });
+
+  test('a segmentation at twice the model scale (toModelScale 0.5): areas count a quarter', () => {
+    const kept = applyCountRule(cells, { perClass: { pus: { minScore: 0, minAreaPx: 101 } } }, 0.5);
+    assert.deepEqual(kept, [cells[3]]);
+  });
+});
+
+describe('keepInstances', () => {
+  test('ids 1, 2, 3 keeping {1, 3}: 2 erased from instances and labels, 3 renumbered 2', () => {
+    const instances = { width: 4, height: 1, data: Int32Array.of(1, 2, 3, 0), count: 3 };
+    const labels = { width: 4, height: 1, data: Uint8Array.of(1, 2, 1, 0) };
+    const renumber = keepInstances(instances, labels, new Set([1, 3]));
+    assert.deepEqual([...instances.data], [1, 0, 2, 0]);
+    assert.deepEqual([...labels.data], [1, 0, 1, 0]);
+    assert.equal(instances.count, 2);
+    assert.deepEqual(
+      [...renumber],
+      [
+        [1, 1],
+        [3, 2],
+      ],
+    );
+  });
+});
+
+describe('chooseCountRule', () => {
+  // Two true pus boxes (radius ≈ 10 px, typical area ≈ 314 px²) per image; the network also finds
+  // faint debris (score 0.55) and small fragments (area 40) outside them.
+  const truth = {
+    boxes: [
+      { className: 'pus', xmin: 0, ymin: 0, xmax: 20, ymax: 20 },
+      { className: 'pus', xmin: 50, ymin: 50, xmax: 70, ymax: 70 },
+    ],
+    points: [],
+  };
+  const image: CountRuleImage = {
+    cells: [
+      cell('pus', 10, 10, 0.95, 300),
+      cell('pus', 60, 60, 0.85, 280),
+      cell('pus', 100, 10, 0.55, 300),
+      cell('pus', 10, 100, 0.9, 40),
+      cell('pus', 100, 100, 0.52, 30),
+    ],
+    truth,
+  };
+
+  test('2 true cells, 3 spurious (faint or small): the rule keeps exactly the 2 (F1 1 against 0.571 counting all)', () => {
+    const rule = chooseCountRule([image, image], ['pus'], { pus: 10 });
+    const pus = rule.perClass.pus;
+    assert.ok(pus.minScore > 0.55 && pus.minScore <= 0.85, `minScore ${pus.minScore}`);
+    assert.ok(pus.minAreaPx > 40 && pus.minAreaPx <= 280, `minAreaPx ${pus.minAreaPx}`);
+    assert.equal(rule.validationF1?.pus.rule, 1);
+    assert.ok(Math.abs(rule.validationF1!.pus.all - 4 / 7) < 1e-9, `all ${rule.validationF1?.pus.all}`);
+    assert.equal(applyCountRule(image.cells, rule).length, 2);
+    assert.match(describeCountRule(rule), /pus score ≥ 0\.\d, area ≥ \d+ px \(validation F1 1\.000, 0\.571 counting all\)/);
+  });
+
+  test('nothing spurious: the loosest rule (score 0, area 0) wins the tie', () => {
+    const clean = { ...image, cells: image.cells.slice(0, 2) };
+    assert.deepEqual(chooseCountRule([clean], ['pus'], { pus: 10 }).perClass.pus, { minScore: 0, minAreaPx: 0 });
+  });
+
+  test('a class without true cells on the validation images is left out of the rule', () => {
+    const rule = chooseCountRule([image], ['pus', 'rbc'], { pus: 10, rbc: 5 });
+    assert.deepEqual(Object.keys(rule.perClass), ['pus']);
+  });
+
+  test('a true point matches within the class radius: the cell 4 px away counts', () => {
+    const pointed: CountRuleImage = {
+      cells: [cell('pus', 34, 30, 0.9, 300), cell('pus', 90, 90, 0.6, 300)],
+      truth: { boxes: [], points: [{ className: 'pus', x: 30, y: 30 }] },
+    };
+    const rule = chooseCountRule([pointed], ['pus'], { pus: 10 });
+    assert.equal(rule.validationF1?.pus.rule, 1);
+    assert.ok(rule.perClass.pus.minScore > 0.6);
+  });
+});
