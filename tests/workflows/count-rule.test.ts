@@ -3,7 +3,7 @@
  * applied by `predictImageFile` to counts, cells.csv, the mask and the instance image.
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readImage, writeImage } from '../../src/io/image/image-io.js';
