@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { PyocyteError, PyocyteErrors } from '../util/errors.js';
 import { readDatasetMetadata } from './dataset-metadata.js';
@@ -7,6 +7,7 @@ import type { ImageInfo } from '../io/image/image-io.js';
 import { IMAGE_EXTENSIONS, isImageFile } from '../io/image/formats.js';
 import type { MaskPolarity } from './masks.js';
 import { checkPairFiles } from './pair-checks.js';
+import { listFolder } from '../util/fs.js';
 
 /** Folder layouts pyocyte recognises, tried in this order. */
 export const DATASET_CONVENTIONS = {
@@ -78,12 +79,9 @@ interface Listing {
 }
 
 async function list(dir: string): Promise<Listing> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  const visible = entries.filter((e) => !e.name.startsWith('.')).sort((a, b) => (a.name < b.name ? -1 : 1));
-  return {
-    files: visible.filter((e) => e.isFile() || e.isSymbolicLink()).map((e) => e.name),
-    folders: visible.filter((e) => e.isDirectory()).map((e) => e.name),
-  };
+  const { files, folders } = await listFolder(dir);
+  const visible = (names: string[]) => names.filter((name) => !name.startsWith('.')).sort((a, b) => (a < b ? -1 : 1));
+  return { files: visible(files), folders: visible(folders) };
 }
 
 const stemOf = (name: string) => name.slice(0, name.length - extname(name).length);

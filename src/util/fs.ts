@@ -1,5 +1,5 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 function tempSibling(path: string, kind: string): string {
@@ -97,4 +97,25 @@ export async function recoverAtomicWrites(folder: string): Promise<string[]> {
     }
   }
   return restored;
+}
+
+/**
+ * A folder's entries by kind, in `readdir`'s order, symbolic links followed: a dataset whose
+ * `images/` links to shared storage is a dataset like any other. Broken links are left out.
+ */
+export async function listFolder(dir: string): Promise<{ files: string[]; folders: string[] }> {
+  const files: string[] = [];
+  const folders: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    let isFile = entry.isFile();
+    let isFolder = entry.isDirectory();
+    if (entry.isSymbolicLink()) {
+      const target = await stat(join(dir, entry.name)).catch(() => undefined);
+      isFile = target?.isFile() ?? false;
+      isFolder = target?.isDirectory() ?? false;
+    }
+    if (isFile) files.push(entry.name);
+    else if (isFolder) folders.push(entry.name);
+  }
+  return { files, folders };
 }

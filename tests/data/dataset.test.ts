@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { discoverDataset } from '../../src/data/dataset.js';
@@ -53,6 +53,18 @@ const problems = async (promise: Promise<unknown>) => {
 };
 
 describe('discoverDataset conventions', () => {
+  test('images/ and masks/ as symbolic links to folders elsewhere (shared storage): found as folders', async () => {
+    const elsewhere = await dataset({ 'images/001.png': img, 'masks/001.png': msk, 'images/002.png': img, 'masks/002.png': msk });
+    const dir = join(root, `d${count++}`);
+    mkdirSync(dir);
+    symlinkSync(join(elsewhere, 'images'), join(dir, 'images'));
+    symlinkSync(join(elsewhere, 'masks'), join(dir, 'masks'));
+    symlinkSync(join(elsewhere, 'missing'), join(dir, 'broken-link'));
+    const index = await discoverDataset(dir);
+    assert.equal(index.convention, 'images-masks');
+    assert.deepEqual(stems(index), ['001', '002']);
+  });
+
   test('images/ + masks/ with different mask extension; README, split.json, hidden files ignored', async () => {
     const dir = await dataset({
       'images/001.png': img,

@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { toFloatImage } from '../../io/image/convert.js';
 import { decodeImage } from '../../io/image/image-io.js';
@@ -14,14 +13,14 @@ import type { Sample } from '../types.js';
 import { findAnnotationFiles, readAnnotations } from './read.js';
 import { classesOf, rasterizeAnnotations, typicalRadii } from './rasterize.js';
 import type { AnnotationSet, ImageAnnotations } from './types.js';
+import { listFolder } from '../../util/fs.js';
 
 /**
  * True for a folder of images with box/point annotation files and no masks: `images/` plus
  * `train.csv`/`val.csv` (UMID), COCO JSON, or Pascal VOC XML in `annotations/`.
  */
 export async function isAnnotatedDataset(dir: string): Promise<boolean> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  const folders = entries.filter((e) => e.isDirectory()).map((e) => e.name);
+  const { folders } = await listFolder(dir).catch(() => ({ folders: [] as string[] }));
   if (!folders.includes('images') || folders.includes('masks') || folders.includes('labels')) return false;
   return (await findAnnotationFiles(dir)).length > 0;
 }

@@ -1,10 +1,11 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { PyocyteError, PyocyteErrors } from '../../util/errors.js';
 import { parseCoco } from './coco.js';
 import { parseAnnotationCsv } from './csv.js';
 import type { AnnotationFile, AnnotationSet, AnnotationSplit, ImageAnnotations } from './types.js';
 import { parseVocXml } from './voc.js';
+import { listFolder } from '../../util/fs.js';
 
 /** Annotation file formats, by extension. */
 export const ANNOTATION_FORMATS = {
@@ -29,11 +30,11 @@ export function splitOfFile(path: string): AnnotationSplit | undefined {
 /** The annotation files of a dataset folder: top-level `*.csv|json|xml` (not split.json etc.) and those in `annotations/`, relative to `root`. */
 export async function findAnnotationFiles(root: string): Promise<string[]> {
   const isAnnotation = (name: string) => extname(name).toLowerCase() in ANNOTATION_FORMATS && !NOT_ANNOTATIONS.has(name.toLowerCase());
-  const entries = await readdir(root, { withFileTypes: true });
-  const files = entries.filter((e) => e.isFile() && isAnnotation(e.name)).map((e) => e.name);
-  for (const folder of entries.filter((e) => e.isDirectory() && ANNOTATION_FOLDERS.includes(e.name))) {
-    const inner = await readdir(join(root, folder.name));
-    files.push(...inner.filter(isAnnotation).map((name) => join(folder.name, name)));
+  const entries = await listFolder(root);
+  const files = entries.files.filter(isAnnotation);
+  for (const folder of entries.folders.filter((name) => ANNOTATION_FOLDERS.includes(name))) {
+    const inner = (await listFolder(join(root, folder))).files;
+    files.push(...inner.filter(isAnnotation).map((name) => join(folder, name)));
   }
   return files.sort();
 }

@@ -1,12 +1,13 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAnnotationCsv } from '../../../src/data/annotations/csv.js';
 import { parseCoco } from '../../../src/data/annotations/coco.js';
 import { parseVocXml } from '../../../src/data/annotations/voc.js';
-import { readAnnotations, splitOfFile } from '../../../src/data/annotations/read.js';
+import { findAnnotationFiles, readAnnotations, splitOfFile } from '../../../src/data/annotations/read.js';
+import { isAnnotatedDataset } from '../../../src/data/annotations/dataset.js';
 import { PyocyteError, PyocyteErrors } from '../../../src/util/errors.js';
 
 describe('parseAnnotationCsv', () => {
@@ -120,5 +121,20 @@ describe('readAnnotations', () => {
   });
   test('split from file names', () => {
     assert.deepEqual(['train.csv', 'val.xml', 'instances_test.json', 'cells.csv'].map(splitOfFile), ['train', 'val', 'test', undefined]);
+  });
+});
+
+describe('an annotated dataset made of symbolic links (images/ and train.csv linked from shared storage)', () => {
+  test('isAnnotatedDataset follows the links; findAnnotationFiles lists the linked train.csv', async () => {
+    const shared = await mkdtemp(join(tmpdir(), 'pyocyte-shared-'));
+    await mkdir(join(shared, 'images'));
+    await writeFile(join(shared, 'train.csv'), 'image,xmin,ymin,xmax,ymax,label\n1.jpg,1,1,5,5,pus\n');
+    const dir = await mkdtemp(join(tmpdir(), 'pyocyte-linked-'));
+    await symlink(join(shared, 'images'), join(dir, 'images'));
+    await symlink(join(shared, 'train.csv'), join(dir, 'train.csv'));
+    assert.equal(await isAnnotatedDataset(dir), true);
+    assert.deepEqual(await findAnnotationFiles(dir), ['train.csv']);
+    await rm(dir, { recursive: true });
+    await rm(shared, { recursive: true });
   });
 });
