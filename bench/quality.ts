@@ -172,7 +172,8 @@ for (const [name, method] of [
 if (wanted('dsb2018-scales')) {
   const dsb = join(shared, 'dsb2018-nuclei');
   const trained = join(work, 'dsb2018');
-  const model = existsSync(join(trained, 'model.json')) ? trained : (await trainAndTest('dsb2018-for-scales', { data: dsb })).out;
+  // A training run keeps its model in RUN/model/ (io/model-file.ts's MODEL_FOLDER).
+  const model = existsSync(join(trained, 'model', 'model.json')) ? trained : (await trainAndTest('dsb2018-for-scales', { data: dsb })).out;
   const native = reportSummary(await evaluate({ model, data: dsb, subset: 'test', progressStream: null }));
   await autoRescaleRows('dsb2018', model, dsb, native);
 }

@@ -101,7 +101,8 @@ export async function recoverAtomicWrites(folder: string): Promise<string[]> {
 
 /**
  * A folder's entries by kind, in `readdir`'s order, symbolic links followed: a dataset whose
- * `images/` links to shared storage is a dataset like any other. Broken links are left out.
+ * `images/` links to shared storage is a dataset like any other. A broken link counts as a file,
+ * so reading it later fails with a message naming it rather than the file vanishing silently.
  */
 export async function listFolder(dir: string): Promise<{ files: string[]; folders: string[] }> {
   const files: string[] = [];
@@ -111,7 +112,7 @@ export async function listFolder(dir: string): Promise<{ files: string[]; folder
     let isFolder = entry.isDirectory();
     if (entry.isSymbolicLink()) {
       const target = await stat(join(dir, entry.name)).catch(() => undefined);
-      isFile = target?.isFile() ?? false;
+      isFile = target ? target.isFile() : true;
       isFolder = target?.isDirectory() ?? false;
     }
     if (isFile) files.push(entry.name);

@@ -53,7 +53,7 @@ const problems = async (promise: Promise<unknown>) => {
 };
 
 describe('discoverDataset conventions', () => {
-  test('images/ and masks/ as symbolic links to folders elsewhere (shared storage): found as folders', async () => {
+  test('images/ and masks/ as symbolic links to folders elsewhere (shared storage): found as folders; a broken link is a file', async () => {
     const elsewhere = await dataset({ 'images/001.png': img, 'masks/001.png': msk, 'images/002.png': img, 'masks/002.png': msk });
     const dir = join(root, `d${count++}`);
     mkdirSync(dir);
@@ -63,6 +63,7 @@ describe('discoverDataset conventions', () => {
     const index = await discoverDataset(dir);
     assert.equal(index.convention, 'images-masks');
     assert.deepEqual(stems(index), ['001', '002']);
+    assert.deepEqual(index.ignored, ['broken-link']);
   });
 
   test('images/ + masks/ with different mask extension; README, split.json, hidden files ignored', async () => {
