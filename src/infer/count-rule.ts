@@ -51,3 +51,20 @@ export function keepInstances(instances: InstanceLabels, labels: Plane<Uint8Arra
   instances.count = renumber.size;
   return renumber;
 }
+
+/**
+ * The cells of a segmentation that pass `rule`, renumbered as {@link keepInstances} renumbers the
+ * segmentation, which it edits in place so its maps show only those cells. Without a rule, or when
+ * every cell passes, the cells and the segmentation stay as they are.
+ */
+export function countCells<T extends CountableCell & { id: number }>(
+  cells: readonly T[],
+  segmentation: { instances: InstanceLabels; labels: Plane<Uint8Array> },
+  rule: CountRule | undefined,
+  toModelScale = 1,
+): T[] {
+  const counted = applyCountRule(cells, rule, toModelScale);
+  if (counted.length === cells.length) return counted;
+  const renumber = keepInstances(segmentation.instances, segmentation.labels, new Set(counted.map((cell) => cell.id)));
+  return counted.map((cell) => ({ ...cell, id: renumber.get(cell.id)! }));
+}

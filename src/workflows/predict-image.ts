@@ -10,7 +10,7 @@ import { labelsToMask } from '../data/value-map.js';
 import { classifyCells, countByClass } from '../infer/cells.js';
 import { modelInput } from '../infer/model-input.js';
 import type { PredictOptions } from '../infer/predict.js';
-import { applyCountRule, keepInstances } from '../infer/count-rule.js';
+import { countCells } from '../infer/count-rule.js';
 import { describeScale, pixelSizeWarning, predictAtObjectScale, resamplesByPixelSize } from '../infer/rescale.js';
 import type { PredictOptionFields } from '../infer/options.generated.js';
 import { segment } from '../infer/segment.js';
@@ -190,13 +190,13 @@ export async function predictImageFile(options: PredictImageFileOptions): Promis
   const pixelSizeUm = options.pixelSizeUm ?? metadata.pixelSizeUm;
   // The count rule's areas are in the model's pixels; masks and overlays show only counted cells.
   const toModelScale = resamplesByPixelSize(model, options) ? options.pixelSizeUm! / metadata.pixelSizeUm! : scale;
-  const found = classifyCells({ labels, instances }, map, metadata.classNames, { pixelSizeUm });
-  const counted = applyCountRule(found, options.countRule === false ? undefined : metadata.countRule, toModelScale);
-  let cells = found;
-  if (counted.length < found.length) {
-    const renumber = keepInstances(instances, labels, new Set(counted.map((c) => c.id)));
-    cells = counted.map((c) => ({ ...c, id: renumber.get(c.id)! }));
-  }
+  const rule = options.countRule === false ? undefined : metadata.countRule;
+  const cells = countCells(
+    classifyCells({ labels, instances }, map, metadata.classNames, { pixelSizeUm }),
+    { instances, labels },
+    rule,
+    toModelScale,
+  );
   const outputs = [
     await writeMaskImage(out, stem, labelsToMask(labels, metadata.mask ?? {})),
     ...(await writeProbabilityMaps(out, stem, map, metadata.classNames)),

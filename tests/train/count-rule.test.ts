@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { applyCountRule, keepInstances } from '../../src/infer/count-rule.js';
+import { applyCountRule, countCells, keepInstances } from '../../src/infer/count-rule.js';
 import { describeCountRule } from '../../src/io/count-report.js';
 import type { CountRuleImage } from '../../src/train/count-rule.js';
 import { chooseCountRule } from '../../src/train/count-rule.js';
@@ -40,6 +40,39 @@ describe('keepInstances', () => {
         [3, 2],
       ],
     );
+  });
+});
+
+describe('countCells', () => {
+  const segmentationOf = () => ({
+    instances: { width: 3, height: 1, data: Int32Array.of(1, 2, 3), count: 3 },
+    labels: { width: 3, height: 1, data: Uint8Array.of(1, 1, 1) },
+  });
+  const cells = [
+    { id: 1, className: 'pus', score: 0.4, areaPx: 1 },
+    { id: 2, className: 'pus', score: 0.9, areaPx: 1 },
+    { id: 3, className: 'pus', score: 0.8, areaPx: 1 },
+  ];
+
+  test('pus score ≥ 0.5 on cells 1–3: cells 2 and 3 kept as ids 1 and 2, cell 1 erased from the maps', () => {
+    const segmentation = segmentationOf();
+    const counted = countCells(cells, segmentation, { perClass: { pus: { minScore: 0.5, minAreaPx: 0 } } });
+    assert.deepEqual(
+      counted.map((c) => [c.id, c.score]),
+      [
+        [1, 0.9],
+        [2, 0.8],
+      ],
+    );
+    assert.deepEqual([...segmentation.instances.data], [0, 1, 2]);
+    assert.deepEqual([...segmentation.labels.data], [0, 1, 1]);
+    assert.equal(segmentation.instances.count, 2);
+  });
+
+  test('no rule: the same cells, the maps untouched', () => {
+    const segmentation = segmentationOf();
+    assert.deepEqual(countCells(cells, segmentation, undefined), cells);
+    assert.deepEqual([...segmentation.instances.data], [1, 2, 3]);
   });
 });
 

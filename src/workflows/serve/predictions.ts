@@ -3,6 +3,7 @@
  * model; the threshold and minimum cell size re-segment the cached probabilities (fast).
  */
 import { classifyCells, countByClass } from '../../infer/cells.js';
+import { countCells } from '../../infer/count-rule.js';
 import type { ProbabilityMap } from '../../infer/predict.js';
 import { predictAtObjectScale } from '../../infer/rescale.js';
 import { segment, type Segmentation } from '../../infer/segment.js';
@@ -17,6 +18,8 @@ import type { Workspace } from './workspace.js';
 interface Cached {
   modelVersion: number;
   map: ProbabilityMap;
+  /** The factor the image was resampled by for the network (object-size rescaling; 1: native). */
+  scale: number;
   /** Probability of not being background, `[H, W]`. */
   foreground: Float32Array;
   segmentation?: Segmentation;
@@ -83,11 +86,11 @@ export class Predictions {
       const image = modelInput(raster, model, { file: this.workspace.image(id).name });
       // The same object-size rescaling as `pyocyte predict` (infer/rescale.ts), so the counts agree.
       const segmentOptions = { threshold: model.metadata.threshold, postprocessing: model.metadata.postprocessing };
-      const { map } = await predictAtObjectScale(model, image, {
+      const { map, scale } = await predictAtObjectScale(model, image, {
         onProgress,
         instancesOf: (probabilities) => segment(probabilities, segmentOptions).instances,
       });
-      return { modelVersion, map, foreground: foregroundOf(map) };
+      return { modelVersion, map, scale, foreground: foregroundOf(map) };
     });
     this.queue = run.catch(() => undefined);
     run.catch(() => this.cache.delete(id));
@@ -130,7 +133,9 @@ export class Predictions {
       postprocessing: model.metadata.postprocessing,
     });
     const classNames = model.metadata.classNames;
-    const cells = cellRows(segmentation, map, classNames, model.metadata.pixelSizeUm);
+    // The model's count rule, as `pyocyte predict` applies it, so the page's counts agree with the CLI's.
+    const found = cellRows(segmentation, map, classNames, model.metadata.pixelSizeUm);
+    const cells = countCells(found, segmentation, model.metadata.countRule, cached.scale);
     const counts = countByClass(cells, classNames);
     let foreground = 0;
     for (let i = 0; i < segmentation.labels.data.length; i++) foreground += segmentation.labels.data[i] > 0 ? 1 : 0;
