@@ -122,8 +122,8 @@ export function networkDocString(model: Model, output: string): string {
 
 /**
  * Metadata props: class names, pixel size, decision rule, output heads, normalisation, channels,
- * architecture and input sizes, pyocyte version, the training summary, and the caller's extras
- * (tile size and overlap, instance method and its parameters).
+ * architecture and input sizes, the count rule, pyocyte version, the training summary, and the
+ * caller's extras (tile size and overlap, instance method and its parameters).
  */
 export function metadataProps(model: Model, output: string, facts?: ImageGraphFacts): Record<string, string> {
   const m = model.metadata;
@@ -138,6 +138,8 @@ export function metadataProps(model: Model, output: string, facts?: ImageGraphFa
     inputSizes: unetInputSizes(model.config),
     output,
     mask: m.mask,
+    // Per class, the minimum score and area (model pixels) a cell needs to be counted (infer/count-rule.ts).
+    countRule: m.countRule,
     training: m.training,
     pyocyteVersion: packageVersion(),
     ...(facts
