@@ -20,8 +20,9 @@
  *   npm run bench:quality                 # everything (~75 min on 2 cores)
  *   node --import tsx bench/quality.ts --only wbc-binary --minutes 2
  *   node --import tsx bench/quality.ts --only isbi --set filters=32,augment=default --out .cache/try.json
+ *   node --import tsx bench/quality.ts --only scales --reuse   # the scale rows of the last wbc-binary model
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,10 +75,26 @@ function runFields(trained: Awaited<ReturnType<typeof train>>) {
   };
 }
 
+/**
+ * With `--reuse`, a row whose run folder already holds a model is evaluated again without
+ * training (the scale rows of a model trained by an earlier invocation); the row says so.
+ */
+const reuse = args.includes('--reuse');
+
+/** The training facts a saved model records (io/model-file.ts), as {@link train} returns them. */
+function savedRun(out: string): Awaited<ReturnType<typeof train>> {
+  const { metadata } = JSON.parse(readFileSync(join(out, 'model', 'model.json'), 'utf8')) as {
+    metadata: { threshold: number; training: { epochs: number; steps: number; seconds: number; bestEpoch: number; valDice?: number } };
+  };
+  const t = metadata.training;
+  return { runDir: out, interrupted: false, ...t, threshold: metadata.threshold };
+}
+
 async function trainAndTest(name: string, options: Omit<TrainOptions, 'out'>) {
   const out = join(work, name);
-  await rm(out, { recursive: true, force: true });
-  const trained = await train({ ...options, ...overrides, out, minutes }, {});
+  const reused = reuse && existsSync(join(out, 'model', 'model.json'));
+  if (!reused) await rm(out, { recursive: true, force: true });
+  const trained = reused ? savedRun(out) : await train({ ...options, ...overrides, out, minutes }, {});
   const report = await evaluate({
     model: out,
     data: options.data,
@@ -92,6 +109,7 @@ async function trainAndTest(name: string, options: Omit<TrainOptions, 'out'>) {
     data: options.data.replace(`${shared}/`, ''),
     task: options.task ?? 'binary',
     ...runFields(trained),
+    ...(reused ? { reused_model: true } : {}),
     threshold: trained.threshold,
     postprocessing: report.postprocessing,
     tta: report.tta,
