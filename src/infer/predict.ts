@@ -68,6 +68,14 @@ function validMargin(model: Model, size: number): number {
 }
 
 /**
+ * The factor an image of `options.pixelSizeUm` is resampled by to the model's pixel size (image
+ * µm/px ÷ model µm/px); 1 unless both are known.
+ */
+export function pixelSizeScale(model: Model, options: Pick<PredictOptions, 'pixelSizeUm'>): number {
+  return options.pixelSizeUm && model.metadata.pixelSizeUm ? options.pixelSizeUm / model.metadata.pixelSizeUm : 1;
+}
+
+/**
  * Class probabilities of an image of any size by overlap-tile inference: mirror padding at the
  * borders, Gaussian-weighted blending of overlapping tiles, the unpadded net's output offsets,
  * optional flip TTA. Memory grows with the image, not with the tile count.
@@ -84,7 +92,7 @@ export async function predictProbabilities(model: Model, image: FloatImage, opti
       `the model takes ${inChannels}-channel images${chosen} but this image has ${image.channels} channel${image.channels === 1 ? '' : 's'}; choose ${inChannels} of its channels with --channels${convert}`,
     );
   }
-  const scale = options.pixelSizeUm && model.metadata.pixelSizeUm ? options.pixelSizeUm / model.metadata.pixelSizeUm : 1;
+  const scale = pixelSizeScale(model, options);
   if (Math.abs(scale - 1) > 1e-6) {
     const [width, height] = scaledSize(image.width, image.height, scale);
     const scaled = await predictProbabilities(model, resampleImage(image, { width, height }), { ...options, pixelSizeUm: undefined });

@@ -11,9 +11,8 @@ import { type AnnotationSplit, type ImageAnnotations, className, isIgnoreLabel }
 import { createEngine } from '../engine/index.js';
 import { classifyCells } from '../infer/cells.js';
 import { applyCountRule } from '../infer/count-rule.js';
-import { resamplesByPixelSize } from '../infer/rescale.js';
 import { modelInput } from '../infer/model-input.js';
-import { predictProbabilities } from '../infer/predict.js';
+import { pixelSizeScale, predictProbabilities } from '../infer/predict.js';
 import { segment } from '../infer/segment.js';
 import { type CountEvaluationReport, type ImageCountScores, writeCountReport } from '../io/count-report.js';
 import { decodeImage } from '../io/image/image-io.js';
@@ -100,7 +99,7 @@ export async function evaluateCounts(options: EvaluateOptions): Promise<CountEva
   const threshold = options.threshold ?? modelThreshold;
   // As predict does: the model's count rule, its areas in the model's pixels.
   const countRule = options.countRule === false ? undefined : model.metadata.countRule;
-  const toModelScale = resamplesByPixelSize(model, options) ? options.pixelSizeUm! / model.metadata.pixelSizeUm! : 1;
+  const toModelScale = pixelSizeScale(model, options);
   const progress =
     options.progressStream === null
       ? undefined

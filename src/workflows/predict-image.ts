@@ -9,9 +9,9 @@ import { readerNote } from '../data/samples.js';
 import { labelsToMask } from '../data/value-map.js';
 import { classifyCells, countByClass } from '../infer/cells.js';
 import { modelInput } from '../infer/model-input.js';
-import type { PredictOptions } from '../infer/predict.js';
+import { type PredictOptions, pixelSizeScale } from '../infer/predict.js';
 import { countCells } from '../infer/count-rule.js';
-import { describeScale, pixelSizeWarning, predictAtObjectScale, resamplesByPixelSize } from '../infer/rescale.js';
+import { describeScale, pixelSizeWarning, predictAtObjectScale } from '../infer/rescale.js';
 import type { PredictOptionFields } from '../infer/options.generated.js';
 import { segment } from '../infer/segment.js';
 import { previewImage } from '../io/image/convert.js';
@@ -188,8 +188,9 @@ export async function predictImageFile(options: PredictImageFileOptions): Promis
   const { labels, instances } = segment(map, segmentOptions);
   const { width, height } = floatImage;
   const pixelSizeUm = options.pixelSizeUm ?? metadata.pixelSizeUm;
-  // The count rule's areas are in the model's pixels; masks and overlays show only counted cells.
-  const toModelScale = resamplesByPixelSize(model, options) ? options.pixelSizeUm! / metadata.pixelSizeUm! : scale;
+  // The count rule's areas are in the model's pixels (the image was resampled by its pixel size or,
+  // without one, by its object size: one of the two factors is 1); masks and overlays show only counted cells.
+  const toModelScale = pixelSizeScale(model, options) * scale;
   const rule = options.countRule === false ? undefined : metadata.countRule;
   const cells = countCells(
     classifyCells({ labels, instances }, map, metadata.classNames, { pixelSizeUm }),
