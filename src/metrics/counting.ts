@@ -67,6 +67,14 @@ export interface WeakMatch {
   ignored: number[];
 }
 
+/**
+ * A measured cell as a {@link PredictedPoint}: centroids are pixel indices, annotations put
+ * (0, 0) at the top-left pixel's corner, so the centroid moves by half a pixel.
+ */
+export function centroidPoint(cell: { className: string; centroidX: number; centroidY: number }): PredictedPoint {
+  return { className: cell.className, x: cell.centroidX + 0.5, y: cell.centroidY + 0.5 };
+}
+
 /** The truth of one image for the model's classes: boxes, points, and `missedlabel` boxes to ignore. */
 export function weakTruthOf(annotations: ImageAnnotations, classNames: readonly string[]): WeakTruth {
   const kept = (label: string) => classNames.includes(className(label));

@@ -9,7 +9,7 @@ import { classifyCells } from '../infer/cells.js';
 import type { ProbabilityMap } from '../infer/predict.js';
 import { type SegmentOptions, segment } from '../infer/segment.js';
 import { describeCountRule } from '../io/count-report.js';
-import { type WeakTruth, detectionScores, matchWeakTruth, weakTruthOf } from '../metrics/counting.js';
+import { type WeakTruth, centroidPoint, detectionScores, matchWeakTruth, weakTruthOf } from '../metrics/counting.js';
 import type { CountRule, Model } from '../nn/model.js';
 
 /** Scores tried: a cell's mean class probability must reach this. */
@@ -86,13 +86,10 @@ export function chooseCountRuleFromMaps(
 ): { rule: CountRule; summary: string } {
   const classNames = model.metadata.classNames.slice(1);
   const images = maps.map((map, i) => ({
-    // Centroids are pixel indices; annotations put (0, 0) at the top-left pixel's corner.
     cells: classifyCells(segment(map, options.segment), map, model.metadata.classNames).map((c) => ({
-      className: c.className,
+      ...centroidPoint(c),
       score: c.score,
       areaPx: c.areaPx,
-      x: c.centroidX + 0.5,
-      y: c.centroidY + 0.5,
     })),
     truth: weakTruthOf(annotations[i], classNames),
   }));

@@ -17,7 +17,7 @@ import { segment } from '../infer/segment.js';
 import { type CountEvaluationReport, type ImageCountScores, writeCountReport } from '../io/count-report.js';
 import { decodeImage } from '../io/image/image-io.js';
 import { loadModel, resolveModelPath, runFolderOf } from '../io/model-file.js';
-import { type PredictedPoint, type WeakMatch, matchWeakTruth, summarizeWeakMatches, weakTruthOf } from '../metrics/counting.js';
+import { type WeakMatch, centroidPoint, matchWeakTruth, summarizeWeakMatches, weakTruthOf } from '../metrics/counting.js';
 import type { Model } from '../nn/model.js';
 import { fail } from '../util/errors.js';
 import { createProgress } from '../util/progress.js';
@@ -116,13 +116,7 @@ export async function evaluateCounts(options: EvaluateOptions): Promise<CountEva
       minSizePx: options.minSizePx,
       postprocessing: options.postprocessing ?? postprocessing,
     });
-    // Centroids are pixel indices; annotations put (0, 0) at the top-left pixel's corner.
-    const cells = applyCountRule(classifyCells(segmentation, map, allNames), countRule, toModelScale);
-    const predicted: PredictedPoint[] = cells.map((c) => ({
-      className: c.className,
-      x: c.centroidX + 0.5,
-      y: c.centroidY + 0.5,
-    }));
+    const predicted = applyCountRule(classifyCells(segmentation, map, allNames), countRule, toModelScale).map(centroidPoint);
     const match = matchWeakTruth(predicted, weakTruthOf(truth, classNames), { pointRadiusPx });
     matches.push(match);
     perImage.push({ image: truth.image, perClass: match.perClass, ignored: match.ignored.length });
