@@ -56,6 +56,12 @@ export interface LoaderOptions {
    * `[N, 1, o, o]`, each cell's normalised distance to its boundary (see data/instance-targets.ts).
    */
   instanceTarget?: 'threeClass' | 'distance';
+  /**
+   * Per-class loss weights, indexed by target class: each pixel's weight is its class's (times
+   * its border weight with `weightMap`), set from the augmented patch's labels so it follows them
+   * exactly. The batch then carries `weights`. Default: none.
+   */
+  classWeights?: readonly number[];
 }
 
 /** A deterministic batch source. */
@@ -140,6 +146,10 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
   if (instanceTarget === 'distance' && weightMap)
     fail('the distance instance method cannot be combined with border weight maps (loss weighted)');
   if (instanceTarget === 'threeClass' && options.classes !== 3) fail(`the threeClass target needs 3 classes, got ${options.classes}`);
+  const classWeights = options.classWeights;
+  if (classWeights && !(classWeights.length === options.classes && classWeights.every((w) => w >= 0 && Number.isFinite(w))))
+    fail(`classWeights must give ${options.classes} finite weights ≥ 0 (one per class), got [${classWeights.join(', ')}]`);
+  const weighted = Boolean(weightMap || classWeights);
   const channels = samples[0].image.channels;
   const pool: FixedPatch[] =
     sampling === 'grid'
@@ -212,7 +222,7 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
     const recycled = free.pop();
     const x = recycled?.x ?? new Float32Array(batchSize * channels * plane);
     const y = recycled?.y ?? new Float32Array(batchSize * target);
-    const weights = weightMap ? (recycled?.weights ?? new Float32Array(batchSize * target)) : undefined;
+    const weights = weighted ? (recycled?.weights ?? new Float32Array(batchSize * target)) : undefined;
     const regression = instanceTarget === 'distance' ? (recycled?.regression ?? new Float32Array(batchSize * target)) : undefined;
     for (let n = 0; n < batchSize; n++) {
       const item = itemAt(stepIndex * batchSize + n);
@@ -235,7 +245,12 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
       const patch = augmentPatch(source, { ...origin, patchSize, outputSize }, params, { out: scratch, normalize: affineOf(sampleIndex) });
       const labels = patch.labels!;
       for (let i = 0; i < target; i++) y[n * target + i] = labels[i];
-      if (weights) weights.set(patch.weights!, n * target);
+      if (weightMap) weights!.set(patch.weights!, n * target);
+      else if (weights) weights.fill(1, n * target, (n + 1) * target);
+      if (classWeights) {
+        // Ignored pixels never reach the loss, so their weight does not matter.
+        for (let i = 0; i < target; i++) weights![n * target + i] *= classWeights[labels[i]] ?? 1;
+      }
       if (regression) regression.set(patch.weights!, n * target);
     }
     return {
@@ -265,7 +280,7 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
       const fits =
         batch.x.length === batchSize * channels * plane &&
         batch.y.length === batchSize * target &&
-        (weightMap ? batch.weights?.length === batchSize * target : true) &&
+        (weighted ? batch.weights?.length === batchSize * target : true) &&
         (instanceTarget === 'distance' ? batch.regression?.length === batchSize * target : true);
       if (fits && free.length < 4 && !free.includes(batch) && batch !== ready?.batch) free.push(batch);
     },

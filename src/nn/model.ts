@@ -111,6 +111,11 @@ export interface TrainingOptions {
   optimizerOptions?: OptimizerOptions;
   /** Base seed of the dropout masks. */
   seed?: number;
+  /**
+   * The batches carry per-pixel loss weights (`Batch.weights`) even though the loss does not build
+   * border weight maps: an instance method's class weights. Default: the loss's own `pixelWeights`.
+   */
+  pixelWeights?: boolean;
 }
 
 export interface StepResult {
@@ -162,7 +167,7 @@ export class Model {
     this.loss = {
       name,
       kernel: this.engine.loss({ terms, classes: this.config.classes, regressionChannels }),
-      pixelWeights: definition.pixelWeights,
+      pixelWeights: definition.pixelWeights || options.pixelWeights === true,
     };
     this.optimizer = new Optimizer(this.engine, options.optimizer ?? 'adamw', options.optimizerOptions);
     this.seed = options.seed ?? 0;

@@ -20,7 +20,8 @@ export type Normalization =
  * A training batch in the engine's layout.
  * `x` is `[N, C, H, W]`, normalised. `y` is `[N, h, w]` class indices as floats; `h, w` equal
  * `H, W` for the padded U-Net and are smaller (centre crop) for the unpadded one.
- * `weights`, when present, is `[N, h, w]` per-pixel loss weights (the U-Net paper's border map).
+ * `weights`, when present, is `[N, h, w]` per-pixel cross-entropy weights: the U-Net paper's border
+ * map, an instance method's class weights (the three-class boundary), or their product.
  */
 export interface Batch {
   x: Float32Array;

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Loader, createLoader } from '../data/loader.js';
+import { type Loader, type LoaderOptions, createLoader } from '../data/loader.js';
 import { computeNormalization } from '../data/normalize.js';
 import { openDataset } from '../data/prepare.js';
 import type { Sample } from '../data/types.js';
@@ -205,7 +205,13 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
 /** Sets a model up for training with the run's loss, optimizer and seed. */
 function configurer(o: ResolvedTrainOptions): (model: Model) => void {
   return (model) =>
-    model.configureTraining({ loss: o.loss, optimizer: o.optimizer, optimizerOptions: { weightDecay: o.weightDecay }, seed: o.seed });
+    model.configureTraining({
+      loss: o.loss,
+      optimizer: o.optimizer,
+      optimizerOptions: { weightDecay: o.weightDecay },
+      seed: o.seed,
+      pixelWeights: separationTargets(model.metadata.instances?.method).classWeights !== undefined,
+    });
 }
 
 /** A fresh U-Net for the data (or `initialWeights`' weights, to fine-tune), configured for training, and a trainer state at step 0. */
@@ -283,7 +289,7 @@ function batchLoader(o: ResolvedTrainOptions, model: Model, trainSamples: readon
     seed: o.seed,
     normalization: model.metadata.normalization,
     classes: Math.max(2, model.config.classes),
-    instanceTarget: targetOf(model.metadata.instances?.method),
+    ...separationTargets(model.metadata.instances?.method),
     sampling: o.sampling,
     patchesPerImage: o.patchesPerImage,
     weightMap: loss.weightMap ?? false,
@@ -291,8 +297,9 @@ function batchLoader(o: ResolvedTrainOptions, model: Model, trainSamples: readon
   });
 }
 
-/** The loader target an instance method trains on (none for the plain foreground). */
-function targetOf(method: string | undefined): 'threeClass' | 'distance' | undefined {
-  const target = method ? instanceMethod(method).target : 'labels';
-  return target === 'labels' ? undefined : target;
+/** The loader target an instance method trains on (none for the plain foreground) and its class weights. */
+function separationTargets(method: string | undefined): Pick<LoaderOptions, 'instanceTarget' | 'classWeights'> {
+  if (!method) return {};
+  const { target, classWeights } = instanceMethod(method);
+  return { ...(target === 'labels' ? {} : { instanceTarget: target }), ...(classWeights ? { classWeights } : {}) };
 }

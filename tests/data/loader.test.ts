@@ -97,6 +97,26 @@ describe('createLoader', () => {
     assert.equal(batch.weights!.length, 3 * 256);
     assert.ok(batch.weights!.every((w) => w > 0));
   });
+  test('class weights 1 / 2 / 10 on a 3-class checkerboard, default augmentation: each weight is its pixel label\'s', () => {
+    const three = [coordinateSample('c', 40, 30, 3)];
+    const loader = createLoader(three, { ...BASE, classes: 3, classWeights: [1, 2, 10] });
+    for (let k = 0; k < 3; k++) {
+      const batch = loader.next();
+      assert.equal(batch.weights!.length, 3 * 256);
+      batch.y.forEach((label, i) => assert.equal(batch.weights![i], [1, 2, 10][label]));
+    }
+  });
+  test('class weights with border weight maps: the product', () => {
+    const three = [coordinateSample('c', 40, 30, 3)];
+    const options = { ...BASE, classes: 3, augment: false as const, weightMap: { w0: 10, sigmaPx: 3 } };
+    const plain = createLoader(three, options).next();
+    const weighted = createLoader(three, { ...options, classWeights: [1, 1, 4] }).next();
+    plain.y.forEach((label, i) => assert.ok(Math.abs(weighted.weights![i] - plain.weights![i] * (label === 2 ? 4 : 1)) < 1e-6));
+  });
+  test('class weights of the wrong length or negative fail naming the count', () => {
+    assert.throws(() => createLoader(samples, { ...BASE, classWeights: [1, 1, 10] }), /classWeights must give 2 finite weights ≥ 0/);
+    assert.throws(() => createLoader(samples, { ...BASE, classWeights: [1, -1] }), /classWeights must give 2/);
+  });
   test('grid sampling, 15 per image: one epoch visits every grid patch once', () => {
     const one = [coordinateSample('a', 40, 30)];
     const loader = createLoader(one, { ...BASE, batchSize: 5, augment: false, sampling: 'grid' });

@@ -5,7 +5,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { distanceTarget, threeClassTarget } from '../../src/data/instance-targets.js';
-import { INSTANCE_METHODS, type InstanceMethodName, decodeInstances, splitHeads } from '../../src/infer/instance-methods.js';
+import { INSTANCE_METHODS, type InstanceMethod, type InstanceMethodName, decodeInstances, splitHeads } from '../../src/infer/instance-methods.js';
 import type { Batch } from '../../src/nn/types.js';
 import { unet } from '../../src/nn/model.js';
 import { pooledAp50 } from '../../src/train/instance-rule.js';
@@ -56,9 +56,12 @@ function batchFor(method: InstanceMethodName, images: { image: Float32Array; ids
     y.set(method === 'threeClass' ? threeClassTarget(instances) : Float32Array.from(ids, (v) => (v > 0 ? 1 : 0)), n * plane);
     if (method === 'distance') regression.set(distanceTarget(instances), n * plane);
   });
+  // As the loader weighs them: each pixel by its target class (threeClass: the boundary ×10).
+  const classWeights: readonly number[] | undefined = (INSTANCE_METHODS[method] as InstanceMethod).classWeights;
   return {
     x,
     y,
+    ...(classWeights ? { weights: Float32Array.from(y, (label) => classWeights[label]) } : {}),
     ...(method === 'distance' ? { regression } : {}),
     inputShape: [images.length, 1, SIZE, SIZE],
     targetShape: [images.length, SIZE, SIZE],
@@ -80,7 +83,7 @@ describe('each instance method overfits synthetic clumps', () => {
           { inChannels: 1, classes: spec.classes, regressionChannels: spec.regressionChannels, depth: 2, filters: 8 },
           { engine, seed: 1 },
         );
-        model.configureTraining({ loss: 'bce+dice', optimizer: 'adam' });
+        model.configureTraining({ loss: 'bce+dice', optimizer: 'adam', pixelWeights: 'classWeights' in spec });
         const batch = batchFor(method, images);
         const plane = SIZE * SIZE;
         let ap = 0;
