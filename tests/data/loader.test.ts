@@ -97,7 +97,7 @@ describe('createLoader', () => {
     assert.equal(batch.weights!.length, 3 * 256);
     assert.ok(batch.weights!.every((w) => w > 0));
   });
-  test('class weights 1 / 2 / 10 on a 3-class checkerboard, default augmentation: each weight is its pixel label\'s', () => {
+  test("class weights 1 / 2 / 10 on a 3-class checkerboard, default augmentation: each weight is its pixel label's", () => {
     const three = [coordinateSample('c', 40, 30, 3)];
     const loader = createLoader(three, { ...BASE, classes: 3, classWeights: [1, 2, 10] });
     for (let k = 0; k < 3; k++) {

@@ -5,7 +5,13 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { distanceTarget, threeClassTarget } from '../../src/data/instance-targets.js';
-import { INSTANCE_METHODS, type InstanceMethod, type InstanceMethodName, decodeInstances, splitHeads } from '../../src/infer/instance-methods.js';
+import {
+  INSTANCE_METHODS,
+  type InstanceMethod,
+  type InstanceMethodName,
+  decodeInstances,
+  splitHeads,
+} from '../../src/infer/instance-methods.js';
 import type { Batch } from '../../src/nn/types.js';
 import { unet } from '../../src/nn/model.js';
 import { pooledAp50 } from '../../src/train/instance-rule.js';
