@@ -111,11 +111,6 @@ export interface TrainingOptions {
   optimizerOptions?: OptimizerOptions;
   /** Base seed of the dropout masks. */
   seed?: number;
-  /**
-   * The batches carry per-pixel loss weights (`Batch.weights`) even though the loss does not build
-   * border weight maps: an instance method's class weights. Default: the loss's own `pixelWeights`.
-   */
-  pixelWeights?: boolean;
 }
 
 export interface StepResult {
@@ -167,7 +162,7 @@ export class Model {
     this.loss = {
       name,
       kernel: this.engine.loss({ terms, classes: this.config.classes, regressionChannels }),
-      pixelWeights: definition.pixelWeights || options.pixelWeights === true,
+      pixelWeights: definition.pixelWeights,
     };
     this.optimizer = new Optimizer(this.engine, options.optimizer ?? 'adamw', options.optimizerOptions);
     this.seed = options.seed ?? 0;
@@ -202,7 +197,8 @@ export class Model {
     if (loss.pixelWeights && !batch.weights) fail(`the '${loss.name}' loss needs per-pixel weight maps from the data loader`);
     const x = this.input('x', batch.inputShape, batch.x);
     const y = this.input('y', [N, h, w], batch.y);
-    const weights = loss.pixelWeights ? this.input('weights', [N, h, w], batch.weights!) : null;
+    // A batch's weights (border maps, an instance method's class weights) always reach the loss.
+    const weights = batch.weights ? this.input('weights', [N, h, w], batch.weights) : null;
     const regressionChannels = this.config.regressionChannels ?? 0;
     if (regressionChannels > 0 && batch.regression?.length !== N * regressionChannels * h * w) {
       fail(`this model has ${regressionChannels} regression channel(s) but the batch has no matching regression targets`);

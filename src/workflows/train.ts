@@ -205,13 +205,7 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
 /** Sets a model up for training with the run's loss, optimizer and seed. */
 function configurer(o: ResolvedTrainOptions): (model: Model) => void {
   return (model) =>
-    model.configureTraining({
-      loss: o.loss,
-      optimizer: o.optimizer,
-      optimizerOptions: { weightDecay: o.weightDecay },
-      seed: o.seed,
-      pixelWeights: separationTargets(model.metadata.instances?.method).classWeights !== undefined,
-    });
+    model.configureTraining({ loss: o.loss, optimizer: o.optimizer, optimizerOptions: { weightDecay: o.weightDecay }, seed: o.seed });
 }
 
 /** A fresh U-Net for the data (or `initialWeights`' weights, to fine-tune), configured for training, and a trainer state at step 0. */

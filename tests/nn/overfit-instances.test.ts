@@ -89,7 +89,7 @@ describe('each instance method overfits synthetic clumps', () => {
           { inChannels: 1, classes: spec.classes, regressionChannels: spec.regressionChannels, depth: 2, filters: 8 },
           { engine, seed: 1 },
         );
-        model.configureTraining({ loss: 'bce+dice', optimizer: 'adam', pixelWeights: 'classWeights' in spec });
+        model.configureTraining({ loss: 'bce+dice', optimizer: 'adam' });
         const batch = batchFor(method, images);
         const plane = SIZE * SIZE;
         let ap = 0;
