@@ -109,19 +109,24 @@ export function splitHeads(method: string, outputs: Float32Array, plane: number)
 }
 
 /**
- * Cells of a foreground mask grown from seeds: the connected regions of `seedMap > seedThreshold`
- * inside the mask flood the mask by marker-controlled watershed on the seed map (highest first);
- * mask regions no seed reaches become cells of their own; cells under `minSizePx` are merged into
- * the neighbour they touch most, or dropped. Ids 1..count.
+ * Cells of a foreground mask `[H, W]` grown from a seed map `[H, W]`: the connected regions of
+ * `seedMap > seedThreshold` inside the mask flood the mask by marker-controlled watershed on the
+ * seed map (highest first); mask regions no seed reaches become cells of their own; cells under
+ * `minSizePx` are merged into the neighbour they touch most, or dropped. With `splitSeeds`, seed
+ * regions that still touch (two interiors joined by a thin neck the boundary class missed) are
+ * first split by the distance-transform watershed of the seed mask, as {@link splitTouching}
+ * splits a foreground. Ids 1..count.
  */
 export function seededInstances(
   foreground: Plane<Uint8Array>,
   seedMap: Float32Array,
-  options: { seedThreshold: number; minSizePx: number },
+  options: { seedThreshold: number; minSizePx: number; splitSeeds?: boolean },
 ): InstanceLabels {
   const { width, height, data: mask } = foreground;
   const seedMask = Uint8Array.from(seedMap, (v, i) => (mask[i] !== 0 && v > options.seedThreshold ? 1 : 0));
-  const seeds = labelComponents({ width, height, data: seedMask }, { connectivity: 4 });
+  const seedPlane = { width, height, data: seedMask };
+  // minSizePx 0: a small seed still marks a cell; the size rule applies to the grown cells.
+  const seeds = options.splitSeeds ? splitTouching(seedPlane, { minSizePx: 0 }) : labelComponents(seedPlane, { connectivity: 4 });
   const elevation = Float32Array.from(seedMap, (v) => Math.max(0, v));
   const grown = markerWatershed({ width, height, data: elevation }, seeds, foreground).data;
   // Foreground regions without a seed: their own cells, numbered after the seeded ones.
@@ -135,7 +140,7 @@ export function seededInstances(
 export function decodeInstances(
   foreground: Plane<Uint8Array>,
   seedMap: Float32Array | undefined,
-  rule: Pick<InstanceRule, 'decoder' | 'seedThreshold' | 'minSizePx'>,
+  rule: Pick<InstanceRule, 'decoder' | 'seedThreshold' | 'minSizePx' | 'splitSeeds'>,
 ): InstanceLabels {
   if (rule.decoder === 'watershed' || !seedMap) return splitTouching(foreground, { minSizePx: rule.minSizePx });
   return seededInstances(foreground, seedMap, rule);

@@ -78,6 +78,11 @@ export interface InstanceRule {
   decoder: string;
   /** Seeds are connected regions where the seed head (interior probability or distance) exceeds this. */
   seedThreshold: number;
+  /**
+   * Seed regions that touch are split by the distance-transform watershed of the seed mask
+   * before they grow (chosen on validation; absent = false, as in models trained before it).
+   */
+  splitSeeds?: boolean;
   /** Cells smaller than this (pixels) are merged into a neighbour or dropped. */
   minSizePx: number;
   /** Validation AP at IoU 0.5 under this rule. */

@@ -1,13 +1,14 @@
 /**
  * Chooses how a model's outputs become cells, on the validation images, by object AP at IoU 0.5
  * (StarDist's `matching`: TP / (TP + FP + FN), summed over images): the decoder (the trained
- * method's seeds, or the distance-transform watershed of the foreground), the seed threshold and
- * the minimum cell size. Stored in the model as `metadata.instances`, like the decision rule.
+ * method's seeds, whole or split where they touch, or the distance-transform watershed of the
+ * foreground), the seed threshold and the minimum cell size. Stored in the model as `metadata.instances`, like the decision rule.
  */
 import type { Sample } from '../data/types.js';
 import { labelComponents } from '../image/components.js';
 import { decodeInstances, instanceMethod } from '../infer/instance-methods.js';
 import { postprocess } from '../infer/postprocess.js';
+import { removeSmallObjects } from '../image/small-objects.js';
 import { type PredictOptions, type ProbabilityMap, predictProbabilities, probabilitiesToLabels } from '../infer/predict.js';
 import { matchInstances } from '../metrics/objects.js';
 import type { InstanceRule, Model } from '../nn/model.js';
@@ -37,8 +38,8 @@ export function pooledAp50(predicted: readonly Int32Array[], truth: readonly Int
 /**
  * The best rule for the model's method on the validation samples (their instance planes, else
  * the connected components of their masks), given its decision rule (threshold, post-processing,
- * TTA). Ties keep the earlier candidate: the trained decoder before the watershed, lower seed
- * thresholds and sizes first.
+ * TTA). Ties keep the earlier candidate: the trained decoder before the watershed, whole seed
+ * regions before split ones, lower seed thresholds and sizes first.
  */
 export async function chooseInstanceRule(
   model: Model,
@@ -53,30 +54,45 @@ export async function chooseInstanceRule(
     postprocess({ width: map.width, height: map.height, data: probabilitiesToLabels(map, options.threshold) }, options.postprocessing),
   );
   const truth = samples.map((s) => s.instances ?? labelComponents({ width: s.image.width, height: s.image.height, data: s.labels }).data);
-  const candidates: Pick<InstanceRule, 'decoder' | 'seedThreshold' | 'minSizePx'>[] = [];
-  for (const minSizePx of MIN_SIZES_PX) {
-    if (current.method !== 'watershed') {
-      for (const seedThreshold of SEED_THRESHOLDS) candidates.push({ decoder: current.method, seedThreshold, minSizePx });
+  // Decoded once per decoder setting at minimum size 0, then each size applied: size filtering
+  // is the decoders' last step, so this scores every candidate at a third of the cost.
+  type Setting = Pick<InstanceRule, 'decoder' | 'seedThreshold' | 'splitSeeds'>;
+  const settings: Setting[] = [];
+  if (current.method !== 'watershed') {
+    for (const splitSeeds of [false, true]) {
+      for (const seedThreshold of SEED_THRESHOLDS) settings.push({ decoder: current.method, seedThreshold, splitSeeds });
     }
-    candidates.push({ decoder: 'watershed', seedThreshold: 0, minSizePx });
   }
-  let best = { ...candidates[0], ap: -1 };
-  let bestWatershed = -1;
-  for (const candidate of candidates) {
-    const predicted = masks.map((mask, i) => decodeInstances(mask, maps[i].seeds, candidate).data);
-    const ap = pooledAp50(predicted, truth);
-    if (candidate.decoder === 'watershed') bestWatershed = Math.max(bestWatershed, ap);
-    if (ap > best.ap + 1e-9) best = { ...candidate, ap };
-  }
+  settings.push({ decoder: 'watershed', seedThreshold: 0, splitSeeds: false });
+  const scores = settings.map((setting) => {
+    const unfiltered = masks.map((mask, i) => decodeInstances(mask, maps[i].seeds, { ...setting, minSizePx: 0 }));
+    return MIN_SIZES_PX.map((minSizePx) =>
+      pooledAp50(
+        unfiltered.map((cells) => removeSmallObjects(cells, { minSizePx }).data),
+        truth,
+      ),
+    );
+  });
+  // Ties keep the earlier candidate: sizes outermost, then the settings in order.
+  let best = { ...settings[0], minSizePx: MIN_SIZES_PX[0] as number, ap: -1 };
+  MIN_SIZES_PX.forEach((minSizePx, sizeIndex) => {
+    settings.forEach((setting, settingIndex) => {
+      const ap = scores[settingIndex][sizeIndex];
+      if (ap > best.ap + 1e-9) best = { ...setting, minSizePx, ap };
+    });
+  });
+  const bestWatershed = Math.max(...scores[settings.length - 1]);
   const rule: InstanceRule = {
     ...current,
     decoder: best.decoder,
     seedThreshold: best.seedThreshold,
     minSizePx: best.minSizePx,
+    splitSeeds: best.decoder !== 'watershed' && best.splitSeeds === true,
     validationAp50: best.ap,
   };
   const f = (v: number) => v.toFixed(4);
-  const seeds = best.decoder === 'watershed' ? '' : `, seed threshold ${best.seedThreshold}`;
+  const seeds =
+    best.decoder === 'watershed' ? '' : `, seed threshold ${best.seedThreshold}${best.splitSeeds ? ', touching seeds split' : ''}`;
   const summary =
     `instance rule: ${current.method} model, cells by ${best.decoder}${seeds}, min size ${best.minSizePx} px ` +
     `(validation AP@0.5 ${f(best.ap)}; distance-transform watershed of its foreground ${f(bestWatershed)})`;

@@ -50,6 +50,15 @@ describe('instance methods', () => {
     assert.equal(pooledAp50([fromDistance.data], [ids]), 1);
   });
 
+  test('two touching discs with no boundary predicted (interior 0.9 everywhere): whole seeds give 1 cell, split seeds the true 2', () => {
+    const interior = Float32Array.from(mask, (v) => (v ? 0.9 : 0.05));
+    const whole = seededInstances(foreground, interior, { seedThreshold: 0.5, minSizePx: 5 });
+    assert.equal(whole.count, 1);
+    const split = decodeInstances(foreground, interior, { decoder: 'threeClass', seedThreshold: 0.5, minSizePx: 5, splitSeeds: true });
+    assert.equal(split.count, 2);
+    assert.equal(pooledAp50([split.data], [ids]), 1);
+  });
+
   test('a foreground region with no seed above the threshold still becomes a cell', () => {
     const cells = seededInstances(foreground, new Float32Array(32 * 20), { seedThreshold: 0.5, minSizePx: 5 });
     assert.equal(cells.count, 1);

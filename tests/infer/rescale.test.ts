@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { objectDiameters, perImageMedianPercentiles, sizeDistribution, trainingObjectSizes } from '../../src/data/object-sizes.js';
+import {
+  borderArea,
+  objectDiameters,
+  perImageMedianPercentiles,
+  sizeDistribution,
+  trainingObjectSizes,
+} from '../../src/data/object-sizes.js';
 import type { Plane } from '../../src/image/plane.js';
 import { resampleLabels } from '../../src/image/resample.js';
 import {
@@ -68,6 +74,32 @@ describe('objectDiameters and sizeDistribution', () => {
     assert.ok(Math.abs(sizes.medianPx - 16) < 0.5, `median ${sizes.medianPx}`);
     assert.equal(sizes.from, 'components');
     assert.equal(trainingObjectSizes([{ stem: 'a', image, labels, instances: ids.data }])!.from, 'instances');
+  });
+
+  test('borderArea of a 4×3 literal: object 1 (3 px) touches the border, object 2 (1 px) does not', () => {
+    // biome-ignore format: a 4×3 image
+    const data = Int32Array.of(
+      1, 1, 0, 0,
+      1, 0, 2, 0,
+      0, 0, 0, 0,
+    );
+    assert.deepEqual(borderArea({ width: 4, height: 3, data }), { foregroundPx: 4, onBorderPx: 3 });
+  });
+
+  test('trainingObjectSizes of a membrane-like 64×64 mask (1-px lines at x, y = 16 and 48): no object size', () => {
+    const size = 64;
+    const onLine = (v: number) => v % 32 === 16;
+    const labels = Uint8Array.from({ length: size * size }, (_, i) => (onLine(i % size) || onLine(Math.floor(i / size)) ? 0 : 1));
+    const image = { width: size, height: size, channels: 1, data: new Float32Array(size * size) };
+    // Only the middle 31×31 region is inside: 961 of 3844 foreground pixels, 75 % on the border.
+    assert.equal(trainingObjectSizes([{ stem: 'em', image, labels }]), undefined);
+    // The same cells away from the border (a 2-px background frame) have a size again.
+    const framed = Uint8Array.from(labels, (v, i) => {
+      const x = i % size;
+      const y = Math.floor(i / size);
+      return x < 2 || y < 2 || x >= size - 2 || y >= size - 2 ? 0 : v;
+    });
+    assert.ok(trainingObjectSizes([{ stem: 'em', image, labels: framed }])!.medianPx > 10);
   });
 });
 

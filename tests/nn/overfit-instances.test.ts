@@ -14,7 +14,10 @@ import {
 } from '../../src/infer/instance-methods.js';
 import type { Batch } from '../../src/nn/types.js';
 import { unet } from '../../src/nn/model.js';
-import { pooledAp50 } from '../../src/train/instance-rule.js';
+import type { Sample } from '../../src/data/types.js';
+import { postprocess } from '../../src/infer/postprocess.js';
+import { predictProbabilities, probabilitiesToLabels } from '../../src/infer/predict.js';
+import { chooseInstanceRule, initialInstanceRule, pooledAp50 } from '../../src/train/instance-rule.js';
 import { engines } from '../engine/helpers.js';
 
 const SIZE = 32;
@@ -111,6 +114,31 @@ describe('each instance method overfits synthetic clumps', () => {
           );
         }
         assert.ok(ap >= 0.9, `AP@0.5 ${ap.toFixed(3)} after training`);
+
+        // The rule validation would choose for this model: as good, and its stored AP is what
+        // decoding by it scores (candidates are decoded at size 0 and sized afterwards).
+        model.metadata.instances = initialInstanceRule(method);
+        const samples: Sample[] = images.map(({ image, ids }, n) => ({
+          stem: `clump${n}`,
+          image: { width: SIZE, height: SIZE, channels: 1, data: image },
+          labels: Uint8Array.from(ids, (id) => (id > 0 ? 1 : 0)),
+          instances: ids,
+        }));
+        const { rule } = await chooseInstanceRule(model, samples, { threshold: 0.5 });
+        assert.ok(rule.validationAp50! >= 0.9, `validation AP@0.5 ${rule.validationAp50} of the chosen rule`);
+        const decoded: Int32Array[] = [];
+        for (const sample of samples) {
+          const map = await predictProbabilities(model, sample.image);
+          const mask = postprocess({ width: SIZE, height: SIZE, data: probabilitiesToLabels(map, 0.5) }, undefined);
+          decoded.push(decodeInstances(mask, map.seeds, rule).data);
+        }
+        assert.equal(
+          pooledAp50(
+            decoded,
+            images.map((i) => i.ids),
+          ),
+          rule.validationAp50,
+        );
       });
     }
   }
