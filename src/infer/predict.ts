@@ -83,6 +83,21 @@ export function pixelSizeScale(model: Model, options: Pick<PredictOptions, 'pixe
  *   here, from statistics of the whole image (tiles never change it).
  */
 export async function predictProbabilities(model: Model, image: FloatImage, options: PredictOptions = {}): Promise<ProbabilityMap> {
+  checkImageChannels(model, image);
+  const scale = pixelSizeScale(model, options);
+  if (Math.abs(scale - 1) > 1e-6) {
+    const [width, height] = scaledSize(image.width, image.height, scale);
+    const scaled = await predictProbabilities(model, resampleImage(image, { width, height }), { ...options, pixelSizeUm: undefined });
+    return resampleProbabilities(scaled, image);
+  }
+  const outputs = await predictOutputs(model, image, options);
+  const rule = model.metadata.instances;
+  if (!rule || rule.method === 'watershed') return outputs;
+  const { foreground, seeds } = splitHeads(rule.method, outputs.data, image.width * image.height);
+  return { width: image.width, height: image.height, channels: 1, data: foreground, seeds, instanceRule: rule };
+}
+
+function checkImageChannels(model: Model, image: FloatImage): void {
   const { inChannels } = model.config;
   if (image.channels !== inChannels) {
     const chosen = model.metadata.channels ? ` (channels ${model.metadata.channels.join(',')} of its training files)` : '';
@@ -92,12 +107,17 @@ export async function predictProbabilities(model: Model, image: FloatImage, opti
       `the model takes ${inChannels}-channel images${chosen} but this image has ${image.channels} channel${image.channels === 1 ? '' : 's'}; choose ${inChannels} of its channels with --channels${convert}`,
     );
   }
-  const scale = pixelSizeScale(model, options);
-  if (Math.abs(scale - 1) > 1e-6) {
-    const [width, height] = scaledSize(image.width, image.height, scale);
-    const scaled = await predictProbabilities(model, resampleImage(image, { width, height }), { ...options, pixelSizeUm: undefined });
-    return resampleProbabilities(scaled, image);
-  }
+}
+
+/**
+ * The activated outputs of every head of the network, `[C_out, H, W]` planar (class probabilities,
+ * then any regression channels: see `metadata.instances.heads`), by the overlap-tile inference of
+ * {@link predictProbabilities}, at the image's own scale (no pixel-size resampling).
+ * @param image `[H, W, C]` as for {@link predictProbabilities}.
+ */
+export async function predictOutputs(model: Model, image: FloatImage, options: PredictOptions = {}): Promise<ProbabilityMap> {
+  checkImageChannels(model, image);
+  const { inChannels } = model.config;
   const normalized: FloatImage = { ...image, data: normalizeImage(image, model.metadata.normalization) };
   const plan = planImageTiles(model, image, options);
   const outChannels = model.outputChannels;
@@ -135,11 +155,7 @@ export async function predictProbabilities(model: Model, image: FloatImage, opti
     });
     options.onProgress?.(Math.min(items.length, start + batchSize), items.length);
   }
-  const blended = finishBlend(accumulator, weightSum);
-  const rule = model.metadata.instances;
-  if (!rule || rule.method === 'watershed') return { width: image.width, height: image.height, channels: outChannels, data: blended };
-  const { foreground, seeds } = splitHeads(rule.method, blended, image.width * image.height);
-  return { width: image.width, height: image.height, channels: 1, data: foreground, seeds, instanceRule: rule };
+  return { width: image.width, height: image.height, channels: outChannels, data: finishBlend(accumulator, weightSum) };
 }
 
 /** The centre `size − 2·margin` square of a planar `[C, size, size]` array. */

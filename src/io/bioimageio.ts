@@ -12,7 +12,7 @@ import { dump } from 'npyjs';
 import { stringify } from 'yaml';
 import type { Model } from '../nn/model.js';
 import { fail } from '../util/errors.js';
-import { CLASS_HEAD, packageVersion } from './onnx-metadata.js';
+import { CLASS_HEAD, decisionRuleOf, decisionRuleText, packageVersion } from './onnx-metadata.js';
 import type { OnnxInputType, OutputHead } from './onnx-pipeline.js';
 
 /** The model description format version written. */
@@ -40,8 +40,15 @@ export interface BioimageioPackageInput {
   heads: readonly OutputHead[];
   /** Raw pixels of the test image, as the ONNX input takes them. */
   testInput: ImageTensor;
-  /** pyocyte's own outputs on it: `probabilities` `[1, K, H, W]` and `mask` `[1, 1, H, W]`. */
-  testOutputs: { probabilities: ImageTensor<Float32Array>; mask: ImageTensor<Uint8Array> };
+  /**
+   * pyocyte's own outputs on it: `probabilities` `[1, K, H, W]`, `mask` `[1, 1, H, W]`, and one
+   * `[1, C, H, W]` tensor per further head by its name (a distance head: `distance`).
+   */
+  testOutputs: {
+    probabilities: ImageTensor<Float32Array>;
+    mask: ImageTensor<Uint8Array>;
+    heads?: Record<string, ImageTensor<Float32Array>>;
+  };
   /** An overlay of the test image's prediction, PNG. */
   cover: Uint8Array;
   /** Human-readable model name. */
@@ -65,9 +72,28 @@ function spaceAxes(sizeOf: (axis: 'y' | 'x') => unknown): Record<string, unknown
   return (['y', 'x'] as const).map((id) => ({ type: 'space', id, size: sizeOf(id) }));
 }
 
+/** What the further heads pyocyte trains hold (infer/instance-methods.ts). */
+const HEAD_TEXT: Record<string, string> = {
+  distance: "each cell pixel's distance to the cell boundary, normalised per cell to [0, 1] (deep watershed seeds)",
+};
+
+/**
+ * The names of the class head's channels: the foreground class for one channel, the head's own
+ * names when the model records them (`background,interior,boundary`), else the class names.
+ */
+function classChannelNames(model: Model, classHead: OutputHead): string[] {
+  const channels = classHead.end - classHead.first;
+  if (channels === 1) return [model.metadata.classNames[1] ?? 'foreground'];
+  const recorded = model.metadata.instances?.heads[0]?.name.split(',');
+  if (recorded?.length === channels) return recorded;
+  return model.metadata.classNames.length === channels
+    ? model.metadata.classNames
+    : Array.from({ length: channels }, (_, c) => `class${c}`);
+}
+
 /** The generated README of the package: what the model does and how to run the ONNX file. */
 function documentation(model: Model, input: BioimageioPackageInput): string {
-  const { classNames, normalization, threshold, pixelSizeUm } = model.metadata;
+  const { classNames, normalization, pixelSizeUm } = model.metadata;
   const normalisation =
     normalization.kind === 'percentile'
       ? `each image's own ${normalization.low}th–${normalization.high}th percentiles per channel map to 0–1`
@@ -85,8 +111,14 @@ function documentation(model: Model, input: BioimageioPackageInput): string {
     '## Inputs and outputs',
     '',
     `- \`image\`: ${input.inputType} \`[N, ${model.config.inChannels}, H, W]\`, any H and W, raw pixel values as the file holds them.`,
-    `- \`probabilities\`: float32 \`[N, K, H, W]\`, classes ${JSON.stringify(classNames)} (background first; one channel for a binary model).`,
-    `- \`mask\`: uint8 \`[N, 1, H, W]\`, ${model.config.classes === 1 ? `1 where probabilities > ${threshold}` : 'the argmax class'}.`,
+    `- \`probabilities\`: float32 \`[N, K, H, W]\`, ${classChannelNames(model, input.heads[0]).join(', ')}.`,
+    `- \`mask\`: uint8 \`[N, 1, H, W]\`, ${decisionRuleText(decisionRuleOf(model, input.heads))}.`,
+    ...input.heads
+      .slice(1)
+      .map(
+        (head) =>
+          `- \`${head.name}\`: float32 \`[N, ${head.end - head.first}, H, W]\` (${head.activation}), ${HEAD_TEXT[head.name] ?? 'a further output head'}.`,
+      ),
     '',
     `The ONNX graph does everything pyocyte does before and after the network: intensity scaling, normalisation (${normalisation}), mirror padding to a size the network takes, the activation and the decision rule. Declare no further pre- or post-processing.`,
     '',
@@ -119,7 +151,13 @@ export function bioimageioFiles(model: Model, input: BioimageioPackageInput): Re
     : model.config.inChannels === 3
       ? ['red', 'green', 'blue']
       : Array.from({ length: model.config.inChannels }, (_, c) => `channel${c}`);
-  const classChannels = model.config.classes === 1 ? [model.metadata.classNames[1] ?? 'foreground'] : model.metadata.classNames;
+  const classChannels = classChannelNames(model, classHead);
+  const extraHeads = input.heads.slice(1);
+  for (const head of extraHeads) {
+    const tensor = input.testOutputs.heads?.[head.name];
+    if (!tensor) fail(`no test output for the model's '${head.name}' head`);
+    files[`test_${head.name}.npy`] = npy(tensor);
+  }
   const rdf = {
     type: 'model',
     format_version: BIOIMAGEIO_FORMAT_VERSION,
@@ -152,12 +190,27 @@ export function bioimageioFiles(model: Model, input: BioimageioPackageInput): Re
       },
       {
         id: 'mask',
-        description:
-          model.config.classes === 1 ? `1 where probabilities > ${model.metadata.threshold}` : 'the class index of the largest probability',
+        description: decisionRuleText(decisionRuleOf(model, input.heads)),
         axes: [{ type: 'batch' }, { type: 'channel', channel_names: ['class'] }, ...spaceAxes(sameSize)],
         test_tensor: file('test_mask.npy'),
         data: { type: 'uint8' },
       },
+      ...extraHeads.map((head) => ({
+        id: head.name,
+        description: `${HEAD_TEXT[head.name] ?? 'a further output head'} (${head.activation})`,
+        axes: [
+          { type: 'batch' },
+          {
+            type: 'channel',
+            channel_names: Array.from({ length: head.end - head.first }, (_, c) =>
+              head.end - head.first === 1 ? head.name : `${head.name}${c}`,
+            ),
+          },
+          ...spaceAxes(sameSize),
+        ],
+        test_tensor: file(`test_${head.name}.npy`),
+        data: { type: 'float32' },
+      })),
     ],
     weights: { onnx: { ...file('model.onnx'), opset_version: input.opsetVersion } },
     config: { pyocyte: { version: packageVersion(), task: model.metadata.task, classNames: model.metadata.classNames } },

@@ -54,10 +54,24 @@ export function outputHeadsOf(model: Model): OutputHead[] {
   return heads;
 }
 
-/** The decision rule of the class head: the tuned threshold for one channel, else the argmax. */
+/**
+ * The decision rule of the class head, as pyocyte draws its mask: the tuned threshold for one
+ * channel; for a binary task with several class channels (a three-class background / interior /
+ * boundary head), that threshold on `1 − p(background)`; else the argmax.
+ */
 export function decisionRuleOf(model: Model, heads: readonly OutputHead[]): DecisionRule {
   const classHead = heads.find((h) => h.name === CLASS_HEAD)!;
-  return classHead.end - classHead.first === 1 ? { kind: 'threshold', threshold: model.metadata.threshold } : { kind: 'argmax' };
+  const { threshold, task } = model.metadata;
+  if (classHead.end - classHead.first === 1) return { kind: 'threshold', threshold };
+  return task === 'binary' ? { kind: 'notBackground', threshold } : { kind: 'argmax' };
+}
+
+/** The mask's rule in words, for doc strings and package descriptions. */
+export function decisionRuleText(rule: DecisionRule): string {
+  if (rule.kind === 'threshold') return `1 where probabilities > ${rule.threshold}, else 0`;
+  if (rule.kind === 'notBackground')
+    return `1 where 1 - probabilities[:, 0] (the background channel) > ${rule.threshold}, else 0: the union of cells`;
+  return 'the argmax over the classes of probabilities';
 }
 
 /** pyocyte's version from its package.json ('' when it cannot be read). */
@@ -95,10 +109,7 @@ function channelText(model: Model): string {
 export function imageDocString(model: Model, facts: ImageGraphFacts): string {
   const { inChannels } = model.config;
   const outputs = facts.heads.map((h) => `'${h.name}' float32 [N, ${h.end - h.first}, H, W] (${h.activation})`).join(', ');
-  const rule =
-    facts.rule.kind === 'threshold'
-      ? `1 where probabilities > ${facts.rule.threshold}, else 0`
-      : 'the argmax over the classes of probabilities';
+  const rule = decisionRuleText(facts.rule);
   return [
     `pyocyte U-Net (${model.config.padding} padding, depth ${model.config.depth}, ${model.config.filters} filters) for ${model.metadata.task} segmentation, with its pre- and post-processing.`,
     `Input 'image': ${facts.inputType} [N, ${inChannels}, H, W], any H and W, raw pixel values as the image file holds them, ${channelText(model)}.`,

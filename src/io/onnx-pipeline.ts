@@ -33,8 +33,12 @@ export interface OutputHead {
   activation: HeadActivation;
 }
 
-/** How the class head becomes the `mask` output: `p > threshold` (one channel) or the argmax. */
-export type DecisionRule = { kind: 'threshold'; threshold: number } | { kind: 'argmax' };
+/**
+ * How the graph's `mask` is decided from the class head: one probability above a threshold, the
+ * argmax over classes, or (a binary task whose class head is background / interior / boundary)
+ * `1 − p(background)` above a threshold, as pyocyte draws the union of cells.
+ */
+export type DecisionRule = { kind: 'threshold'; threshold: number } | { kind: 'argmax' } | { kind: 'notBackground'; threshold: number };
 
 /** Percentiles are estimated from at most this many pixels per channel (data/normalize.ts). */
 export const PERCENTILE_SAMPLE = 1 << 20;
@@ -291,13 +295,25 @@ export function addOutputStage(
     const activation = { sigmoid: 'Sigmoid', softmax: 'Softmax', identity: 'Identity' }[head.activation];
     g.addNode(activation, [slice], [head.name], activation === 'Softmax' ? { axis: 1 } : {}, head.name);
   }
-  const decided =
-    rule.kind === 'threshold'
-      ? // Compared in float64, as JavaScript compares a float32 probability with the threshold.
-        op(g, names, 'Greater', [
-          op(g, names, 'Cast', [classHead], { to: DOUBLE }),
-          constant(g, 'decision.threshold', [rule.threshold], 'double', []),
-        ])
-      : op(g, names, 'ArgMax', [classHead], { axis: 1, keepdims: 1, select_last_index: 0 });
+  // Compared in float64, as JavaScript compares a float32 probability with the threshold.
+  const above = (probability: string, threshold: number) =>
+    op(g, names, 'Greater', [
+      op(g, names, 'Cast', [probability], { to: DOUBLE }),
+      constant(g, 'decision.threshold', [threshold], 'double', []),
+    ]);
+  let decided: string;
+  if (rule.kind === 'threshold') decided = above(classHead, rule.threshold);
+  else if (rule.kind === 'argmax') decided = op(g, names, 'ArgMax', [classHead], { axis: 1, keepdims: 1, select_last_index: 0 });
+  else {
+    // 1 − p(background) in float32, as pyocyte stores the foreground map before comparing.
+    const background = op(g, names, 'Slice', [
+      classHead,
+      constant(g, 'background.first', [0], 'int64'),
+      constant(g, 'background.end', [1], 'int64'),
+      constant(g, 'const.axis1', [1], 'int64'),
+    ]);
+    if (!g.initializers.some((t) => t.name === 'const.one.float')) g.addInitializer('const.one.float', [], Float32Array.of(1));
+    decided = above(op(g, names, 'Sub', ['const.one.float', background]), rule.threshold);
+  }
   g.addNode('Cast', [decided], ['mask'], { to: UINT8 }, 'mask');
 }

@@ -9,12 +9,12 @@ import { drawOverlay } from '../image/overlay.js';
 import type { RasterImage } from '../image/types.js';
 import { PREDICT_DEFAULTS } from '../infer/options.js';
 import { modelInput } from '../infer/model-input.js';
-import { planImageTiles, predictProbabilities, probabilitiesToLabels } from '../infer/predict.js';
+import { planImageTiles, predictOutputs, predictProbabilities, probabilitiesToLabels } from '../infer/predict.js';
 import { bioimageioZip, type ImageTensor } from '../io/bioimageio.js';
 import { readImage } from '../io/image/image-io.js';
 import { loadModel, resolveModelPath, runFolderOf } from '../io/model-file.js';
 import { exportOnnx, onnxIrVersion } from '../io/onnx-export.js';
-import { decisionRuleOf, outputHeadsOf } from '../io/onnx-metadata.js';
+import { outputHeadsOf } from '../io/onnx-metadata.js';
 import type { OnnxInputType } from '../io/onnx-pipeline.js';
 import type { Model } from '../nn/model.js';
 import { synthesizeSmear } from '../synth/smear.js';
@@ -53,11 +53,27 @@ export function exportContextMargin(model: Model): number {
   return -planImageTiles(model, { width: 1, height: 1 }).tiles[0].x;
 }
 
-/** Facts about prediction that go into the ONNX metadata. */
-function predictionFacts(): Record<string, unknown> {
+/**
+ * Facts about prediction that go into the ONNX metadata: the tiling, and how cells are drawn from
+ * the outputs (the model's instance rule, else the distance-transform watershed of the mask).
+ */
+function predictionFacts(model: Model): Record<string, unknown> {
+  const rule = model.metadata.instances;
+  const cells =
+    rule && rule.method !== 'watershed'
+      ? {
+          name: rule.method,
+          decoder: rule.decoder === 'watershed' ? 'distanceWatershed' : 'seededWatershed',
+          seedThreshold: rule.seedThreshold,
+          splitSeeds: rule.splitSeeds ?? false,
+          minSizePx: rule.minSizePx,
+          input: 'mask > 0',
+          ...(rule.decoder === 'watershed' ? {} : { seeds: rule.method === 'threeClass' ? 'probabilities[:, 1] (interior)' : 'distance' }),
+        }
+      : { name: 'distanceWatershed', minSizePx: PREDICT_DEFAULTS.minSizePx, input: 'mask > 0' };
   return {
     tiling: { tileSize: PREDICT_DEFAULTS.tileSize, overlapFraction: PREDICT_DEFAULTS.overlapFraction, blending: 'gaussian' },
-    instanceMethod: { name: 'distanceWatershed', minSizePx: PREDICT_DEFAULTS.minSizePx, input: 'mask > 0' },
+    instanceMethod: cells,
   };
 }
 
@@ -66,7 +82,7 @@ export async function exportImageOnnx(
   model: Model,
   options: { opsetVersion?: number; inputType?: OnnxInputType } = {},
 ): Promise<Uint8Array> {
-  return exportOnnx(model, { ...options, contextMargin: exportContextMargin(model), metadata: predictionFacts() });
+  return exportOnnx(model, { ...options, contextMargin: exportContextMargin(model), metadata: predictionFacts(model) });
 }
 
 /** The test image: the sample file, or a synthetic smear with the model's channel count. */
@@ -110,9 +126,15 @@ async function bioimageioPackage(model: Model, onnx: Uint8Array, options: Export
   const testInput = rawTensor(model, raster, inputType, file);
   const image = modelInput(raster, model, { file });
   const map = await predictProbabilities(model, image, { tta: false });
+  const outputs = await predictOutputs(model, image, { tta: false });
   const heads = outputHeadsOf(model);
-  const rule = decisionRuleOf(model, heads);
-  const labels = probabilitiesToLabels(map, rule.kind === 'threshold' ? rule.threshold : 0.5);
+  // pyocyte's mask (the union of cells for a model trained for separation), as the graph decides it.
+  const labels = probabilitiesToLabels(map, model.metadata.threshold);
+  const plane = raster.width * raster.height;
+  const headTensor = (head: (typeof heads)[number]) => ({
+    data: outputs.data.slice(head.first * plane, head.end * plane),
+    shape: [1, head.end - head.first, raster.height, raster.width] as [number, number, number, number],
+  });
   const { width, height } = raster;
   const overlay = drawOverlay(image, labels);
   // bioimage.io recommends 2:1 covers: the centre of the overlay at that aspect ratio.
@@ -129,8 +151,9 @@ async function bioimageioPackage(model: Model, onnx: Uint8Array, options: Export
     heads,
     testInput,
     testOutputs: {
-      probabilities: { data: map.data, shape: [1, map.channels, height, width] },
+      probabilities: headTensor(heads[0]),
       mask: { data: labels, shape: [1, 1, height, width] },
+      heads: Object.fromEntries(heads.slice(1).map((head) => [head.name, headTensor(head)])),
     },
     cover: new Uint8Array(cover),
     name,

@@ -18,8 +18,10 @@ import { command } from '../../src/cli/export.js';
 import { createEngine } from '../../src/engine/index.js';
 import { writeImage } from '../../src/io/image/image-io.js';
 import { saveModel } from '../../src/io/model-file.js';
+import { INSTANCE_METHODS } from '../../src/infer/instance-methods.js';
 import { decodeOnnxModel } from '../../src/io/onnx-decode.js';
 import { unet } from '../../src/nn/model.js';
+import { initialInstanceRule } from '../../src/train/instance-rule.js';
 import { PyocyteError } from '../../src/util/errors.js';
 
 interface FileRef {
@@ -155,6 +157,51 @@ describe('pyocyte export --format bioimageio', () => {
         assert.deepEqual(rdf.authors, [{ name: 'Ada Lovelace' }, { name: 'Alan Turing' }]);
         const outputs = rdf.outputs as TensorDescription[];
         assert.deepEqual(outputs[0].axes[1].channel_names, classes === 1 ? ['pus cell'] : names);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  for (const method of ['threeClass', 'distance'] as const) {
+    test(`a ${method} instance model (binary task): the zip passes, its mask is pyocyte's union of cells, every head has a test tensor`, async (t) => {
+      t.mock.method(console, 'log', () => {});
+      const dir = mkdtempSync(join(tmpdir(), 'pyocyte-bioimageio-'));
+      try {
+        const spec = INSTANCE_METHODS[method];
+        const model = unet(
+          { inChannels: 3, classes: spec.classes, regressionChannels: spec.regressionChannels, depth: 2, filters: 4, padding: 'same' },
+          {
+            engine: createEngine({ backend: 'reference' }),
+            seed: 8,
+            metadata: {
+              task: 'binary',
+              classNames: ['background', 'nucleus'],
+              normalization: { kind: 'percentile', low: 1, high: 99.8 },
+              instances: initialInstanceRule(method),
+            },
+          },
+        );
+        await saveModel(join(dir, 'run'), model);
+        assert.equal(await command(['--model', join(dir, 'run'), '--format', 'all']), 0);
+        const rdf = await validatePackage(new Uint8Array(await readFile(join(dir, 'run', 'run.zip'))));
+        const outputs = rdf.outputs as (TensorDescription & { description: string })[];
+        assert.deepEqual(
+          outputs.map((o) => o.id),
+          method === 'distance' ? ['probabilities', 'mask', 'distance'] : ['probabilities', 'mask'],
+        );
+        assert.deepEqual(outputs[0].axes[1].channel_names, method === 'threeClass' ? ['background', 'interior', 'boundary'] : ['nucleus']);
+        if (method === 'threeClass') assert.match(outputs[1].description, /1 - probabilities\[:, 0\] \(the background channel\) > 0\.5/);
+        const props = decodeOnnxModel(await readFile(join(dir, 'run', 'model.onnx'))).metadata;
+        assert.deepEqual(JSON.parse(props.instanceMethod), {
+          name: method,
+          decoder: 'seededWatershed',
+          seedThreshold: 0.5,
+          splitSeeds: false,
+          minSizePx: 30,
+          input: 'mask > 0',
+          seeds: method === 'threeClass' ? 'probabilities[:, 1] (interior)' : 'distance',
+        });
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
