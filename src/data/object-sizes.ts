@@ -10,13 +10,15 @@ import type { ObjectSizeDistribution } from '../nn/model.js';
 import { percentileOfSorted } from './normalize.js';
 import type { Sample } from './types.js';
 
-/**
- * The equivalent diameter (`2·sqrt(area/π)`, px) of every object of an instance image `[H, W]`
- * (0 = background, ids > 0 in any order). Objects cut by the image border look smaller than they
- * are, so they are left out, unless every object touches the border (a single large cell).
- */
-export function objectDiameters(instances: Plane<Int32Array>): number[] {
-  checkPlane(instances, 'objectDiameters');
+/** Each object's pixel area in an instance image, and the ids of the objects that touch its border. */
+interface ObjectAreas {
+  areas: Map<number, number>;
+  onBorder: Set<number>;
+}
+
+/** One scan of an instance image `[H, W]` (0 = background, ids > 0 in any order). */
+function objectAreas(instances: Plane<Int32Array>, caller: string): ObjectAreas {
+  checkPlane(instances, caller);
   const { width, height, data } = instances;
   const areas = new Map<number, number>();
   const onBorder = new Set<number>();
@@ -28,6 +30,19 @@ export function objectDiameters(instances: Plane<Int32Array>): number[] {
       if (x === 0 || y === 0 || x === width - 1 || y === height - 1) onBorder.add(id);
     }
   }
+  return { areas, onBorder };
+}
+
+/**
+ * The equivalent diameter (`2·sqrt(area/π)`, px) of every object of an instance image `[H, W]`
+ * (0 = background, ids > 0 in any order). Objects cut by the image border look smaller than they
+ * are, so they are left out, unless every object touches the border (a single large cell).
+ */
+export function objectDiameters(instances: Plane<Int32Array>): number[] {
+  return diametersOf(objectAreas(instances, 'objectDiameters'));
+}
+
+function diametersOf({ areas, onBorder }: ObjectAreas): number[] {
   const inner = [...areas].filter(([id]) => !onBorder.has(id));
   return (inner.length > 0 ? inner : [...areas]).map(([, area]) => equivalentDiameter(area));
 }
@@ -68,17 +83,15 @@ function areaWeightedQuantile(sorted: Float64Array, q: number): number {
  * touch the image border.
  */
 export function borderArea(instances: Plane<Int32Array>): { foregroundPx: number; onBorderPx: number } {
-  checkPlane(instances, 'borderArea');
-  const { width, height, data } = instances;
-  const onBorder = new Set<number>();
-  for (let x = 0; x < width; x++) onBorder.add(data[x]).add(data[(height - 1) * width + x]);
-  for (let y = 0; y < height; y++) onBorder.add(data[y * width]).add(data[y * width + width - 1]);
+  return borderAreaOf(objectAreas(instances, 'borderArea'));
+}
+
+function borderAreaOf({ areas, onBorder }: ObjectAreas): { foregroundPx: number; onBorderPx: number } {
   let foregroundPx = 0;
   let onBorderPx = 0;
-  for (const id of data) {
-    if (id === 0) continue;
-    foregroundPx++;
-    if (onBorder.has(id)) onBorderPx++;
+  for (const [id, area] of areas) {
+    foregroundPx += area;
+    if (onBorder.has(id)) onBorderPx += area;
   }
   return { foregroundPx, onBorderPx };
 }
@@ -109,10 +122,11 @@ export function trainingObjectSizes(samples: readonly Sample[]): ObjectSizeDistr
   for (const { image, labels, instances } of samples) {
     const { width, height } = image;
     const ids = { width, height, data: instances ?? labelComponents({ width, height, data: labels }).data };
-    const area = borderArea(ids);
+    const objects = objectAreas(ids, 'trainingObjectSizes');
+    const area = borderAreaOf(objects);
     foregroundPx += area.foregroundPx;
     onBorderPx += area.onBorderPx;
-    const ofImage = objectDiameters(ids);
+    const ofImage = diametersOf(objects);
     for (const d of ofImage) diameters.push(d);
     const median = sizeDistribution(ofImage)?.medianPx;
     if (median !== undefined) imageMedians.push(median);

@@ -1,5 +1,5 @@
 /** A sample's true instances, for object metrics: its label image, or connected components of its mask. */
-import { labelComponents } from '../image/components.js';
+import { labelEachClass } from '../image/components.js';
 import type { InstanceSource, Sample } from './types.js';
 
 /** True instances `[H, W]` (0 = background) and where they came from. */
@@ -9,14 +9,13 @@ export interface TrueInstances {
 }
 
 /**
- * The sample's instance label image when it has one; otherwise the 8-connected components of its
- * foreground (labels > 0), in which touching cells merge into one object.
+ * The sample's instance label image when it has one; otherwise the 8-connected components of each
+ * class of its mask (labels > 0), in which touching cells of one class merge into one object. Each
+ * class on its own because predicted cells never span two classes (infer/segment.ts): a nucleus in
+ * its cytoplasm is two objects on both sides, and a pus cell touching a red cell stays two.
  */
 export function trueInstances(sample: Sample): TrueInstances {
   if (sample.instances) return { instances: sample.instances, source: 'label images' };
-  const { labels } = sample;
-  const foreground = new Uint8Array(labels.length);
-  for (let i = 0; i < labels.length; i++) foreground[i] = labels[i] > 0 ? 1 : 0;
   const { width, height } = sample.image;
-  return { instances: labelComponents({ width, height, data: foreground }).data, source: 'connected components' };
+  return { instances: labelEachClass({ width, height, data: sample.labels }).data, source: 'connected components' };
 }

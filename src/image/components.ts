@@ -96,3 +96,35 @@ export function instanceAreas(instances: Int32Array): number[] {
 export function equivalentDiameter(area: number): number {
   return 2 * Math.sqrt(area / Math.PI);
 }
+
+/**
+ * Instances of a class map `[H, W]` (0 = background, any other value a class): the pixels of each
+ * class labelled on their own by `instancesOf` (connected components by default), so no instance
+ * spans two classes. Ids are 1..count in raster order of each instance's first pixel.
+ */
+export function labelEachClass(
+  plane: Plane<PixelArray>,
+  instancesOf: (mask: Plane<Uint8Array>) => InstanceLabels = labelComponents,
+): InstanceLabels {
+  const { width, height, data } = plane;
+  const classes = new Set<number>();
+  for (let i = 0; i < data.length; i++) if (data[i] !== 0) classes.add(data[i]);
+  const merged = new Int32Array(data.length);
+  let offset = 0;
+  for (const c of [...classes].sort((a, b) => a - b)) {
+    const mask = new Uint8Array(data.length);
+    for (let i = 0; i < data.length; i++) mask[i] = data[i] === c ? 1 : 0;
+    const instances = instancesOf({ width, height, data: mask });
+    for (let i = 0; i < data.length; i++) if (instances.data[i] !== 0) merged[i] = instances.data[i] + offset;
+    offset += instances.count;
+  }
+  const renumbered = new Int32Array(offset + 1);
+  let count = 0;
+  for (let i = 0; i < merged.length; i++) {
+    const id = merged[i];
+    if (id === 0) continue;
+    if (renumbered[id] === 0) renumbered[id] = ++count;
+    merged[i] = renumbered[id];
+  }
+  return { width, height, data: merged, count };
+}

@@ -90,11 +90,19 @@ export async function predictProbabilities(model: Model, image: FloatImage, opti
     const scaled = await predictProbabilities(model, resampleImage(image, { width, height }), { ...options, pixelSizeUm: undefined });
     return resampleProbabilities(scaled, image);
   }
-  const outputs = await predictOutputs(model, image, options);
+  return probabilitiesOfOutputs(model, await predictOutputs(model, image, options));
+}
+
+/**
+ * The probability map of {@link predictOutputs}' activated heads: the outputs themselves, or for a
+ * model trained for separation its foreground `[1, H, W]` with the seed map and instance rule.
+ */
+export function probabilitiesOfOutputs(model: Model, outputs: ProbabilityMap): ProbabilityMap {
   const rule = model.metadata.instances;
   if (!rule || rule.method === 'watershed') return outputs;
-  const { foreground, seeds } = splitHeads(rule.method, outputs.data, image.width * image.height);
-  return { width: image.width, height: image.height, channels: 1, data: foreground, seeds, instanceRule: rule };
+  const { width, height } = outputs;
+  const { foreground, seeds } = splitHeads(rule.method, outputs.data, width * height);
+  return { width, height, channels: 1, data: foreground, seeds, instanceRule: rule };
 }
 
 function checkImageChannels(model: Model, image: FloatImage): void {

@@ -1,5 +1,6 @@
-import type { InstanceLabels } from '../image/components.js';
+import { type InstanceLabels, labelEachClass } from '../image/components.js';
 import type { Plane } from '../image/plane.js';
+import { fail } from '../util/errors.js';
 import { decodeInstances } from './instance-methods.js';
 import { splitTouching } from './instances.js';
 import type { PredictOptionFields } from './options.generated.js';
@@ -44,35 +45,9 @@ export function segment(map: ProbabilityMap, options: SegmentOptions): Segmentat
 
 /**
  * Instances of a class map `[H, W]` (0 = background, classes 1…classes−1): each class's mask split
- * by {@link splitTouching}, ids then renumbered 1..count in raster order of each cell's first pixel
- * (for a binary map, exactly splitTouching's ids).
+ * into touching cells by {@link splitTouching}; ids 1..count in raster order of each cell's first pixel.
  */
 export function instancesPerClass(labels: Plane<Uint8Array>, classes: number, minSizePx: number): InstanceLabels {
-  const { width, height, data } = labels;
-  const merged = new Int32Array(data.length);
-  let offset = 0;
-  for (let c = 1; c < classes; c++) {
-    const mask = new Uint8Array(data.length);
-    let any = false;
-    for (let i = 0; i < data.length; i++) {
-      if (data[i] === c) {
-        mask[i] = 1;
-        any = true;
-      }
-    }
-    if (!any) continue;
-    const split = splitTouching({ width, height, data: mask }, { minSizePx });
-    for (let i = 0; i < data.length; i++) if (split.data[i] !== 0) merged[i] = split.data[i] + offset;
-    offset += split.count;
-  }
-  if (classes === 2) return { width, height, data: merged, count: offset };
-  const renumbered = new Int32Array(offset + 1);
-  let count = 0;
-  for (let i = 0; i < merged.length; i++) {
-    const id = merged[i];
-    if (id === 0) continue;
-    if (renumbered[id] === 0) renumbered[id] = ++count;
-    merged[i] = renumbered[id];
-  }
-  return { width, height, data: merged, count };
+  if (labels.data.some((c) => c >= classes)) fail(`instancesPerClass: a class id is ≥ ${classes}`);
+  return labelEachClass(labels, (mask) => splitTouching(mask, { minSizePx }));
 }

@@ -7,7 +7,7 @@ import { atThreshold, type ImageInstanceScores, type InstanceScores, type Instan
 
 /** Instance scores of an evaluation, with how many images' true instances came from where. */
 export interface EvaluationInstances extends InstanceScores {
-  /** Images whose true instances are label images, and connected components of binary masks. */
+  /** Images whose true instances are label images, and connected components of masks (each class on its own). */
   sources: Record<InstanceSource, number>;
 }
 
@@ -38,8 +38,8 @@ export function instanceSourceWarning(sources: Record<InstanceSource, number>): 
   const components = sources['connected components'];
   if (components === 0) return undefined;
   return (
-    `warning: the true instances of ${components} of ${components + sources['label images']} images are connected components of binary masks; ` +
-    'touching cells merge there, so object scores and counts are a lower bound (give instance label images for exact scores)'
+    `warning: the true instances of ${components} of ${components + sources['label images']} images are connected components of their masks (each class on its own); ` +
+    'touching cells of one class merge there, so object scores and counts are a lower bound (give instance label images for exact scores)'
   );
 }
 

@@ -105,6 +105,13 @@ function channelText(model: Model): string {
     : "channels in the image file's order (RGB for colour images, alpha dropped)";
 }
 
+/** A model trained before per-image value ranges scales by bit depth: its float32 input is read as 16-bit. */
+function sixteenBitText(model: Model, facts: ImageGraphFacts): string {
+  const { normalization } = model.metadata;
+  const byBitDepth = normalization.kind === 'meanStd' && (normalization.intensityScaling ?? 'bitDepth') === 'bitDepth';
+  return byBitDepth && facts.inputType === 'float32' ? ' (float32 input is read as 16-bit values, ÷ 65535: give 8-bit pixels × 257)' : '';
+}
+
 /** The doc string of the self-contained graph: what goes in and what comes out. */
 export function imageDocString(model: Model, facts: ImageGraphFacts): string {
   const { inChannels } = model.config;
@@ -112,7 +119,7 @@ export function imageDocString(model: Model, facts: ImageGraphFacts): string {
   const rule = decisionRuleText(facts.rule);
   return [
     `pyocyte U-Net (${model.config.padding} padding, depth ${model.config.depth}, ${model.config.filters} filters) for ${model.metadata.task} segmentation, with its pre- and post-processing.`,
-    `Input 'image': ${facts.inputType} [N, ${inChannels}, H, W], any H and W, raw pixel values as the image file holds them, ${channelText(model)}.`,
+    `Input 'image': ${facts.inputType} [N, ${inChannels}, H, W], any H and W, raw pixel values as the image file holds them${sixteenBitText(model, facts)}, ${channelText(model)}.`,
     `Inside the graph: intensity scaling as pyocyte reads files, normalisation ${normalisationText(model)}, mirror padding to a size the network takes, the network, the crop back to H × W, the activations.`,
     `Outputs: ${outputs}; 'mask' uint8 [N, 1, H, W] = ${rule}; class names in metadata_props classNames.`,
     'The whole image is one pass: for images much larger than the tile size in metadata_props, tile them (pyocyte blends overlapping tiles with Gaussian weights).',

@@ -7,9 +7,10 @@ import sharp from 'sharp';
 import { createEngine } from '../engine/index.js';
 import { drawOverlay } from '../image/overlay.js';
 import type { RasterImage } from '../image/types.js';
+import { intensityScalingOf } from '../data/normalize.js';
 import { PREDICT_DEFAULTS } from '../infer/options.js';
 import { modelInput } from '../infer/model-input.js';
-import { planImageTiles, predictOutputs, predictProbabilities, probabilitiesToLabels } from '../infer/predict.js';
+import { planImageTiles, predictOutputs, probabilitiesOfOutputs, probabilitiesToLabels } from '../infer/predict.js';
 import { bioimageioZip, type ImageTensor } from '../io/bioimageio.js';
 import { readImage } from '../io/image/image-io.js';
 import { loadModel, resolveModelPath, runFolderOf } from '../io/model-file.js';
@@ -96,17 +97,29 @@ async function sampleImage(model: Model, sample: string | undefined): Promise<Ra
   return { width: image.width, height: image.height, channels, bitDepth: 8, data };
 }
 
-/** The graph input `[1, C, H, W]` of a raster: the model's channels, planar, in the input type. */
+/**
+ * The graph input `[1, C, H, W]` of a raster: the model's channels, planar, in the input type. A
+ * model that scales by bit depth (trained before the range rule) has a float32 graph that takes its
+ * input as 16-bit values (io/onnx-pipeline.ts), so an 8-bit image goes in as its 16-bit equivalent
+ * (v × 257, which ÷ 65535 is v ÷ 255, as pyocyte scales the 8-bit file).
+ */
 function rawTensor(model: Model, raster: RasterImage, inputType: OnnxInputType, file: string): ImageTensor {
   if (inputType === 'uint8' && raster.bitDepth !== 8)
     fail(`${file} is ${raster.bitDepth}-bit but the export's input type is uint8; use --input-type float32`);
+  const byBitDepth = inputType === 'float32' && intensityScalingOf(model.metadata.normalization) === 'bitDepth';
+  if (byBitDepth && raster.bitDepth === 32)
+    fail(
+      `${file} holds floats, which this model (trained before per-image value ranges) takes as stored while its float32 ONNX input is taken as 16-bit; give an 8- or 16-bit test image with --sample`,
+      { file },
+    );
+  const factor = byBitDepth && raster.bitDepth === 8 ? 257 : 1;
   const chosen = model.metadata.channels ?? Array.from({ length: model.config.inChannels }, (_, c) => c);
   if (chosen.some((c) => c >= raster.channels))
     fail(`${file} has ${raster.channels} channels but the model reads channels ${chosen.join(', ')}`);
   const plane = raster.width * raster.height;
   const data = inputType === 'uint8' ? new Uint8Array(chosen.length * plane) : new Float32Array(chosen.length * plane);
   chosen.forEach((c, k) => {
-    for (let p = 0; p < plane; p++) data[k * plane + p] = raster.data[p * raster.channels + c];
+    for (let p = 0; p < plane; p++) data[k * plane + p] = raster.data[p * raster.channels + c] * factor;
   });
   return { data, shape: [1, chosen.length, raster.height, raster.width] };
 }
@@ -125,8 +138,8 @@ async function bioimageioPackage(model: Model, onnx: Uint8Array, options: Export
     );
   const testInput = rawTensor(model, raster, inputType, file);
   const image = modelInput(raster, model, { file });
-  const map = await predictProbabilities(model, image, { tta: false });
   const outputs = await predictOutputs(model, image, { tta: false });
+  const map = probabilitiesOfOutputs(model, outputs);
   const heads = outputHeadsOf(model);
   // pyocyte's mask (the union of cells for a model trained for separation), as the graph decides it.
   const labels = probabilitiesToLabels(map, model.metadata.threshold);

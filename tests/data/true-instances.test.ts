@@ -8,6 +8,7 @@ import { maskToLabels } from '../../src/data/masks.js';
 import { openDataset } from '../../src/data/prepare.js';
 import { loadSamples } from '../../src/data/samples.js';
 import { trueInstances } from '../../src/data/true-instances.js';
+import { instancesPerClass } from '../../src/infer/segment.js';
 import type { Sample } from '../../src/data/types.js';
 import { writeImage } from '../../src/io/image/image-io.js';
 import type { RasterImage } from '../../src/image/types.js';
@@ -91,6 +92,31 @@ describe('two-valued masks are binary whatever their bit depth', () => {
   test('a 16-bit mask with ids 0/3/9 is still an instance label image', () => {
     const converted = maskToLabels(raster([[0, 3, 9]], 16));
     assert.deepEqual(Array.from(converted.instances!), [0, 3, 9]);
+  });
+});
+
+describe('multi-class masks without label images: components of each class', () => {
+  // A nucleus (2) inside its cytoplasm (1), and a second cell of class 1 touching the first's right edge.
+  const labels = [
+    [1, 1, 1, 1, 3, 3],
+    [1, 2, 2, 1, 3, 3],
+    [1, 1, 1, 1, 0, 0],
+  ];
+  const sample: Sample = {
+    stem: 'a',
+    image: { width: 6, height: 3, channels: 1, data: new Float32Array(18) },
+    labels: Uint8Array.from(labels.flat()),
+  };
+
+  test('cytoplasm ring, nucleus and the touching class-3 cell are 3 objects, ids in raster order', () => {
+    const truth = trueInstances(sample);
+    assert.equal(truth.source, 'connected components');
+    assert.deepEqual(Array.from(truth.instances), [1, 1, 1, 1, 2, 2, 1, 3, 3, 1, 2, 2, 1, 1, 1, 1, 0, 0]);
+  });
+
+  test('the predicted instances of the same class map (instancesPerClass) are the same 3 objects', () => {
+    const predicted = instancesPerClass({ width: 6, height: 3, data: Uint8Array.from(labels.flat()) }, 4, 0);
+    assert.deepEqual([predicted.count, Array.from(predicted.data)], [3, Array.from(trueInstances(sample).instances)]);
   });
 });
 

@@ -225,6 +225,25 @@ describe('pyocyte export --format bioimageio', () => {
     }
   });
 
+  test('a model that scales by bit depth (meanStd, no intensityScaling), float32 input, 8-bit sample: passes; a float sample fails', async (t) => {
+    t.mock.method(console, 'log', () => {});
+    const dir = mkdtempSync(join(tmpdir(), 'pyocyte-bioimageio-'));
+    try {
+      await saveTinyModel(join(dir, 'run'));
+      assert.equal(await command(['--model', join(dir, 'run'), '--format', 'bioimageio', '--input-type', 'float32']), 0);
+      // The graph reads float32 as 16-bit values, so the 8-bit synthetic sample goes in ×257.
+      await validatePackage(new Uint8Array(await readFile(join(dir, 'run', 'run.zip'))));
+      const floats = join(dir, 'floats.tif');
+      await writeImage(floats, { width: 30, height: 20, channels: 3, bitDepth: 32, data: new Float32Array(30 * 20 * 3).fill(0.5) });
+      await assert.rejects(
+        command(['--model', join(dir, 'run'), '--format', 'bioimageio', '--sample', floats]),
+        (e: unknown) => e instanceof PyocyteError && /floats\.tif holds floats, which this model/.test(e.message),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('--sample of 700×600 px, --network-only with bioimageio, and a 16-bit sample as uint8 fail with one-line errors', async (t) => {
     t.mock.method(console, 'log', () => {});
     const dir = mkdtempSync(join(tmpdir(), 'pyocyte-bioimageio-'));

@@ -101,7 +101,7 @@ describe('evaluate a tiny trained model on 6 synthetic 64x64 images (split 3/1/2
     assert.deepEqual(report.instances!.sources, { 'label images': 0, 'connected components': 2 });
     assert.match(
       lines.join('\n'),
-      /connected components of binary masks; touching cells merge there, so object scores and counts are a lower bound/,
+      /connected components of their masks \(each class on its own\); touching cells of one class merge there, so object scores and counts are a lower bound/,
     );
     const markdown = readFileSync(join(out, 'report.md'), 'utf8');
     assert.match(markdown, /True instances: connected components of the binary masks for all images/);
