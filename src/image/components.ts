@@ -118,13 +118,18 @@ export function labelEachClass(
     for (let i = 0; i < data.length; i++) if (instances.data[i] !== 0) merged[i] = instances.data[i] + offset;
     offset += instances.count;
   }
-  const renumbered = new Int32Array(offset + 1);
+  return { width, height, data: merged, count: renumberInRasterOrder(merged, offset) };
+}
+
+/** Renumbers the non-zero ids (at most `maxId`) to 1…n in raster order of their first pixel, in place; returns n. */
+export function renumberInRasterOrder(ids: Int32Array | Uint16Array, maxId: number): number {
+  const mapping = new Int32Array(maxId + 1);
   let count = 0;
-  for (let i = 0; i < merged.length; i++) {
-    const id = merged[i];
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
     if (id === 0) continue;
-    if (renumbered[id] === 0) renumbered[id] = ++count;
-    merged[i] = renumbered[id];
+    if (mapping[id] === 0) mapping[id] = ++count;
+    ids[i] = mapping[id];
   }
-  return { width, height, data: merged, count };
+  return count;
 }

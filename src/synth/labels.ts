@@ -1,3 +1,4 @@
+import { renumberInRasterOrder } from '../image/components.js';
 import type { Plane, PlaneSize } from '../image/plane.js';
 import type { Scene } from './scene.js';
 import { blobBox, blobSignedDistance, capsuleSignedDistance, coverage, forEachBlobPixel, type PixelBox } from './shapes.js';
@@ -175,13 +176,5 @@ export function keepLargestComponents(plane: Plane<Uint16Array>): number {
 
 /** Renumbers instance ids to 1…n in order of first appearance and returns n. `[H, W]`, in place. */
 export function compactInstanceIds(instances: Uint16Array): number {
-  const mapping = new Uint16Array(65536);
-  let count = 0;
-  for (let p = 0; p < instances.length; p++) {
-    const id = instances[p];
-    if (id === 0) continue;
-    if (mapping[id] === 0) mapping[id] = ++count;
-    instances[p] = mapping[id];
-  }
-  return count;
+  return renumberInRasterOrder(instances, 65535);
 }
