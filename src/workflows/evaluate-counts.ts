@@ -12,7 +12,8 @@ import { createEngine } from '../engine/index.js';
 import { classifyCells } from '../infer/cells.js';
 import { applyCountRule } from '../infer/count-rule.js';
 import { modelInput } from '../infer/model-input.js';
-import { pixelSizeScale, predictProbabilities } from '../infer/predict.js';
+import { pixelSizeScale } from '../infer/predict.js';
+import { pixelSizeWarning, predictAtObjectScale } from '../infer/rescale.js';
 import { segment } from '../infer/segment.js';
 import { type CountEvaluationReport, type ImageCountScores, writeCountReport } from '../io/count-report.js';
 import { decodeImage } from '../io/image/image-io.js';
@@ -97,25 +98,31 @@ export async function evaluateCounts(options: EvaluateOptions): Promise<CountEva
     );
   if (present.length === 0) fail(`none of the ${images.length} annotated ${subset} images is in ${folder}`);
   const threshold = options.threshold ?? modelThreshold;
+  const segmentOptions = { threshold, minSizePx: options.minSizePx, postprocessing: options.postprocessing ?? postprocessing };
   // As predict does: the model's count rule, its areas in the model's pixels.
   const countRule = options.countRule === false ? undefined : model.metadata.countRule;
-  const toModelScale = pixelSizeScale(model, options);
+  const warning = pixelSizeWarning(model, options);
+  if (warning) log(`warning: ${warning}`);
   const progress =
     options.progressStream === null
       ? undefined
       : createProgress({ total: present.length, label: 'evaluate', stream: options.progressStream });
   const matches: WeakMatch[] = [];
   const perImage: ImageCountScores[] = [];
+  const scales: number[] = [];
   for (const [i, truth] of present.entries()) {
     const file = join(folder, truth.image);
     const { image: raster } = await decodeImage(file);
-    const input = modelInput(raster, model, { file, onWarning: (w) => log(`warning: ${w}`) });
-    const map = await predictProbabilities(model, input, options);
-    const segmentation = segment(map, {
-      threshold,
-      minSizePx: options.minSizePx,
-      postprocessing: options.postprocessing ?? postprocessing,
+    const input = modelInput(raster, model, { file, channels: options.channels, onWarning: (w) => log(`warning: ${w}`) });
+    // Predicted as `pyocyte predict` predicts it (workflows/predict-image.ts): at the model's object
+    // size (infer/rescale.ts) or pixel size, so the counts scored are the counts predict reports.
+    const { map, scale } = await predictAtObjectScale(model, input, {
+      ...options,
+      instancesOf: (probabilities) => segment(probabilities, segmentOptions).instances,
     });
+    if (scale !== 1) scales.push(scale);
+    const segmentation = segment(map, segmentOptions);
+    const toModelScale = pixelSizeScale(model, options) * scale;
     const predicted = applyCountRule(classifyCells(segmentation, map, allNames), countRule, toModelScale).map(centroidPoint);
     const match = matchWeakTruth(predicted, weakTruthOf(truth, classNames), { pointRadiusPx });
     matches.push(match);
@@ -123,6 +130,10 @@ export async function evaluateCounts(options: EvaluateOptions): Promise<CountEva
     progress?.update(i + 1, { image: truth.image });
   }
   progress?.done();
+  if (scales.length > 0)
+    log(
+      `rescale: ${scales.length} of ${present.length} images predicted at their object size (scales ${Math.min(...scales).toFixed(2)}–${Math.max(...scales).toFixed(2)})`,
+    );
   const report: CountEvaluationReport = {
     kind: 'counts',
     model: modelPath ?? '(in memory)',

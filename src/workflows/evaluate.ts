@@ -11,7 +11,9 @@ import type { Model } from '../nn/model.js';
 import { createProgress, type ProgressStream } from '../util/progress.js';
 import { fail } from '../util/errors.js';
 import { checkName } from '../util/registry.js';
-import { type ProbabilityMap, ttaMode } from '../infer/predict.js';
+import { type ProbabilityMap, pixelSizeScale, ttaMode } from '../infer/predict.js';
+import { classifyCells } from '../infer/cells.js';
+import { countCells } from '../infer/count-rule.js';
 import { pixelSizeWarning, predictAtObjectScale, scaleSummary } from '../infer/rescale.js';
 import type { EvaluateOptionFields } from './options.generated.js';
 import { EVALUATE_DEFAULTS, SUBSETS } from './options.js';
@@ -90,12 +92,18 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
   const warning = pixelSizeWarning(model, options);
   if (warning) log(`warning: ${warning}`);
   const scales: number[] = [];
+  const countRule = options.countRule === false ? undefined : model.metadata.countRule;
+  const toModelScale = pixelSizeScale(model, options);
   for (const [i, sample] of samples.entries()) {
     const instancesOf = (probabilities: ProbabilityMap) => segment(probabilities, segmentOptions).instances;
     const rescaled = await predictAtObjectScale(model, sample.image, { ...options, instancesOf });
     if (rescaled.estimated) scales.push(rescaled.scale);
     const map = rescaled.map;
-    const { labels, instances } = segment(map, segmentOptions);
+    const segmentation = segment(map, segmentOptions);
+    // The cells predict counts: the model's count rule erases the others from both maps, as in predict's outputs.
+    if (countRule)
+      countCells(classifyCells(segmentation, map, model.metadata.classNames), segmentation, countRule, toModelScale * rescaled.scale);
+    const { labels, instances } = segmentation;
     const confusion = confusionMatrix(labels.data, sample.labels, { classes });
     confusions.push(confusion);
     const truth = trueInstances(sample);
