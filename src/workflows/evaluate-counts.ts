@@ -89,7 +89,8 @@ export async function evaluateCounts(options: EvaluateOptions): Promise<CountEva
   const labelled = new Set(images.flatMap((a) => [...a.boxes, ...a.points].map((o) => o.label)).filter((l) => !isIgnoreLabel(l)));
   const dropped = [...labelled].filter((l) => !classNames.includes(className(l)));
   if (dropped.length > 0) log(`note: the model has no class for ${dropped.join(', ')}; those annotations are left out`);
-  const pointRadiusPx = typicalRadii(annotations.byImage.values(), classNames);
+  // As training drew them: --cell-diameter, when given, is every class's cell size.
+  const pointRadiusPx = typicalRadii(annotations.byImage.values(), classNames, options.cellDiameterPx);
   const folder = IMAGE_FOLDERS.map((f) => join(options.data, f)).find((f) => existsSync(f)) ?? options.data;
   const present = images.filter((a) => existsSync(join(folder, a.image)));
   if (present.length < images.length)
@@ -121,8 +122,8 @@ export async function evaluateCounts(options: EvaluateOptions): Promise<CountEva
       instancesOf: (probabilities) => segment(probabilities, segmentOptions).instances,
     });
     if (scale !== 1) scales.push(scale);
-    const segmentation = segment(map, segmentOptions);
     const toModelScale = pixelSizeScale(model, options) * scale;
+    const segmentation = segment(map, { ...segmentOptions, toModelScale });
     const predicted = applyCountRule(classifyCells(segmentation, map, allNames), countRule, toModelScale).map(centroidPoint);
     const match = matchWeakTruth(predicted, weakTruthOf(truth, classNames), { pointRadiusPx });
     matches.push(match);

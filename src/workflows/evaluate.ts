@@ -99,10 +99,11 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
     const rescaled = await predictAtObjectScale(model, sample.image, { ...options, instancesOf });
     if (rescaled.estimated) scales.push(rescaled.scale);
     const map = rescaled.map;
-    const segmentation = segment(map, segmentOptions);
-    // The cells predict counts: the model's count rule erases the others from both maps, as in predict's outputs.
-    if (countRule)
-      countCells(classifyCells(segmentation, map, model.metadata.classNames), segmentation, countRule, toModelScale * rescaled.scale);
+    // As predict segments and counts (workflows/predict-image.ts): rules in the model's pixels; the
+    // model's count rule erases the cells it does not count from both maps, as in predict's outputs.
+    const scale = toModelScale * rescaled.scale;
+    const segmentation = segment(map, { ...segmentOptions, toModelScale: scale });
+    if (countRule) countCells(classifyCells(segmentation, map, model.metadata.classNames), segmentation, countRule, scale);
     const { labels, instances } = segmentation;
     const confusion = confusionMatrix(labels.data, sample.labels, { classes });
     confusions.push(confusion);

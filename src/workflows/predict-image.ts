@@ -185,12 +185,13 @@ export async function predictImageFile(options: PredictImageFileOptions): Promis
   });
   if (rescaled.estimated) log(`${stem}: ${describeScale(model, rescaled)}`);
   const { map, scale } = rescaled;
-  const { labels, instances } = segment(map, segmentOptions);
+  // The instance and count rules' areas are in the model's pixels (the image was resampled by its
+  // pixel size or, without one, by its object size: one of the two factors is 1).
+  const toModelScale = pixelSizeScale(model, options) * scale;
+  const { labels, instances } = segment(map, { ...segmentOptions, toModelScale });
   const { width, height } = floatImage;
   const pixelSizeUm = options.pixelSizeUm ?? metadata.pixelSizeUm;
-  // The count rule's areas are in the model's pixels (the image was resampled by its pixel size or,
-  // without one, by its object size: one of the two factors is 1); masks and overlays show only counted cells.
-  const toModelScale = pixelSizeScale(model, options) * scale;
+  // Masks and overlays show only the counted cells.
   const rule = options.countRule === false ? undefined : metadata.countRule;
   const cells = countCells(
     classifyCells({ labels, instances }, map, metadata.classNames, { pixelSizeUm }),

@@ -39,6 +39,24 @@ describe('instancesPerClass', () => {
   });
 });
 
+describe('segment with an instance rule', () => {
+  // A 16×12 foreground map with one 5×4 cell (20 px) and its seed map; the rule's minimum size is 30 px of the network's input.
+  const width = 16;
+  const height = 12;
+  const data = new Float32Array(width * height);
+  for (let y = 4; y < 8; y++) for (let x = 4; x < 9; x++) data[y * width + x] = 0.9;
+  const rule = { method: 'threeClass', heads: [], decoder: 'threeClass', seedThreshold: 0.5, minSizePx: 30 };
+  const map: ProbabilityMap = { width, height, channels: 1, data, seeds: data.slice(), instanceRule: rule };
+
+  test('the 5×4 cell of a map predicted at its own scale: under 30 px, dropped', () => {
+    assert.equal(segment(map, { threshold: 0.5 }).instances.count, 0);
+  });
+
+  test('the 5×4 cell of an image the network saw at 2× (toModelScale 2, 80 px there): kept', () => {
+    assert.equal(segment(map, { threshold: 0.5, toModelScale: 2 }).instances.count, 1);
+  });
+});
+
 describe('classifyCells', () => {
   test('pus 3x3 at p 0.7 beside rbc 2x3 at p 0.7: classes, scores, boxes and counts', () => {
     const labels = rows('111220', '111220', '111220');

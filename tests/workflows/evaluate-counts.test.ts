@@ -89,6 +89,17 @@ describe('evaluateCounts on a 48x40 image with three predicted 10x8 cells and bo
     assert.equal(report.perClass.pus.truePositives, 2);
   });
 
+  test('pus marked by points only, --cell-diameter 12: scored with point radius 6, the cell 4 px from the point matched', async () => {
+    const points = join(tmp.dir, 'points');
+    mkdirSync(join(points, 'images'), { recursive: true });
+    await writeImage(join(points, 'images', 'a.png'), rectangleImage(48, 40, [[4, 4, 10, 8]]));
+    writeFileSync(join(points, 'val.csv'), 'image,xmin,ymin,xmax,ymax,label\na.png,13,8,13,8,point-pus\n');
+    const model = channelZeroModel({ classNames: ['background', 'pus'] });
+    const report = await evaluateCounts({ model, data: points, cellDiameterPx: 12, ...QUIET });
+    assert.deepEqual(report.pointRadiusPx, { pus: 6 });
+    assert.equal(report.perClass.pus.truePositives, 1);
+  });
+
   test('the same folder with a masks/ folder is a mask dataset: hasWeakAnnotations false', async () => {
     const masked = join(tmp.dir, 'masked');
     mkdirSync(join(masked, 'masks'), { recursive: true });
