@@ -200,7 +200,7 @@ export async function predictImageFile(options: PredictImageFileOptions): Promis
     toModelScale,
   );
   const outputs = [
-    await writeMaskImage(out, stem, labelsToMask(labels, metadata.mask ?? {})),
+    await writeMaskImage(out, stem, labelsToMask(labels, { ...metadata.mask, task: metadata.task })),
     ...(await writeProbabilityMaps(out, stem, map, metadata.classNames)),
     await writeOverlayImage(out, stem, previewImage(floatImage), instances.data, map.channels === 1 ? undefined : labels.data),
     await writeInstanceImage(out, stem, instances),
