@@ -52,7 +52,8 @@ function maskRulesOf(model: Model): DatasetOptions {
  * Dice, IoU; pooled and per image), object metrics against the true instances (StarDist's
  * matching at IoU 0.1 … 0.9 summed over images, the DSB2018 score, count errors; the true
  * instances are label images when the dataset has them, else connected components of the masks,
- * and the report says which), written as report.json, report.md and per_image.csv.
+ * and the report says which), written as report.json, report.md and per_image.csv. The predicted
+ * cells are those `pyocyte predict` reports: at the model's object size, under its count rule.
  */
 export async function evaluate(options: EvaluateOptions): Promise<EvaluationReport> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
