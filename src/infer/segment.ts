@@ -1,5 +1,6 @@
 import { type InstanceLabels, labelEachClass } from '../image/components.js';
 import type { Plane } from '../image/plane.js';
+import type { InstanceRule } from '../nn/model.js';
 import { fail } from '../util/errors.js';
 import { decodeInstances } from './instance-methods.js';
 import { splitTouching } from './instances.js';
@@ -60,4 +61,17 @@ export function segment(map: ProbabilityMap, options: SegmentOptions): Segmentat
 export function instancesPerClass(labels: Plane<Uint8Array>, classes: number, minSizePx: number): InstanceLabels {
   if (labels.data.some((c) => c >= classes)) fail(`instancesPerClass: a class id is ≥ ${classes}`);
   return labelEachClass(labels, (mask) => splitTouching(mask, { minSizePx }));
+}
+
+/**
+ * The warning for a `--min-size` a model trained for separation does not use (undefined when there
+ * is nothing to say): its instance rule's minimum cell size, chosen on the validation images, wins.
+ */
+export function minSizeWarning(
+  model: { metadata: { instances?: Pick<InstanceRule, 'minSizePx'> } },
+  options: { minSizePx?: number },
+): string | undefined {
+  const rule = model.metadata.instances;
+  if (options.minSizePx === undefined || !rule || options.minSizePx === rule.minSizePx) return undefined;
+  return `--min-size ${options.minSizePx} is not used: the model's instance rule keeps cells of ${rule.minSizePx} px or more (in its own pixels), chosen on its validation images`;
 }

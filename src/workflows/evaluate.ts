@@ -17,7 +17,7 @@ import { countCells } from '../infer/count-rule.js';
 import { pixelSizeWarning, predictAtObjectScale, scaleSummary } from '../infer/rescale.js';
 import type { EvaluateOptionFields } from './options.generated.js';
 import { EVALUATE_DEFAULTS, SUBSETS } from './options.js';
-import { segment } from '../infer/segment.js';
+import { minSizeWarning, segment } from '../infer/segment.js';
 import { type TrueInstances, trueInstances } from '../data/true-instances.js';
 import { type EvaluationInstances, type ImageInstances, instanceSourceWarning } from '../io/instance-report.js';
 import { imageInstanceCounts, imageInstanceScores, instanceScores } from '../metrics/instance-scores.js';
@@ -90,8 +90,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
   const instanceCounts: ImageInstanceCounts[] = [];
   const segmentOptions = { threshold, minSizePx: options.minSizePx, postprocessing };
   // Object-size rescaling (infer/rescale.ts): one warning for a pixel size that cannot resample, one line on the scales chosen.
-  const warning = pixelSizeWarning(model, options);
-  if (warning) log(`warning: ${warning}`);
+  for (const warning of [pixelSizeWarning(model, options), minSizeWarning(model, options)]) if (warning) log(`warning: ${warning}`);
   const scales: number[] = [];
   const countRule = options.countRule === false ? undefined : model.metadata.countRule;
   const toModelScale = pixelSizeScale(model, options);

@@ -2,7 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { classifyCells, countByClass } from '../../src/infer/cells.js';
 import type { ProbabilityMap } from '../../src/infer/predict.js';
-import { instancesPerClass, segment } from '../../src/infer/segment.js';
+import { instancesPerClass, minSizeWarning, segment } from '../../src/infer/segment.js';
 import { countTable, summaryCsv } from '../../src/io/prediction-outputs.js';
 import { plane } from '../plane.js';
 
@@ -54,6 +54,14 @@ describe('segment with an instance rule', () => {
 
   test('the 5×4 cell of an image the network saw at 2× (toModelScale 2, 80 px there): kept', () => {
     assert.equal(segment(map, { threshold: 0.5, toModelScale: 2 }).instances.count, 1);
+  });
+
+  test('--min-size 100 for a model whose instance rule keeps cells of 30 px: a warning that it is not used; none without --min-size or at 30', () => {
+    const model = { metadata: { instances: rule } };
+    assert.match(minSizeWarning(model, { minSizePx: 100 }) ?? '', /--min-size 100 is not used: .* 30 px/);
+    assert.equal(minSizeWarning(model, {}), undefined);
+    assert.equal(minSizeWarning(model, { minSizePx: 30 }), undefined);
+    assert.equal(minSizeWarning({ metadata: {} }, { minSizePx: 100 }), undefined);
   });
 });
 
