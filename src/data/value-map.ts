@@ -104,13 +104,14 @@ export function mapValues(
  * Turns class labels back into a mask that looks like the input masks did: through the inverse of
  * `valueMap` (each class gets its lowest mapped value), or for binary labels white objects on black
  * (`polarity` 'white', the default) or black on white. Without either, multiclass labels are written
- * as class indices.
+ * as class indices: with `task` 'multiclass' even on an image where only class 1 occurs, which would
+ * otherwise look binary and be drawn 0/255.
  * @param plane class indices.
  * @returns a one-channel raster, 8-bit (16-bit when a mapped value exceeds 255).
  */
 export function labelsToMask(
   plane: Plane<Uint8Array>,
-  options: { polarity?: 'white' | 'black'; valueMap?: Record<number, number> } = {},
+  options: { polarity?: 'white' | 'black'; valueMap?: Record<number, number>; task?: 'binary' | 'multiclass' } = {},
 ): RasterImage {
   checkPlane(plane, 'labelsToMask');
   const { width, height, data: labels } = plane;
@@ -127,7 +128,7 @@ export function labelsToMask(
     for (let c = 0; c <= maxLabel; c++) {
       if (table[c] === undefined) throw new PyocyteError(`labelsToMask: class ${c} has no value in the value map`);
     }
-  } else if (maxLabel <= 1) {
+  } else if (maxLabel <= 1 && options.task !== 'multiclass') {
     const black = options.polarity === 'black';
     table.push(black ? 255 : 0, black ? 0 : 255);
   } else {

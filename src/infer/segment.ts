@@ -1,5 +1,6 @@
 import { type InstanceLabels, labelEachClass } from '../image/components.js';
 import type { Plane } from '../image/plane.js';
+import type { InstanceRule } from '../nn/model.js';
 import { fail } from '../util/errors.js';
 import { decodeInstances } from './instance-methods.js';
 import { splitTouching } from './instances.js';
@@ -12,6 +13,12 @@ import { type ProbabilityMap, probabilitiesToLabels } from './predict.js';
 export interface SegmentOptions extends Pick<PredictOptionFields, 'minSizePx' | 'postprocessing'> {
   /** Foreground probability threshold (binary models), normally the model's tuned one. */
   threshold: number;
+  /**
+   * The factor that resamples the map's pixels to those the network saw (an image upscaled 2× for
+   * the network, its map resampled back: 2). The instance rule's `minSizePx` was chosen in the
+   * network's pixels, so it shrinks by this factor squared here. Default 1.
+   */
+  toModelScale?: number;
 }
 
 /** A probability map turned into classes and cells, both the map's size. */
@@ -27,7 +34,8 @@ export interface Segmentation {
 
 /**
  * Classes by threshold/argmax, then instances. A model trained for separation (one foreground
- * class) grows its cells from its seed map by the model's instance rule, whose `minSizePx` wins.
+ * class) grows its cells from its seed map by the model's instance rule, whose `minSizePx` (in the
+ * network's pixels, see {@link SegmentOptions.toModelScale}) wins.
  * Otherwise the pixels of each non-background class (of the argmax map, for multi-class models)
  * are split into touching cells by the distance-transform watershed on their own, so a pus cell
  * touching a red cell stays two cells of two classes.
@@ -39,7 +47,10 @@ export function segment(map: ProbabilityMap, options: SegmentOptions): Segmentat
   if (!map.instanceRule) return { labels, instances: instancesPerClass(labels, Math.max(2, map.channels), minSizePx) };
   const foreground = new Uint8Array(labels.data.length);
   for (let i = 0; i < foreground.length; i++) foreground[i] = labels.data[i] > 0 ? 1 : 0;
-  const instances = decodeInstances({ width, height, data: foreground }, map.seeds, map.instanceRule);
+  const scale = options.toModelScale ?? 1;
+  if (!(scale > 0)) fail(`segment: toModelScale must be > 0, got ${scale}`);
+  const rule = { ...map.instanceRule, minSizePx: map.instanceRule.minSizePx / (scale * scale) };
+  const instances = decodeInstances({ width, height, data: foreground }, map.seeds, rule);
   return { labels, instances };
 }
 
@@ -50,4 +61,17 @@ export function segment(map: ProbabilityMap, options: SegmentOptions): Segmentat
 export function instancesPerClass(labels: Plane<Uint8Array>, classes: number, minSizePx: number): InstanceLabels {
   if (labels.data.some((c) => c >= classes)) fail(`instancesPerClass: a class id is ≥ ${classes}`);
   return labelEachClass(labels, (mask) => splitTouching(mask, { minSizePx }));
+}
+
+/**
+ * The warning for a `--min-size` a model trained for separation does not use (undefined when there
+ * is nothing to say): its instance rule's minimum cell size, chosen on the validation images, wins.
+ */
+export function minSizeWarning(
+  model: { metadata: { instances?: Pick<InstanceRule, 'minSizePx'> } },
+  options: { minSizePx?: number },
+): string | undefined {
+  const rule = model.metadata.instances;
+  if (options.minSizePx === undefined || !rule || options.minSizePx === rule.minSizePx) return undefined;
+  return `--min-size ${options.minSizePx} is not used: the model's instance rule keeps cells of ${rule.minSizePx} px or more (in its own pixels), chosen on its validation images`;
 }

@@ -97,7 +97,7 @@ function markdown(report: CountEvaluationReport): string {
   return [
     `# Evaluation of ${report.model} on ${report.data} (${report.subset}, ${report.images} images)`,
     '',
-    'Ground truth: boxes and points. A predicted cell matches a true box of its class when its centroid lies inside it, a true point when it lies within the class radius; one to one, nearest first. Predictions inside `missedlabel` boxes count neither way.',
+    'Ground truth: boxes and points. A predicted cell matches a true box of its class when its centroid lies inside it, a true point when it lies within the class radius; one to one, as many pairs as possible, the nearest among those. Predictions inside `missedlabel` boxes count neither way.',
     '',
     countScoresTable(report.perClass),
     `Counts are per image. "same bin": share of images whose predicted count falls in the same semi-quantitative bin as the true one (${COUNT_BINS.map((b) => b.name).join(', ')} cells per image). Point radii: ${radii || 'none'}. Threshold ${report.threshold}. ${report.countRule ? `Cells counted under the model's ${describeCountRule(report.countRule)}.` : 'Every segmented cell counted (no count rule).'}`,

@@ -10,6 +10,7 @@
  */
 import { type ImageAnnotations, className, isIgnoreLabel } from '../data/annotations/types.js';
 import { fail } from '../util/errors.js';
+import { minimumCostAssignment } from './matching.js';
 
 /** A true box of one class, `xmin ≤ xmax`, `ymin ≤ ymax`. */
 export interface TrueBox {
@@ -90,11 +91,11 @@ const inside = (x: number, y: number, b: Omit<TrueBox, 'className'>) => x >= b.x
 /**
  * Matches one image's predicted cells to its true boxes and points, one to one within each class:
  * a prediction may match a true box when its centroid lies inside it (borders included), a true
- * point when it lies within the class's `pointRadiusPx`. Candidate pairs are taken greedily by
- * distance (to the box centre, or to the point), nearest first: the greedy matching the issue
- * allows besides Hungarian. It finds every match when each cell has a box or point of its own, and
- * can miss one Hungarian would find where boxes overlap and two cells each fit only one of them.
- * Unmatched predictions inside an ignore box are set aside.
+ * point when it lies within the class's `pointRadiusPx`. The pairs are a maximum matching of these
+ * candidates (Hungarian method, ./matching.ts), the nearest (distance to the box centre, or to the
+ * point) among maximum matchings: where boxes overlap or point radii cross, as in clusters, a cell
+ * that fits two truths leaves the one another cell needs, which taking pairs nearest first does not.
+ * Pairs are listed nearest first. Unmatched predictions inside an ignore box are set aside.
  * Classes: those of the truth and of the predictions (each listed).
  * @throws PyocyteError when a class has points but no radius, or a box has min > max.
  */
@@ -123,12 +124,10 @@ export function matchWeakTruth(predicted: readonly PredictedPoint[], truth: Weak
       if (target.box ? inside(cell.x, cell.y, target.box) : distance <= reach) candidates.push([distance, p, t]);
     }
   }
-  candidates.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
   const usedPrediction = new Uint8Array(predicted.length);
   const usedTarget = new Uint8Array(targets.length);
   const pairs: [number, number][] = [];
-  for (const [, p, t] of candidates) {
-    if (usedPrediction[p] || usedTarget[t]) continue;
+  for (const [, p, t] of maximumMatching(candidates, predicted.length)) {
     usedPrediction[p] = usedTarget[t] = 1;
     pairs.push([p, t]);
   }
@@ -150,6 +149,62 @@ export function matchWeakTruth(predicted: readonly PredictedPoint[], truth: Weak
   }
   for (const [t, target] of targets.entries()) if (!usedTarget[t]) entry(target.className).falseNegatives++;
   return { perClass, pairs, ignored };
+}
+
+/**
+ * A maximum one-to-one matching of candidate pairs `[distance, prediction, truth]`, with the least
+ * summed distance among maximum matchings, sorted nearest first. Solved per connected group of
+ * candidates: a pair costs −1 plus its distance scaled so that a group's distances sum below 1
+ * (fewer pairs never win by distance), a non-candidate 0.
+ */
+function maximumMatching(candidates: readonly [number, number, number][], predictions: number): [number, number, number][] {
+  // Union–find over predictions (0…predictions−1) and truths (predictions + t).
+  const parent = new Map<number, number>();
+  const root = (a: number): number => {
+    let r = a;
+    while (parent.has(r) && parent.get(r) !== r) r = parent.get(r)!;
+    parent.set(a, r);
+    return r;
+  };
+  for (const [, p, t] of candidates) {
+    const [a, b] = [root(p), root(predictions + t)];
+    if (a !== b) parent.set(a, b);
+  }
+  const groups = new Map<number, [number, number, number][]>();
+  for (const candidate of candidates) {
+    const key = root(candidate[1]);
+    const group = groups.get(key);
+    if (group) group.push(candidate);
+    else groups.set(key, [candidate]);
+  }
+  const chosen: [number, number, number][] = [];
+  for (const group of groups.values()) {
+    if (group.length === 1) {
+      chosen.push(group[0]);
+      continue;
+    }
+    const predictionIds = [...new Set(group.map((g) => g[1]))];
+    const truthIds = [...new Set(group.map((g) => g[2]))];
+    const byPrediction = predictionIds.length <= truthIds.length;
+    const [rows, columns] = byPrediction ? [predictionIds, truthIds] : [truthIds, predictionIds];
+    const rowIndex = new Map(rows.map((id, k) => [id, k]));
+    const columnIndex = new Map(columns.map((id, k) => [id, k]));
+    const farthest = Math.max(...group.map((g) => g[0]));
+    const cost = rows.map(() => new Array<number>(columns.length).fill(0));
+    const pair = rows.map(() => new Array<[number, number, number] | undefined>(columns.length));
+    for (const candidate of group) {
+      const [distance, p, t] = candidate;
+      const r = rowIndex.get(byPrediction ? p : t)!;
+      const c = columnIndex.get(byPrediction ? t : p)!;
+      cost[r][c] = -1 + distance / (farthest + 1) / rows.length;
+      pair[r][c] = candidate;
+    }
+    minimumCostAssignment(cost, columns.length).forEach((c, r) => {
+      const candidate = c < 0 ? undefined : pair[r][c];
+      if (candidate) chosen.push(candidate);
+    });
+  }
+  return chosen.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
 }
 
 /** Semi-quantitative count bins per image, as labs report pus cells: 0–5, 6–10, 11–20, > 20. */

@@ -85,14 +85,21 @@ export function chooseCountRuleFromMaps(
   options: { pointRadiusPx: Record<string, number>; segment: SegmentOptions },
 ): { rule: CountRule; summary: string } {
   const classNames = model.metadata.classNames.slice(1);
-  const images = maps.map((map, i) => ({
-    cells: classifyCells(segment(map, options.segment), map, model.metadata.classNames).map((c) => ({
-      ...centroidPoint(c),
-      score: c.score,
-      areaPx: c.areaPx,
-    })),
-    truth: weakTruthOf(annotations[i], classNames),
-  }));
+  const { instances } = model.metadata;
+  const images = maps.map((raw, i) => {
+    // The maps were predicted before validation chose the instance rule (train.ts keeps the
+    // decision rule's maps), so they carry the initial one: cells are drawn by the model's rule,
+    // as predict will draw them.
+    const map = raw.instanceRule && instances ? { ...raw, instanceRule: instances } : raw;
+    return {
+      cells: classifyCells(segment(map, options.segment), map, model.metadata.classNames).map((c) => ({
+        ...centroidPoint(c),
+        score: c.score,
+        areaPx: c.areaPx,
+      })),
+      truth: weakTruthOf(annotations[i], classNames),
+    };
+  });
   const rule = chooseCountRule(images, classNames, options.pointRadiusPx);
   return { rule, summary: describeCountRule(rule) };
 }

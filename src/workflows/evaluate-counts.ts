@@ -12,8 +12,9 @@ import { createEngine } from '../engine/index.js';
 import { classifyCells } from '../infer/cells.js';
 import { applyCountRule } from '../infer/count-rule.js';
 import { modelInput } from '../infer/model-input.js';
-import { pixelSizeScale, predictProbabilities } from '../infer/predict.js';
-import { segment } from '../infer/segment.js';
+import { pixelSizeScale } from '../infer/predict.js';
+import { pixelSizeWarning, predictAtObjectScale } from '../infer/rescale.js';
+import { minSizeWarning, segment } from '../infer/segment.js';
 import { type CountEvaluationReport, type ImageCountScores, writeCountReport } from '../io/count-report.js';
 import { decodeImage } from '../io/image/image-io.js';
 import { loadModel, resolveModelPath, runFolderOf } from '../io/model-file.js';
@@ -88,7 +89,8 @@ export async function evaluateCounts(options: EvaluateOptions): Promise<CountEva
   const labelled = new Set(images.flatMap((a) => [...a.boxes, ...a.points].map((o) => o.label)).filter((l) => !isIgnoreLabel(l)));
   const dropped = [...labelled].filter((l) => !classNames.includes(className(l)));
   if (dropped.length > 0) log(`note: the model has no class for ${dropped.join(', ')}; those annotations are left out`);
-  const pointRadiusPx = typicalRadii(annotations.byImage.values(), classNames);
+  // As training drew them: --cell-diameter, when given, is every class's cell size.
+  const pointRadiusPx = typicalRadii(annotations.byImage.values(), classNames, options.cellDiameterPx);
   const folder = IMAGE_FOLDERS.map((f) => join(options.data, f)).find((f) => existsSync(f)) ?? options.data;
   const present = images.filter((a) => existsSync(join(folder, a.image)));
   if (present.length < images.length)
@@ -97,25 +99,30 @@ export async function evaluateCounts(options: EvaluateOptions): Promise<CountEva
     );
   if (present.length === 0) fail(`none of the ${images.length} annotated ${subset} images is in ${folder}`);
   const threshold = options.threshold ?? modelThreshold;
+  const segmentOptions = { threshold, minSizePx: options.minSizePx, postprocessing: options.postprocessing ?? postprocessing };
   // As predict does: the model's count rule, its areas in the model's pixels.
   const countRule = options.countRule === false ? undefined : model.metadata.countRule;
-  const toModelScale = pixelSizeScale(model, options);
+  for (const warning of [pixelSizeWarning(model, options), minSizeWarning(model, options)]) if (warning) log(`warning: ${warning}`);
   const progress =
     options.progressStream === null
       ? undefined
       : createProgress({ total: present.length, label: 'evaluate', stream: options.progressStream });
   const matches: WeakMatch[] = [];
   const perImage: ImageCountScores[] = [];
+  const scales: number[] = [];
   for (const [i, truth] of present.entries()) {
     const file = join(folder, truth.image);
     const { image: raster } = await decodeImage(file);
-    const input = modelInput(raster, model, { file, onWarning: (w) => log(`warning: ${w}`) });
-    const map = await predictProbabilities(model, input, options);
-    const segmentation = segment(map, {
-      threshold,
-      minSizePx: options.minSizePx,
-      postprocessing: options.postprocessing ?? postprocessing,
+    const input = modelInput(raster, model, { file, channels: options.channels, onWarning: (w) => log(`warning: ${w}`) });
+    // Predicted as `pyocyte predict` predicts it (workflows/predict-image.ts): at the model's object
+    // size (infer/rescale.ts) or pixel size, so the counts scored are the counts predict reports.
+    const { map, scale } = await predictAtObjectScale(model, input, {
+      ...options,
+      instancesOf: (probabilities) => segment(probabilities, segmentOptions).instances,
     });
+    if (scale !== 1) scales.push(scale);
+    const toModelScale = pixelSizeScale(model, options) * scale;
+    const segmentation = segment(map, { ...segmentOptions, toModelScale });
     const predicted = applyCountRule(classifyCells(segmentation, map, allNames), countRule, toModelScale).map(centroidPoint);
     const match = matchWeakTruth(predicted, weakTruthOf(truth, classNames), { pointRadiusPx });
     matches.push(match);
@@ -123,6 +130,10 @@ export async function evaluateCounts(options: EvaluateOptions): Promise<CountEva
     progress?.update(i + 1, { image: truth.image });
   }
   progress?.done();
+  if (scales.length > 0)
+    log(
+      `rescale: ${scales.length} of ${present.length} images predicted at their object size (scales ${Math.min(...scales).toFixed(2)}–${Math.max(...scales).toFixed(2)})`,
+    );
   const report: CountEvaluationReport = {
     kind: 'counts',
     model: modelPath ?? '(in memory)',

@@ -11,11 +11,13 @@ import type { Model } from '../nn/model.js';
 import { createProgress, type ProgressStream } from '../util/progress.js';
 import { fail } from '../util/errors.js';
 import { checkName } from '../util/registry.js';
-import { type ProbabilityMap, ttaMode } from '../infer/predict.js';
+import { type ProbabilityMap, pixelSizeScale, ttaMode } from '../infer/predict.js';
+import { classifyCells } from '../infer/cells.js';
+import { countCells } from '../infer/count-rule.js';
 import { pixelSizeWarning, predictAtObjectScale, scaleSummary } from '../infer/rescale.js';
 import type { EvaluateOptionFields } from './options.generated.js';
 import { EVALUATE_DEFAULTS, SUBSETS } from './options.js';
-import { segment } from '../infer/segment.js';
+import { minSizeWarning, segment } from '../infer/segment.js';
 import { type TrueInstances, trueInstances } from '../data/true-instances.js';
 import { type EvaluationInstances, type ImageInstances, instanceSourceWarning } from '../io/instance-report.js';
 import { imageInstanceCounts, imageInstanceScores, instanceScores } from '../metrics/instance-scores.js';
@@ -50,7 +52,8 @@ function maskRulesOf(model: Model): DatasetOptions {
  * Dice, IoU; pooled and per image), object metrics against the true instances (StarDist's
  * matching at IoU 0.1 … 0.9 summed over images, the DSB2018 score, count errors; the true
  * instances are label images when the dataset has them, else connected components of the masks,
- * and the report says which), written as report.json, report.md and per_image.csv.
+ * and the report says which), written as report.json, report.md and per_image.csv. The predicted
+ * cells are those `pyocyte predict` reports: at the model's object size, under its count rule.
  */
 export async function evaluate(options: EvaluateOptions): Promise<EvaluationReport> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -87,15 +90,21 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
   const instanceCounts: ImageInstanceCounts[] = [];
   const segmentOptions = { threshold, minSizePx: options.minSizePx, postprocessing };
   // Object-size rescaling (infer/rescale.ts): one warning for a pixel size that cannot resample, one line on the scales chosen.
-  const warning = pixelSizeWarning(model, options);
-  if (warning) log(`warning: ${warning}`);
+  for (const warning of [pixelSizeWarning(model, options), minSizeWarning(model, options)]) if (warning) log(`warning: ${warning}`);
   const scales: number[] = [];
+  const countRule = options.countRule === false ? undefined : model.metadata.countRule;
+  const toModelScale = pixelSizeScale(model, options);
   for (const [i, sample] of samples.entries()) {
     const instancesOf = (probabilities: ProbabilityMap) => segment(probabilities, segmentOptions).instances;
     const rescaled = await predictAtObjectScale(model, sample.image, { ...options, instancesOf });
     if (rescaled.estimated) scales.push(rescaled.scale);
     const map = rescaled.map;
-    const { labels, instances } = segment(map, segmentOptions);
+    // As predict segments and counts (workflows/predict-image.ts): rules in the model's pixels; the
+    // model's count rule erases the cells it does not count from both maps, as in predict's outputs.
+    const scale = toModelScale * rescaled.scale;
+    const segmentation = segment(map, { ...segmentOptions, toModelScale: scale });
+    if (countRule) countCells(classifyCells(segmentation, map, model.metadata.classNames), segmentation, countRule, scale);
+    const { labels, instances } = segmentation;
     const confusion = confusionMatrix(labels.data, sample.labels, { classes });
     confusions.push(confusion);
     const truth = trueInstances(sample);

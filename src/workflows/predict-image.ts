@@ -13,7 +13,7 @@ import { type PredictOptions, pixelSizeScale } from '../infer/predict.js';
 import { countCells } from '../infer/count-rule.js';
 import { describeScale, pixelSizeWarning, predictAtObjectScale } from '../infer/rescale.js';
 import type { PredictOptionFields } from '../infer/options.generated.js';
-import { segment } from '../infer/segment.js';
+import { minSizeWarning, segment } from '../infer/segment.js';
 import { previewImage } from '../io/image/convert.js';
 import { decodeImage } from '../io/image/image-io.js';
 import {
@@ -176,8 +176,7 @@ export async function predictImageFile(options: PredictImageFileOptions): Promis
     postprocessing: options.postprocessing ?? metadata.postprocessing,
   };
   // Object-size rescaling (infer/rescale.ts) when no pixel size resamples; says what it chose.
-  const warning = pixelSizeWarning(model, options);
-  if (warning) log(`warning: ${warning}`);
+  for (const warning of [pixelSizeWarning(model, options), minSizeWarning(model, options)]) if (warning) log(`warning: ${warning}`);
   const rescaled = await predictAtObjectScale(model, floatImage, {
     ...settings,
     onProgress: options.onProgress,
@@ -185,12 +184,13 @@ export async function predictImageFile(options: PredictImageFileOptions): Promis
   });
   if (rescaled.estimated) log(`${stem}: ${describeScale(model, rescaled)}`);
   const { map, scale } = rescaled;
-  const { labels, instances } = segment(map, segmentOptions);
+  // The instance and count rules' areas are in the model's pixels (the image was resampled by its
+  // pixel size or, without one, by its object size: one of the two factors is 1).
+  const toModelScale = pixelSizeScale(model, options) * scale;
+  const { labels, instances } = segment(map, { ...segmentOptions, toModelScale });
   const { width, height } = floatImage;
   const pixelSizeUm = options.pixelSizeUm ?? metadata.pixelSizeUm;
-  // The count rule's areas are in the model's pixels (the image was resampled by its pixel size or,
-  // without one, by its object size: one of the two factors is 1); masks and overlays show only counted cells.
-  const toModelScale = pixelSizeScale(model, options) * scale;
+  // Masks and overlays show only the counted cells.
   const rule = options.countRule === false ? undefined : metadata.countRule;
   const cells = countCells(
     classifyCells({ labels, instances }, map, metadata.classNames, { pixelSizeUm }),
@@ -199,7 +199,7 @@ export async function predictImageFile(options: PredictImageFileOptions): Promis
     toModelScale,
   );
   const outputs = [
-    await writeMaskImage(out, stem, labelsToMask(labels, metadata.mask ?? {})),
+    await writeMaskImage(out, stem, labelsToMask(labels, { ...metadata.mask, task: metadata.task })),
     ...(await writeProbabilityMaps(out, stem, map, metadata.classNames)),
     await writeOverlayImage(out, stem, previewImage(floatImage), instances.data, map.channels === 1 ? undefined : labels.data),
     await writeInstanceImage(out, stem, instances),

@@ -226,6 +226,10 @@ describe('labelsToMask', () => {
   test('multiclass without map → class indices', () => {
     assert.deepEqual(Array.from(labelsToMask(plane(Uint8Array.from([0, 2, 1]), 3, 1)).data), [0, 2, 1]);
   });
+
+  test('multiclass without map, an image where only class 1 was found (0, 1, 1): indices 0, 1, 1 as on every other image, not 0/255', () => {
+    assert.deepEqual(Array.from(labelsToMask(plane(Uint8Array.from([0, 1, 1]), 3, 1), { task: 'multiclass' }).data), [0, 1, 1]);
+  });
 });
 
 describe('resolveMaskOptions: one polarity for the whole dataset', () => {

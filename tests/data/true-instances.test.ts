@@ -120,6 +120,22 @@ describe('multi-class masks without label images: components of each class', () 
   });
 });
 
+describe("masks with ignored pixels (255: a weak annotation's ring, a missedlabel box)", () => {
+  test('a class-1 core in its ignore ring and a separate ignored block: one object, the ignored pixels in none', () => {
+    const labels = [
+      [255, 255, 255, 0, 255, 255],
+      [255, 1, 255, 0, 255, 255],
+      [255, 255, 255, 0, 0, 0],
+    ];
+    const sample: Sample = {
+      stem: 'a',
+      image: { width: 6, height: 3, channels: 1, data: new Float32Array(18) },
+      labels: Uint8Array.from(labels.flat()),
+    };
+    assert.deepEqual(Array.from(trueInstances(sample).instances), [0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  });
+});
+
 describe('instance label discovery', () => {
   test('instances/ beside masks/: binary labels from masks/, true instances from instances/ (2 touching cells)', async () => {
     const dir = await dataset({

@@ -2,7 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { classifyCells, countByClass } from '../../src/infer/cells.js';
 import type { ProbabilityMap } from '../../src/infer/predict.js';
-import { instancesPerClass, segment } from '../../src/infer/segment.js';
+import { instancesPerClass, minSizeWarning, segment } from '../../src/infer/segment.js';
 import { countTable, summaryCsv } from '../../src/io/prediction-outputs.js';
 import { plane } from '../plane.js';
 
@@ -36,6 +36,32 @@ describe('instancesPerClass', () => {
   test('binary map (classes 2): the same ids as one mask', () => {
     const labels = Uint8Array.from(rows('110011', '110011'));
     assert.deepEqual([...instancesPerClass(plane(labels, 6, 2), 2, 0).data], rows('110022', '110022'));
+  });
+});
+
+describe('segment with an instance rule', () => {
+  // A 16×12 foreground map with one 5×4 cell (20 px) and its seed map; the rule's minimum size is 30 px of the network's input.
+  const width = 16;
+  const height = 12;
+  const data = new Float32Array(width * height);
+  for (let y = 4; y < 8; y++) for (let x = 4; x < 9; x++) data[y * width + x] = 0.9;
+  const rule = { method: 'threeClass', heads: [], decoder: 'threeClass', seedThreshold: 0.5, minSizePx: 30 };
+  const map: ProbabilityMap = { width, height, channels: 1, data, seeds: data.slice(), instanceRule: rule };
+
+  test('the 5×4 cell of a map predicted at its own scale: under 30 px, dropped', () => {
+    assert.equal(segment(map, { threshold: 0.5 }).instances.count, 0);
+  });
+
+  test('the 5×4 cell of an image the network saw at 2× (toModelScale 2, 80 px there): kept', () => {
+    assert.equal(segment(map, { threshold: 0.5, toModelScale: 2 }).instances.count, 1);
+  });
+
+  test('--min-size 100 for a model whose instance rule keeps cells of 30 px: a warning that it is not used; none without --min-size or at 30', () => {
+    const model = { metadata: { instances: rule } };
+    assert.match(minSizeWarning(model, { minSizePx: 100 }) ?? '', /--min-size 100 is not used: .* 30 px/);
+    assert.equal(minSizeWarning(model, {}), undefined);
+    assert.equal(minSizeWarning(model, { minSizePx: 30 }), undefined);
+    assert.equal(minSizeWarning({ metadata: {} }, { minSizePx: 100 }), undefined);
   });
 });
 

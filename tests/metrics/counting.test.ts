@@ -41,12 +41,31 @@ describe('matchWeakTruth', () => {
     assert.deepEqual([match.perClass.pus.truePositives, match.perClass.pus.falsePositives], [1, 1]);
   });
 
-  test('greedy by distance: two overlapping boxes and two cells each take the nearer box centre', () => {
+  test('two overlapping boxes and two cells each take the nearer box centre', () => {
     const truth = { boxes: [box('pus', 0, 0, 10, 10), box('pus', 6, 0, 16, 10)], points: [] };
     const match = matchWeakTruth([at('pus', 4, 5), at('pus', 12, 5)], truth, { pointRadiusPx: RADII });
     assert.deepEqual(match.pairs, [
       [0, 0],
       [1, 1],
+    ]);
+  });
+
+  test('pus points at (0, 0) and (10, 0), radius 8, cells at (4, 0) and (-6, 0): both points matched (the nearest-first pair (4, 0)–(0, 0) would leave (10, 0) unmatched)', () => {
+    const truth = { boxes: [], points: [at('pus', 0, 0), at('pus', 10, 0)] };
+    const match = matchWeakTruth([at('pus', 4, 0), at('pus', -6, 0)], truth, { pointRadiusPx: { pus: 8 } });
+    assert.deepEqual(match.pairs, [
+      [0, 1],
+      [1, 0],
+    ]);
+    assert.deepEqual([match.perClass.pus.truePositives, match.perClass.pus.falsePositives, match.perClass.pus.falseNegatives], [2, 0, 0]);
+  });
+
+  test('three cells in one box, two of them also in a second box: two matches, the nearest cells to the centres', () => {
+    const truth = { boxes: [box('pus', 0, 0, 20, 10), box('pus', 10, 0, 30, 10)], points: [] };
+    const match = matchWeakTruth([at('pus', 2, 5), at('pus', 12, 5), at('pus', 19, 5)], truth, { pointRadiusPx: RADII });
+    assert.deepEqual(match.pairs, [
+      [2, 1],
+      [1, 0],
     ]);
   });
 

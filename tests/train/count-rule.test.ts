@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 import { applyCountRule, countCells, keepInstances } from '../../src/infer/count-rule.js';
 import { describeCountRule } from '../../src/io/count-report.js';
 import type { CountRuleImage } from '../../src/train/count-rule.js';
-import { chooseCountRule } from '../../src/train/count-rule.js';
+import { chooseCountRule, chooseCountRuleFromMaps } from '../../src/train/count-rule.js';
+import { channelZeroModel } from '../cli/helpers.js';
 
 const cell = (className: string, x: number, y: number, score: number, areaPx: number) => ({ className, x, y, score, areaPx });
 
@@ -126,5 +127,28 @@ describe('chooseCountRule', () => {
     const rule = chooseCountRule([pointed], ['pus'], { pus: 10 });
     assert.equal(rule.validationF1?.pus.rule, 1);
     assert.ok(rule.perClass.pus.minScore > 0.6);
+  });
+});
+
+describe('chooseCountRuleFromMaps', () => {
+  test('a 16×12 map with one 5×4 cell whose map still carries the initial instance rule (min size 30), the model the chosen one (min size 5): the cell is found, F1 1', () => {
+    const width = 16;
+    const height = 12;
+    const data = new Float32Array(width * height);
+    for (let y = 4; y < 8; y++) for (let x = 4; x < 9; x++) data[y * width + x] = 0.9;
+    const initial = { method: 'threeClass', heads: [], decoder: 'threeClass', seedThreshold: 0.5, minSizePx: 30 };
+    const map = { width, height, channels: 1, data, seeds: data.slice(), instanceRule: initial };
+    const model = channelZeroModel({ classNames: ['background', 'pus'], instances: { ...initial, minSizePx: 5 } });
+    const annotations = {
+      image: 'a.png',
+      boxes: [{ image: 'a.png', label: 'pus', xmin: 4, ymin: 4, xmax: 9, ymax: 8 }],
+      points: [],
+      polygons: [],
+    };
+    const { rule } = chooseCountRuleFromMaps(model, [map], [annotations], {
+      pointRadiusPx: { pus: 2.25 },
+      segment: { threshold: 0.5 },
+    });
+    assert.deepEqual(rule.validationF1?.pus, { rule: 1, all: 1 });
   });
 });

@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { writeImage } from '../../src/io/image/image-io.js';
 import { PyocyteError } from '../../src/util/errors.js';
 import { evaluateCounts, hasWeakAnnotations } from '../../src/workflows/evaluate-counts.js';
+import { predictFiles } from '../../src/workflows/predict-files.js';
 import { QUIET, channelZeroModel, rectangleImage, tempFolder } from '../cli/helpers.js';
 
 describe('evaluateCounts on a 48x40 image with three predicted 10x8 cells and box/point truth', () => {
@@ -69,6 +70,34 @@ describe('evaluateCounts on a 48x40 image with three predicted 10x8 cells and bo
     const all = await evaluateCounts({ model, data, countRule: false, ...QUIET });
     assert.equal(all.perClass.pus.predictedCount, 2);
     assert.equal(all.countRule, undefined);
+  });
+
+  test('a model trained on 20-px cells (10-px cells here, rescaled ×2 as predict does) with a count rule of area ≥ 81 model px: the cells count, as in predict', async () => {
+    const objectDiameterPx = { medianPx: 20, lowerQuartilePx: 19, upperQuartilePx: 21, objects: 40 };
+    const model = channelZeroModel({ classNames: ['background', 'pus'], objectDiameterPx });
+    model.metadata.countRule = { perClass: { pus: { minScore: 0, minAreaPx: 81 } } };
+    const report = await evaluateCounts({ model, data, ...QUIET });
+    const predicted = await predictFiles({
+      model,
+      inputs: [join(data, 'images', 'a.png')],
+      out: join(tmp.dir, 'predict-rescaled'),
+      ...QUIET,
+    });
+    assert.equal(predicted.images[0].counts.pus, 3);
+    // The third cell lies in the missedlabel box: set aside by evaluate, counted by predict.
+    assert.equal(report.perClass.pus.predictedCount + report.perImage[0].ignored, predicted.images[0].counts.pus);
+    assert.equal(report.perClass.pus.truePositives, 2);
+  });
+
+  test('pus marked by points only, --cell-diameter 12: scored with point radius 6, the cell 4 px from the point matched', async () => {
+    const points = join(tmp.dir, 'points');
+    mkdirSync(join(points, 'images'), { recursive: true });
+    await writeImage(join(points, 'images', 'a.png'), rectangleImage(48, 40, [[4, 4, 10, 8]]));
+    writeFileSync(join(points, 'val.csv'), 'image,xmin,ymin,xmax,ymax,label\na.png,13,8,13,8,point-pus\n');
+    const model = channelZeroModel({ classNames: ['background', 'pus'] });
+    const report = await evaluateCounts({ model, data: points, cellDiameterPx: 12, ...QUIET });
+    assert.deepEqual(report.pointRadiusPx, { pus: 6 });
+    assert.equal(report.perClass.pus.truePositives, 1);
   });
 
   test('the same folder with a masks/ folder is a mask dataset: hasWeakAnnotations false', async () => {

@@ -184,4 +184,19 @@ describe("evaluate metrics against a hand-computed confusion (a model that predi
     close(byImage.a.objects.matches[0][2], 80 / 120, 'a object IoU');
     assert.deepEqual([report.objects.f1, report.objects.countMae], [1, 0]);
   });
+
+  test('the same squares, a model whose count rule keeps cells of ≥ 81 px: the 8x8 square is not counted, as predict would not count it', async () => {
+    const data = join(tmp.dir, 'squares');
+    const model = channelZeroModel({
+      mask: { polarity: 'white' },
+      countRule: { perClass: { foreground: { minScore: 0, minAreaPx: 81 } } },
+    });
+    const report = await evaluate({ model, data, subset: 'all', minSizePx: 10, ...QUIET });
+    const byImage = Object.fromEntries(report.perImage.map((p) => [p.image, p]));
+    assert.deepEqual([byImage.a.objects.predictedCount, byImage.b.objects.predictedCount], [1, 0]);
+    assert.deepEqual([byImage.a.instances?.predictedCount, byImage.b.instances?.predictedCount], [1, 0]);
+    assert.equal(byImage.b.metrics.perClass[1].dice, 0);
+    const all = await evaluate({ model, data, subset: 'all', minSizePx: 10, countRule: false, ...QUIET });
+    assert.equal(all.objects.countMae, 0);
+  });
 });

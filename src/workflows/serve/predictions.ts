@@ -131,6 +131,7 @@ export class Predictions {
       threshold: chosen.threshold,
       minSizePx: chosen.minSizePx,
       postprocessing: model.metadata.postprocessing,
+      toModelScale: cached.scale,
     });
     const classNames = model.metadata.classNames;
     // The model's count rule, as `pyocyte predict` applies it, so the page's counts agree with the CLI's.

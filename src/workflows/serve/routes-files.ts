@@ -78,7 +78,7 @@ export function registerFileRoutes(app: FastifyInstance, context: ServeContext):
     const { width, height } = result;
     let body: Buffer | string;
     let type = 'image/png';
-    if (kind === 'mask.png') body = await png(labelsToMask(segmentation.labels, model.metadata.mask ?? {}));
+    if (kind === 'mask.png') body = await png(labelsToMask(segmentation.labels, { ...model.metadata.mask, task: model.metadata.task }));
     else if (kind === 'instances.png') {
       if (segmentation.instances.count > 65535)
         throw new HttpError(422, `${segmentation.instances.count} cells do not fit a 16-bit PNG; use pyocyte predict, which writes a TIFF`);
