@@ -61,6 +61,12 @@ const labelsTouching = {
   ],
   bitDepth: 16 as const,
 };
+/** A sample of a literal class map `[H, W]` (its image is blank). */
+const sampleOf = (rows: number[][]): Sample => ({
+  stem: 'a',
+  image: { width: rows[0].length, height: rows.length, channels: 1, data: new Float32Array(rows.length * rows[0].length) },
+  labels: Uint8Array.from(rows.flat()),
+});
 const objectCount = (sample: Sample) => instanceAreas(trueInstances(sample).instances).length;
 
 describe('two-valued masks are binary whatever their bit depth', () => {
@@ -102,11 +108,7 @@ describe('multi-class masks without label images: components of each class', () 
     [1, 2, 2, 1, 3, 3],
     [1, 1, 1, 1, 0, 0],
   ];
-  const sample: Sample = {
-    stem: 'a',
-    image: { width: 6, height: 3, channels: 1, data: new Float32Array(18) },
-    labels: Uint8Array.from(labels.flat()),
-  };
+  const sample = sampleOf(labels);
 
   test('cytoplasm ring, nucleus and the touching class-3 cell are 3 objects, ids in raster order', () => {
     const truth = trueInstances(sample);
@@ -127,11 +129,7 @@ describe("masks with ignored pixels (255: a weak annotation's ring, a missedlabe
       [255, 1, 255, 0, 255, 255],
       [255, 255, 255, 0, 0, 0],
     ];
-    const sample: Sample = {
-      stem: 'a',
-      image: { width: 6, height: 3, channels: 1, data: new Float32Array(18) },
-      labels: Uint8Array.from(labels.flat()),
-    };
+    const sample = sampleOf(labels);
     assert.deepEqual(Array.from(trueInstances(sample).instances), [0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
   });
 });
