@@ -9,6 +9,7 @@
  * F1 = 1; relative count error is |predicted − true| / max(true, 1).
  */
 import { type ImageAnnotations, className, isIgnoreLabel } from '../data/annotations/types.js';
+import { find, union } from '../image/components.js';
 import { fail } from '../util/errors.js';
 import { minimumCostAssignment } from './matching.js';
 
@@ -127,7 +128,7 @@ export function matchWeakTruth(predicted: readonly PredictedPoint[], truth: Weak
   const usedPrediction = new Uint8Array(predicted.length);
   const usedTarget = new Uint8Array(targets.length);
   const pairs: [number, number][] = [];
-  for (const [, p, t] of maximumMatching(candidates, predicted.length)) {
+  for (const [, p, t] of maximumMatching(candidates, predicted.length, targets.length)) {
     usedPrediction[p] = usedTarget[t] = 1;
     pairs.push([p, t]);
   }
@@ -157,22 +158,13 @@ export function matchWeakTruth(predicted: readonly PredictedPoint[], truth: Weak
  * candidates: a pair costs −1 plus its distance scaled so that a group's distances sum below 1
  * (fewer pairs never win by distance), a non-candidate 0.
  */
-function maximumMatching(candidates: readonly [number, number, number][], predictions: number): [number, number, number][] {
+function maximumMatching(candidates: readonly [number, number, number][], predictions: number, truths: number): [number, number, number][] {
   // Union–find over predictions (0…predictions−1) and truths (predictions + t).
-  const parent = new Map<number, number>();
-  const root = (a: number): number => {
-    let r = a;
-    while (parent.has(r) && parent.get(r) !== r) r = parent.get(r)!;
-    parent.set(a, r);
-    return r;
-  };
-  for (const [, p, t] of candidates) {
-    const [a, b] = [root(p), root(predictions + t)];
-    if (a !== b) parent.set(a, b);
-  }
+  const parent = Int32Array.from({ length: predictions + truths }, (_, i) => i);
+  for (const [, p, t] of candidates) union(parent, p, predictions + t);
   const groups = new Map<number, [number, number, number][]>();
   for (const candidate of candidates) {
-    const key = root(candidate[1]);
+    const key = find(parent, candidate[1]);
     const group = groups.get(key);
     if (group) group.push(candidate);
     else groups.set(key, [candidate]);
