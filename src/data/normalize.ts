@@ -89,11 +89,6 @@ export function computeNormalization(images: readonly FloatImage[], options: Nor
   return { kind, mean, std, intensityScaling: options.intensityScaling ?? 'range' };
 }
 
-/** How a model's images must be scaled to floats: its recorded rule (older meanStd models: 'bitDepth'). */
-export function intensityScalingOf(normalization: Normalization): IntensityScaling {
-  return normalization.kind === 'meanStd' ? (normalization.intensityScaling ?? 'bitDepth') : 'range';
-}
-
 /** Linear interpolation between order statistics (numpy's default), on sorted values. */
 export function percentileOfSorted(sorted: ArrayLike<number>, rank: number): number {
   const position = (rank / 100) * (sorted.length - 1);

@@ -3,7 +3,7 @@
  * in training, NaN/Inf filled with a warning (a prediction should not fail on a few bad pixels,
  * but training and evaluation data refuse them: see io/image/convert.ts).
  */
-import { intensityScalingOf } from '../data/normalize.js';
+import { intensityScalingOf } from '../nn/types.js';
 import type { FloatImage, RasterImage } from '../image/types.js';
 import { toFloatImage } from '../io/image/convert.js';
 import type { Model } from '../nn/model.js';

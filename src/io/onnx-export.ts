@@ -18,6 +18,7 @@
  */
 import { KERNEL_DEFAULTS } from '../engine/defaults.js';
 import type { Model } from '../nn/model.js';
+import { intensityScalingOf } from '../nn/types.js';
 import { type PaddingMode, PADDINGS, nextValidTileSize } from '../nn/unet.js';
 import { fail } from '../util/errors.js';
 import { lookup } from '../util/registry.js';
@@ -266,7 +267,7 @@ export async function exportOnnx(model: Model, options: OnnxExportOptions = {}):
   g.addInput('image', ['N', inChannels, 'H', 'W'], inputType === 'uint8' ? 'uint8' : 'float');
   const normalization = model.metadata.normalization;
   // The scaling rule of modelInput (infer/model-input.ts): older meanStd models scale by bit depth.
-  const scaling = normalization.kind === 'meanStd' ? (normalization.intensityScaling ?? 'bitDepth') : 'range';
+  const scaling = intensityScalingOf(normalization);
   const floats = addIntensityScaling(g, 'image', { inputType, scaling, opsetVersion });
   const normalised = addNormalization(g, floats, normalization);
   const sizes = unetInputSizes(model.config);

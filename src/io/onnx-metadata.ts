@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import type { Model } from '../nn/model.js';
+import { intensityScalingOf } from '../nn/types.js';
 import { nextValidTileSize, unetOutputSize } from '../nn/unet.js';
 import { fail } from '../util/errors.js';
 import { checkName } from '../util/registry.js';
@@ -107,8 +108,7 @@ function channelText(model: Model): string {
 
 /** A model trained before per-image value ranges scales by bit depth: its float32 input is read as 16-bit. */
 function sixteenBitText(model: Model, facts: ImageGraphFacts): string {
-  const { normalization } = model.metadata;
-  const byBitDepth = normalization.kind === 'meanStd' && (normalization.intensityScaling ?? 'bitDepth') === 'bitDepth';
+  const byBitDepth = intensityScalingOf(model.metadata.normalization) === 'bitDepth';
   return byBitDepth && facts.inputType === 'float32' ? ' (float32 input is read as 16-bit values, ÷ 65535: give 8-bit pixels × 257)' : '';
 }
 

@@ -16,6 +16,11 @@ export type Normalization =
   | { kind: 'meanStd'; mean: number[]; std: number[]; intensityScaling?: IntensityScaling }
   | { kind: 'percentile'; low: number; high: number };
 
+/** How a model's images must be scaled to floats: its recorded rule (older meanStd models: 'bitDepth'). */
+export function intensityScalingOf(normalization: Normalization): IntensityScaling {
+  return normalization.kind === 'meanStd' ? (normalization.intensityScaling ?? 'bitDepth') : 'range';
+}
+
 /**
  * A training batch in the engine's layout.
  * `x` is `[N, C, H, W]`, normalised. `y` is `[N, h, w]` class indices as floats; `h, w` equal

@@ -1,5 +1,5 @@
 import { openDataset, type DatasetOptions } from '../data/prepare.js';
-import { intensityScalingOf } from '../data/normalize.js';
+import { intensityScalingOf } from '../nn/types.js';
 import type { Split } from '../data/split.js';
 import { createEngine } from '../engine/index.js';
 import { loadModel, resolveModelPath, runFolderOf } from '../io/model-file.js';

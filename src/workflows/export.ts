@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { createEngine } from '../engine/index.js';
 import { drawOverlay } from '../image/overlay.js';
 import type { RasterImage } from '../image/types.js';
-import { intensityScalingOf } from '../data/normalize.js';
+import { intensityScalingOf } from '../nn/types.js';
 import { PREDICT_DEFAULTS } from '../infer/options.js';
 import { modelInput } from '../infer/model-input.js';
 import { planImageTiles, predictOutputs, probabilitiesOfOutputs, probabilitiesToLabels } from '../infer/predict.js';

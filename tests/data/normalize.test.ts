@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { channelPercentiles, computeNormalization, intensityScalingOf, normalizeImage } from '../../src/data/normalize.js';
+import { channelPercentiles, computeNormalization, normalizeImage } from '../../src/data/normalize.js';
+import { intensityScalingOf } from '../../src/nn/types.js';
 import { createLoader } from '../../src/data/loader.js';
 import { toFloatImage } from '../../src/io/image/convert.js';
 import type { Sample } from '../../src/data/types.js';
