@@ -21,6 +21,7 @@
  *   node --import tsx bench/quality.ts --only wbc-binary --minutes 2
  *   node --import tsx bench/quality.ts --only isbi --set filters=32,augment=default --out .cache/try.json
  *   node --import tsx bench/quality.ts --only scales --reuse   # the scale rows of the last wbc-binary model
+ *   node --import tsx bench/quality.ts --only wbc-3class --resume   # finish an interrupted row's training
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -29,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { evaluate } from '../src/workflows/evaluate.js';
 import { evaluateCounts } from '../src/workflows/evaluate-counts.js';
 import { reportSummary } from '../src/io/reports.js';
-import { train } from '../src/workflows/train.js';
+import { resumeTraining, train } from '../src/workflows/train.js';
 import type { TrainOptions } from '../src/train/options.js';
 import { dayStamp, machineInfo } from './machine.js';
 import { instanceScores } from './instances.js';
@@ -81,6 +82,12 @@ function runFields(trained: Awaited<ReturnType<typeof train>>) {
  */
 const reuse = args.includes('--reuse');
 
+/**
+ * With `--resume`, a row whose run folder holds an interrupted training run (a `last` checkpoint
+ * and no model yet) continues it with its own saved options (`--set` is not applied again).
+ */
+const resume = args.includes('--resume');
+
 /** The training facts a saved model records (io/model-file.ts), as {@link train} returns them. */
 function savedRun(out: string): Awaited<ReturnType<typeof train>> {
   const { metadata } = JSON.parse(readFileSync(join(out, 'model', 'model.json'), 'utf8')) as {
@@ -93,8 +100,13 @@ function savedRun(out: string): Awaited<ReturnType<typeof train>> {
 async function trainAndTest(name: string, options: Omit<TrainOptions, 'out'>) {
   const out = join(work, name);
   const reused = reuse && existsSync(join(out, 'model', 'model.json'));
-  if (!reused) await rm(out, { recursive: true, force: true });
-  const trained = reused ? savedRun(out) : await train({ ...options, ...overrides, out, minutes }, {});
+  const resumed = !reused && resume && existsSync(join(out, 'checkpoints', 'last', 'trainer.json'));
+  if (!reused && !resumed) await rm(out, { recursive: true, force: true });
+  const trained = reused
+    ? savedRun(out)
+    : resumed
+      ? await resumeTraining(out)
+      : await train({ ...options, ...overrides, out, minutes }, {});
   const report = await evaluate({
     model: out,
     data: options.data,
@@ -110,6 +122,7 @@ async function trainAndTest(name: string, options: Omit<TrainOptions, 'out'>) {
     task: options.task ?? 'binary',
     ...runFields(trained),
     ...(reused ? { reused_model: true } : {}),
+    ...(resumed ? { resumed_run: true } : {}),
     threshold: trained.threshold,
     postprocessing: report.postprocessing,
     tta: report.tta,

@@ -5,6 +5,7 @@
  * *Cellpose: a generalist algorithm for cellular segmentation*, Nature Methods 18, 2021).
  */
 import { equivalentDiameter, labelComponents } from '../image/components.js';
+import { IGNORE_LABEL } from '../image/ignore.js';
 import { checkPlane, type Plane } from '../image/plane.js';
 import type { ObjectSizeDistribution } from '../nn/model.js';
 import { percentileOfSorted } from './normalize.js';
@@ -107,7 +108,9 @@ export const MAX_BORDER_AREA_FRACTION = 0.5;
 /**
  * The object diameter distribution of training samples, in their (possibly resampled) pixels: from
  * each sample's instance labels, else from connected components of its foreground, where touching
- * objects merge and the diameters run large. Undefined without objects, or when more than
+ * objects merge and the diameters run large. Ignored pixels ({@link IGNORE_LABEL}: the ring around a
+ * weak annotation's core, a `missedlabel` box) belong to no object, so boxes and points are measured
+ * by their cores, which do not merge as their rings do. Undefined without objects, or when more than
  * {@link MAX_BORDER_AREA_FRACTION} of the foreground lies in objects cut by the image border:
  * prediction then stays at native scale.
  */
@@ -121,7 +124,7 @@ export function trainingObjectSizes(samples: readonly Sample[]): ObjectSizeDistr
   const from = samples.some((s) => s.instances) ? 'instances' : 'components';
   for (const { image, labels, instances } of samples) {
     const { width, height } = image;
-    const ids = { width, height, data: instances ?? labelComponents({ width, height, data: labels }).data };
+    const ids = { width, height, data: instances ?? labelComponents({ width, height, data: withoutIgnored(labels) }).data };
     const objects = objectAreas(ids, 'trainingObjectSizes');
     const area = borderAreaOf(objects);
     foregroundPx += area.foregroundPx;
@@ -134,6 +137,10 @@ export function trainingObjectSizes(samples: readonly Sample[]): ObjectSizeDistr
   if (onBorderPx > MAX_BORDER_AREA_FRACTION * foregroundPx) return undefined;
   const distribution = sizeDistribution(diameters);
   return distribution && { ...distribution, from, perImageMedianPx: perImageMedianPercentiles(imageMedians) };
+}
+
+function withoutIgnored(labels: Uint8Array): Uint8Array {
+  return labels.includes(IGNORE_LABEL) ? labels.map((c) => (c === IGNORE_LABEL ? 0 : c)) : labels;
 }
 
 /** The 5th, 25th, 75th and 95th percentiles of per-image median diameters, px (2 decimals). */

@@ -19,6 +19,11 @@ export interface SegmentOptions extends Pick<PredictOptionFields, 'minSizePx' | 
    * network's pixels, so it shrinks by this factor squared here. Default 1.
    */
   toModelScale?: number;
+  /**
+   * Replaces the instance rule's `minSizePx` (the network's pixels, like it) for a model trained for
+   * separation: a choice made while looking at the cells (serve's min-size slider). Default: the rule's.
+   */
+  instanceMinSizePx?: number;
 }
 
 /** A probability map turned into classes and cells, both the map's size. */
@@ -49,7 +54,8 @@ export function segment(map: ProbabilityMap, options: SegmentOptions): Segmentat
   for (let i = 0; i < foreground.length; i++) foreground[i] = labels.data[i] > 0 ? 1 : 0;
   const scale = options.toModelScale ?? 1;
   if (!(scale > 0)) fail(`segment: toModelScale must be > 0, got ${scale}`);
-  const rule = { ...map.instanceRule, minSizePx: map.instanceRule.minSizePx / (scale * scale) };
+  const ruleMinSizePx = options.instanceMinSizePx ?? map.instanceRule.minSizePx;
+  const rule = { ...map.instanceRule, minSizePx: ruleMinSizePx / (scale * scale) };
   const instances = decodeInstances({ width, height, data: foreground }, map.seeds, rule);
   return { labels, instances };
 }

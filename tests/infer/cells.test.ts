@@ -56,6 +56,11 @@ describe('segment with an instance rule', () => {
     assert.equal(segment(map, { threshold: 0.5, toModelScale: 2 }).instances.count, 1);
   });
 
+  test('the 5×4 cell with the rule minimum size replaced by 20 px (instanceMinSizePx, the serve slider): kept; by 21: dropped', () => {
+    assert.equal(segment(map, { threshold: 0.5, instanceMinSizePx: 20 }).instances.count, 1);
+    assert.equal(segment(map, { threshold: 0.5, instanceMinSizePx: 21 }).instances.count, 0);
+  });
+
   test('--min-size 100 for a model whose instance rule keeps cells of 30 px: a warning that it is not used; none without --min-size or at 30', () => {
     const model = { metadata: { instances: rule } };
     assert.match(minSizeWarning(model, { minSizePx: 100 }) ?? '', /--min-size 100 is not used: .* 30 px/);

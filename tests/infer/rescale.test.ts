@@ -76,6 +76,15 @@ describe('objectDiameters and sizeDistribution', () => {
     assert.equal(trainingObjectSizes([{ stem: 'a', image, labels, instances: ids.data }])!.from, 'instances');
   });
 
+  test('trainingObjectSizes of weak labels: discs of 16 px in touching 255 rings are measured by their cores', () => {
+    const ids = discs(96, 16);
+    // Every pixel not in a core is ignored (255), so the rings of all cells form one component.
+    const labels = Uint8Array.from(ids.data, (v) => (v > 0 ? 1 : 255));
+    const image = { width: 96, height: 96, channels: 1, data: new Float32Array(96 * 96) };
+    const sizes = trainingObjectSizes([{ stem: 'weak', image, labels }])!;
+    assert.ok(Math.abs(sizes.medianPx - 16) < 0.5, `median ${sizes.medianPx}`);
+  });
+
   test('borderArea of a 4×3 literal: object 1 (3 px) touches the border, object 2 (1 px) does not', () => {
     // biome-ignore format: a 4×3 image
     const data = Int32Array.of(

@@ -24,7 +24,10 @@ export interface GalleryEntry {
 export interface SegmentParams {
   /** Foreground probability threshold (binary models). */
   threshold: number;
-  /** Cells smaller than this many pixels are merged or dropped. */
+  /**
+   * Cells smaller than this many pixels are merged or dropped. For a model trained for separation it
+   * replaces its instance rule's minimum size, in the network's pixels (the image's unless it was rescaled).
+   */
   minSizePx: number;
 }
 

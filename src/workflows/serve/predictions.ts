@@ -58,9 +58,13 @@ export class Predictions {
     return model;
   }
 
-  /** The parameters the model chose on its validation images, as the CLI uses them. */
+  /**
+   * The parameters the model chose on its validation images, as the CLI uses them: a model trained
+   * for separation keeps its instance rule's minimum size (in the network's pixels).
+   */
   defaults(): SegmentParams {
-    return { threshold: this.model().metadata.threshold, minSizePx: PREDICT_DEFAULTS.minSizePx };
+    const { threshold, instances } = this.model().metadata;
+    return { threshold, minSizePx: instances?.minSizePx ?? PREDICT_DEFAULTS.minSizePx };
   }
 
   /** Whether an image has been predicted with the model in use. */
@@ -130,6 +134,8 @@ export class Predictions {
     const segmentation = segment(map, {
       threshold: chosen.threshold,
       minSizePx: chosen.minSizePx,
+      // The slider moves the instance rule's minimum size too, which `minSizePx` alone would not.
+      instanceMinSizePx: model.metadata.instances ? chosen.minSizePx : undefined,
       postprocessing: model.metadata.postprocessing,
       toModelScale: cached.scale,
     });
