@@ -217,9 +217,10 @@ if (wanted('umid')) {
   // Target for pus: F1 ≥ 0.85, count MAE ≤ 1.0 per image.
   const data = await umidWithHeldOutValidation(join(shared, 'umid-urine'), join(work, 'umid-data'));
   const out = join(work, 'umid');
-  await rm(out, { recursive: true, force: true });
+  const reused = reuse && existsSync(join(out, 'model', 'model.json'));
+  if (!reused) await rm(out, { recursive: true, force: true });
   const scale = { pixelSizeUm: 1, targetPixelSizeUm: 2 };
-  const trained = await train({ data, ...scale, ...overrides, out, minutes }, {});
+  const trained = reused ? savedRun(out) : await train({ data, ...scale, ...overrides, out, minutes }, {});
   const test = { model: out, data, subset: 'test', pixelSizeUm: 1, progressStream: null, log: () => {} } as const;
   const report = await evaluateCounts(test);
   // The same model counting every segmented cell: what the count rule adds, in the same run.
@@ -229,6 +230,7 @@ if (wanted('umid')) {
     data: 'umid-urine',
     task: 'multiclass (boxes and points)',
     ...runFields(trained),
+    ...(reused ? { reused_model: true } : {}),
     ...scale,
     split: 'train.csv less 30 held-out images for validation; scored on val.csv',
     val_dice_drawn_masks: trained.valDice,

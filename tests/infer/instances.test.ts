@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { splitTouching } from '../../src/infer/instances.js';
+import { enclosesHole, splitTouching } from '../../src/infer/instances.js';
 import { measureCells } from '../../src/infer/cells.js';
 import { cellsCsv } from '../../src/io/prediction-outputs.js';
 import { distanceTransform } from '../../src/image/distance.js';
@@ -119,6 +119,33 @@ describe('splitTouching', () => {
   test('all-foreground 10x10 → 1 instance; bad options are PyocyteErrors', () => {
     assert.equal(splitTouching(plane(new Uint8Array(100).fill(1), 10, 10)).count, 1);
     assert.throws(() => splitTouching(plane(new Uint8Array(100), 10, 10), { hMaxima: -1 }), PyocyteError);
+  });
+
+  test('a ring (outer r 30 swelling at four angles, inner r 18, as a cytoplasm around its nucleus) → 1 instance', () => {
+    const mask = new Uint8Array(size * size);
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        const r = Math.hypot(x - 40, y - 40);
+        if (r >= 18 && r <= 30 + 3 * Math.cos(4 * Math.atan2(y - 40, x - 40))) mask[y * size + x] = 1;
+      }
+    }
+    // The same shape with its hole filled has four distance maxima along the swellings, and a filled
+    // ring is one disc: only the hole tells a ring from a clump.
+    assert.equal(count(mask, { hMaxima: 0.5 }), 1);
+    assert.equal(enclosesHole(plane(mask, size, size)), true);
+  });
+
+  test('three discs r=12 touching around a small gap: the gap (< 10 % of their area) is no ring, 3 instances', () => {
+    const mask = new Uint8Array(size * size);
+    for (const [cx, cy] of [
+      [29, 34],
+      [51, 34],
+      [40, 53],
+    ])
+      ellipse(mask, size, cx, cy, 12.5);
+    assert.equal(labelComponents(plane(mask, size, size)).count, 1);
+    assert.equal(enclosesHole(plane(mask, size, size)), false);
+    assert.equal(count(mask), 3);
   });
 
   test('two overlapping discs with minSeedDistancePx=25 (> centre distance 20) → merged into 1', () => {
