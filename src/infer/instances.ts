@@ -34,7 +34,8 @@ export const RING_HOLE_FRACTION = 0.1;
 /**
  * Instances from a binary mask (`≠ 0` = foreground), splitting touching cells: seeds are the
  * h-maxima of the (lightly smoothed) Euclidean distance map, basins grow by marker-controlled
- * watershed inside the mask (objects around a hole, rings, are kept whole: {@link RING_HOLE_FRACTION}), then objects under `minSizePx` are merged into the neighbour they
+ * watershed inside the mask (an object around a hole, a ring, is kept whole: see
+ * {@link RING_HOLE_FRACTION}), then objects under `minSizePx` are merged into the neighbour they
  * share the longest border with (over-split fragments) or dropped when they touch nothing
  * (specks). Ids are consecutive in raster order.
  *
