@@ -5,7 +5,7 @@
  * *Cellpose: a generalist algorithm for cellular segmentation*, Nature Methods 18, 2021).
  */
 import { equivalentDiameter, labelComponents } from '../image/components.js';
-import { IGNORE_LABEL } from '../image/ignore.js';
+import { IGNORE_LABEL, withoutIgnored } from '../image/ignore.js';
 import { checkPlane, type Plane } from '../image/plane.js';
 import type { ObjectSizeDistribution } from '../nn/model.js';
 import { percentileOfSorted } from './normalize.js';
@@ -137,10 +137,6 @@ export function trainingObjectSizes(samples: readonly Sample[]): ObjectSizeDistr
   if (onBorderPx > MAX_BORDER_AREA_FRACTION * foregroundPx) return undefined;
   const distribution = sizeDistribution(diameters);
   return distribution && { ...distribution, from, perImageMedianPx: perImageMedianPercentiles(imageMedians) };
-}
-
-function withoutIgnored(labels: Uint8Array): Uint8Array {
-  return labels.includes(IGNORE_LABEL) ? labels.map((c) => (c === IGNORE_LABEL ? 0 : c)) : labels;
 }
 
 /** The 5th, 25th, 75th and 95th percentiles of per-image median diameters, px (2 decimals). */

@@ -1,6 +1,6 @@
 /** A sample's true instances, for object metrics: its label image, or connected components of its mask. */
 import { labelEachClass } from '../image/components.js';
-import { IGNORE_LABEL } from '../image/ignore.js';
+import { withoutIgnored } from '../image/ignore.js';
 import type { InstanceSource, Sample } from './types.js';
 
 /** True instances `[H, W]` (0 = background) and where they came from. */
@@ -19,6 +19,5 @@ export function trueInstances(sample: Sample): TrueInstances {
   if (sample.instances) return { instances: sample.instances, source: 'label images' };
   const { width, height } = sample.image;
   // Ignored pixels (a weak annotation's ring, a missedlabel box) are no object of any class.
-  const labels = sample.labels.includes(IGNORE_LABEL) ? sample.labels.map((c) => (c === IGNORE_LABEL ? 0 : c)) : sample.labels;
-  return { instances: labelEachClass({ width, height, data: labels }).data, source: 'connected components' };
+  return { instances: labelEachClass({ width, height, data: withoutIgnored(sample.labels) }).data, source: 'connected components' };
 }

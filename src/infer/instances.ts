@@ -140,7 +140,7 @@ export function enclosesHole(mask: Plane<Uint8Array>): boolean {
   for (let y = 0; y < height; y++) holeArea[edge(y * width)] = holeArea[edge(y * width + width - 1)] = 0;
   let largest = 0;
   for (let id = 1; id <= background.count; id++) largest = Math.max(largest, holeArea[id]);
-  return largest >= RING_HOLE_FRACTION * area && largest > 0;
+  return largest > 0 && largest >= RING_HOLE_FRACTION * area;
 }
 
 /**
