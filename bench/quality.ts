@@ -97,8 +97,8 @@ function savedRun(out: string): Awaited<ReturnType<typeof train>> {
   return { runDir: out, interrupted: false, ...t, threshold: metadata.threshold };
 }
 
-async function trainAndTest(name: string, options: Omit<TrainOptions, 'out'>) {
-  const out = join(work, name);
+/** A row's model in `out`: trained afresh, or with `--reuse` / `--resume` the one there taken or finished. */
+async function trainedModel(out: string, options: Omit<TrainOptions, 'out'>) {
   const reused = reuse && existsSync(join(out, 'model', 'model.json'));
   const resumed = !reused && resume && existsSync(join(out, 'checkpoints', 'last', 'trainer.json'));
   if (!reused && !resumed) await rm(out, { recursive: true, force: true });
@@ -107,6 +107,12 @@ async function trainAndTest(name: string, options: Omit<TrainOptions, 'out'>) {
     : resumed
       ? await resumeTraining(out)
       : await train({ ...options, ...overrides, out, minutes }, {});
+  return { trained, reused, resumed };
+}
+
+async function trainAndTest(name: string, options: Omit<TrainOptions, 'out'>) {
+  const out = join(work, name);
+  const { trained, reused, resumed } = await trainedModel(out, options);
   const report = await evaluate({
     model: out,
     data: options.data,
@@ -217,10 +223,8 @@ if (wanted('umid')) {
   // Target for pus: F1 ≥ 0.85, count MAE ≤ 1.0 per image.
   const data = await umidWithHeldOutValidation(join(shared, 'umid-urine'), join(work, 'umid-data'));
   const out = join(work, 'umid');
-  const reused = reuse && existsSync(join(out, 'model', 'model.json'));
-  if (!reused) await rm(out, { recursive: true, force: true });
   const scale = { pixelSizeUm: 1, targetPixelSizeUm: 2 };
-  const trained = reused ? savedRun(out) : await train({ data, ...scale, ...overrides, out, minutes }, {});
+  const { trained, reused, resumed } = await trainedModel(out, { data, ...scale });
   const test = { model: out, data, subset: 'test', pixelSizeUm: 1, progressStream: null, log: () => {} } as const;
   const report = await evaluateCounts(test);
   // The same model counting every segmented cell: what the count rule adds, in the same run.
@@ -231,6 +235,7 @@ if (wanted('umid')) {
     task: 'multiclass (boxes and points)',
     ...runFields(trained),
     ...(reused ? { reused_model: true } : {}),
+    ...(resumed ? { resumed_run: true } : {}),
     ...scale,
     split: 'train.csv less 30 held-out images for validation; scored on val.csv',
     val_dice_drawn_masks: trained.valDice,

@@ -8,7 +8,7 @@
  * prediction is scored by AP@0.5 against the resampled labels and by two confidences of its own:
  * the mean certainty of the foreground, mean |2p − 1| over all pixels, and of the seed map, the
  * same over foreground pixels. Then rules that pick one scale per image are compared by pooled
- * AP@0.5: native, the best scale (an oracle), today's `chooseScale` from the native pass's
+ * AP@0.5: native, the best scale (an oracle), today's `chooseScale` (nearest candidate, no second pass) from the native pass's
  * object size, the most confident scale, and hybrids. Validation only: no test image is seen.
  *
  *   node --import tsx bench/scale-selection.ts [--images 24]   # ≈ 35 s per image on 2 cores
@@ -21,7 +21,7 @@ import { openDataset } from '../src/data/prepare.js';
 import { createEngine } from '../src/engine/index.js';
 import { resampleImage, resampleLabels, scaledSize } from '../src/image/resample.js';
 import { predictProbabilities, resampleProbabilities } from '../src/infer/predict.js';
-import { chooseScale } from '../src/infer/rescale.js';
+import { chooseScale, estimateObjectDiameter } from '../src/infer/rescale.js';
 import { segment } from '../src/infer/segment.js';
 import { loadModel } from '../src/io/model-file.js';
 import { matchInstances } from '../src/metrics/objects.js';
@@ -78,12 +78,10 @@ for (const [image, sample] of samples.entries()) {
         }
       });
       const map = scale === 1 ? network : resampleProbabilities(network, { width, height });
-      const cells = segment(map, { threshold: model.metadata.threshold, toModelScale: scale }).instances.data;
-      const match = matchInstances(cells, truth, { iouThreshold: 0.5 });
-      const areas = new Map<number, number>();
-      for (const id of segment(network, { threshold: model.metadata.threshold }).instances.data)
-        if (id) areas.set(id, (areas.get(id) ?? 0) + 1);
-      const diameters = [...areas.values()].map((a) => 2 * Math.sqrt(a / Math.PI)).sort((a, b) => a - b);
+      const cells = segment(map, { threshold: model.metadata.threshold, toModelScale: scale }).instances;
+      const match = matchInstances(cells.data, truth, { iouThreshold: 0.5 });
+      // The object size predict estimates from a pass (infer/rescale.ts), in the network's pixels.
+      const networkCells = scale === 1 ? cells : segment(network, { threshold: model.metadata.threshold }).instances;
       rows.push({
         image,
         factor,
@@ -93,7 +91,7 @@ for (const [image, sample] of samples.entries()) {
         fn: match.falseNegatives,
         foregroundCertainty: foreground / network.data.length,
         seedCertainty: foregroundPixels ? seeds / foregroundPixels : 0,
-        objectDiameterPx: diameters.length ? diameters[diameters.length >> 1] : 0,
+        objectDiameterPx: estimateObjectDiameter(networkCells) ?? 0,
       });
     }
   }
