@@ -8,8 +8,8 @@
  * prediction is scored by AP@0.5 against the resampled labels and by two confidences of its own:
  * the mean certainty of the foreground, mean |2p − 1| over all pixels, and of the seed map, the
  * same over foreground pixels. Then rules that pick one scale per image are compared by pooled
- * AP@0.5: native, the best scale (an oracle), today's `chooseScale` (nearest candidate, no second pass) from the native pass's
- * object size, the most confident scale, and hybrids. Validation only: no test image is seen.
+ * AP@0.5: native, the best scale (an oracle), today's `chooseScale` from the native pass's object
+ * size (the nearest candidate scale, no second pass), the most confident scale, and hybrids. Validation only: no test image is seen.
  *
  *   node --import tsx bench/scale-selection.ts [--images 24]   # ≈ 35 s per image on 2 cores
  * Writes bench/results/scale-selection-<date>.json. Needs the model of `bench:quality --only dsb2018`.
