@@ -1,18 +1,22 @@
 /**
  * Prediction at the model's object size, for images whose pixel size nobody knows. As Cellpose
  * estimates a new image's cell diameter and rescales it to its training diameter (Stringer et al.,
- * Nature Methods 18, 2021), a first pass at native scale finds the objects, their median
- * equivalent diameter is compared with the sizes the training images had (see {@link chooseScale}),
- * an image outside them is brought to a typical training size, and when that scale is far from 1
- * a second pass at it checks the estimate once (a net sees objects at a far scale poorly, so the
- * first estimate is rough). The probabilities are resampled back, so
- * every output has the image's own size.
+ * Nature Methods 18, 2021), the image's typical object diameter is estimated and compared with the
+ * sizes the training images had (see {@link chooseScale}), and an image outside them is brought to
+ * a typical training size. The estimate comes from the image's characteristic scale σ*
+ * (image/scale-space.ts) when the model calibrated σ* against its training objects: it needs no
+ * network pass and does not degrade far from the training sizes, where a network splits large
+ * objects and finds specks. Otherwise a first pass at native scale finds the objects and their
+ * median equivalent diameter is the estimate; when the scale it gives is far from 1, a second pass
+ * at it checks the estimate once (a net sees objects at a far scale poorly, so the first estimate
+ * is rough). The probabilities are resampled back, so every output has the image's own size.
  */
 import { percentileOfSorted } from '../data/normalize.js';
 import { objectDiameters, sizeDistribution } from '../data/object-sizes.js';
 import { labelComponents } from '../image/components.js';
 import type { Plane } from '../image/plane.js';
 import { resampleImage, scaledSize } from '../image/resample.js';
+import { characteristicScale } from '../image/scale-space.js';
 import type { FloatImage } from '../image/types.js';
 import type { Model, ObjectSizeDistribution } from '../nn/model.js';
 import { type PredictOptions, type ProbabilityMap, predictProbabilities, resampleProbabilities } from './predict.js';
@@ -80,6 +84,26 @@ export interface RescaledPrediction {
   estimated: boolean;
   /** The median object diameter found in the image, in its own pixels (absent: not estimated or no objects). */
   objectDiameterPx?: number;
+  /** How `objectDiameterPx` was estimated (absent: not estimated). */
+  estimatedFrom?: SizeEstimateSource;
+}
+
+/** The ways an image's object size is estimated (see the module comment). */
+export const SIZE_ESTIMATE_SOURCES = {
+  'characteristic scale': "σ* of the image's Laplacian spectrum × the model's calibration",
+  'first pass': 'median diameter of the objects a native-scale pass finds',
+} as const;
+export type SizeEstimateSource = keyof typeof SIZE_ESTIMATE_SOURCES;
+
+/**
+ * An image's object diameter, px, from its characteristic scale and the model's calibration;
+ * undefined when the model has none or the image has no characteristic scale.
+ * @param image `[H, W, C]` as given to the network.
+ */
+export function diameterFromCharacteristicScale(image: FloatImage, training: ObjectSizeDistribution): number | undefined {
+  if (!training.diameterPerSigma) return undefined;
+  const sigmaPx = characteristicScale(image);
+  return sigmaPx === undefined ? undefined : sigmaPx * training.diameterPerSigma.median;
 }
 
 /** Whether images are resampled by pixel size (both known), which then takes precedence. */
@@ -97,6 +121,16 @@ export function resamplesByPixelSize(model: Model, options: Pick<PredictOptions,
 export async function predictAtObjectScale(model: Model, image: FloatImage, options: RescaleOptions): Promise<RescaledPrediction> {
   const { instancesOf, rescale, ...predictOptions } = options;
   const training = model.metadata.objectDiameterPx;
+  if (rescale !== false && training && !resamplesByPixelSize(model, options)) {
+    const objectDiameterPx = diameterFromCharacteristicScale(image, training);
+    if (objectDiameterPx !== undefined) {
+      // σ* scales exactly with the image, so a second look at the chosen scale could not refine it.
+      const scale = chooseScale(objectDiameterPx, training, upscaleLimit(image));
+      const estimate = { estimated: true, objectDiameterPx, estimatedFrom: 'characteristic scale' } as const;
+      if (scale === 1) return { map: await predictProbabilities(model, image, predictOptions), scale, ...estimate };
+      return { map: resampleProbabilities(await predictScaled(model, image, scale, predictOptions), image), scale, ...estimate };
+    }
+  }
   const native = await predictProbabilities(model, image, predictOptions);
   // Measured like the training objects: a model trained on binary masks knew only their components,
   // and a watershed that splits one large cell in three would make it look a third of its size.
@@ -105,7 +139,8 @@ export async function predictAtObjectScale(model: Model, image: FloatImage, opti
   const objectDiameterPx = estimateObjectDiameter(objectsOf(native));
   const maxScale = upscaleLimit(image);
   let scale = chooseScale(objectDiameterPx, training, maxScale);
-  if (scale === 1) return { map: native, scale, estimated: true, objectDiameterPx };
+  const estimate = { estimated: true, objectDiameterPx, estimatedFrom: 'first pass' } as const;
+  if (scale === 1) return { map: native, scale, ...estimate };
   let scaled = await predictScaled(model, image, scale, predictOptions);
   if (Math.max(scale, 1 / scale) > RECHECK_FACTOR) {
     const correction = chooseScale(estimateObjectDiameter(objectsOf(scaled)), training);
@@ -115,7 +150,7 @@ export async function predictAtObjectScale(model: Model, image: FloatImage, opti
       scaled = await predictScaled(model, image, scale, predictOptions);
     }
   }
-  return { map: resampleProbabilities(scaled, image), scale, estimated: true, objectDiameterPx };
+  return { map: resampleProbabilities(scaled, image), scale, ...estimate };
 }
 
 async function predictScaled(model: Model, image: FloatImage, scale: number, options: PredictOptions): Promise<ProbabilityMap> {
@@ -127,8 +162,9 @@ async function predictScaled(model: Model, image: FloatImage, scale: number, opt
 export function describeScale(model: Model, prediction: RescaledPrediction): string {
   const training = model.metadata.objectDiameterPx;
   if (!training) return 'predicted at native scale (the model has no training object size)';
+  const from = prediction.estimatedFrom === 'characteristic scale' ? " (from the image's characteristic scale)" : '';
   const found =
-    prediction.objectDiameterPx === undefined ? 'no objects found' : `objects ≈ ${prediction.objectDiameterPx.toFixed(1)} px across`;
+    prediction.objectDiameterPx === undefined ? 'no objects found' : `objects ≈ ${prediction.objectDiameterPx.toFixed(1)} px across${from}`;
   const images = training.perImageMedianPx;
   const range = images
     ? `training images' medians ${images.p5.toFixed(1)}–${images.p95.toFixed(1)}`

@@ -108,6 +108,13 @@ export interface ObjectSizeDistribution {
    * objects merged). New images are measured the same way (infer/rescale.ts). Absent: instances.
    */
   from?: 'instances' | 'components';
+  /**
+   * Training images' median object diameter ÷ their characteristic scale σ* (image/scale-space.ts):
+   * the median, 10th and 90th percentiles, and how many images gave one. A new image's diameter is
+   * then estimated as `median × σ*` without a network pass (infer/rescale.ts). Absent in models
+   * trained before it was stored, or when σ* says little about the objects (data/object-sizes.ts).
+   */
+  diameterPerSigma?: { median: number; p10: number; p90: number; images: number };
 }
 
 export interface TrainingOptions {

@@ -4,7 +4,9 @@ import {
   borderArea,
   objectDiameters,
   perImageMedianPercentiles,
+  MAX_SPECTRUM_SPREAD,
   sizeDistribution,
+  spectrumCalibration,
   trainingObjectSizes,
 } from '../../src/data/object-sizes.js';
 import type { Plane } from '../../src/image/plane.js';
@@ -12,6 +14,7 @@ import { resampleLabels } from '../../src/image/resample.js';
 import {
   SCALE_LIMITS,
   chooseScale,
+  describeScale,
   estimateObjectDiameter,
   pixelSizeWarning,
   predictAtObjectScale,
@@ -38,6 +41,11 @@ function discs(size: number, diameter: number): Plane<Int32Array> {
 }
 
 const TRAINING = { medianPx: 20, lowerQuartilePx: 18, upperQuartilePx: 22, objects: 50 };
+
+/** The discs of {@link discs} as a bright-on-dark image `[size, size, 1]`. */
+function discImage(size: number, diameter: number) {
+  return { width: size, height: size, channels: 1, data: Float32Array.from(discs(size, diameter).data, (v) => (v > 0 ? 1 : 0)) };
+}
 
 describe('objectDiameters and sizeDistribution', () => {
   test('discs of diameter 20 in 128²: every diameter within 0.5 px of 20', () => {
@@ -109,6 +117,37 @@ describe('objectDiameters and sizeDistribution', () => {
       return x < 2 || y < 2 || x >= size - 2 || y >= size - 2 ? 0 : v;
     });
     assert.ok(trainingObjectSizes([{ stem: 'em', image, labels: framed }])!.medianPx > 10);
+  });
+});
+
+describe('spectrumCalibration: object diameter from the characteristic scale', () => {
+  test('literal ratios 2.0 … 2.8 of 5 measured images: median 2.4, p10 2.08, p90 2.72', () => {
+    assert.deepEqual(spectrumCalibration([2.8, 2.0, 2.4, 2.2, 2.6], 5), { median: 2.4, p10: 2.08, p90: 2.72, images: 5 });
+  });
+
+  test(`ratios spread past ×${MAX_SPECTRUM_SPREAD} (1 … 4), or σ* in only 2 of 5 images: no calibration`, () => {
+    assert.equal(spectrumCalibration([1, 2, 3, 4], 4), undefined);
+    assert.equal(spectrumCalibration([2.4, 2.5], 5), undefined);
+    assert.equal(spectrumCalibration([], 0), undefined);
+  });
+
+  test('trainingObjectSizes of disc images (8, 12, 16 px in 96²): diameter ≈ 2.8–3.1 σ*, 3 images', () => {
+    const samples = [8, 12, 16].map((d, i) => {
+      const ids = discs(96, d);
+      return { stem: `s${i}`, image: discImage(96, d), labels: Uint8Array.from(ids.data, (v) => (v > 0 ? 1 : 0)), instances: ids.data };
+    });
+    const calibration = trainingObjectSizes(samples)!.diameterPerSigma!;
+    assert.equal(calibration.images, 3);
+    assert.ok(calibration.median > 2.7 && calibration.median < 3.2, JSON.stringify(calibration));
+  });
+
+  test('blank training images have no characteristic scale: no calibration', () => {
+    const ids = discs(96, 16);
+    const image = { width: 96, height: 96, channels: 1, data: new Float32Array(96 * 96) };
+    assert.equal(
+      trainingObjectSizes([{ stem: 'a', image, labels: Uint8Array.from(ids.data, (v) => (v > 0 ? 1 : 0)) }])!.diameterPerSigma,
+      undefined,
+    );
   });
 });
 
@@ -206,6 +245,30 @@ describe('predictAtObjectScale', () => {
     assert.equal((await predictAtObjectScale(model, image, { instancesOf: halves })).scale, 1);
     model.metadata.objectDiameterPx = { ...TRAINING, from: 'instances' };
     assert.ok((await predictAtObjectScale(model, image, { instancesOf: halves })).scale > 1.2);
+  });
+
+  test('a model calibrated on discs of 20 px, discs of 10 px in 128²: 2× from the characteristic scale, no first pass', async () => {
+    const ids = discs(128, 20);
+    const trained = {
+      stem: 't',
+      image: discImage(128, 20),
+      labels: Uint8Array.from(ids.data, (v) => (v > 0 ? 1 : 0)),
+      instances: ids.data,
+    };
+    model.metadata.objectDiameterPx = trainingObjectSizes([trained]);
+    const noFirstPass = () => {
+      throw new Error('a first pass was segmented');
+    };
+    const result = await predictAtObjectScale(model, discImage(128, 10), { instancesOf: noFirstPass });
+    assert.equal(result.estimatedFrom, 'characteristic scale');
+    assert.ok(Math.abs(result.scale - 2) < 0.15, `scale ${result.scale}, diameter ${result.objectDiameterPx}`);
+    assert.deepEqual([result.map.width, result.map.height], [128, 128]);
+    assert.match(describeScale(model, result), /from the image's characteristic scale.*predicted at 2\.\d\d×/);
+    // A flat image has no characteristic scale: the first pass decides, as for an uncalibrated model.
+    model.metadata.objectDiameterPx = { ...TRAINING, diameterPerSigma: { median: 2.9, p10: 2.8, p90: 3, images: 3 } };
+    const flat = await predictAtObjectScale(model, image, { instancesOf });
+    assert.equal(flat.estimatedFrom, 'first pass');
+    assert.ok(Math.abs(flat.scale - 2) < 0.1, `scale ${flat.scale}`);
   });
 
   test('rescale false, or a model without training object size: native scale, not estimated', async () => {
