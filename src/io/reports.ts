@@ -15,8 +15,16 @@ import {
 
 /** How many images were rescaled to the model's training object size, at which scales (one line). */
 export function describeScales(rescale: NonNullable<EvaluationReport['rescale']>): string {
-  const { rescaled, images, minScale, medianScale, maxScale } = rescale;
-  return `${rescaled} of ${images} images rescaled to the training object size (scales ${minScale}–${maxScale}, median ${medianScale})`;
+  const { rescaled, images, minScale, medianScale, maxScale, fromCharacteristicScale } = rescale;
+  const estimate =
+    fromCharacteristicScale === undefined
+      ? ''
+      : fromCharacteristicScale === images
+        ? '; object sizes from the characteristic scale'
+        : fromCharacteristicScale > 0
+          ? `; object sizes from the characteristic scale for ${fromCharacteristicScale}, a first pass for the rest`
+          : '; object sizes from a first pass';
+  return `${rescaled} of ${images} images rescaled to the training object size (scales ${minScale}–${maxScale}, median ${medianScale})${estimate}`;
 }
 
 export interface ImageScores {
@@ -42,7 +50,15 @@ export interface EvaluationReport {
   /** TTA mode name: none, flips or dihedral. */
   tta: string;
   /** The scales images were predicted at after estimating their object size (infer/rescale.ts). */
-  rescale?: { images: number; rescaled: number; minScale: number; medianScale: number; maxScale: number };
+  rescale?: {
+    images: number;
+    rescaled: number;
+    minScale: number;
+    medianScale: number;
+    maxScale: number;
+    /** How many images' object size came from their characteristic scale (infer/rescale.ts); the rest from a first pass. */
+    fromCharacteristicScale?: number;
+  };
   /** Pooled over all pixels of all images (the reference's `dice`). */
   pixels: PixelMetrics;
   /** Averaged over images. */

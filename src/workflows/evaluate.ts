@@ -92,12 +92,14 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
   // Object-size rescaling (infer/rescale.ts): one warning for a pixel size that cannot resample, one line on the scales chosen.
   for (const warning of [pixelSizeWarning(model, options), minSizeWarning(model, options)]) if (warning) log(`warning: ${warning}`);
   const scales: number[] = [];
+  let fromCharacteristicScale = 0;
   const countRule = options.countRule === false ? undefined : model.metadata.countRule;
   const toModelScale = pixelSizeScale(model, options);
   for (const [i, sample] of samples.entries()) {
     const instancesOf = (probabilities: ProbabilityMap) => segment(probabilities, segmentOptions).instances;
     const rescaled = await predictAtObjectScale(model, sample.image, { ...options, instancesOf });
     if (rescaled.estimated) scales.push(rescaled.scale);
+    if (rescaled.estimatedFrom === 'characteristic scale') fromCharacteristicScale++;
     const map = rescaled.map;
     // As predict segments and counts (workflows/predict-image.ts): rules in the model's pixels; the
     // model's count rule erases the cells it does not count from both maps, as in predict's outputs.
@@ -133,7 +135,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
     pixelSizeUm: options.pixelSizeUm,
     modelPixelSizeUm: model.metadata.pixelSizeUm,
     tta: ttaMode(options.tta ?? model.metadata.tta),
-    ...(scales.length > 0 ? { rescale: scaleSummary(scales) } : {}),
+    ...(scales.length > 0 ? { rescale: { ...scaleSummary(scales), fromCharacteristicScale } } : {}),
     pixels: global,
     meanImage,
     objects: objectSummary(matches),
