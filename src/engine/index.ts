@@ -8,7 +8,7 @@ import type { Engine } from './types.js';
 
 export type * from './types.js';
 export { ReferenceEngine } from './reference/index.js';
-export { NativeEngine } from './native/index.js';
+export { NativeEngine, bf16Available } from './native/index.js';
 export { KERNEL_DEFAULTS, withDefaults } from './defaults.js';
 export { LossTermSums } from './loss-terms.js';
 
@@ -50,7 +50,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
   if (backend === 'reference') return new ReferenceEngine();
   const { addon, error } = loadAddon();
   const precision = lookup(PRECISIONS, options.precision ?? 'fp32', 'precision');
-  if (addon) return new NativeEngine(addon, { threads, precision });
+  if (addon) return new NativeEngine(addon, { threads, precision, warn: options.warn });
   if (backend === 'native') fail(`${error}; build it with \`npm run setup\` (needs libdnnl-dev), or use --engine reference`);
   if (!warned) {
     warned = true;

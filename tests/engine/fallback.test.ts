@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
+import { type NativeEngine, bf16Available, createEngine, nativeAvailability } from '../../src/engine/index.js';
 
 /** Runs a snippet in a fresh process (the addon is loaded once per process). */
 function run(code: string, env: Record<string, string>) {
@@ -44,4 +45,21 @@ test('PYOCYTE_ENGINE=reference selects the reference engine without any warning'
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout.trim()), { first: 'reference', second: 'reference' });
   assert.doesNotMatch(r.stderr, /Falling back/);
+});
+
+test('precision bf16: bf16 where the CPU has bfloat16 convolutions, else fp32 after one warning naming the CPU', (t) => {
+  const availability = nativeAvailability();
+  if (!availability.available) return t.skip(`native engine unavailable: ${availability.reason}`);
+  const warnings: string[] = [];
+  const engine = createEngine({ backend: 'native', precision: 'bf16', warn: (m) => warnings.push(m) }) as NativeEngine;
+  if (bf16Available()) {
+    assert.deepEqual([engine.precision, warnings], ['bf16', []]);
+  } else {
+    assert.equal(engine.precision, 'fp32');
+    assert.equal(warnings.length, 1);
+    assert.match(
+      warnings[0],
+      /^warning: precision bf16: oneDNN [\d.]+ has no bfloat16 convolutions on this CPU \(\w+; they need AVX-512\), so it computes in fp32$/,
+    );
+  }
 });

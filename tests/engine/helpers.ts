@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Random } from '../../src/util/random.js';
-import { createEngine, nativeAvailability, type Engine, type Tensor } from '../../src/engine/index.js';
+import { bf16Available, createEngine, nativeAvailability, type Engine, type Tensor } from '../../src/engine/index.js';
 
 /** Both engines when the addon is built; the reference alone otherwise (with the reason). */
 export function engines(): { name: string; make: () => Engine; skip: string | false }[] {
@@ -18,6 +18,13 @@ export function engines(): { name: string; make: () => Engine; skip: string | fa
     },
   ];
 }
+
+/** Why bf16 tests cannot run here (no addon, or a CPU without bfloat16 convolutions), else false. */
+export const NO_BF16: string | false = bf16Available()
+  ? false
+  : nativeAvailability().available
+    ? 'this CPU has no bfloat16 convolutions in oneDNN (they need AVX-512)'
+    : 'the native engine is unavailable';
 
 export function randomArray(size: number, seed: number, scale = 1): Float32Array {
   const rng = new Random(seed);

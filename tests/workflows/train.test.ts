@@ -17,7 +17,7 @@ import { type TrainHooks, type TrainResult, resumeTraining, train } from '../../
 import type { TrainOptions } from '../../src/train/options.js';
 import { chooseDecisionRule } from '../../src/train/validate.js';
 import { predictProbabilities } from '../../src/infer/predict.js';
-import { assertBitExact } from '../engine/helpers.js';
+import { NO_BF16, assertBitExact } from '../engine/helpers.js';
 import { QUIET, TEST_ENGINE, TINY_TRAINING, tempFolder, tinyDataset } from '../cli/helpers.js';
 
 const STEPS_PER_EPOCH = 4;
@@ -183,7 +183,9 @@ describe('train / resumeTraining on 6 synthetic 64x64 images, 4 steps per epoch,
     assertSameRun(uninterrupted, await resumeTraining(interrupted.runDir, {}, QUIET));
   });
 
-  test('precision bf16 (the default where the CPU has it), 16 filters: resumed after step 3 equals uninterrupted', async () => {
+  test('precision bf16 (the default where the CPU has it), 16 filters: resumed after step 3 equals uninterrupted', {
+    skip: NO_BF16,
+  }, async () => {
     const bf16 = { precision: 'bf16', filters: 16 } as const;
     const whole = await train(options('D', bf16), QUIET);
     await train(options('E', bf16), abortAt(3));

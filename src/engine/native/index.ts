@@ -79,6 +79,18 @@ export function loadAddon(): { addon?: Addon; error?: string } {
   return cached;
 }
 
+/**
+ * The instruction sets on which oneDNN 2.x has bfloat16 convolutions: AVX-512 (emulated on plain
+ * avx512_core, in hardware from avx512_core_bf16). On AVX2 it has none, and creating one fails.
+ */
+export const BF16_ISAS = new Set(['avx512_core', 'avx512_core_vnni', 'avx512_core_bf16', 'avx512_core_amx']);
+
+/** Whether this CPU can run the native engine in bf16 (false without the addon). */
+export function bf16Available(): boolean {
+  const { addon } = loadAddon();
+  return addon !== undefined && BF16_ISAS.has(addon.info().isa);
+}
+
 /** The oneDNN engine. Kernels queue their work on the addon's compute thread. */
 export class NativeEngine implements Engine {
   readonly name = 'native' as const;
@@ -89,13 +101,22 @@ export class NativeEngine implements Engine {
   /**
    * `precision` 'bf16' computes convolutions and keeps activations in bfloat16 (fp32 master
    * weights, statistics and losses); 'auto' picks it where the CPU has bf16 arithmetic.
-   * The addon's precision is process-wide: the last engine created sets it.
+   * The addon's precision is process-wide: the last engine created sets it. 'bf16' on a CPU
+   * without bfloat16 convolutions ({@link BF16_ISAS}) computes in fp32 after a warning.
    */
-  constructor(addon: Addon, options: { threads?: number; precision?: 'fp32' | 'bf16' | 'auto' } = {}) {
+  constructor(addon: Addon, options: { threads?: number; precision?: 'fp32' | 'bf16' | 'auto'; warn?: (message: string) => void } = {}) {
     this.addon = addon;
     if (options.threads) addon.setThreads(options.threads);
     const wanted = options.precision ?? 'fp32';
-    this.precision = wanted === 'auto' ? (addon.info().bf16Native ? 'bf16' : 'fp32') : wanted;
+    const info = addon.info();
+    this.precision = wanted === 'auto' ? (info.bf16Native ? 'bf16' : 'fp32') : wanted;
+    if (this.precision === 'bf16' && !BF16_ISAS.has(info.isa)) {
+      const warn = options.warn ?? ((m: string) => process.stderr.write(`${m}\n`));
+      warn(
+        `warning: precision bf16: oneDNN ${info.version} has no bfloat16 convolutions on this CPU (${info.isa}; they need AVX-512), so it computes in fp32`,
+      );
+      this.precision = 'fp32';
+    }
     addon.setPrecision(this.precision);
   }
 
