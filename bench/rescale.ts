@@ -7,10 +7,14 @@ import { toFloatImage } from '../src/io/image/convert.js';
 import { resampleImage, resampleLabels } from '../src/image/resample.js';
 import type { RasterImage } from '../src/image/types.js';
 
-/** Writes a dataset's test images and masks resampled by `scale` into a dataset folder of their own. */
-export async function rescaledCopy(source: string, dir: string, scale: number): Promise<string> {
+/**
+ * Writes a dataset's test images and masks resampled by `scale` into a dataset folder of their own
+ * (the first `limit` test images when given).
+ */
+export async function rescaledCopy(source: string, dir: string, scale: number, limit?: number): Promise<string> {
   await rm(dir, { recursive: true, force: true });
   const split = JSON.parse(readFileSync(join(source, 'split.json'), 'utf8')) as { test: string[] };
+  if (limit !== undefined) split.test = split.test.slice(0, limit);
   const imageFiles = await readdir(join(source, 'images'));
   for (const stem of split.test) {
     const file = imageFiles.find((f) => f.startsWith(`${stem}.`))!;

@@ -7,7 +7,8 @@
  * before it) and from the image's characteristic scale (image/scale-space.ts). TTA is off in both
  * (eight times faster; the comparison is between estimates, not the model's best figure).
  *
- *   node --import tsx bench/size-estimate.ts [--data dsb2018-nuclei] [--model .cache/bench-quality/dsb2018]
+ *   node --import tsx bench/size-estimate.ts [--data dsb2018-nuclei] [--model .cache/bench-quality/dsb2018] [--images N]
+ * (`--images N`: the first N test images only, each factor a resampled copy, ×1 included.)
  * Writes bench/results/size-estimate-<date>.json. A model saved before the calibration was stored
  * gets it computed here from its training split, as training computes it (data/object-sizes.ts).
  */
@@ -45,8 +46,12 @@ const ESTIMATES = { 'first pass': undefined, 'characteristic scale': calibration
 const results: Record<string, unknown>[] = [];
 const ap50 = (report: Awaited<ReturnType<typeof evaluate>>) =>
   report.instances?.byThreshold.find((s) => s.threshold === 0.5)?.averagePrecision ?? Number.NaN;
+const images = args.includes('--images') ? Number(arg('images', '50')) : undefined;
 for (const factor of [1, 0.5, 2]) {
-  const dir = factor === 1 ? data : await rescaledCopy(data, join(root, '.cache', 'bench-quality', `${dataName}-test-x${factor}`), factor);
+  const dir =
+    factor === 1 && images === undefined
+      ? data
+      : await rescaledCopy(data, join(root, '.cache', 'bench-quality', `${dataName}-test-x${factor}`), factor, images);
   for (const [estimate, diameterPerSigma] of Object.entries(ESTIMATES)) {
     model.metadata.objectDiameterPx = { ...sizes, diameterPerSigma };
     const started = Date.now();
@@ -72,6 +77,6 @@ const file = join(root, 'bench', 'results', `size-estimate-${dayStamp()}.json`);
 mkdirSync(dirname(file), { recursive: true });
 writeFileSync(
   file,
-  `${JSON.stringify({ benchmark: 'size-estimate', machine: machineInfo(), data: dataName, model: modelDir.replace(`${root}/`, ''), calibration, tta: 'none', results }, null, 2)}\n`,
+  `${JSON.stringify({ benchmark: 'size-estimate', machine: machineInfo(), data: dataName, images: images ?? 'all test images', model: modelDir.replace(`${root}/`, ''), calibration, tta: 'none', results }, null, 2)}\n`,
 );
 process.stderr.write(`bench: wrote ${file}\n`);
