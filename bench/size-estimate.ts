@@ -9,8 +9,9 @@
  *
  *   node --import tsx bench/size-estimate.ts [--data dsb2018-nuclei] [--model .cache/bench-quality/dsb2018] [--images N]
  * (`--images N`: the first N test images only, each factor a resampled copy, ×1 included.)
- * Writes bench/results/size-estimate-<date>.json. A model saved before the calibration was stored
- * gets it computed here from its training split, as training computes it (data/object-sizes.ts).
+ * Writes bench/results/size-estimate-<date>.json. Training does not store the calibration by
+ * default (see trainingObjectSizes), so it is computed here from the training split as training
+ * would (data/object-sizes.ts).
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -36,7 +37,9 @@ if (!existsSync(join(modelDir, 'model', 'model.json'))) throw new Error(`no mode
 const model = await loadModel(modelDir, { engine: createEngine() });
 const sizes = model.metadata.objectDiameterPx;
 if (!sizes) throw new Error(`${modelDir} has no training object size`);
-const calibration = sizes.diameterPerSigma ?? trainingObjectSizes(await (await openDataset(data)).load('train'))?.diameterPerSigma;
+const calibration =
+  sizes.diameterPerSigma ??
+  trainingObjectSizes(await (await openDataset(data)).load('train'), { calibrateSpectrum: true })?.diameterPerSigma;
 if (!calibration) throw new Error(`σ* does not describe the objects of ${dataName} (no calibration): nothing to compare`);
 process.stderr.write(
   `calibration: diameter ≈ ${calibration.median} σ* (p10 ${calibration.p10}, p90 ${calibration.p90}, ${calibration.images} images)\n`,

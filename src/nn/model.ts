@@ -111,8 +111,9 @@ export interface ObjectSizeDistribution {
   /**
    * Training images' median object diameter ÷ their characteristic scale σ* (image/scale-space.ts):
    * the median, 10th and 90th percentiles, and how many images gave one. A new image's diameter is
-   * then estimated as `median × σ*` without a network pass (infer/rescale.ts). Absent in models
-   * trained before it was stored, or when σ* says little about the objects (data/object-sizes.ts).
+   * then estimated as `median × σ*` without a network pass (infer/rescale.ts). Training does not
+   * store it by default yet (data/object-sizes.ts, `calibrateSpectrum`); absent also when σ* says
+   * little about the objects.
    */
   diameterPerSigma?: { median: number; p10: number; p90: number; images: number };
 }

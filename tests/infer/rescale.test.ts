@@ -136,18 +136,17 @@ describe('spectrumCalibration: object diameter from the characteristic scale', (
       const ids = discs(96, d);
       return { stem: `s${i}`, image: discImage(96, d), labels: Uint8Array.from(ids.data, (v) => (v > 0 ? 1 : 0)), instances: ids.data };
     });
-    const calibration = trainingObjectSizes(samples)!.diameterPerSigma!;
+    const calibration = trainingObjectSizes(samples, { calibrateSpectrum: true })!.diameterPerSigma!;
     assert.equal(calibration.images, 3);
     assert.ok(calibration.median > 2.7 && calibration.median < 3.2, JSON.stringify(calibration));
   });
 
-  test('blank training images have no characteristic scale: no calibration', () => {
+  test('blank training images have no characteristic scale: no calibration; disc images without calibrateSpectrum: none', () => {
     const ids = discs(96, 16);
+    const labels = Uint8Array.from(ids.data, (v) => (v > 0 ? 1 : 0));
     const image = { width: 96, height: 96, channels: 1, data: new Float32Array(96 * 96) };
-    assert.equal(
-      trainingObjectSizes([{ stem: 'a', image, labels: Uint8Array.from(ids.data, (v) => (v > 0 ? 1 : 0)) }])!.diameterPerSigma,
-      undefined,
-    );
+    assert.equal(trainingObjectSizes([{ stem: 'a', image, labels }], { calibrateSpectrum: true })!.diameterPerSigma, undefined);
+    assert.equal(trainingObjectSizes([{ stem: 'a', image: discImage(96, 16), labels }])!.diameterPerSigma, undefined);
   });
 });
 
@@ -255,7 +254,7 @@ describe('predictAtObjectScale', () => {
       labels: Uint8Array.from(ids.data, (v) => (v > 0 ? 1 : 0)),
       instances: ids.data,
     };
-    model.metadata.objectDiameterPx = trainingObjectSizes([trained]);
+    model.metadata.objectDiameterPx = trainingObjectSizes([trained], { calibrateSpectrum: true });
     const noFirstPass = () => {
       throw new Error('a first pass was segmented');
     };
