@@ -20,6 +20,7 @@ import { trainingObjectSizes } from '../src/data/object-sizes.js';
 import { openDataset } from '../src/data/prepare.js';
 import { createEngine } from '../src/engine/index.js';
 import { loadModel } from '../src/io/model-file.js';
+import { atThreshold } from '../src/metrics/instance-scores.js';
 import { evaluate } from '../src/workflows/evaluate.js';
 import { dayStamp, machineInfo } from './machine.js';
 import { rescaledCopy } from './rescale.js';
@@ -47,8 +48,6 @@ process.stderr.write(
 
 const ESTIMATES = { 'first pass': undefined, 'characteristic scale': calibration } as const;
 const results: Record<string, unknown>[] = [];
-const ap50 = (report: Awaited<ReturnType<typeof evaluate>>) =>
-  report.instances?.byThreshold.find((s) => s.threshold === 0.5)?.averagePrecision ?? Number.NaN;
 const images = args.includes('--images') ? Number(arg('images', '50')) : undefined;
 for (const factor of [1, 0.5, 2]) {
   const dir =
@@ -59,13 +58,14 @@ for (const factor of [1, 0.5, 2]) {
     model.metadata.objectDiameterPx = { ...sizes, diameterPerSigma };
     const started = Date.now();
     const report = await evaluate({ model, data: dir, subset: 'test', tta: 'none', progressStream: null, log: () => {} });
+    const instances = report.instances!;
     const row = {
       factor,
       estimate,
-      ap50: ap50(report),
-      ap75: report.instances?.byThreshold.find((s) => s.threshold === 0.75)?.averagePrecision,
-      dsb2018: report.instances?.dsb2018,
-      count_mae: report.instances?.countMae,
+      ap50: atThreshold(instances.byThreshold, 0.5).averagePrecision,
+      ap75: atThreshold(instances.byThreshold, 0.75).averagePrecision,
+      dsb2018: instances.dsb2018,
+      count_mae: instances.countMae,
       dice: report.pixels.meanDice,
       rescale: report.rescale,
       seconds: Math.round((Date.now() - started) / 1000),

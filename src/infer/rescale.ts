@@ -121,28 +121,23 @@ export function resamplesByPixelSize(model: Model, options: Pick<PredictOptions,
 export async function predictAtObjectScale(model: Model, image: FloatImage, options: RescaleOptions): Promise<RescaledPrediction> {
   const { instancesOf, rescale, ...predictOptions } = options;
   const training = model.metadata.objectDiameterPx;
-  if (rescale !== false && training && !resamplesByPixelSize(model, options)) {
-    const objectDiameterPx = diameterFromCharacteristicScale(image, training);
-    if (objectDiameterPx !== undefined) {
-      // σ* scales exactly with the image, so a second look at the chosen scale could not refine it.
-      const scale = chooseScale(objectDiameterPx, training, upscaleLimit(image));
-      const estimate = { estimated: true, objectDiameterPx, estimatedFrom: 'characteristic scale' } as const;
-      if (scale === 1) return { map: await predictProbabilities(model, image, predictOptions), scale, ...estimate };
-      return { map: resampleProbabilities(await predictScaled(model, image, scale, predictOptions), image), scale, ...estimate };
-    }
-  }
-  const native = await predictProbabilities(model, image, predictOptions);
+  if (rescale === false || !training || resamplesByPixelSize(model, options))
+    return { map: await predictProbabilities(model, image, predictOptions), scale: 1, estimated: false };
   // Measured like the training objects: a model trained on binary masks knew only their components,
   // and a watershed that splits one large cell in three would make it look a third of its size.
-  const objectsOf = (map: ProbabilityMap) => (training?.from === 'components' ? labelComponents(instancesOf(map)) : instancesOf(map));
-  if (rescale === false || !training || resamplesByPixelSize(model, options)) return { map: native, scale: 1, estimated: false };
-  const objectDiameterPx = estimateObjectDiameter(objectsOf(native));
+  const objectsOf = (map: ProbabilityMap) => (training.from === 'components' ? labelComponents(instancesOf(map)) : instancesOf(map));
+  const fromImage = diameterFromCharacteristicScale(image, training);
+  // Without σ*, the first pass is both the size estimate and, at scale 1, the prediction.
+  const native = fromImage === undefined ? await predictProbabilities(model, image, predictOptions) : undefined;
+  const objectDiameterPx = native ? estimateObjectDiameter(objectsOf(native)) : fromImage;
+  const estimatedFrom: SizeEstimateSource = native ? 'first pass' : 'characteristic scale';
+  const estimate = { estimated: true, objectDiameterPx, estimatedFrom } as const;
   const maxScale = upscaleLimit(image);
   let scale = chooseScale(objectDiameterPx, training, maxScale);
-  const estimate = { estimated: true, objectDiameterPx, estimatedFrom: 'first pass' } as const;
-  if (scale === 1) return { map: native, scale, ...estimate };
+  if (scale === 1) return { map: native ?? (await predictProbabilities(model, image, predictOptions)), scale, ...estimate };
   let scaled = await predictScaled(model, image, scale, predictOptions);
-  if (Math.max(scale, 1 / scale) > RECHECK_FACTOR) {
+  // σ* scales exactly with the image, so only a first pass's rough estimate is checked again.
+  if (native && Math.max(scale, 1 / scale) > RECHECK_FACTOR) {
     const correction = chooseScale(estimateObjectDiameter(objectsOf(scaled)), training);
     const refined = Math.min(SCALE_LIMITS.max, maxScale, Math.max(SCALE_LIMITS.min, scale * correction));
     if (correction !== 1 && Math.abs(refined - scale) > 1e-6) {
