@@ -1,5 +1,5 @@
 // Per-channel bias add and per-channel sums over the layouts activations take here (plain nchw
-// and oneDNN's nChw16c). oneDNN 2.6 adds a transposed convolution's bias, and broadcasts a binary
+// and oneDNN's nChw16c / nChw8c). oneDNN 2.6 adds a transposed convolution's bias, and broadcasts a binary
 // add over a blocked layout, with slow reference code; these loops are what those should cost.
 #pragma once
 #include <cstring>
@@ -24,13 +24,13 @@ inline uint16_t float_to_bf16(float f) {
   return static_cast<uint16_t>(bits >> 16);
 }
 
-// Channel block of a layout: 16 for nChw16c, 0 for plain nchw; throws for anything else.
+// Channel block of a layout: 16 for nChw16c, 8 for nChw8c, 0 for plain nchw; throws for anything else.
 inline int64_t channel_block(const md& layout) {
   const auto& d = layout.data;
   const auto& b = d.format_desc.blocking;
   if (d.ndims == 4 && d.format_kind == dnnl_blocked && b.inner_nblks == 1 && b.inner_idxs[0] == 1) return b.inner_blks[0];
   if (layout == md(layout.dims(), layout.data_type(), memory::format_tag::abcd)) return 0;
-  throw std::runtime_error("per-channel loops support nchw and nChw16c layouts, got " + describe(layout));
+  throw std::runtime_error("per-channel loops support nchw and nChw<block>c layouts, got " + describe(layout));
 }
 
 // Visits element runs: f(channel, pointer index of the run start, run length, stride).

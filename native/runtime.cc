@@ -23,6 +23,18 @@ dnnl::engine& cpu() {
   return engine;
 }
 
+tag blocked_activation_tag() {
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::avx512_core:
+    case dnnl::cpu_isa::avx512_core_vnni:
+    case dnnl::cpu_isa::avx512_core_bf16:
+    case dnnl::cpu_isa::avx512_core_amx:
+      return tag::aBcd16b;
+    default:
+      return tag::aBcd8b;
+  }
+}
+
 dnnl::stream& compute_stream() {
   static dnnl::stream stream(cpu());
   return stream;

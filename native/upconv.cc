@@ -78,10 +78,11 @@ class ConvTranspose2d : public CachingKernel<ConvTranspose2d, ConvTransposeEntry
     e->oi_shape = {ws[1], ws[0], s, s};
     const dims y_shape{xs[0], ws[1], xs[2] * s, xs[3] * s};
     // The bias is added by add_channel_bias (oneDNN's own bias path is slow here), over an output
-    // layout fixed to nChw16c, which both that loop and the concatenation after it handle well.
+    // layout fixed to the CPU's channel-blocked one, which that loop and the concatenation after it
+    // handle well.
     e->fwd_pd = deconvolution_forward::primitive_desc(
         deconvolution_forward::desc(prop_kind::forward_training, algorithm::deconvolution_direct, any_md(xs, e->act),
-                                    any_md(e->oi_shape, e->act), md(y_shape, e->act, tag::aBcd16b), strides(), {0, 0}, {0, 0}),
+                                    any_md(e->oi_shape, e->act), md(y_shape, e->act, blocked_activation_tag()), strides(), {0, 0}, {0, 0}),
         scratch_attr(), cpu());
     e->y.ensure(y_shape, e->fwd_pd.dst_desc());
     const double flops = 2.0 * xs[0] * xs[2] * xs[3] * xs[1] * ws[1] * s * s;
