@@ -119,7 +119,7 @@ async function runPyocyte(c: (typeof configs)[number], precision: 'fp32' | 'bf16
   await model.predictLogits(x, batch.inputShape);
   const inferProfile = engine.takeProfile();
   engine.setProfiling(false);
-  return { train, infer, profile, inferProfile, params: model.network.parameterCount(), engine: engine.description };
+  return { train, infer, profile, inferProfile, params: model.network.parameterCount(), engine: engine.description, implementations: engine.implementations() };
 }
 
 /** Seconds spent in the kernels that do arithmetic (the convolutions). */
@@ -232,6 +232,7 @@ async function main() {
         : 'this CPU has no bf16 arithmetic',
       profile_train_step: summarizeProfile(ours.profile),
       profile_inference: summarizeProfile(ours.inferProfile),
+      implementations: ours.implementations,
     };
     results.push(result);
     process.stderr.write(
@@ -253,7 +254,7 @@ async function main() {
 }
 
 const pick = (r: Record<string, unknown>) => {
-  const { profile_train_step: _p, profile_inference: _i, bf16, ...rest } = r;
+  const { profile_train_step: _p, profile_inference: _i, implementations: _m, bf16, ...rest } = r;
   if (bf16 && typeof bf16 === 'object') {
     const { profile_train_step: _b, ...bf16Rest } = bf16 as Record<string, unknown>;
     return { ...rest, bf16: bf16Rest };

@@ -251,6 +251,17 @@ Napi::Value TakeProfile(const Napi::CallbackInfo& info) {
   return o;
 }
 
+Napi::Value Implementations(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  for (const auto& [label, names] : primitive_implementations()) {
+    Napi::Array list = Napi::Array::New(info.Env(), names.size());
+    uint32_t i = 0;
+    for (const auto& name : names) list.Set(i++, name);
+    o.Set(label, list);
+  }
+  return o;
+}
+
 Napi::Value GetStats(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("allocations", static_cast<double>(stats().allocations.load()));
@@ -297,6 +308,7 @@ void InitRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("setProfiling", Napi::Function::New(env, SetProfiling));
   exports.Set("setPrecision", Napi::Function::New(env, SetPrecision));
   exports.Set("takeProfile", Napi::Function::New(env, TakeProfile));
+  exports.Set("implementations", Napi::Function::New(env, Implementations));
   exports.Set("info", Napi::Function::New(env, Info));
   completions = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
                                               "pyocyte-completions", 0, 1);

@@ -5,7 +5,6 @@
 // queue in order, so every oneDNN call runs in one OpenMP team and the JS thread stays free.
 // Rule: the JS thread changes a queued object (arguments, buffers) only after wait_idle().
 #pragma once
-
 #include <napi.h>
 
 #include <dnnl.hpp>
@@ -13,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -101,6 +101,9 @@ struct ProfileEntry {
   double seconds = 0, flops = 0;
 };
 std::unordered_map<std::string, ProfileEntry> take_profile();
+// The oneDNN implementation of every primitive created so far, by profile label ("conv3x3.fwd" →
+// {"jit:avx2"}): a kernel that lands on oneDNN's reference code ("ref:any") shows here.
+std::unordered_map<std::string, std::set<std::string>> primitive_implementations();
 
 // A primitive with its arguments, executed from the queue.
 struct Exec {

@@ -212,7 +212,21 @@ void Exec::set(int key, const TensorPtr& t) {
   owners[key] = t;
 }
 
+namespace {
+std::mutex implementations_mu;
+std::unordered_map<std::string, std::set<std::string>> implementations;  // guarded by implementations_mu
+}  // namespace
+
+std::unordered_map<std::string, std::set<std::string>> primitive_implementations() {
+  std::lock_guard<std::mutex> lock(implementations_mu);
+  return implementations;
+}
+
 void Exec::init(const dnnl::primitive& p, const dnnl::primitive_desc_base& pd, const char* name, double arithmetic) {
+  {
+    std::lock_guard<std::mutex> lock(implementations_mu);
+    implementations[name].insert(pd.impl_info_str());
+  }
   prim = p;
   label = name;
   flops = arithmetic;

@@ -34,6 +34,7 @@ interface Addon extends Pick<Engine, 'tensor' | 'zerosLike' | 'write' | 'read' |
   setPrecision(precision: 'fp32' | 'bf16'): void;
   setProfiling(on: boolean): void;
   takeProfile(): Record<string, ProfileEntry>;
+  implementations(): Record<string, string[]>;
   Conv2d: new (options: Required<Conv2dOptions>) => Conv2dKernel;
   ConvTranspose2d: new (options: { stride: number }) => ConvTranspose2dKernel;
   MaxPool2d: new () => MaxPool2dKernel;
@@ -155,6 +156,15 @@ export class NativeEngine implements Engine {
   /** The per-kind profile since the last call (waits for the queue). */
   takeProfile(): Record<string, ProfileEntry> {
     return this.addon.takeProfile();
+  }
+
+  /**
+   * oneDNN's implementation of every primitive built so far, by profile label, e.g.
+   * `{ 'conv3x3.fwd': ['brg:avx512_core'], 'upconv.fwd': ['jit:avx2'] }`. A `ref:` name is oneDNN's
+   * reference code, tens to hundreds of times slower than its JIT kernels.
+   */
+  implementations(): Record<string, string[]> {
+    return this.addon.implementations();
   }
 
   conv2d(options: Conv2dOptions): Conv2dKernel {
