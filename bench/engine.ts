@@ -8,6 +8,7 @@
  *
  *   npm run bench:engine                       # both configs
  *   node --import tsx bench/engine.ts --steps 8 --rounds 5 --configs 16x4
+ *   node --import tsx bench/engine.ts --out bench/results/engine-2026-11-30-avx2.json   # not the day's file
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -244,7 +245,7 @@ async function main() {
         '\n',
     );
   }
-  const file = join(root, 'bench', 'results', `engine-${dayStamp()}.json`);
+  const file = args.includes('--out') ? arg('out', '') : join(root, 'bench', 'results', `engine-${dayStamp()}.json`);
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify({ benchmark: 'engine', machine: machineInfo(), steps, rounds, results }, null, 2)}\n`);
   process.stderr.write(`bench: wrote ${file}\n`);
