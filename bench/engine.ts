@@ -120,7 +120,15 @@ async function runPyocyte(c: (typeof configs)[number], precision: 'fp32' | 'bf16
   await model.predictLogits(x, batch.inputShape);
   const inferProfile = engine.takeProfile();
   engine.setProfiling(false);
-  return { train, infer, profile, inferProfile, params: model.network.parameterCount(), engine: engine.description, implementations: engine.implementations() };
+  return {
+    train,
+    infer,
+    profile,
+    inferProfile,
+    params: model.network.parameterCount(),
+    engine: engine.description,
+    implementations: engine.implementations(),
+  };
 }
 
 /** Seconds spent in the kernels that do arithmetic (the convolutions). */

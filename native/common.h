@@ -5,6 +5,7 @@
 // queue in order, so every oneDNN call runs in one OpenMP team and the JS thread stays free.
 // Rule: the JS thread changes a queued object (arguments, buffers) only after wait_idle().
 #pragma once
+
 #include <napi.h>
 
 #include <dnnl.hpp>
