@@ -12,7 +12,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeEngine, createEngine } from '../src/engine/index.js';
 import type { ProfileEntry } from '../src/engine/native/index.js';
@@ -253,7 +253,7 @@ async function main() {
         '\n',
     );
   }
-  const file = args.includes('--out') ? arg('out', '') : join(root, 'bench', 'results', `engine-${dayStamp()}.json`);
+  const file = args.includes('--out') ? resolve(root, arg('out', '')) : join(root, 'bench', 'results', `engine-${dayStamp()}.json`);
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify({ benchmark: 'engine', machine: machineInfo(), steps, rounds, results }, null, 2)}\n`);
   process.stderr.write(`bench: wrote ${file}\n`);
