@@ -25,7 +25,7 @@ export interface TrainOptionFields extends EngineOptionFields {
    * `--patch-size`.
    */
   patchSize?: number;
-  /** Patches per step. Default `8`. CLI: `--batch`. */
+  /** Patches per step. Default `4`. CLI: `--batch`. */
   batchSize?: number;
   /** Train for this many epochs; otherwise for --minutes. CLI: `--epochs`. */
   epochs?: number;
