@@ -7,7 +7,9 @@
  *   (a background object: debris, an unlabelled cell);
  * - a false negative with an unmatched prediction of another class on it (confusion), with a
  *   matched prediction of its class inside its box (merged with a neighbour), or with nothing.
- * Prints one JSON line per class and writes `--out` (default .cache/count-errors.json).
+ * Prints one JSON line per class and writes `--out` (default .cache/count-errors.json). The
+ * dataset's images are read from `<data>/images/`; `--pixel-size` (µm per pixel of those images,
+ * default 1) is what the umid bench row gives evaluate; `--subset` defaults to test.
  *
  *   node --import tsx bench/count-errors.ts --model .cache/bench-quality/umid --data .cache/bench-quality/umid-data
  */
