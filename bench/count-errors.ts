@@ -18,15 +18,9 @@ import { join } from 'node:path';
 import { typicalRadii } from '../src/data/annotations/rasterize.js';
 import { readAnnotations } from '../src/data/annotations/read.js';
 import { createEngine } from '../src/engine/index.js';
-import { classifyCells } from '../src/infer/cells.js';
-import { applyCountRule } from '../src/infer/count-rule.js';
-import { modelInput } from '../src/infer/model-input.js';
-import { pixelSizeScale } from '../src/infer/predict.js';
-import { predictAtObjectScale } from '../src/infer/rescale.js';
-import { segment } from '../src/infer/segment.js';
-import { decodeImage } from '../src/io/image/image-io.js';
 import { loadModel } from '../src/io/model-file.js';
-import { centroidPoint, matchWeakTruth, weakTruthOf } from '../src/metrics/counting.js';
+import { coversCentroid, matchWeakTruth, weakTruthOf } from '../src/metrics/counting.js';
+import { countedCellPoints } from '../src/workflows/evaluate-counts.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback?: string) => {
@@ -61,30 +55,20 @@ const bins = Object.fromEntries(
 );
 // Where the background false positives lie, in the image's pixels: to look at them.
 const backgroundFalsePositives: { image: string; className: string; x: number; y: number }[] = [];
-const inBox = (x: number, y: number, b: { xmin: number; ymin: number; xmax: number; ymax: number }) =>
-  x >= b.xmin && x <= b.xmax && y >= b.ymin && y <= b.ymax;
-const near = (x: number, y: number, p: { x: number; y: number; className: string }) =>
-  Math.hypot(x - p.x, y - p.y) <= pointRadiusPx[p.className];
 
 for (const truth of images) {
-  const file = join(data, 'images', truth.image);
-  const { image } = await decodeImage(file);
-  const input = modelInput(image, model, { file });
-  const segmentOptions = { threshold, postprocessing };
-  const { map, scale } = await predictAtObjectScale(model, input, {
+  const { predicted } = await countedCellPoints(model, join(data, 'images', truth.image), {
+    model,
+    data,
     pixelSizeUm,
-    instancesOf: (p) => segment(p, segmentOptions).instances,
+    segmentOptions: { threshold, postprocessing },
+    countRule,
   });
-  const toModelScale = pixelSizeScale(model, { pixelSizeUm }) * scale;
-  const cells = applyCountRule(classifyCells(segment(map, { ...segmentOptions, toModelScale }), map, allNames), countRule, toModelScale);
-  const predicted = cells.map(centroidPoint);
   const weak = weakTruthOf(truth, classNames);
   const match = matchWeakTruth(predicted, weak, { pointRadiusPx });
-  const trueObjects = [
-    ...weak.boxes.map((b) => ({ kind: 'box' as const, ...b })),
-    ...weak.points.map((p) => ({ kind: 'point' as const, ...p })),
-  ];
-  const covers = (t: (typeof trueObjects)[number], x: number, y: number) => (t.kind === 'box' ? inBox(x, y, t) : near(x, y, t));
+  // The matcher's truth order: boxes, then points.
+  const trueObjects = [...weak.boxes, ...weak.points];
+  const covers = (t: (typeof trueObjects)[number], x: number, y: number) => coversCentroid(t, x, y, pointRadiusPx[t.className]);
   const matchedPrediction = new Set(match.pairs.map(([p]) => p));
   const matchedTruth = new Set(match.pairs.map(([, t]) => t));
   const ignored = new Set(match.ignored);

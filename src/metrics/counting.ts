@@ -90,6 +90,19 @@ export function weakTruthOf(annotations: ImageAnnotations, classNames: readonly 
 const inside = (x: number, y: number, b: Omit<TrueBox, 'className'>) => x >= b.xmin && x <= b.xmax && y >= b.ymin && y <= b.ymax;
 
 /**
+ * Whether a centroid at (x, y) may match a truth, whatever its class: inside a box (borders
+ * included), or within `radiusPx` of a point. The test {@link matchWeakTruth} applies per class.
+ */
+export function coversCentroid(
+  truth: Omit<TrueBox, 'className'> | Omit<TruePoint, 'className'>,
+  x: number,
+  y: number,
+  radiusPx: number,
+): boolean {
+  return 'xmin' in truth ? inside(x, y, truth) : Math.hypot(x - truth.x, y - truth.y) <= radiusPx;
+}
+
+/**
  * Matches one image's predicted cells to its true boxes and points, one to one within each class:
  * a prediction may match a true box when its centroid lies inside it (borders included), a true
  * point when it lies within the class's `pointRadiusPx`. The pairs are a maximum matching of these
@@ -122,7 +135,7 @@ export function matchWeakTruth(predicted: readonly PredictedPoint[], truth: Weak
     for (const [p, cell] of predicted.entries()) {
       if (cell.className !== target.className) continue;
       const distance = Math.hypot(cell.x - target.x, cell.y - target.y);
-      if (target.box ? inside(cell.x, cell.y, target.box) : distance <= reach) candidates.push([distance, p, t]);
+      if (coversCentroid(target.box ?? target, cell.x, cell.y, reach)) candidates.push([distance, p, t]);
     }
   }
   const usedPrediction = new Uint8Array(predicted.length);

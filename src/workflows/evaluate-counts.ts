@@ -14,12 +14,19 @@ import { applyCountRule } from '../infer/count-rule.js';
 import { modelInput } from '../infer/model-input.js';
 import { pixelSizeScale } from '../infer/predict.js';
 import { pixelSizeWarning, predictAtObjectScale } from '../infer/rescale.js';
-import { minSizeWarning, segment } from '../infer/segment.js';
+import { minSizeWarning, type SegmentOptions, segment } from '../infer/segment.js';
 import { type CountEvaluationReport, type ImageCountScores, writeCountReport } from '../io/count-report.js';
 import { decodeImage } from '../io/image/image-io.js';
 import { loadModel, resolveModelPath, runFolderOf } from '../io/model-file.js';
-import { type WeakMatch, centroidPoint, matchWeakTruth, summarizeWeakMatches, weakTruthOf } from '../metrics/counting.js';
-import type { Model } from '../nn/model.js';
+import {
+  type PredictedPoint,
+  type WeakMatch,
+  centroidPoint,
+  matchWeakTruth,
+  summarizeWeakMatches,
+  weakTruthOf,
+} from '../metrics/counting.js';
+import type { CountRule, Model } from '../nn/model.js';
 import { fail } from '../util/errors.js';
 import { createProgress } from '../util/progress.js';
 import { checkName } from '../util/registry.js';
@@ -57,6 +64,38 @@ function subsetImages(
   const images = of(subset);
   if (images.length === 0) fail(`no annotated images in the ${subset} subset; name annotation files train.*, val.*, test.*`);
   return { subset, images };
+}
+
+/** What {@link countedCellPoints} needs beyond the evaluate options: the resolved rules. */
+export interface CountedCellOptions extends Omit<EvaluateOptions, 'countRule'> {
+  segmentOptions: SegmentOptions;
+  /** The model's count rule, resolved (evaluate's `countRule: false` makes it undefined): undefined counts every segmented cell. */
+  countRule: CountRule | undefined;
+}
+
+/**
+ * One image's counted cells as centroids, predicted as `pyocyte predict` predicts them
+ * (workflows/predict-image.ts): at the model's object size (infer/rescale.ts) or pixel size, cut
+ * into cells by `segmentOptions`, filtered by `countRule`; so the counts scored are the counts
+ * predict reports. `scale` is the object-size rescale applied (1: none).
+ */
+export async function countedCellPoints(
+  model: Model,
+  file: string,
+  options: CountedCellOptions,
+): Promise<{ predicted: PredictedPoint[]; scale: number }> {
+  const { segmentOptions, countRule } = options;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const { image: raster } = await decodeImage(file);
+  const input = modelInput(raster, model, { file, channels: options.channels, onWarning: (w) => log(`warning: ${w}`) });
+  const { map, scale } = await predictAtObjectScale(model, input, {
+    ...options,
+    instancesOf: (probabilities) => segment(probabilities, segmentOptions).instances,
+  });
+  const toModelScale = pixelSizeScale(model, options) * scale;
+  const segmentation = segment(map, { ...segmentOptions, toModelScale });
+  const cells = applyCountRule(classifyCells(segmentation, map, model.metadata.classNames), countRule, toModelScale);
+  return { predicted: cells.map(centroidPoint), scale };
 }
 
 /**
@@ -111,19 +150,8 @@ export async function evaluateCounts(options: EvaluateOptions): Promise<CountEva
   const perImage: ImageCountScores[] = [];
   const scales: number[] = [];
   for (const [i, truth] of present.entries()) {
-    const file = join(folder, truth.image);
-    const { image: raster } = await decodeImage(file);
-    const input = modelInput(raster, model, { file, channels: options.channels, onWarning: (w) => log(`warning: ${w}`) });
-    // Predicted as `pyocyte predict` predicts it (workflows/predict-image.ts): at the model's object
-    // size (infer/rescale.ts) or pixel size, so the counts scored are the counts predict reports.
-    const { map, scale } = await predictAtObjectScale(model, input, {
-      ...options,
-      instancesOf: (probabilities) => segment(probabilities, segmentOptions).instances,
-    });
+    const { predicted, scale } = await countedCellPoints(model, join(folder, truth.image), { ...options, log, segmentOptions, countRule });
     if (scale !== 1) scales.push(scale);
-    const toModelScale = pixelSizeScale(model, options) * scale;
-    const segmentation = segment(map, { ...segmentOptions, toModelScale });
-    const predicted = applyCountRule(classifyCells(segmentation, map, allNames), countRule, toModelScale).map(centroidPoint);
     const match = matchWeakTruth(predicted, weakTruthOf(truth, classNames), { pointRadiusPx });
     matches.push(match);
     perImage.push({ image: truth.image, perClass: match.perClass, ignored: match.ignored.length });
