@@ -164,6 +164,7 @@ if (wanted('wbc-binary') || wanted('scales')) {
  * Rows `<name>-scale-x0.5-auto` and `-x2-auto`: a model on copies of the dataset's test images
  * rescaled ×0.5 and ×2, evaluated without a pixel size, so predict's object-size estimate chooses
  * the scale (infer/rescale.ts); Dice and AP@0.5 (= F1 / (2 − F1) at IoU 0.5) against native.
+ * Rows `-no-rescale`: the same copies predicted at their own scale.
  */
 async function autoRescaleRows(name: string, model: string, data: string, native: Record<string, unknown>) {
   const ap = (summary: Record<string, unknown>) => (summary.object_f1 as number) / (2 - (summary.object_f1 as number));
@@ -181,6 +182,15 @@ async function autoRescaleRows(name: string, model: string, data: string, native
       native_ap50: ap(native),
       ap50: ap(scaled),
       ap50_drop: ap(native) - ap(scaled),
+    });
+    // The same copies at native scale (`--no-rescale`): what the network does with the scale alone.
+    const plain = reportSummary(await evaluate({ model, data: dir, subset: 'test', rescale: false, progressStream: null }));
+    emit({
+      benchmark: `${name}-scale-x${scale}-no-rescale`,
+      test: plain,
+      dice_drop: (native.dice as number) - (plain.dice as number),
+      ap50: ap(plain),
+      ap50_drop: ap(native) - ap(plain),
     });
   }
 }

@@ -91,15 +91,19 @@ const withProbabilities = (base: AugmentOptions, p: Partial<Record<TransformName
   Object.fromEntries(Object.entries(base).map(([name, t]) => [name, { ...t, p: p[name as TransformName] ?? 0 }])) as never;
 
 /**
- * Named presets: `none`; `light` (flips, turns, mild brightness/contrast); `default`
+ * Named presets: `none`; `light` (flips, turns, mild brightness/contrast); `multiscale` (`light`
+ * plus a zoom of ×0.5–×2 on half the patches, for images whose resolution varies or is unknown); `default`
  * ({@link DEFAULT_AUGMENT}); `strong` (more often, wider ranges: small or varied datasets).
  */
+const LIGHT = merge(withProbabilities(DEFAULT_AUGMENT, { flip: 0.5, rotate90: 1, brightness: 0.3, contrast: 0.3 }), {
+  brightness: { maxShift: 0.1 },
+  contrast: { range: [0.9, 1.1] },
+});
+
 export const AUGMENT_PRESETS = {
   none: withProbabilities(DEFAULT_AUGMENT, {}),
-  light: merge(withProbabilities(DEFAULT_AUGMENT, { flip: 0.5, rotate90: 1, brightness: 0.3, contrast: 0.3 }), {
-    brightness: { maxShift: 0.1 },
-    contrast: { range: [0.9, 1.1] },
-  }),
+  light: LIGHT,
+  multiscale: merge(LIGHT, { scale: { p: 0.5, range: [0.5, 2] } }),
   default: DEFAULT_AUGMENT,
   strong: merge(DEFAULT_AUGMENT, {
     rotate: { p: 0.7 },

@@ -47,7 +47,7 @@ export interface PredictOptionFields {
   threshold?: number;
   /**
    * Smallest cell kept, in pixels: smaller objects are merged into the neighbour they touch most, or dropped.
-   * Default `30`. CLI: `--min-size`.
+   * Default: the model's instance rule (models trained to separate touching cells), else 30. CLI: `--min-size`.
    */
   minSizePx?: number;
   /** Clean-up of the class map. Default: the one the model chose on its validation images. CLI: `--postprocessing`. */

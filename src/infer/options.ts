@@ -59,6 +59,7 @@ export const PREDICT_OPTIONS = defineOptions({
     type: 'number',
     flag: 'min-size',
     default: 30,
+    defaultText: "the model's instance rule (models trained to separate touching cells), else 30",
     doc: 'smallest cell kept, in pixels: smaller objects are merged into the neighbour they touch most, or dropped',
   },
   postprocessing: {

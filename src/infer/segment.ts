@@ -39,8 +39,8 @@ export interface Segmentation {
 
 /**
  * Classes by threshold/argmax, then instances. A model trained for separation (one foreground
- * class) grows its cells from its seed map by the model's instance rule, whose `minSizePx` (in the
- * network's pixels, see {@link SegmentOptions.toModelScale}) wins.
+ * class) grows its cells from its seed map by the model's instance rule, with the rule's `minSizePx`
+ * (in the network's pixels, see {@link SegmentOptions.toModelScale}) unless the caller gives one.
  * Otherwise the pixels of each non-background class (of the argmax map, for multi-class models)
  * are split into touching cells by the distance-transform watershed on their own, so a pus cell
  * touching a red cell stays two cells of two classes.
@@ -48,14 +48,20 @@ export interface Segmentation {
 export function segment(map: ProbabilityMap, options: SegmentOptions): Segmentation {
   const { width, height } = map;
   const labels = postprocess({ width, height, data: probabilitiesToLabels(map, options.threshold) }, options.postprocessing);
-  const minSizePx = options.minSizePx ?? PREDICT_DEFAULTS.minSizePx;
-  if (!map.instanceRule) return { labels, instances: instancesPerClass(labels, Math.max(2, map.channels), minSizePx) };
+  if (!map.instanceRule) {
+    return { labels, instances: instancesPerClass(labels, Math.max(2, map.channels), options.minSizePx ?? PREDICT_DEFAULTS.minSizePx) };
+  }
   const foreground = new Uint8Array(labels.data.length);
   for (let i = 0; i < foreground.length; i++) foreground[i] = labels.data[i] > 0 ? 1 : 0;
   const scale = options.toModelScale ?? 1;
   if (!(scale > 0)) fail(`segment: toModelScale must be > 0, got ${scale}`);
-  const ruleMinSizePx = options.instanceMinSizePx ?? map.instanceRule.minSizePx;
-  const rule = { ...map.instanceRule, minSizePx: ruleMinSizePx / (scale * scale) };
+  // A size the caller chose wins over the rule's: in the network's pixels (instanceMinSizePx, like
+  // the rule's) or in the map's own (minSizePx, as `--min-size` gives it).
+  const minSizePx =
+    options.instanceMinSizePx !== undefined
+      ? options.instanceMinSizePx / (scale * scale)
+      : (options.minSizePx ?? map.instanceRule.minSizePx / (scale * scale));
+  const rule = { ...map.instanceRule, minSizePx };
   const instances = decodeInstances({ width, height, data: foreground }, map.seeds, rule);
   return { labels, instances };
 }
@@ -70,14 +76,14 @@ export function instancesPerClass(labels: Plane<Uint8Array>, classes: number, mi
 }
 
 /**
- * The warning for a `--min-size` a model trained for separation does not use (undefined when there
- * is nothing to say): its instance rule's minimum cell size, chosen on the validation images, wins.
+ * The note for a `--min-size` that replaces a separation model's own minimum cell size (its
+ * instance rule's, chosen on the validation images), or undefined when there is nothing to say.
  */
-export function minSizeWarning(
+export function minSizeNote(
   model: { metadata: { instances?: Pick<InstanceRule, 'minSizePx'> } },
   options: { minSizePx?: number },
 ): string | undefined {
   const rule = model.metadata.instances;
   if (options.minSizePx === undefined || !rule || options.minSizePx === rule.minSizePx) return undefined;
-  return `--min-size ${options.minSizePx} is not used: the model's instance rule keeps cells of ${rule.minSizePx} px or more (in its own pixels), chosen on its validation images`;
+  return `--min-size ${options.minSizePx} px replaces the ${rule.minSizePx} px the model's instance rule chose on its validation images (in the network's pixels)`;
 }

@@ -57,7 +57,7 @@ export interface TrainOptionFields extends EngineOptionFields {
    */
   instanceMethod?: 'auto' | 'watershed' | 'threeClass' | 'distance';
   /** Augmentation preset. Default `light`. CLI: `--augment`. */
-  augment?: 'none' | 'light' | 'default' | 'strong';
+  augment?: 'none' | 'light' | 'multiscale' | 'default' | 'strong';
   /** Share of patches centred on a foreground pixel. Default `0.33`. CLI: `--foreground-fraction`. */
   foregroundFraction?: number;
   /** Intensity normalisation. Default `percentile`. CLI: `--normalization`. */

@@ -14,7 +14,7 @@ import { applyCountRule } from '../infer/count-rule.js';
 import { modelInput } from '../infer/model-input.js';
 import { pixelSizeScale } from '../infer/predict.js';
 import { pixelSizeWarning, predictAtObjectScale } from '../infer/rescale.js';
-import { minSizeWarning, type SegmentOptions, segment } from '../infer/segment.js';
+import { minSizeNote, type SegmentOptions, segment } from '../infer/segment.js';
 import { type CountEvaluationReport, type ImageCountScores, writeCountReport } from '../io/count-report.js';
 import { decodeImage } from '../io/image/image-io.js';
 import { loadModel, resolveModelPath, runFolderOf } from '../io/model-file.js';
@@ -141,7 +141,10 @@ export async function evaluateCounts(options: EvaluateOptions): Promise<CountEva
   const segmentOptions = { threshold, minSizePx: options.minSizePx, postprocessing: options.postprocessing ?? postprocessing };
   // As predict does: the model's count rule, its areas in the model's pixels.
   const countRule = options.countRule === false ? undefined : model.metadata.countRule;
-  for (const warning of [pixelSizeWarning(model, options), minSizeWarning(model, options)]) if (warning) log(`warning: ${warning}`);
+  const warning = pixelSizeWarning(model, options);
+  if (warning) log(`warning: ${warning}`);
+  const sizeNote = minSizeNote(model, options);
+  if (sizeNote) log(`note: ${sizeNote}`);
   const progress =
     options.progressStream === null
       ? undefined

@@ -17,7 +17,7 @@ import { countCells } from '../infer/count-rule.js';
 import { pixelSizeWarning, predictAtObjectScale, scaleSummary } from '../infer/rescale.js';
 import type { EvaluateOptionFields } from './options.generated.js';
 import { EVALUATE_DEFAULTS, SUBSETS } from './options.js';
-import { minSizeWarning, segment } from '../infer/segment.js';
+import { minSizeNote, segment } from '../infer/segment.js';
 import { type TrueInstances, trueInstances } from '../data/true-instances.js';
 import { type EvaluationInstances, type ImageInstances, instanceSourceWarning } from '../io/instance-report.js';
 import { imageInstanceCounts, imageInstanceScores, instanceScores } from '../metrics/instance-scores.js';
@@ -90,7 +90,10 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
   const instanceCounts: ImageInstanceCounts[] = [];
   const segmentOptions = { threshold, minSizePx: options.minSizePx, postprocessing };
   // Object-size rescaling (infer/rescale.ts): one warning for a pixel size that cannot resample, one line on the scales chosen.
-  for (const warning of [pixelSizeWarning(model, options), minSizeWarning(model, options)]) if (warning) log(`warning: ${warning}`);
+  const warning = pixelSizeWarning(model, options);
+  if (warning) log(`warning: ${warning}`);
+  const sizeNote = minSizeNote(model, options);
+  if (sizeNote) log(`note: ${sizeNote}`);
   const scales: number[] = [];
   let fromCharacteristicScale = 0;
   const countRule = options.countRule === false ? undefined : model.metadata.countRule;

@@ -13,7 +13,7 @@ import { type PredictOptions, pixelSizeScale } from '../infer/predict.js';
 import { countCells } from '../infer/count-rule.js';
 import { describeScale, pixelSizeWarning, predictAtObjectScale } from '../infer/rescale.js';
 import type { PredictOptionFields } from '../infer/options.generated.js';
-import { minSizeWarning, segment } from '../infer/segment.js';
+import { minSizeNote, segment } from '../infer/segment.js';
 import { previewImage } from '../io/image/convert.js';
 import { decodeImage } from '../io/image/image-io.js';
 import {
@@ -176,7 +176,10 @@ export async function predictImageFile(options: PredictImageFileOptions): Promis
     postprocessing: options.postprocessing ?? metadata.postprocessing,
   };
   // Object-size rescaling (infer/rescale.ts) when no pixel size resamples; says what it chose.
-  for (const warning of [pixelSizeWarning(model, options), minSizeWarning(model, options)]) if (warning) log(`warning: ${warning}`);
+  const warning = pixelSizeWarning(model, options);
+  if (warning) log(`warning: ${warning}`);
+  const sizeNote = minSizeNote(model, options);
+  if (sizeNote) log(`note: ${sizeNote}`);
   const rescaled = await predictAtObjectScale(model, floatImage, {
     ...settings,
     onProgress: options.onProgress,

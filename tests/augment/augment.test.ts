@@ -290,10 +290,15 @@ describe('photometric transforms', () => {
 });
 
 describe('augmentation options', () => {
-  test('presets none/light/default/strong; unknown preset lists them', () => {
-    assert.deepEqual(Object.keys(AUGMENT_PRESETS), ['none', 'light', 'default', 'strong']);
+  test('presets none/light/multiscale/default/strong; unknown preset lists them', () => {
+    assert.deepEqual(Object.keys(AUGMENT_PRESETS), ['none', 'light', 'multiscale', 'default', 'strong']);
     assert.equal(resolveAugment(false).rotate.p, 0);
-    assert.throws(() => resolveAugment('heavy'), /valid augmentation presets are: none, light, default, strong/);
+    assert.throws(() => resolveAugment('heavy'), /valid augmentation presets are: none, light, multiscale, default, strong/);
+  });
+  test('multiscale is light plus a zoom of ×0.5–×2 on half the patches', () => {
+    const { multiscale, light } = AUGMENT_PRESETS;
+    assert.deepEqual({ ...multiscale, scale: light.scale }, light);
+    assert.deepEqual(multiscale.scale, { p: 0.5, range: [0.5, 2] });
   });
   test('bad probability and unknown transform fail with messages', () => {
     assert.throws(() => augmentOptions({ rotate: { p: 2 } }), /rotate\.p must be a probability/);

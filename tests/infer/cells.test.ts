@@ -2,7 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { classifyCells, countByClass } from '../../src/infer/cells.js';
 import type { ProbabilityMap } from '../../src/infer/predict.js';
-import { instancesPerClass, minSizeWarning, segment } from '../../src/infer/segment.js';
+import { instancesPerClass, minSizeNote, segment } from '../../src/infer/segment.js';
 import { countTable, summaryCsv } from '../../src/io/prediction-outputs.js';
 import { plane } from '../plane.js';
 
@@ -61,12 +61,18 @@ describe('segment with an instance rule', () => {
     assert.equal(segment(map, { threshold: 0.5, instanceMinSizePx: 21 }).instances.count, 0);
   });
 
-  test('--min-size 100 for a model whose instance rule keeps cells of 30 px: a warning that it is not used; none without --min-size or at 30', () => {
+  test('the 5×4 cell with --min-size 20 (minSizePx, in the map pixels): kept; 21: dropped; at toModelScale 2 not rescaled', () => {
+    assert.equal(segment(map, { threshold: 0.5, minSizePx: 20 }).instances.count, 1);
+    assert.equal(segment(map, { threshold: 0.5, minSizePx: 21 }).instances.count, 0);
+    assert.equal(segment(map, { threshold: 0.5, minSizePx: 21, toModelScale: 2 }).instances.count, 0);
+  });
+
+  test('--min-size 100 for a model whose instance rule keeps cells of 30 px: a note that it replaces them; none without --min-size or at 30', () => {
     const model = { metadata: { instances: rule } };
-    assert.match(minSizeWarning(model, { minSizePx: 100 }) ?? '', /--min-size 100 is not used: .* 30 px/);
-    assert.equal(minSizeWarning(model, {}), undefined);
-    assert.equal(minSizeWarning(model, { minSizePx: 30 }), undefined);
-    assert.equal(minSizeWarning({ metadata: {} }, { minSizePx: 100 }), undefined);
+    assert.match(minSizeNote(model, { minSizePx: 100 }) ?? '', /--min-size 100 px replaces the 30 px/);
+    assert.equal(minSizeNote(model, {}), undefined);
+    assert.equal(minSizeNote(model, { minSizePx: 30 }), undefined);
+    assert.equal(minSizeNote({ metadata: {} }, { minSizePx: 100 }), undefined);
   });
 });
 

@@ -1,0 +1,80 @@
+/**
+ * How much the instance rule's decoder could still give (issue 10): a separation model's
+ * probability and seed maps of the validation and test images (with the TTA the model chose) are decoded
+ * over a grid wider than training's choice (train/instance-rule.ts): foreground thresholds 0.5,
+ * 0.65 and the model's own; seed regions whole or split; seed thresholds 0.5–0.95; minimum sizes
+ * 5 / 15 / 30 px. Each cell of the grid gets pooled AP at IoU 0.5 on both subsets, so one sees
+ * whether a setting validation could pick would score higher on test. Prints one JSON line per
+ * setting and writes `--out` (default .cache/instance-rule-grid.json).
+ *
+ *   node --import tsx bench/instance-rule-grid.ts --model .cache/bench-quality/dsb2018 --data ../shared/data/dsb2018-nuclei
+ */
+import { writeFileSync } from 'node:fs';
+import { openDataset } from '../src/data/prepare.js';
+import { createEngine } from '../src/engine/index.js';
+import { labelComponents } from '../src/image/components.js';
+import { removeSmallObjects } from '../src/image/small-objects.js';
+import { decodeInstances } from '../src/infer/instance-methods.js';
+import { type ProbabilityMap, predictProbabilities, probabilitiesToLabels } from '../src/infer/predict.js';
+import { loadModel } from '../src/io/model-file.js';
+import { pooledAp50 } from '../src/train/instance-rule.js';
+import { machineInfo } from './machine.js';
+
+const args = process.argv.slice(2);
+const arg = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const modelPath = arg('model', '.cache/bench-quality/dsb2018');
+const dataPath = arg('data', '../shared/data/dsb2018-nuclei');
+const out = arg('out', '.cache/instance-rule-grid.json');
+
+const model = await loadModel(modelPath, { engine: createEngine() });
+const rule = model.metadata.instances;
+if (!rule || rule.method === 'watershed') throw new Error(`${modelPath} was not trained to separate cells: it has no seed map`);
+const dataset = await openDataset(dataPath);
+const subsets = {
+  val: { maps: [] as ProbabilityMap[], truth: [] as Int32Array[] },
+  test: { maps: [] as ProbabilityMap[], truth: [] as Int32Array[] },
+};
+for (const name of ['val', 'test'] as const) {
+  for (const sample of await dataset.load(name)) {
+    const { width, height } = sample.image;
+    subsets[name].maps.push(await predictProbabilities(model, sample.image));
+    subsets[name].truth.push(sample.instances ?? labelComponents({ width, height, data: sample.labels }).data);
+  }
+}
+
+const MIN_SIZES_PX = [5, 15, 30];
+const rows: Record<string, unknown>[] = [];
+for (const foregroundThreshold of [0.5, 0.65, model.metadata.threshold]) {
+  for (const splitSeeds of [false, true]) {
+    for (const seedThreshold of [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95]) {
+      const ap50: Record<string, Record<number, number>> = {};
+      for (const [name, { maps, truth }] of Object.entries(subsets)) {
+        const cells = maps.map((map) => {
+          const mask = { width: map.width, height: map.height, data: probabilitiesToLabels(map, foregroundThreshold) };
+          return decodeInstances(mask, map.seeds, { decoder: rule.method, seedThreshold, splitSeeds, minSizePx: 0 });
+        });
+        ap50[name] = Object.fromEntries(
+          MIN_SIZES_PX.map((minSizePx) => [
+            minSizePx,
+            pooledAp50(
+              cells.map((c) => removeSmallObjects(c, { minSizePx }).data),
+              truth,
+            ),
+          ]),
+        );
+      }
+      const row = { foregroundThreshold, splitSeeds, seedThreshold, valAp50ByMinSizePx: ap50.val, testAp50ByMinSizePx: ap50.test };
+      rows.push(row);
+      console.log(JSON.stringify(row));
+    }
+  }
+}
+const chosen = { ...rule, threshold: model.metadata.threshold };
+writeFileSync(
+  out,
+  `${JSON.stringify({ benchmark: 'instance-rule-grid', machine: machineInfo(), model: modelPath, chosen, rows }, null, 2)}\n`,
+);
+console.log(`bench: wrote ${out}`);
