@@ -12,12 +12,9 @@
 import { writeFileSync } from 'node:fs';
 import { openDataset } from '../src/data/prepare.js';
 import { createEngine } from '../src/engine/index.js';
-import { labelComponents } from '../src/image/components.js';
-import { removeSmallObjects } from '../src/image/small-objects.js';
-import { decodeInstances } from '../src/infer/instance-methods.js';
 import { type ProbabilityMap, predictProbabilities, probabilitiesToLabels } from '../src/infer/predict.js';
 import { loadModel } from '../src/io/model-file.js';
-import { pooledAp50 } from '../src/train/instance-rule.js';
+import { type DecoderSetting, ruleTruth, scoreDecoderSettings } from '../src/train/instance-rule.js';
 import { machineInfo } from './machine.js';
 
 const args = process.argv.slice(2);
@@ -39,38 +36,33 @@ const subsets = {
 };
 for (const name of ['val', 'test'] as const) {
   for (const sample of await dataset.load(name)) {
-    const { width, height } = sample.image;
     subsets[name].maps.push(await predictProbabilities(model, sample.image));
-    subsets[name].truth.push(sample.instances ?? labelComponents({ width, height, data: sample.labels }).data);
+    subsets[name].truth.push(ruleTruth(sample));
   }
 }
 
 const MIN_SIZES_PX = [5, 15, 30];
+const settings: DecoderSetting[] = [false, true].flatMap((splitSeeds) =>
+  [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95].map((seedThreshold) => ({ decoder: rule.method, seedThreshold, splitSeeds })),
+);
 const rows: Record<string, unknown>[] = [];
 for (const foregroundThreshold of [0.5, 0.65, model.metadata.threshold]) {
-  for (const splitSeeds of [false, true]) {
-    for (const seedThreshold of [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95]) {
-      const ap50: Record<string, Record<number, number>> = {};
-      for (const [name, { maps, truth }] of Object.entries(subsets)) {
-        const cells = maps.map((map) => {
-          const mask = { width: map.width, height: map.height, data: probabilitiesToLabels(map, foregroundThreshold) };
-          return decodeInstances(mask, map.seeds, { decoder: rule.method, seedThreshold, splitSeeds, minSizePx: 0 });
-        });
-        ap50[name] = Object.fromEntries(
-          MIN_SIZES_PX.map((minSizePx) => [
-            minSizePx,
-            pooledAp50(
-              cells.map((c) => removeSmallObjects(c, { minSizePx }).data),
-              truth,
-            ),
-          ]),
-        );
-      }
-      const row = { foregroundThreshold, splitSeeds, seedThreshold, valAp50ByMinSizePx: ap50.val, testAp50ByMinSizePx: ap50.test };
-      rows.push(row);
-      console.log(JSON.stringify(row));
-    }
-  }
+  const [val, test] = [subsets.val, subsets.test].map(({ maps, truth }) => {
+    const masks = maps.map((map) => ({ width: map.width, height: map.height, data: probabilitiesToLabels(map, foregroundThreshold) }));
+    return scoreDecoderSettings(masks, maps, truth, settings, MIN_SIZES_PX);
+  });
+  settings.forEach(({ splitSeeds, seedThreshold }, i) => {
+    const bySize = (scores: number[]) => Object.fromEntries(MIN_SIZES_PX.map((size, k) => [size, scores[k]]));
+    const row = {
+      foregroundThreshold,
+      splitSeeds,
+      seedThreshold,
+      valAp50ByMinSizePx: bySize(val[i]),
+      testAp50ByMinSizePx: bySize(test[i]),
+    };
+    rows.push(row);
+    console.log(JSON.stringify(row));
+  });
 }
 const chosen = { ...rule, threshold: model.metadata.threshold };
 writeFileSync(

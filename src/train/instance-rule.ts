@@ -6,6 +6,7 @@
  */
 import type { Sample } from '../data/types.js';
 import { labelComponents } from '../image/components.js';
+import type { Plane } from '../image/plane.js';
 import { decodeInstances, instanceMethod } from '../infer/instance-methods.js';
 import { postprocess } from '../infer/postprocess.js';
 import { removeSmallObjects } from '../image/small-objects.js';
@@ -35,6 +36,39 @@ export function pooledAp50(predicted: readonly Int32Array[], truth: readonly Int
   return tp + errors === 0 ? 1 : tp / (tp + errors);
 }
 
+/** A sample's instances as the rule is scored against them: its label image, else its mask's connected components. */
+export function ruleTruth(sample: Sample): Int32Array {
+  const { width, height } = sample.image;
+  return sample.instances ?? labelComponents({ width, height, data: sample.labels }).data;
+}
+
+/** How cells are drawn from a foreground mask and seed map, short of the minimum size. */
+export type DecoderSetting = Pick<InstanceRule, 'decoder' | 'seedThreshold' | 'splitSeeds'>;
+
+/**
+ * Pooled AP@0.5 ({@link pooledAp50}) of each setting at each minimum size, `[setting][size]`, for
+ * foreground masks `[H, W]` with their maps' seeds and the true instances. Each setting is decoded
+ * once at minimum size 0 and then each size applied: size filtering is the decoders' last step, so
+ * every candidate costs one decode, not one per size.
+ */
+export function scoreDecoderSettings(
+  masks: readonly Plane<Uint8Array>[],
+  maps: readonly Pick<ProbabilityMap, 'seeds'>[],
+  truth: readonly Int32Array[],
+  settings: readonly DecoderSetting[],
+  minSizesPx: readonly number[],
+): number[][] {
+  return settings.map((setting) => {
+    const unfiltered = masks.map((mask, i) => decodeInstances(mask, maps[i].seeds, { ...setting, minSizePx: 0 }));
+    return minSizesPx.map((minSizePx) =>
+      pooledAp50(
+        unfiltered.map((cells) => removeSmallObjects(cells, { minSizePx }).data),
+        truth,
+      ),
+    );
+  });
+}
+
 /**
  * The best rule for the model's method on the validation samples (their instance planes, else
  * the connected components of their masks), given its decision rule (threshold, post-processing,
@@ -53,26 +87,15 @@ export async function chooseInstanceRule(
   const masks = maps.map((map) =>
     postprocess({ width: map.width, height: map.height, data: probabilitiesToLabels(map, options.threshold) }, options.postprocessing),
   );
-  const truth = samples.map((s) => s.instances ?? labelComponents({ width: s.image.width, height: s.image.height, data: s.labels }).data);
-  // Decoded once per decoder setting at minimum size 0, then each size applied: size filtering
-  // is the decoders' last step, so this scores every candidate at a third of the cost.
-  type Setting = Pick<InstanceRule, 'decoder' | 'seedThreshold' | 'splitSeeds'>;
-  const settings: Setting[] = [];
+  const truth = samples.map(ruleTruth);
+  const settings: DecoderSetting[] = [];
   if (current.method !== 'watershed') {
     for (const splitSeeds of [false, true]) {
       for (const seedThreshold of SEED_THRESHOLDS) settings.push({ decoder: current.method, seedThreshold, splitSeeds });
     }
   }
   settings.push({ decoder: 'watershed', seedThreshold: 0, splitSeeds: false });
-  const scores = settings.map((setting) => {
-    const unfiltered = masks.map((mask, i) => decodeInstances(mask, maps[i].seeds, { ...setting, minSizePx: 0 }));
-    return MIN_SIZES_PX.map((minSizePx) =>
-      pooledAp50(
-        unfiltered.map((cells) => removeSmallObjects(cells, { minSizePx }).data),
-        truth,
-      ),
-    );
-  });
+  const scores = scoreDecoderSettings(masks, maps, truth, settings, MIN_SIZES_PX);
   // Ties keep the earlier candidate: sizes outermost, then the settings in order.
   let best = { ...settings[0], minSizePx: MIN_SIZES_PX[0] as number, ap: -1 };
   MIN_SIZES_PX.forEach((minSizePx, sizeIndex) => {
