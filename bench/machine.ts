@@ -2,6 +2,7 @@
  * Facts about the machine a benchmark ran on, stored with every result so numbers from different
  * machines are never compared blindly.
  */
+import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, totalmem } from 'node:os';
 
 /** The machine and runtime a benchmark ran on. */
@@ -15,6 +16,20 @@ export interface MachineInfo {
   osRelease: string;
   /** ISO 8601 time of the run. */
   date: string;
+  /** The vector and matrix extensions that decide the native engine's speed and whether `auto` precision is bf16 (Linux only). */
+  cpuFeatures?: string[];
+}
+
+/** Extensions worth recording: AVX2 only, AVX-512, bf16 dot products, AMX tiles. */
+const RECORDED_FEATURES = ['avx2', 'avx512f', 'avx512_bf16', 'amx_bf16'] as const;
+
+function cpuFeatures(): string[] | undefined {
+  try {
+    const flags = new Set(/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1].trim().split(/\s+/) ?? []);
+    return RECORDED_FEATURES.filter((f) => flags.has(f));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Describes this machine, for the `machine` field of every benchmark JSON. */
@@ -28,6 +43,7 @@ export function machineInfo(): MachineInfo {
     platform: `${process.platform}-${process.arch}`,
     osRelease: release(),
     date: new Date().toISOString(),
+    cpuFeatures: cpuFeatures(),
   };
 }
 

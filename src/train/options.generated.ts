@@ -77,6 +77,11 @@ export interface TrainOptionFields extends EngineOptionFields {
    */
   initialWeights?: string;
   /**
+   * Boxes and points only: train on labels redrawn from this model's segmentation of the training images (each
+   * cell's predicted outline within its box), usually with --initial-weights MODEL. CLI: `--refine-labels-with`.
+   */
+  refineLabelsWith?: string;
+  /**
    * Arithmetic of the native engine: fp32, bf16 (about twice as fast where the CPU has it) or auto. Default
    * `auto`. CLI: `--precision`.
    */

@@ -95,6 +95,11 @@ export const TRAIN_OPTIONS = defineOptions({
     placeholder: 'RUN',
     doc: "start from this model's weights and normalisation (a run folder or model.json): fine-tuning; its architecture must match",
   },
+  refineLabelsWith: {
+    type: 'string',
+    placeholder: 'MODEL',
+    doc: "boxes and points only: train on labels redrawn from this model's segmentation of the training images (each cell's predicted outline within its box), usually with --initial-weights MODEL",
+  },
   ...ENGINE_OPTIONS,
   precision: { ...ENGINE_OPTIONS.precision, default: 'auto' },
 });
@@ -106,9 +111,9 @@ export interface TrainOptions extends DatasetOptions, TrainOptionFields {}
 export const TRAIN_DEFAULTS = defaultsOf(TRAIN_OPTIONS);
 
 export type ResolvedTrainOptions = Required<
-  Omit<TrainOptions, keyof DatasetOptions | 'epochs' | 'minutes' | 'threads' | 'initialWeights'>
+  Omit<TrainOptions, keyof DatasetOptions | 'epochs' | 'minutes' | 'threads' | 'initialWeights' | 'refineLabelsWith'>
 > &
-  DatasetOptions & { epochs?: number; minutes?: number; threads?: number; initialWeights?: string };
+  DatasetOptions & { epochs?: number; minutes?: number; threads?: number; initialWeights?: string; refineLabelsWith?: string };
 
 /** Applies defaults and checks every option, so a run never fails late on a typo. */
 export function resolveTrainOptions(options: TrainOptions): ResolvedTrainOptions {

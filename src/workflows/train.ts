@@ -26,6 +26,7 @@ import { schedule } from '../train/schedules.js';
 import { chooseDecisionRule, validate } from '../train/validate.js';
 import { chooseInstanceRule, initialInstanceRule } from '../train/instance-rule.js';
 import { chooseCountRuleFromMaps } from '../train/count-rule.js';
+import { refineTrainingLabels } from '../train/refine-labels.js';
 import { instanceMethod, resolveInstanceMethod } from '../infer/instance-methods.js';
 import { fail } from '../util/errors.js';
 import { recoverAtomicWrites, writeFileAtomic } from '../util/fs.js';
@@ -97,12 +98,13 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
   log(
     `data: ${dataset.index.pairs.length} image/mask pairs in ${o.data}; split ${split.train.length}/${split.val.length}/${split.test.length} (train/val/test)`,
   );
-  const trainSamples = await dataset.load('train');
+  let trainSamples = await dataset.load('train');
   const valSamples = split.val.length > 0 ? await dataset.load('val') : [];
   // Written once the data has been read, so a typo in --data leaves no run folder behind.
   if (!resume) await writeFileAtomic(join(o.out, 'config.json'), `${JSON.stringify(o, null, 2)}\n`);
   const engine = createEngine({ backend: o.engine, threads: o.threads, precision: o.precision, warn: log });
   log(`engine: ${engine.description}`);
+  if (o.refineLabelsWith) trainSamples = await refinedSamples(o, engine, trainSamples, dataset, hooks, log);
   const { model, state } = resume
     ? await loadLastCheckpoint(o.out, engine, configurer(o))
     : await newModel(o, engine, trainSamples, dataset.scheme);
@@ -200,6 +202,29 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
     `model saved to ${join(o.out, MODEL_FOLDER)} (best epoch ${state.bestEpoch}${valDice !== undefined ? `, val Dice ${valDice.toFixed(4)}` : ''}, threshold ${model.metadata.threshold})`,
   );
   return { ...result, valDice, threshold: model.metadata.threshold };
+}
+
+/** The training samples with labels redrawn by `--refine-labels-with`'s model (train/refine-labels.ts). */
+async function refinedSamples(
+  o: ResolvedTrainOptions,
+  engine: Engine,
+  samples: Sample[],
+  dataset: Awaited<ReturnType<typeof openDataset>>,
+  hooks: TrainHooks,
+  log: (line: string) => void,
+): Promise<Sample[]> {
+  const started = performance.now();
+  const teacher = await loadModel(o.refineLabelsWith!, { engine });
+  const refined = await refineTrainingLabels(teacher, samples, dataset, {
+    modelName: o.refineLabelsWith!,
+    predict: { tileSize: o.validationTileSize },
+    progressStream: hooks.progressStream,
+  });
+  const { refined: redrawn, kept } = refined.counts;
+  log(
+    `refine: ${o.refineLabelsWith} segmented the ${samples.length} training images in ${((performance.now() - started) / 1000).toFixed(0)} s; ${redrawn} cells take its outline, ${kept} keep the drawn core (not found, too small, or spilling out of the box)`,
+  );
+  return refined.samples;
 }
 
 /** Sets a model up for training with the run's loss, optimizer and seed. */

@@ -3,7 +3,7 @@
  * applied by `predictImageFile` to counts, cells.csv, the mask and the instance image.
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readImage, writeImage } from '../../src/io/image/image-io.js';
@@ -55,6 +55,27 @@ describe('train on 6 synthetic 64x64 smears annotated with boxes (4 train, 2 val
     assert.ok(
       lines.some((l) => /^count rule: pus score ≥ [\d.]+, area ≥ \d+ px \(validation F1/.test(l)),
       lines.join('\n'),
+    );
+  });
+
+  test('--refine-labels-with the trained model: the second run redraws the 4 training images, every box refined or kept', async () => {
+    const refinedLines: string[] = [];
+    const second = join(tmp.dir, 'refined');
+    await train(
+      { data, out: second, epochs: 1, ...TINY_TRAINING, initialWeights: run, refineLabelsWith: run },
+      { ...QUIET, log: (line) => refinedLines.push(line) },
+    );
+    const line = refinedLines.find((l) => l.startsWith('refine: '));
+    const match = line?.match(/segmented the 4 training images in \d+ s; (\d+) cells take its outline, (\d+) keep the drawn core/);
+    assert.ok(match, refinedLines.join('\n'));
+    const boxes = readFileSync(join(data, 'train.csv'), 'utf8').trim().split('\n').length - 1;
+    assert.equal(Number(match[1]) + Number(match[2]), boxes);
+  });
+
+  test('--refine-labels-with on a dataset of masks: a one-line error', async () => {
+    await assert.rejects(
+      train({ data: join(tmp.dir, 'smears'), out: join(tmp.dir, 'masks-run'), epochs: 1, ...TINY_TRAINING, refineLabelsWith: run }, QUIET),
+      /--refine-labels-with .*: the dataset has masks; refining is for boxes and points/,
     );
   });
 });

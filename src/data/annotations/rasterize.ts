@@ -23,7 +23,7 @@ export function labelIndex(label: string, classes: readonly string[]): number {
 }
 
 /** Paints `value` on the pixels whose centres lie in the ellipse centred at (cx, cy) with semi-axes (rx, ry). */
-function paintEllipse(labels: Uint8Array, width: number, height: number, [cx, cy, rx, ry]: number[], value: number): void {
+export function paintEllipse(labels: Uint8Array, width: number, height: number, [cx, cy, rx, ry]: number[], value: number): void {
   if (!(rx > 0 && ry > 0)) return;
   const y0 = Math.max(0, Math.floor(cy - ry));
   const y1 = Math.min(height - 1, Math.ceil(cy + ry));
@@ -39,7 +39,7 @@ function paintEllipse(labels: Uint8Array, width: number, height: number, [cx, cy
 }
 
 /** Paints `value` on the pixels whose centres lie inside the box. */
-function paintBox(labels: Uint8Array, width: number, height: number, box: BoxAnnotation, value: number): void {
+export function paintBox(labels: Uint8Array, width: number, height: number, box: BoxAnnotation, value: number): void {
   const x0 = Math.max(0, Math.ceil(box.xmin - 0.5));
   const x1 = Math.min(width - 1, Math.floor(box.xmax - 0.5));
   const y0 = Math.max(0, Math.ceil(box.ymin - 0.5));
@@ -48,7 +48,7 @@ function paintBox(labels: Uint8Array, width: number, height: number, box: BoxAnn
 }
 
 /** Paints `value` on the pixels whose centres lie inside the polygon `[x0, y0, x1, y1, …]` (even-odd rule). */
-function paintPolygon(labels: Uint8Array, width: number, height: number, points: readonly number[], value: number): void {
+export function paintPolygon(labels: Uint8Array, width: number, height: number, points: readonly number[], value: number): void {
   const n = points.length >> 1;
   for (let y = 0; y < height; y++) {
     const py = y + 0.5;
