@@ -233,7 +233,8 @@ if (wanted('umid')) {
   // Target for pus: F1 ≥ 0.85, count MAE ≤ 1.0 per image.
   const data = await umidWithHeldOutValidation(join(shared, 'umid-urine'), join(work, 'umid-data'));
   const out = join(work, 'umid');
-  const scale = { pixelSizeUm: 1, targetPixelSizeUm: 2 };
+  // `--set targetPixelSizeUm=1` trains at full resolution, as `pyocyte train --data` does with nothing else.
+  const scale = { pixelSizeUm: 1, targetPixelSizeUm: overrides.targetPixelSizeUm ?? 2 };
   const { trained, reused, resumed } = await trainedModel(out, { data, ...scale });
   const test = { model: out, data, subset: 'test', pixelSizeUm: 1, progressStream: null, log: () => {} } as const;
   const report = await evaluateCounts(test);
