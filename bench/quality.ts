@@ -228,15 +228,16 @@ if (wanted('umid')) {
   // Issue 11: pus, rbc and ep from boxes and points (no masks), scored on UMID's val.csv (38
   // images), which training never sees: it validates on 30 images held out of train.csv
   // (bench/umid-split.ts). A prediction matches a true box when its centroid lies inside it, a
-  // true point within the class radius. Images at half resolution (pus ≈ 25 px, rbc ≈ 18 px,
-  // ep ≈ 90 px across): a patch then holds whole epithelial cells, and steps cost a quarter.
+  // true point within the class radius. Defaults as `pyocyte train --data` has them: the working
+  // scale from the boxes (data/annotations/working-scale.ts: ×0.5 on UMID, median box 44 px →
+  // 22 px). `--set imageScale=1` trains at full resolution, `--set targetPixelSizeUm=2` at half by
+  // micrometres (a pixel size of 1 µm, as the rows before 2026-12-02 did).
   // Target for pus: F1 ≥ 0.85, count MAE ≤ 1.0 per image.
   const data = await umidWithHeldOutValidation(join(shared, 'umid-urine'), join(work, 'umid-data'));
   const out = join(work, 'umid');
-  // `--set targetPixelSizeUm=1` trains at full resolution, as `pyocyte train --data` does with nothing else.
-  const scale = { pixelSizeUm: 1, targetPixelSizeUm: overrides.targetPixelSizeUm ?? 2 };
+  const scale = overrides.targetPixelSizeUm ? { pixelSizeUm: 1, targetPixelSizeUm: overrides.targetPixelSizeUm } : {};
   const { trained, reused, resumed } = await trainedModel(out, { data, ...scale });
-  const test = { model: out, data, subset: 'test', pixelSizeUm: 1, progressStream: null, log: () => {} } as const;
+  const test = { model: out, data, subset: 'test', ...scale, progressStream: null, log: () => {} } as const;
   const report = await evaluateCounts(test);
   // The same model counting every segmented cell: what the count rule adds, in the same run.
   const counted = await evaluateCounts({ ...test, countRule: false, out: join(out, 'eval-test-all-cells') });
@@ -248,6 +249,7 @@ if (wanted('umid')) {
     ...(reused ? { reused_model: true } : {}),
     ...(resumed ? { resumed_run: true } : {}),
     ...scale,
+    image_scale: JSON.parse(readFileSync(join(out, 'model', 'model.json'), 'utf8')).metadata.imageScale ?? 1,
     split: 'train.csv less 30 held-out images for validation; scored on val.csv',
     val_dice_drawn_masks: trained.valDice,
     images: report.images,

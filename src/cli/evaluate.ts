@@ -13,7 +13,7 @@ const spec = {
     'Score a trained model on a dataset: Dice, IoU, accuracy, precision, recall per class, and object counts and detection F1. A dataset of box/point annotations (train.csv, val.csv, COCO, VOC; no masks/) is scored per class on detection precision, recall, F1 by centroid, count MAE and semi-quantitative bins. Writes report.json, report.md and per_image.csv.',
   usage: 'pyocyte evaluate --model RUN --data DIR [--subset test] [options]',
   // The images' pixel size is one option here: PREDICT_OPTIONS' (it rescales them to the model's).
-  options: defineOptions({ ...EVALUATE_OPTIONS, ...omitOptions(DATASET_OPTIONS, 'pixelSizeUm', 'targetPixelSizeUm') }),
+  options: defineOptions({ ...EVALUATE_OPTIONS, ...omitOptions(DATASET_OPTIONS, 'pixelSizeUm', 'targetPixelSizeUm', 'imageScale') }),
 } as const;
 
 /** `pyocyte evaluate`: prints a summary table, then a JSON line with `dice` (and `dice_per_class`). */

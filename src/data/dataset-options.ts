@@ -81,6 +81,12 @@ export const DATASET_OPTIONS = defineOptions({
     placeholder: 'UM',
     doc: 'resample the images to this many micrometres per pixel on load',
   },
+  imageScale: {
+    type: 'number',
+    placeholder: 'FACTOR',
+    defaultText: 'the median box brought to 22 px across',
+    doc: 'box/point annotations without a pixel size: resample the images by this factor for the network (1: full resolution); the model records it and predict resamples new images the same way',
+  },
   channels: CHANNELS_OPTION,
   classes: {
     type: 'string',

@@ -34,6 +34,11 @@ export interface DatasetOptions {
   pixelSizeUm?: number;
   /** Resample to this pixel size on load. */
   targetPixelSizeUm?: number;
+  /**
+   * Annotated datasets without a target pixel size: resample the images by this factor for the
+   * network; default the boxes' working scale (data/annotations/working-scale.ts).
+   */
+  imageScale?: number;
   /** The image files' channels to use, in this order, 0-based (e.g. `[0, 2]`); default all but alpha. */
   channels?: number[];
   /** How stored values become floats; default 'range' (evaluation passes the model's). */
@@ -59,6 +64,12 @@ export interface OpenDataset {
   split: Split;
   scheme: LabelScheme;
   pixelSizeUm?: number;
+  /**
+   * Datasets of boxes and points loaded without a target pixel size: the factor their images were
+   * resampled by (the working scale, or `--image-scale`); absent when 1. The model records it so
+   * that new images are resampled the same way.
+   */
+  imageScale?: number;
   /**
    * Datasets of boxes and points (data/annotations/): a sample's annotations, coordinates in the
    * loaded sample's pixels (resampled as the sample is), and each class's typical cell radius in
@@ -98,6 +109,8 @@ const failWith = (summary: string, problems: string[]): never => {
  */
 export async function openDataset(dir: string, options: DatasetOptions = {}): Promise<OpenDataset> {
   if (await isAnnotatedDataset(dir)) return openAnnotatedDataset(dir, options);
+  if (options.imageScale !== undefined)
+    fail(`--image-scale is for boxes and points; ${dir} has masks: resample it with --pixel-size and --target-pixel-size`);
   const fileRules = { channels: options.channels, intensityScaling: options.intensityScaling };
   const index = await discoverDataset(dir, { collectProblems: true });
   // Header problems (unpaired, empty, renamed files) and decode problems are reported together.

@@ -34,7 +34,8 @@ export interface PredictOptionFields {
   /**
    * Estimate the image's object diameter (a first pass at native scale) and resample the image to the model's
    * training object size, the results back; --no-rescale predicts at native scale. Default: on when the model
-   * stores its training object size and no pixel size resamples. CLI: `--rescale`.
+   * stores its training object size and no pixel size resamples; a model trained from boxes at a working scale
+   * resamples by that instead. CLI: `--rescale`.
    */
   rescale?: boolean;
   /**

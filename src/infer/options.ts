@@ -46,7 +46,8 @@ export const PREDICT_OPTIONS = defineOptions({
   },
   rescale: {
     type: 'boolean',
-    defaultText: 'on when the model stores its training object size and no pixel size resamples',
+    defaultText:
+      'on when the model stores its training object size and no pixel size resamples; a model trained from boxes at a working scale resamples by that instead',
     doc: "estimate the image's object diameter (a first pass at native scale) and resample the image to the model's training object size, the results back; --no-rescale predicts at native scale",
   },
   countRule: {

@@ -113,13 +113,22 @@ export function resamplesByPixelSize(model: Model, options: Pick<PredictOptions,
 
 /**
  * Class probabilities of an image predicted at the scale that brings its objects to the model's
- * training object size (see the module comment). Without the model's `objectDiameterPx` (models
- * trained before it was stored), with `rescale: false`, or when `pixelSizeUm` resamples, this is
- * `predictProbabilities` at native scale.
+ * training object size (see the module comment). A model with an `imageScale` (trained from boxes
+ * at a working scale) predicts every image at that scale instead, unless `pixelSizeUm` resamples.
+ * Without the model's `objectDiameterPx` (models trained before it was stored), with `rescale:
+ * false`, or when `pixelSizeUm` resamples, this is `predictProbabilities` at native scale.
  * @param image `[H, W, C]` as for `predictProbabilities`.
  */
 export async function predictAtObjectScale(model: Model, image: FloatImage, options: RescaleOptions): Promise<RescaledPrediction> {
   const { instancesOf, rescale, ...predictOptions } = options;
+  const { imageScale } = model.metadata;
+  // A model of boxes and points trained at a working scale takes new images to be like its own.
+  if (imageScale !== undefined && imageScale !== 1 && !resamplesByPixelSize(model, options))
+    return {
+      map: resampleProbabilities(await predictScaled(model, image, imageScale, predictOptions), image),
+      scale: imageScale,
+      estimated: false,
+    };
   const training = model.metadata.objectDiameterPx;
   if (rescale === false || !training || resamplesByPixelSize(model, options))
     return { map: await predictProbabilities(model, image, predictOptions), scale: 1, estimated: false };
@@ -175,10 +184,13 @@ export function describeScale(model: Model, prediction: RescaledPrediction): str
  */
 export function pixelSizeWarning(model: Model, options: Pick<RescaleOptions, 'pixelSizeUm' | 'rescale'>): string | undefined {
   if (!options.pixelSizeUm || model.metadata.pixelSizeUm) return undefined;
+  const { imageScale, objectDiameterPx } = model.metadata;
   const instead =
-    model.metadata.objectDiameterPx && options.rescale !== false
-      ? 'images are rescaled to its training object size instead'
-      : 'images are predicted at their own scale';
+    imageScale !== undefined && imageScale !== 1
+      ? `images are resampled by ×${imageScale} as its training images were`
+      : objectDiameterPx && options.rescale !== false
+        ? 'images are rescaled to its training object size instead'
+        : 'images are predicted at their own scale';
   return `the model was trained without a pixel size, so --pixel-size ${options.pixelSizeUm} cannot resample the images (it only gives cells.csv its µm columns); ${instead}`;
 }
 

@@ -93,7 +93,7 @@ function classChannelNames(model: Model, classHead: OutputHead): string[] {
 
 /** The generated README of the package: what the model does and how to run the ONNX file. */
 function documentation(model: Model, input: BioimageioPackageInput): string {
-  const { classNames, normalization, pixelSizeUm } = model.metadata;
+  const { classNames, normalization, pixelSizeUm, imageScale } = model.metadata;
   const normalisation =
     normalization.kind === 'percentile'
       ? `each image's own ${normalization.low}th–${normalization.high}th percentiles per channel map to 0–1`
@@ -106,7 +106,9 @@ function documentation(model: Model, input: BioimageioPackageInput): string {
     `A pyocyte ${model.config.padding}-padding U-Net (depth ${model.config.depth}, ${model.config.filters} filters) trained for ${model.metadata.task} segmentation of ${classNames.slice(1).join(', ')}.`,
     pixelSizeUm
       ? `Trained at ${pixelSizeUm} µm per pixel; resample other images to it first.`
-      : 'The pixel size of the training images is not recorded.',
+      : imageScale !== undefined && imageScale !== 1
+        ? `Trained on images resampled by ×${imageScale} (its working scale, from the annotated boxes' sizes); resample images of the same microscope by it first, and the outputs back.`
+        : 'The pixel size of the training images is not recorded.',
     '',
     '## Inputs and outputs',
     '',

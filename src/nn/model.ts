@@ -25,6 +25,12 @@ export interface ModelMetadata {
   tta?: boolean | string;
   /** The pixel size the model was trained at, µm/px, when known. */
   pixelSizeUm?: number;
+  /**
+   * Trained from boxes and points without a pixel size: the factor its training images were
+   * resampled by (data/annotations/working-scale.ts). New images are taken to be like them and
+   * resampled by it, the results back (infer/rescale.ts), unless pixel sizes resample.
+   */
+  imageScale?: number;
   /** The training objects' equivalent diameters (data/object-sizes.ts), for rescaling new images to them. */
   objectDiameterPx?: ObjectSizeDistribution;
   /** How the training masks were drawn, so predicted masks are written the same way. */

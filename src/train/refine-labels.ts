@@ -25,12 +25,13 @@ export interface RefineTrainingOptions {
 /**
  * Each training sample with its labels redrawn from `model`'s prediction (class per pixel at the
  * model's threshold, without TTA). The samples' images are shared, their labels replaced.
- * @throws PyocyteError when the dataset has no weak annotations, or the model's classes are not the dataset's.
+ * @throws PyocyteError when the dataset has no weak annotations, the model's classes are not the dataset's,
+ *   or it was trained at another image scale than the samples are loaded at.
  */
 export async function refineTrainingLabels(
   model: Model,
   samples: readonly Sample[],
-  dataset: Pick<OpenDataset, 'weak' | 'scheme'>,
+  dataset: Pick<OpenDataset, 'weak' | 'scheme' | 'imageScale'>,
   options: RefineTrainingOptions,
 ): Promise<{ samples: Sample[]; counts: RefineCounts }> {
   const { weak, scheme } = dataset;
@@ -40,6 +41,12 @@ export async function refineTrainingLabels(
   if (modelClasses.join(',') !== classes.join(','))
     fail(
       `--refine-labels-with ${options.modelName}: its classes (${modelClasses.join(', ')}) are not the dataset's (${classes.join(', ')})`,
+    );
+  // The samples are at the dataset's working scale; a teacher trained at another sees other sizes.
+  const [teacherScale, dataScale] = [model.metadata.imageScale ?? 1, dataset.imageScale ?? 1];
+  if (!model.metadata.pixelSizeUm && teacherScale !== dataScale)
+    fail(
+      `--refine-labels-with ${options.modelName}: it was trained at image scale ×${teacherScale}, these images are loaded at ×${dataScale}; pass --image-scale ${teacherScale}`,
     );
   const progress =
     options.progressStream === null

@@ -107,7 +107,7 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
   if (o.refineLabelsWith) trainSamples = await refinedSamples(o, engine, trainSamples, dataset, hooks, log);
   const { model, state } = resume
     ? await loadLastCheckpoint(o.out, engine, configurer(o))
-    : await newModel(o, engine, trainSamples, dataset.scheme);
+    : await newModel(o, engine, trainSamples, dataset);
   log(
     `model: U-Net depth ${o.depth}, ${o.filters} filters, ${o.padding} padding, ${model.network.parameterCount().toLocaleString('en')} parameters; ${o.loss} loss, ${o.optimizer}; instances: ${model.metadata.instances?.method ?? 'watershed'}`,
   );
@@ -238,7 +238,7 @@ async function newModel(
   o: ResolvedTrainOptions,
   engine: Engine,
   trainSamples: readonly Sample[],
-  scheme: Awaited<ReturnType<typeof openDataset>>['scheme'],
+  { scheme, imageScale }: Pick<Awaited<ReturnType<typeof openDataset>>, 'scheme' | 'imageScale'>,
 ): Promise<{ model: Model; state: TrainerState }> {
   const methodName = resolveInstanceMethod(o.instanceMethod, {
     binary: scheme.task === 'binary',
@@ -270,6 +270,7 @@ async function newModel(
         ),
         ...(o.channels ? { channels: o.channels } : {}),
         pixelSizeUm: trainSamples[0].pixelSizeUm,
+        ...(imageScale !== undefined ? { imageScale } : {}),
         ...(methodName === 'watershed' ? {} : { instances: initialInstanceRule(methodName) }),
         objectDiameterPx: trainingObjectSizes(trainSamples),
       },

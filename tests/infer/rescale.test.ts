@@ -285,3 +285,30 @@ describe('predictAtObjectScale', () => {
     assert.equal(pixelSizeWarning(model, {}), undefined);
   });
 });
+
+describe('predictAtObjectScale with a working scale (a model of boxes trained at imageScale)', () => {
+  const model = unet({ inChannels: 1, classes: 1, depth: 2, filters: 4 }, { engine: createEngine({ backend: 'reference' }), seed: 1 });
+  const image = { width: 64, height: 64, channels: 1, data: new Float32Array(64 * 64).fill(0.5) };
+  const noFirstPass = () => {
+    throw new Error('a first pass was segmented');
+  };
+
+  test('imageScale 0.5 and a training object size: predicted at 0.5× without estimating, map back at 64²', async () => {
+    model.metadata.objectDiameterPx = TRAINING;
+    model.metadata.imageScale = 0.5;
+    const result = await predictAtObjectScale(model, image, { instancesOf: noFirstPass });
+    assert.deepEqual([result.scale, result.estimated], [0.5, false]);
+    assert.deepEqual([result.map.width, result.map.height, result.map.channels], [64, 64, 1]);
+    assert.match(pixelSizeWarning(model, { pixelSizeUm: 0.5 })!, /cannot resample.*resampled by ×0\.5 as its training images were/);
+  });
+
+  test('imageScale 0.5 on a model with a pixel size, image pixel size given: the pixel sizes resample, not the working scale', async () => {
+    model.metadata.imageScale = 0.5;
+    model.metadata.pixelSizeUm = 1;
+    model.metadata.objectDiameterPx = undefined;
+    const result = await predictAtObjectScale(model, image, { instancesOf: noFirstPass, pixelSizeUm: 1 });
+    assert.deepEqual([result.scale, result.estimated], [1, false]);
+    model.metadata.pixelSizeUm = undefined;
+    model.metadata.imageScale = undefined;
+  });
+});

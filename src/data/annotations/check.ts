@@ -2,7 +2,9 @@ import { readImageInfo } from '../../io/image/image-io.js';
 import { PyocyteError } from '../../util/errors.js';
 import { mapPool } from '../../util/pool.js';
 import { chooseClasses, indexAnnotatedDataset } from './dataset.js';
+import { classesOf } from './rasterize.js';
 import { className, isIgnoreLabel } from './types.js';
+import { chooseWorkingScale, WORKING_DIAMETER_PX, type WorkingScale } from './working-scale.js';
 
 /** Per class: boxes, points, and the distribution of box sides in pixels. */
 export interface ClassAnnotationStats {
@@ -21,6 +23,8 @@ export interface AnnotationCheck {
   annotatedImages: number;
   /** Label as written → class statistics (by class after `point-` merging; `missedlabel` under its own name). */
   classes: Record<string, ClassAnnotationStats>;
+  /** The working scale train would choose without a pixel size, from every annotated image's boxes. */
+  workingScale: WorkingScale;
   warnings: string[];
   /** Anything that would make training wrong; non-empty makes `data check` exit 1. */
   problems: string[];
@@ -127,6 +131,7 @@ export async function checkAnnotations(dir: string, options: { classes?: string[
     images: found.pairs.length,
     annotatedImages: found.byStem.size,
     classes,
+    workingScale: chooseWorkingScale(found.byStem.values(), keep ?? classesOf(found.byStem.values())),
     warnings: collapse(warnings),
     problems: collapse(problems),
   };
@@ -151,6 +156,12 @@ export function formatAnnotationCheck(check: AnnotationCheck): string {
       `${name.padEnd(13)} ${String(s.boxes).padStart(6)} ${String(s.points).padStart(7)}  ${q(s.widthPx).padEnd(34)} ${q(s.heightPx)}`,
     );
   }
+  const { scale, medianBoxDiameterPx } = check.workingScale;
+  if (medianBoxDiameterPx !== undefined)
+    lines.push(
+      '',
+      `working scale without a pixel size: ×${scale} (boxes ${medianBoxDiameterPx.toFixed(1)} px across at the median${scale === 1 ? '' : `, brought to ${WORKING_DIAMETER_PX} px`}; train measures its training images' boxes; --image-scale sets it)`,
+    );
   if (check.warnings.length > 0) lines.push('', 'warnings:', ...check.warnings.map((w) => `  - ${w}`));
   lines.push('', check.problems.length > 0 ? `problems (${check.problems.length}):` : 'no problems found');
   lines.push(...check.problems.map((p) => `  - ${p}`));

@@ -13,6 +13,7 @@ import type { Sample } from '../types.js';
 import { findAnnotationFiles, readAnnotations } from './read.js';
 import { classesOf, rasterizeAnnotations, typicalRadii } from './rasterize.js';
 import type { AnnotationSet, ImageAnnotations } from './types.js';
+import { chooseWorkingScale, WORKING_DIAMETER_PX } from './working-scale.js';
 import { listFolder } from '../../util/fs.js';
 
 /**
@@ -122,13 +123,16 @@ export async function openAnnotatedDataset(dir: string, options: DatasetOptions 
   note(
     `annotations: ${found.annotations.files.map((f) => f.path).join(', ')}; classes ${classes.join(', ')}; point radius ${classes.map((c) => `${c} ${pointRadiusPx[c]?.toFixed(1) ?? '–'} px`).join(', ')}`,
   );
-  const factor = scaleFactor({ pixelSizeUm: options.pixelSizeUm, targetPixelSizeUm: options.targetPixelSizeUm });
+  // From the training images' boxes only, as every other choice made before training.
+  const training = split.train.map((stem) => found.byStem.get(stem)!);
+  const { factor, imageScale } = annotatedScale(training.length > 0 ? training : annotated, classes, options, note);
   const pairs = new Map(found.pairs.map((p) => [p.stem, p]));
   return {
     index: { root, convention: 'images-masks', pairs: found.pairs, ignored: [], warnings: [], problems: [] },
     split,
     scheme,
     pixelSizeUm: options.pixelSizeUm,
+    ...(imageScale !== undefined ? { imageScale } : {}),
     weak: {
       annotationsOf: (stem) => scaleAnnotations(found.byStem.get(stem)!, factor),
       pointRadiusPx: Object.fromEntries(Object.entries(pointRadiusPx).map(([name, radius]) => [name, radius * factor])),
@@ -151,6 +155,34 @@ export async function openAnnotatedDataset(dir: string, options: DatasetOptions 
       });
     },
   };
+}
+
+/**
+ * The factor the images are resampled by on load: the target pixel size's when one is given
+ * (`imageScale` then absent: the model records a pixel size instead), else `--image-scale`, else
+ * the working scale of the boxes (./working-scale.ts), said in a note when it is not 1.
+ */
+function annotatedScale(
+  annotated: readonly ImageAnnotations[],
+  classes: readonly string[],
+  options: DatasetOptions,
+  note: (line: string) => void,
+): { factor: number; imageScale?: number } {
+  const { pixelSizeUm, targetPixelSizeUm, imageScale } = options;
+  if (targetPixelSizeUm !== undefined) {
+    if (imageScale !== undefined) fail(`give either --image-scale or --target-pixel-size, not both`);
+    return { factor: scaleFactor({ pixelSizeUm, targetPixelSizeUm }) };
+  }
+  if (imageScale !== undefined) {
+    if (!(imageScale > 0 && imageScale <= 4)) fail(`--image-scale must be a factor above 0 and at most 4, got ${imageScale}`);
+    return { factor: imageScale, imageScale };
+  }
+  const chosen = chooseWorkingScale(annotated, classes);
+  if (chosen.scale === 1) return { factor: 1 };
+  note(
+    `working scale ×${chosen.scale}: the training boxes are ${chosen.medianBoxDiameterPx!.toFixed(1)} px across at the median (${chosen.boxes} box${chosen.boxes === 1 ? '' : 'es'}), brought to ${WORKING_DIAMETER_PX} px (see data/annotations/working-scale.ts); predict resamples new images the same way; --image-scale 1 keeps full resolution`,
+  );
+  return { factor: chosen.scale, imageScale: chosen.scale };
 }
 
 /** Annotations in the pixels of an image resampled by `factor`. */

@@ -4,7 +4,7 @@
  */
 import sharp from 'sharp';
 import { drawOverlay } from '../../image/overlay.js';
-import { predictProbabilities } from '../../infer/predict.js';
+import { predictAtObjectScale } from '../../infer/rescale.js';
 import { segment } from '../../infer/segment.js';
 import { modelInput } from '../../infer/model-input.js';
 import { previewImage } from '../../io/image/convert.js';
@@ -26,8 +26,10 @@ async function scores(model: Model, data: string): Promise<EvaluationReport> {
 async function figure(workspace: Workspace, model: Model, id: string): Promise<Buffer> {
   const raster = await workspace.raster(id);
   const image = modelInput(raster, model);
-  const map = await predictProbabilities(model, image);
-  const { labels, instances } = segment(map, { threshold: model.metadata.threshold, postprocessing: model.metadata.postprocessing });
+  const settings = { threshold: model.metadata.threshold, postprocessing: model.metadata.postprocessing };
+  // At the scale predict uses (a working scale or the object size), so the figure shows its cells.
+  const { map, scale } = await predictAtObjectScale(model, image, { instancesOf: (m) => segment(m, settings).instances });
+  const { labels, instances } = segment(map, { ...settings, toModelScale: scale });
   const overlay = drawOverlay(previewImage(image), map.channels === 1 ? instances.data : labels.data, {
     thickness: Math.max(1, Math.round(Math.min(raster.width, raster.height) / 200)),
   });
