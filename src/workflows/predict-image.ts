@@ -188,7 +188,7 @@ export async function predictImageFile(options: PredictImageFileOptions): Promis
   if (rescaled.estimated) log(`${stem}: ${describeScale(model, rescaled)}`);
   const { map, scale } = rescaled;
   // The instance and count rules' areas are in the model's pixels (the image was resampled by its
-  // pixel size or, without one, by its object size: one of the two factors is 1).
+  // pixel size or, without one, by the model's working scale or its object size: one factor is 1).
   const toModelScale = pixelSizeScale(model, options) * scale;
   const { labels, instances } = segment(map, { ...segmentOptions, toModelScale });
   const { width, height } = floatImage;

@@ -1,24 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { classesOf, rasterizeAnnotations, typicalRadii } from '../../../src/data/annotations/rasterize.js';
-import type { ImageAnnotations } from '../../../src/data/annotations/types.js';
-
-/** Labels as rows of characters: `.` background, `x` ignore, digits classes. */
-function rows(labels: Uint8Array, width: number): string[] {
-  const out: string[] = [];
-  for (let y = 0; y < labels.length / width; y++) {
-    out.push([...labels.slice(y * width, (y + 1) * width)].map((v) => (v === 0 ? '.' : v === 255 ? 'x' : String(v))).join(''));
-  }
-  return out;
-}
-
-const image = (partial: Partial<ImageAnnotations>): ImageAnnotations => ({
-  image: 'a.png',
-  boxes: [],
-  points: [],
-  polygons: [],
-  ...partial,
-});
+import { image, pusRbcGrid, rbcPoint, rows } from './literals.js';
 
 describe('rasterizeAnnotations on 8×8 grids', () => {
   test('a 6×6 box: ellipse core of its class, ignore ring up to the box edge, background outside', () => {
@@ -32,14 +15,7 @@ describe('rasterizeAnnotations on 8×8 grids', () => {
     assert.deepEqual(rows(labels, 8), ['........', '.xxxxxx.', '.xx11xx.', '.x1111x.', '.x1111x.', '.xx11xx.', '.xxxxxx.', '........']);
   });
   test('a point: a disc of the class radius, an ignore ring; point-rbc is class rbc (2)', () => {
-    const labels = rasterizeAnnotations(image({ points: [{ image: 'a.png', label: 'point-rbc', x: 4, y: 4 }] }), {
-      width: 8,
-      height: 8,
-      classes: ['pus', 'rbc'],
-      pointRadiusPx: { pus: 3, rbc: 2 },
-      coreFraction: 0.75,
-      pointRingFactor: 1.5,
-    });
+    const labels = rasterizeAnnotations(rbcPoint, pusRbcGrid);
     assert.deepEqual(rows(labels, 8), ['........', '..xxxx..', '.xxxxxx.', '.xx22xx.', '.xx22xx.', '.xxxxxx.', '..xxxx..', '........']);
   });
   test('a missedlabel box is all ignore; a class left out by --classes is background', () => {

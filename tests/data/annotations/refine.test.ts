@@ -2,27 +2,11 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { refineLabels } from '../../../src/data/annotations/refine.js';
 import { rasterizeAnnotations } from '../../../src/data/annotations/rasterize.js';
-import type { ImageAnnotations } from '../../../src/data/annotations/types.js';
-
-/** Labels as rows of characters: `.` background, `x` ignore, digits classes. */
-function rows(labels: Uint8Array, width: number): string[] {
-  const out: string[] = [];
-  for (let y = 0; y < labels.length / width; y++) {
-    out.push([...labels.slice(y * width, (y + 1) * width)].map((v) => (v === 0 ? '.' : v === 255 ? 'x' : String(v))).join(''));
-  }
-  return out;
-}
+import { image, pusRbcGrid, rbcPoint, rows } from './literals.js';
 
 /** A predicted class map from rows of characters (`.` background, digits classes). */
 const grid = (lines: string[]) => Uint8Array.from(lines.join('').split(''), (c) => (c === '.' ? 0 : Number(c)));
 
-const image = (partial: Partial<ImageAnnotations>): ImageAnnotations => ({
-  image: 'a.png',
-  boxes: [],
-  points: [],
-  polygons: [],
-  ...partial,
-});
 const box = { image: 'a.png', label: 'pus', xmin: 1, ymin: 1, xmax: 7, ymax: 7 };
 const oneBox = image({ boxes: [box] });
 const pusGrid = { width: 8, height: 8, classes: ['pus'], pointRadiusPx: {}, coreFraction: 0.6 };
@@ -53,15 +37,7 @@ describe('refineLabels on literal grids', () => {
   });
   test('a point-rbc (class 2) takes its predicted outline within the ring; the rest of the ring stays ignored', () => {
     const predicted = grid(['........', '........', '...22...', '..222...', '..2222..', '...22...', '........', '........']);
-    const { labels } = refineLabels(image({ points: [{ image: 'a.png', label: 'point-rbc', x: 4, y: 4 }] }), predicted, {
-      width: 8,
-      height: 8,
-      classes: ['pus', 'rbc'],
-      pointRadiusPx: { pus: 3, rbc: 2 },
-      coreFraction: 0.75,
-      pointRingFactor: 1.5,
-      edgeBandPx: 0,
-    });
+    const { labels } = refineLabels(rbcPoint, predicted, { ...pusRbcGrid, edgeBandPx: 0 });
     assert.deepEqual(rows(labels, 8), ['........', '..xxxx..', '.xx22xx.', '.x222xx.', '.x2222x.', '.xx22xx.', '..xxxx..', '........']);
   });
   test('a refined box never clears pixels of an overlapping box that kept its drawn core', () => {

@@ -6,9 +6,10 @@ import { test } from 'node:test';
 import sharp from 'sharp';
 import { checkAnnotations, formatAnnotationCheck } from '../../../src/data/annotations/check.js';
 import { openAnnotatedDataset } from '../../../src/data/annotations/dataset.js';
-import type { BoxAnnotation, ImageAnnotations } from '../../../src/data/annotations/types.js';
+import type { BoxAnnotation } from '../../../src/data/annotations/types.js';
 import { chooseWorkingScale } from '../../../src/data/annotations/working-scale.js';
 import { openDataset } from '../../../src/data/prepare.js';
+import { image } from './literals.js';
 
 const box = (label: string, side: number, at = 0): BoxAnnotation => ({
   image: 'a.png',
@@ -18,24 +19,24 @@ const box = (label: string, side: number, at = 0): BoxAnnotation => ({
   xmax: at + side,
   ymax: at + side,
 });
-const image = (boxes: BoxAnnotation[]): ImageAnnotations => ({ image: 'a.png', boxes, points: [], polygons: [] });
+const withBoxes = (boxes: BoxAnnotation[]) => image({ boxes });
 
 test('chooseWorkingScale: pus boxes of 44 px → 0.5; of 25 px (within 1.15 × 22) → 1', () => {
-  assert.deepEqual(chooseWorkingScale([image([box('pus', 40), box('pus', 44), box('pus', 60)])], ['pus']), {
+  assert.deepEqual(chooseWorkingScale([withBoxes([box('pus', 40), box('pus', 44), box('pus', 60)])], ['pus']), {
     scale: 0.5,
     medianBoxDiameterPx: 44,
     boxes: 3,
   });
-  assert.equal(chooseWorkingScale([image([box('pus', 25)])], ['pus']).scale, 1);
+  assert.equal(chooseWorkingScale([withBoxes([box('pus', 25)])], ['pus']).scale, 1);
 });
 
 test('chooseWorkingScale: missedlabel, classes left out and zero-size boxes (points) are not measured', () => {
   const boxes = [box('pus', 88), box('rbc', 10), box('rbc', 10), box('missedlabel', 10), box('point-pus', 0), box('pus', 0)];
-  assert.deepEqual(chooseWorkingScale([image(boxes)], ['pus']), { scale: 0.25, medianBoxDiameterPx: 88, boxes: 1 });
+  assert.deepEqual(chooseWorkingScale([withBoxes(boxes)], ['pus']), { scale: 0.25, medianBoxDiameterPx: 88, boxes: 1 });
 });
 
 test('chooseWorkingScale: no boxes (points only) → 1, none measured', () => {
-  assert.deepEqual(chooseWorkingScale([image([box('pus', 0)])], ['pus']), { scale: 1, boxes: 0 });
+  assert.deepEqual(chooseWorkingScale([withBoxes([box('pus', 0)])], ['pus']), { scale: 1, boxes: 0 });
 });
 
 /** images/a.png, b.png (120×80 gray) with a 44-px pus box in train.csv and a 10-px one in val.csv (not measured). */
