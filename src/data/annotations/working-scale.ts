@@ -6,9 +6,10 @@
  * diameter of 30 px before its network (Stringer et al., Nature Methods 18, 2021: `diam_mean =
  * 30`); measured on UMID's validation images (30 held out of train.csv, 10 minutes of training),
  * a median box of 44 px (×1) gave pus F1 0.644, of 30 px (×0.68) 0.667, of 22 px (×0.5) 0.733,
- * 0.770 and 0.751 (three runs), and val.csv agreed (0.724 / 0.726 / 0.753, 0.762, 0.789; README). So the
- * images are resampled so the median box is {@link WORKING_DIAMETER_PX} across. Only downwards:
- * small cells stay at full resolution, where a box's outline is already coarse.
+ * 0.770 and 0.751 (three runs), and val.csv agreed (0.724 / 0.726 / 0.753, 0.762, 0.789; README);
+ * 16 px (×0.36) gave 0.781 and 0.761 in one run, close to those. So the images are resampled so
+ * the median box is {@link WORKING_DIAMETER_PX} across. Only downwards: small cells stay at full
+ * resolution, where a box's outline is already coarse.
  */
 import { className, type ImageAnnotations, isIgnoreLabel } from './types.js';
 
