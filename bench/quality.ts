@@ -88,11 +88,18 @@ const reuse = args.includes('--reuse');
  */
 const resume = args.includes('--resume');
 
+/** The metadata of the model saved in run folder `out` (io/model-file.ts's model.json). */
+function savedMetadata(out: string) {
+  return JSON.parse(readFileSync(join(out, 'model', 'model.json'), 'utf8')).metadata as {
+    threshold: number;
+    imageScale?: number;
+    training: { epochs: number; steps: number; seconds: number; bestEpoch: number; valDice?: number };
+  };
+}
+
 /** The training facts a saved model records (io/model-file.ts), as {@link train} returns them. */
 function savedRun(out: string): Awaited<ReturnType<typeof train>> {
-  const { metadata } = JSON.parse(readFileSync(join(out, 'model', 'model.json'), 'utf8')) as {
-    metadata: { threshold: number; training: { epochs: number; steps: number; seconds: number; bestEpoch: number; valDice?: number } };
-  };
+  const metadata = savedMetadata(out);
   const t = metadata.training;
   return { runDir: out, interrupted: false, ...t, threshold: metadata.threshold };
 }
@@ -249,7 +256,7 @@ if (wanted('umid')) {
     ...(reused ? { reused_model: true } : {}),
     ...(resumed ? { resumed_run: true } : {}),
     ...scale,
-    image_scale: JSON.parse(readFileSync(join(out, 'model', 'model.json'), 'utf8')).metadata.imageScale ?? 1,
+    image_scale: savedMetadata(out).imageScale ?? 1,
     split: 'train.csv less 30 held-out images for validation; scored on val.csv',
     val_dice_drawn_masks: trained.valDice,
     images: report.images,

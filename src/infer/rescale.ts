@@ -112,6 +112,15 @@ export function resamplesByPixelSize(model: Model, options: Pick<PredictOptions,
 }
 
 /**
+ * The factor a model trained from boxes at a working scale resamples images by for these options
+ * (its `imageScale`); undefined when it has none, it is 1, or pixel sizes resample instead.
+ */
+export function workingScale(model: Model, options: Pick<PredictOptions, 'pixelSizeUm'>): number | undefined {
+  const { imageScale } = model.metadata;
+  return imageScale !== undefined && imageScale !== 1 && !resamplesByPixelSize(model, options) ? imageScale : undefined;
+}
+
+/**
  * Class probabilities of an image predicted at the scale that brings its objects to the model's
  * training object size (see the module comment). A model with an `imageScale` (trained from boxes
  * at a working scale) predicts every image at that scale instead, unless `pixelSizeUm` resamples.
@@ -121,9 +130,9 @@ export function resamplesByPixelSize(model: Model, options: Pick<PredictOptions,
  */
 export async function predictAtObjectScale(model: Model, image: FloatImage, options: RescaleOptions): Promise<RescaledPrediction> {
   const { instancesOf, rescale, ...predictOptions } = options;
-  const { imageScale } = model.metadata;
+  const imageScale = workingScale(model, options);
   // A model of boxes and points trained at a working scale takes new images to be like its own.
-  if (imageScale !== undefined && imageScale !== 1 && !resamplesByPixelSize(model, options))
+  if (imageScale !== undefined)
     return {
       map: resampleProbabilities(await predictScaled(model, image, imageScale, predictOptions), image),
       scale: imageScale,
@@ -184,11 +193,11 @@ export function describeScale(model: Model, prediction: RescaledPrediction): str
  */
 export function pixelSizeWarning(model: Model, options: Pick<RescaleOptions, 'pixelSizeUm' | 'rescale'>): string | undefined {
   if (!options.pixelSizeUm || model.metadata.pixelSizeUm) return undefined;
-  const { imageScale, objectDiameterPx } = model.metadata;
+  const imageScale = workingScale(model, options);
   const instead =
-    imageScale !== undefined && imageScale !== 1
+    imageScale !== undefined
       ? `images are resampled by ×${imageScale} as its training images were`
-      : objectDiameterPx && options.rescale !== false
+      : model.metadata.objectDiameterPx && options.rescale !== false
         ? 'images are rescaled to its training object size instead'
         : 'images are predicted at their own scale';
   return `the model was trained without a pixel size, so --pixel-size ${options.pixelSizeUm} cannot resample the images (it only gives cells.csv its µm columns); ${instead}`;

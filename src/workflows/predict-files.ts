@@ -11,7 +11,7 @@ import { PyocyteError, PyocyteErrors, fail } from '../util/errors.js';
 import { createProgress, type ProgressStream } from '../util/progress.js';
 import type { PredictFilesOptionFields } from './options.generated.js';
 import { assignStems, predictImageFile } from './predict-image.js';
-import { resamplesByPixelSize } from '../infer/rescale.js';
+import { workingScale } from '../infer/rescale.js';
 
 /** Options of {@link predictFiles}; the docs and defaults of most are in PREDICT_FILES_OPTIONS (./options.ts). */
 export interface PredictFilesOptions extends Omit<PredictFilesOptionFields, 'model'> {
@@ -93,8 +93,8 @@ export async function predictFiles(options: PredictFilesOptions): Promise<Predic
           engine: createEngine({ backend: options.engine, threads: options.threads, precision: options.precision, warn: log }),
         })
       : options.model;
-  const { imageScale } = model.metadata;
-  if (imageScale !== undefined && imageScale !== 1 && !resamplesByPixelSize(model, options))
+  const imageScale = workingScale(model, options);
+  if (imageScale !== undefined)
     log(`note: images are resampled by ×${imageScale} for the network, as the model's training images were (its working scale)`);
   const progress =
     options.progressStream === null ? undefined : createProgress({ total: files.length, label: 'predict', stream: options.progressStream });

@@ -11,6 +11,7 @@
  * the median box is {@link WORKING_DIAMETER_PX} across. Only downwards: small cells stay at full
  * resolution, where a box's outline is already coarse.
  */
+import { median } from './rasterize.js';
 import { className, type ImageAnnotations, isIgnoreLabel } from './types.js';
 
 /** The median box diameter, px, the network sees (measured on UMID; see the module comment). */
@@ -39,13 +40,10 @@ export function chooseWorkingScale(images: Iterable<ImageAnnotations>, classes: 
   for (const image of images)
     for (const box of image.boxes) {
       if (isIgnoreLabel(box.label) || !classes.includes(className(box.label))) continue;
-      const diameter = (box.xmax - box.xmin + box.ymax - box.ymin) / 2;
-      if (box.xmax > box.xmin && box.ymax > box.ymin) diameters.push(diameter);
+      if (box.xmax > box.xmin && box.ymax > box.ymin) diameters.push((box.xmax - box.xmin + box.ymax - box.ymin) / 2);
     }
   if (diameters.length === 0) return { scale: 1, boxes: 0 };
-  diameters.sort((a, b) => a - b);
-  const middle = diameters.length >> 1;
-  const median = diameters.length % 2 ? diameters[middle] : (diameters[middle - 1] + diameters[middle]) / 2;
-  const scale = median > WORKING_DIAMETER_PX * WORKING_SCALE_TOLERANCE ? Math.round((WORKING_DIAMETER_PX / median) * 100) / 100 : 1;
-  return { scale, medianBoxDiameterPx: median, boxes: diameters.length };
+  const diameter = median(diameters);
+  const scale = diameter > WORKING_DIAMETER_PX * WORKING_SCALE_TOLERANCE ? Math.round((WORKING_DIAMETER_PX / diameter) * 100) / 100 : 1;
+  return { scale, medianBoxDiameterPx: diameter, boxes: diameters.length };
 }
