@@ -10,11 +10,13 @@
  *   5. dsb2018-nuclei (instance labels): defaults (`dsb2018`) and the instance method forced to
  *      the old foreground + distance-transform watershed (`dsb2018-baseline`), both scored on the
  *      50 test images (StarDist's test set) by AP at IoU 0.5 / 0.75 / 0.9, the DSB2018 score and
- *      the count MAE (bench/instances.ts). StarDist reports AP@0.5 ≈ 0.86 there.
+ *      the count MAE (bench/instances.ts). StarDist reports AP@0.5 ≈ 0.86 there. Defaults train at
+ *      the working diameter (data/object-scale.ts); `--set workingDiameterPx=0` at native resolution.
  *   6. umid-urine: pus, rbc, ep from box and point annotations at half resolution, validated on 30
  *      images held out of train.csv, scored on val.csv, with and without the count rule (`--only umid`).
  *   7. `dsb2018-scales`: a dsb2018-nuclei model (the `dsb2018` row's, else one trained with
- *      defaults) on its test images at ×0.5 and ×2 without pixel size, AP@0.5 against native.
+ *      defaults) on its test images at ×1, ×0.5 and ×2 without pixel size nor TTA, AP@0.5
+ *      against native.
  * Prints one JSON line per result and writes bench/results/quality-<date>.json.
  *
  *   npm run bench:quality                 # everything (~75 min on 2 cores)
@@ -33,7 +35,7 @@ import { reportSummary } from '../src/io/reports.js';
 import { resumeTraining, train } from '../src/workflows/train.js';
 import type { TrainOptions } from '../src/train/options.js';
 import { dayStamp, machineInfo } from './machine.js';
-import { instanceScores } from './instances.js';
+import { instanceFigures } from './instances.js';
 import { rescaledCopy } from './rescale.js';
 import { umidWithHeldOutValidation } from './umid-split.js';
 
@@ -93,6 +95,8 @@ function savedMetadata(out: string) {
   return JSON.parse(readFileSync(join(out, 'model', 'model.json'), 'utf8')).metadata as {
     threshold: number;
     imageScale?: number;
+    workingDiameterPx?: number;
+    instances?: { method: string; decoder: string };
     training: { epochs: number; steps: number; seconds: number; bestEpoch: number; valDice?: number };
   };
 }
@@ -142,7 +146,7 @@ async function trainAndTest(name: string, options: Omit<TrainOptions, 'out'>) {
     val_dice: trained.valDice,
     test: summary,
   });
-  return { out, summary };
+  return { out, summary, report };
 }
 
 const wanted = (name: string) => !only || only.includes(name);
@@ -173,14 +177,15 @@ if (wanted('wbc-binary') || wanted('scales')) {
  * the scale (infer/rescale.ts); Dice and AP@0.5 (= F1 / (2 − F1) at IoU 0.5) against native.
  * Rows `-no-rescale`: the same copies predicted at their own scale.
  */
-async function autoRescaleRows(name: string, model: string, data: string, native: Record<string, unknown>) {
+async function autoRescaleRows(name: string, model: string, data: string, native: Record<string, unknown>, tta?: 'none') {
   const ap = (summary: Record<string, unknown>) => (summary.object_f1 as number) / (2 - (summary.object_f1 as number));
   for (const scale of [0.5, 2]) {
     const dir = await rescaledCopy(data, join(work, `${name}-test-x${scale}`), scale);
-    const report = await evaluate({ model, data: dir, subset: 'test', progressStream: null });
+    const report = await evaluate({ model, data: dir, subset: 'test', tta, progressStream: null });
     const scaled = reportSummary(report);
     emit({
       benchmark: `${name}-scale-x${scale}-auto`,
+      ...(tta ? { tta } : {}),
       pixel_size_um: null,
       rescale: report.rescale,
       test: scaled,
@@ -191,7 +196,7 @@ async function autoRescaleRows(name: string, model: string, data: string, native
       ap50_drop: ap(native) - ap(scaled),
     });
     // The same copies at native scale (`--no-rescale`): what the network does with the scale alone.
-    const plain = reportSummary(await evaluate({ model, data: dir, subset: 'test', rescale: false, progressStream: null }));
+    const plain = reportSummary(await evaluate({ model, data: dir, subset: 'test', rescale: false, tta, progressStream: null }));
     emit({
       benchmark: `${name}-scale-x${scale}-no-rescale`,
       test: plain,
@@ -219,17 +224,25 @@ for (const [name, method] of [
 ] as const) {
   if (!wanted(name) && !wanted('dsb2018-nuclei')) continue;
   const data = join(shared, 'dsb2018-nuclei');
-  const { out, summary } = await trainAndTest(name, { data, ...(method ? { instanceMethod: method } : {}) });
-  const objects = await instanceScores(out, data, 'test');
-  emit({ benchmark: `${name}-instances`, stardist_ap50: 0.86, test_dice: summary.dice, ...objects });
+  const { out, summary, report } = await trainAndTest(name, { data, ...(method ? { instanceMethod: method } : {}) });
+  const { instances, workingDiameterPx } = savedMetadata(out);
+  emit({
+    benchmark: `${name}-instances`,
+    stardist_ap50: 0.86,
+    test_dice: summary.dice,
+    working_diameter_px: workingDiameterPx ?? null,
+    ...instanceFigures(report, instances),
+  });
 }
 if (wanted('dsb2018-scales')) {
   const dsb = join(shared, 'dsb2018-nuclei');
   const trained = join(work, 'dsb2018');
   // A training run keeps its model in RUN/model/ (io/model-file.ts's MODEL_FOLDER).
   const model = existsSync(join(trained, 'model', 'model.json')) ? trained : (await trainAndTest('dsb2018-for-scales', { data: dsb })).out;
-  const native = reportSummary(await evaluate({ model, data: dsb, subset: 'test', progressStream: null }));
-  await autoRescaleRows('dsb2018', model, dsb, native);
+  // Without TTA (eight times faster on the ×2 copies; the rows compare scales, not the model's best figure).
+  const native = reportSummary(await evaluate({ model, data: dsb, subset: 'test', tta: 'none', progressStream: null }));
+  emit({ benchmark: 'dsb2018-scale-x1', tta: 'none', test: native, working_diameter_px: savedMetadata(model).workingDiameterPx ?? null });
+  await autoRescaleRows('dsb2018', model, dsb, native, 'none');
 }
 if (wanted('umid')) {
   // Issue 11: pus, rbc and ep from boxes and points (no masks), scored on UMID's val.csv (38

@@ -114,9 +114,10 @@ export const MAX_BORDER_AREA_FRACTION = 0.5;
  * by their cores, which do not merge as their rings do. Undefined without objects, or when more than
  * {@link MAX_BORDER_AREA_FRACTION} of the foreground lies in objects cut by the image border:
  * prediction then stays at native scale.
- * @param options.calibrateSpectrum also store {@link spectrumCalibration} (default false: on 25
- *   dsb2018 test images it gained AP@0.5 at ×0.5 and ×2, +0.012 / +0.019, but rescaled 4 native
- *   images and lost 0.013 at ×1, bench/size-estimate.ts; training does not store it yet).
+ * @param options.calibrateSpectrum also store {@link spectrumCalibration} (default false: training
+ *   stores it only at a working diameter, data/object-scale.ts; at native resolution, on 25 dsb2018
+ *   test images, it gained AP@0.5 at ×0.5 and ×2, +0.012 / +0.019, but rescaled 4 native images
+ *   and lost 0.013 at ×1, bench/size-estimate.ts).
  */
 export function trainingObjectSizes(
   samples: readonly Sample[],

@@ -6,7 +6,8 @@ import { decodeImage, type ImageInfo } from '../io/image/image-io.js';
 import { toFloatImage } from '../io/image/convert.js';
 import { maskToLabels, resolveMaskOptions, surveyMask, type MaskOptions } from './masks.js';
 import { mapPool } from '../util/pool.js';
-import { resampleImage, resampleLabels, scaledSize } from '../image/resample.js';
+import { scaledSize } from '../image/resample.js';
+import { resampleSample } from './object-scale.js';
 import type { Sample } from './types.js';
 import type { FloatImage, RasterImage } from '../image/types.js';
 import type { IntensityScaling } from '../nn/types.js';
@@ -153,15 +154,8 @@ export function pairToSample(
     sample.instances = converted.instances;
     sample.instanceSource = 'label images';
   }
-  if (factor !== 1) {
-    const [width, height] = scaledSize(image.width, image.height, factor);
-    sample.image = resampleImage(image, { width, height });
-    const original = { width: image.width, height: image.height };
-    sample.labels = resampleLabels({ ...original, data: converted.labels }, { width, height }).data;
-    if (converted.instances) sample.instances = resampleLabels({ ...original, data: converted.instances }, { width, height }).data;
-  }
-  if (pixelSizeUm !== undefined) sample.pixelSizeUm = pixelSizeUm / factor;
-  return { sample, note: converted.note, polarity: converted.polarity };
+  if (pixelSizeUm !== undefined) sample.pixelSizeUm = pixelSizeUm;
+  return { sample: resampleSample(sample, factor), note: converted.note, polarity: converted.polarity };
 }
 
 /**

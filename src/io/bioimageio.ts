@@ -93,7 +93,7 @@ function classChannelNames(model: Model, classHead: OutputHead): string[] {
 
 /** The generated README of the package: what the model does and how to run the ONNX file. */
 function documentation(model: Model, input: BioimageioPackageInput): string {
-  const { classNames, normalization, pixelSizeUm, imageScale } = model.metadata;
+  const { classNames, normalization, pixelSizeUm, imageScale, workingDiameterPx } = model.metadata;
   const normalisation =
     normalization.kind === 'percentile'
       ? `each image's own ${normalization.low}th–${normalization.high}th percentiles per channel map to 0–1`
@@ -108,7 +108,9 @@ function documentation(model: Model, input: BioimageioPackageInput): string {
       ? `Trained at ${pixelSizeUm} µm per pixel; resample other images to it first.`
       : imageScale !== undefined && imageScale !== 1
         ? `Trained on images resampled by ×${imageScale} (its working scale, from the annotated boxes' sizes); resample images of the same microscope by it first, and the outputs back.`
-        : 'The pixel size of the training images is not recorded.',
+        : workingDiameterPx !== undefined
+          ? `Trained on images each resampled so that its median object is ${workingDiameterPx} px across (its working diameter); resample a new image so that its typical object is about ${workingDiameterPx} px across first, and the outputs back (\`pyocyte predict\` estimates the size itself).`
+          : 'The pixel size of the training images is not recorded.',
     '',
     '## Inputs and outputs',
     '',

@@ -139,7 +139,7 @@ export function networkDocString(model: Model, output: string): string {
 }
 
 /**
- * Metadata props: class names, pixel size or image scale, decision rule, output heads, normalisation, channels,
+ * Metadata props: class names, pixel size, image scale or working diameter, decision rule, output heads, normalisation, channels,
  * architecture and input sizes, the count rule, pyocyte version, the training summary, and the
  * caller's extras (tile size and overlap, instance method and its parameters).
  */
@@ -154,6 +154,8 @@ export function metadataProps(model: Model, output: string, facts?: ImageGraphFa
     pixelSizeUm: m.pixelSizeUm,
     // Resample input images by this factor first, the outputs back (models trained from boxes at a working scale).
     imageScale: m.imageScale,
+    // Resample each input image so its median object is this many pixels across first, the outputs back (models trained at a working diameter).
+    workingDiameterPx: m.workingDiameterPx,
     architecture: { name: 'unet', ...model.config },
     inputSizes: unetInputSizes(model.config),
     output,

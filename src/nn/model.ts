@@ -31,6 +31,12 @@ export interface ModelMetadata {
    * resampled by it, the results back (infer/rescale.ts), unless pixel sizes resample.
    */
   imageScale?: number;
+  /**
+   * Trained from instance masks at one object size: the median object diameter, px, each training
+   * image was resampled to (data/object-scale.ts). New images are brought to it by their estimated
+   * object size (infer/rescale.ts); `objectDiameterPx` then holds σ*'s calibration.
+   */
+  workingDiameterPx?: number;
   /** The training objects' equivalent diameters (data/object-sizes.ts), for rescaling new images to them. */
   objectDiameterPx?: ObjectSizeDistribution;
   /** How the training masks were drawn, so predicted masks are written the same way. */

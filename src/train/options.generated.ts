@@ -56,6 +56,13 @@ export interface TrainOptionFields extends EngineOptionFields {
    * instances, else watershed. Default `auto`. CLI: `--instance-method`.
    */
   instanceMethod?: 'auto' | 'watershed' | 'threeClass' | 'distance';
+  /**
+   * Resample each training image so its median object is this many pixels across, as Cellpose trains at one
+   * diameter; predict brings new images to it by their estimated object size; 0 trains at native resolution.
+   * Default: 24 when the masks carry instance labels, no pixel size is known and the images' characteristic scale
+   * tells their object sizes; else 0. CLI: `--working-diameter`.
+   */
+  workingDiameterPx?: number;
   /** Augmentation preset. Default `light`. CLI: `--augment`. */
   augment?: 'none' | 'light' | 'multiscale' | 'default' | 'strong';
   /** Share of patches centred on a foreground pixel. Default `0.33`. CLI: `--foreground-fraction`. */

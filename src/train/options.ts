@@ -5,6 +5,7 @@
  */
 import { AUGMENT_PRESETS } from '../augment/pipeline.js';
 import { SAMPLINGS } from '../data/loader.js';
+import { WORKING_DIAMETER_PX } from '../data/object-scale.js';
 import { NORMALIZATIONS } from '../data/normalize.js';
 import type { DatasetOptions } from '../data/prepare.js';
 import { BACKENDS, PRECISIONS } from '../engine/index.js';
@@ -84,6 +85,13 @@ export const TRAIN_OPTIONS = defineOptions({
     default: 'auto',
     doc: 'what the network learns so touching cells separate; auto: the best measured method when the masks carry instances, else watershed',
   },
+  workingDiameterPx: {
+    type: 'number',
+    flag: 'working-diameter',
+    placeholder: 'PX',
+    defaultText: `${WORKING_DIAMETER_PX} when the masks carry instance labels, no pixel size is known and the images' characteristic scale tells their object sizes; else 0`,
+    doc: 'resample each training image so its median object is this many pixels across, as Cellpose trains at one diameter; predict brings new images to it by their estimated object size; 0 trains at native resolution',
+  },
   augment: { type: 'string', choices: AUGMENT_PRESETS, default: 'light', doc: 'augmentation preset' },
   foregroundFraction: { type: 'number', default: 0.33, doc: 'share of patches centred on a foreground pixel' },
   normalization: { type: 'string', choices: NORMALIZATIONS, default: 'percentile', doc: 'intensity normalisation' },
@@ -111,9 +119,16 @@ export interface TrainOptions extends DatasetOptions, TrainOptionFields {}
 export const TRAIN_DEFAULTS = defaultsOf(TRAIN_OPTIONS);
 
 export type ResolvedTrainOptions = Required<
-  Omit<TrainOptions, keyof DatasetOptions | 'epochs' | 'minutes' | 'threads' | 'initialWeights' | 'refineLabelsWith'>
+  Omit<TrainOptions, keyof DatasetOptions | 'epochs' | 'minutes' | 'threads' | 'initialWeights' | 'refineLabelsWith' | 'workingDiameterPx'>
 > &
-  DatasetOptions & { epochs?: number; minutes?: number; threads?: number; initialWeights?: string; refineLabelsWith?: string };
+  DatasetOptions & {
+    epochs?: number;
+    minutes?: number;
+    threads?: number;
+    initialWeights?: string;
+    refineLabelsWith?: string;
+    workingDiameterPx?: number;
+  };
 
 /** Applies defaults and checks every option, so a run never fails late on a typo. */
 export function resolveTrainOptions(options: TrainOptions): ResolvedTrainOptions {
@@ -147,6 +162,8 @@ export function resolveTrainOptions(options: TrainOptions): ResolvedTrainOptions
   if (o.minutes !== undefined && !(o.minutes > 0)) fail(`--minutes must be a positive number, got ${o.minutes}`);
   if (!(o.learningRate > 0 && o.learningRate < 1)) fail(`--lr must be in (0, 1), got ${o.learningRate}`);
   if (!(o.weightDecay >= 0)) fail(`--weight-decay must be ≥ 0, got ${o.weightDecay}`);
+  if (o.workingDiameterPx !== undefined && !(o.workingDiameterPx >= 0))
+    fail(`--working-diameter must be 0 (native resolution) or a diameter in pixels, got ${o.workingDiameterPx}`);
   if (!(o.patience >= 0 && Number.isInteger(o.patience))) fail(`--patience must be a whole number ≥ 0, got ${o.patience}`);
   // Round the patch up to a size the network takes, so users need not know the rule.
   o.patchSize = nextValidTileSize(o.patchSize, { depth: o.depth, padding: o.padding });

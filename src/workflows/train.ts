@@ -11,10 +11,11 @@ import { type Loader, type LoaderOptions, createLoader } from '../data/loader.js
 import { computeNormalization } from '../data/normalize.js';
 import { openDataset } from '../data/prepare.js';
 import type { Sample } from '../data/types.js';
+import { type WorkingDiameter, chooseWorkingDiameter, normalizeObjectSizes } from '../data/object-scale.js';
 import { trainingObjectSizes } from '../data/object-sizes.js';
 import { type Engine, createEngine } from '../engine/index.js';
 import { MODEL_FOLDER, loadModel, loadModelTensors, modelTensors, saveModel } from '../io/model-file.js';
-import type { Model } from '../nn/model.js';
+import type { Model, ModelMetadata } from '../nn/model.js';
 import { unet } from '../nn/model.js';
 import { type LossDefinition, lossDefinition } from '../nn/losses.js';
 import { newBudget, planFor } from '../train/budget.js';
@@ -28,6 +29,7 @@ import { chooseInstanceRule, initialInstanceRule } from '../train/instance-rule.
 import { chooseCountRuleFromMaps } from '../train/count-rule.js';
 import { refineTrainingLabels } from '../train/refine-labels.js';
 import { instanceMethod, resolveInstanceMethod } from '../infer/instance-methods.js';
+import { scaleSummary } from '../infer/rescale.js';
 import { fail } from '../util/errors.js';
 import { recoverAtomicWrites, writeFileAtomic } from '../util/fs.js';
 import { type ProgressStream, createProgress } from '../util/progress.js';
@@ -99,7 +101,17 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
     `data: ${dataset.index.pairs.length} image/mask pairs in ${o.data}; split ${split.train.length}/${split.val.length}/${split.test.length} (train/val/test)`,
   );
   let trainSamples = await dataset.load('train');
-  const valSamples = split.val.length > 0 ? await dataset.load('val') : [];
+  let valSamples = split.val.length > 0 ? await dataset.load('val') : [];
+  const working = dataset.weak ? undefined : chooseWorkingDiameter(trainSamples, o, (note) => log(`note: ${note}`));
+  if (working) {
+    const normalized = normalizeObjectSizes(trainSamples, working.diameterPx);
+    trainSamples = normalized.samples;
+    valSamples = normalizeObjectSizes(valSamples, working.diameterPx).samples;
+    const { minScale, medianScale, maxScale } = scaleSummary(normalized.scales);
+    log(
+      `note: working diameter ${working.diameterPx} px: each training image resampled so its median object is ${working.diameterPx} px across (×${minScale}–×${maxScale}, median ×${medianScale}); predict brings new images to it by their estimated object size`,
+    );
+  }
   // Written once the data has been read, so a typo in --data leaves no run folder behind.
   if (!resume) await writeFileAtomic(join(o.out, 'config.json'), `${JSON.stringify(o, null, 2)}\n`);
   const engine = createEngine({ backend: o.engine, threads: o.threads, precision: o.precision, warn: log });
@@ -107,7 +119,7 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
   if (o.refineLabelsWith) trainSamples = await refinedSamples(o, engine, trainSamples, dataset, hooks, log);
   const { model, state } = resume
     ? await loadLastCheckpoint(o.out, engine, configurer(o))
-    : await newModel(o, engine, trainSamples, dataset);
+    : await newModel(o, engine, trainSamples, dataset, working);
   log(
     `model: U-Net depth ${o.depth}, ${o.filters} filters, ${o.padding} padding, ${model.network.parameterCount().toLocaleString('en')} parameters; ${o.loss} loss, ${o.optimizer}; instances: ${model.metadata.instances?.method ?? 'watershed'}`,
   );
@@ -239,6 +251,7 @@ async function newModel(
   engine: Engine,
   trainSamples: readonly Sample[],
   { scheme, imageScale }: Pick<Awaited<ReturnType<typeof openDataset>>, 'scheme' | 'imageScale'>,
+  working: WorkingDiameter | undefined,
 ): Promise<{ model: Model; state: TrainerState }> {
   const methodName = resolveInstanceMethod(o.instanceMethod, {
     binary: scheme.task === 'binary',
@@ -272,7 +285,7 @@ async function newModel(
         pixelSizeUm: trainSamples[0].pixelSizeUm,
         ...(imageScale !== undefined ? { imageScale } : {}),
         ...(methodName === 'watershed' ? {} : { instances: initialInstanceRule(methodName) }),
-        objectDiameterPx: trainingObjectSizes(trainSamples),
+        ...objectSizeMetadata(trainSamples, working),
       },
     },
   );
@@ -295,6 +308,14 @@ async function newModel(
     history: [],
   };
   return { model, state };
+}
+
+/** The model's training object sizes, and at a working diameter that diameter and σ*'s calibration (measured before resampling). */
+function objectSizeMetadata(trainSamples: readonly Sample[], working: WorkingDiameter | undefined): Partial<ModelMetadata> {
+  const sizes = trainingObjectSizes(trainSamples);
+  if (!working) return { objectDiameterPx: sizes };
+  const { diameterPx, diameterPerSigma } = working;
+  return { workingDiameterPx: diameterPx, objectDiameterPx: sizes && { ...sizes, ...(diameterPerSigma ? { diameterPerSigma } : {}) } };
 }
 
 /** The training batches from `startStep` on; the weighted loss gets its border weight maps. */

@@ -19,6 +19,7 @@ import {
   pixelSizeWarning,
   predictAtObjectScale,
   scaleSummary,
+  towardsMedian,
   upscaleLimit,
 } from '../../src/infer/rescale.js';
 import { unet } from '../../src/nn/model.js';
@@ -215,6 +216,14 @@ describe('estimateObjectDiameter and chooseScale', () => {
     assert.equal(chooseScale(5, TRAINING, 1.5), 1.5);
   });
 
+  test('towardsMedian to 24 px: 20 px → 1.2, 48 px → 0.5, 23 px and 25 px (within 7 %) → 1, no objects → 1', () => {
+    assert.equal(towardsMedian(20, 24), 1.2);
+    assert.equal(towardsMedian(48, 24), 0.5);
+    assert.equal(towardsMedian(23, 24), 1);
+    assert.equal(towardsMedian(25, 24), 1);
+    assert.equal(towardsMedian(undefined, 24), 1);
+  });
+
   test('scaleSummary of 1, 2, 0.5: 2 of 3 rescaled, 0.5–2, median 1', () => {
     assert.deepEqual(scaleSummary([1, 2, 0.5]), { images: 3, rescaled: 2, minScale: 0.5, medianScale: 1, maxScale: 2 });
   });
@@ -246,7 +255,7 @@ describe('predictAtObjectScale', () => {
     assert.ok((await predictAtObjectScale(model, image, { instancesOf: halves })).scale > 1.2);
   });
 
-  test('a model calibrated on discs of 20 px, discs of 10 px in 128²: 2× from the characteristic scale, no first pass', async () => {
+  test('a model calibrated on discs of 20 px, discs of 10 px in 128²: 2× from the characteristic scale, checked at 2× only', async () => {
     const ids = discs(128, 20);
     const trained = {
       stem: 't',
@@ -255,11 +264,15 @@ describe('predictAtObjectScale', () => {
       instances: ids.data,
     };
     model.metadata.objectDiameterPx = trainingObjectSizes([trained], { calibrateSpectrum: true });
-    const noFirstPass = () => {
-      throw new Error('a first pass was segmented');
+    const segmentedWidths: number[] = [];
+    const recorded = (map: { width: number }) => {
+      segmentedWidths.push(map.width);
+      return discs(map.width, (10 * map.width) / 128);
     };
-    const result = await predictAtObjectScale(model, discImage(128, 10), { instancesOf: noFirstPass });
+    const result = await predictAtObjectScale(model, discImage(128, 10), { instancesOf: recorded });
     assert.equal(result.estimatedFrom, 'characteristic scale');
+    assert.equal(segmentedWidths.length, 1, 'one check, no first pass at native scale');
+    assert.ok(Math.abs(segmentedWidths[0] - 256) < 20, `checked at width ${segmentedWidths[0]}`);
     assert.ok(Math.abs(result.scale - 2) < 0.15, `scale ${result.scale}, diameter ${result.objectDiameterPx}`);
     assert.deepEqual([result.map.width, result.map.height], [128, 128]);
     assert.match(describeScale(model, result), /from the image's characteristic scale.*predicted at 2\.\d\d×/);
@@ -268,6 +281,29 @@ describe('predictAtObjectScale', () => {
     const flat = await predictAtObjectScale(model, image, { instancesOf });
     assert.equal(flat.estimatedFrom, 'first pass');
     assert.ok(Math.abs(flat.scale - 2) < 0.1, `scale ${flat.scale}`);
+  });
+
+  test('σ* off by 2× (calibration says 20 px for 10-px discs): the check at native scale finds 10 px and predicts at 2×', async () => {
+    const ids = discs(128, 20);
+    const trained = {
+      stem: 't',
+      image: discImage(128, 20),
+      labels: Uint8Array.from(ids.data, (v) => (v > 0 ? 1 : 0)),
+      instances: ids.data,
+    };
+    const calibrated = trainingObjectSizes([trained], { calibrateSpectrum: true })!;
+    const { median, p10, p90, images } = calibrated.diameterPerSigma!;
+    model.metadata.objectDiameterPx = { ...calibrated, diameterPerSigma: { median: median * 2, p10: p10 * 2, p90: p90 * 2, images } };
+    const sizes: number[] = [];
+    const result = await predictAtObjectScale(model, discImage(128, 10), {
+      instancesOf: (map) => {
+        sizes.push(map.width);
+        return discs(map.width, (10 * map.width) / 128);
+      },
+    });
+    assert.deepEqual(sizes[0], 128, 'the σ* estimate kept native scale, so the check ran there');
+    assert.ok(Math.abs(result.scale - 2) < 0.15, `scale ${result.scale}`);
+    assert.deepEqual([result.map.width, result.map.height], [128, 128]);
   });
 
   test('rescale false, or a model without training object size: native scale, not estimated', async () => {

@@ -118,6 +118,7 @@ describe('resolveTrainOptions errors', () => {
     ['learningRate', 0, /--lr must be in \(0, 1\)/],
     ['weightDecay', -0.1, /--weight-decay must be ≥ 0/],
     ['patience', 1.5, /--patience must be a whole number ≥ 0, got 1.5/],
+    ['workingDiameterPx', -4, /--working-diameter must be 0 \(native resolution\) or a diameter in pixels, got -4/],
   ] as const) {
     test(`${key} = ${value}: ${pattern.source.split(',')[0].replaceAll('\\', '')}`, () => {
       throwsUserError(() => resolveTrainOptions({ ...base, [key]: value }), pattern);

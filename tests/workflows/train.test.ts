@@ -219,7 +219,7 @@ describe('train stopping rules on 6 synthetic 64x64 images', () => {
     assert.deepEqual([config.minutes, config.epochs], [0.02, undefined]);
   });
 
-  test('patience 1, lr 1e-9 constant, no BatchNorm: validation Dice cannot improve, stops after epoch 2 of 5', async () => {
+  test('patience 1, lr 1e-9 constant, no BatchNorm: validation Dice cannot improve, stops after epoch 2 of 5 and keeps epoch 2 (a tie)', async () => {
     const result = await train(
       {
         data,
@@ -234,11 +234,11 @@ describe('train stopping rules on 6 synthetic 64x64 images', () => {
       QUIET,
     );
     assert.equal(result.interrupted, false);
-    assert.deepEqual([result.epochs, result.steps, result.bestEpoch], [2, 2 * STEPS_PER_EPOCH, 1]);
+    assert.deepEqual([result.epochs, result.steps, result.bestEpoch], [2, 2 * STEPS_PER_EPOCH, 2]);
     const log = readLog(result.runDir) as { best: boolean; val: { dice: number } }[];
     assert.deepEqual(
       log.map((e) => e.best),
-      [true, false],
+      [true, true],
     );
     assert.equal(log[1].val.dice, log[0].val.dice);
     assert.ok(existsSync(join(result.runDir, 'model', 'model.json')));
@@ -346,5 +346,38 @@ describe('a 30 s budget on an injected clock, 6 synthetic 64x64 images (4 steps 
     assertSameRun(steady, resumed);
     const fractions = (run: string) => readJson<TrainerState>(join(run, 'checkpoints', 'last', 'trainer.json')).budget!.fractions;
     assert.deepEqual(fractions(resumed.runDir), fractions(steady.runDir));
+  });
+});
+
+describe('train at a working diameter: 6 synthetic 96×96 images with instances/, their pixel size removed', () => {
+  let tmp: ReturnType<typeof tempFolder>;
+  let data = '';
+  before(async () => {
+    tmp = tempFolder('working-diameter');
+    data = await tinyDataset(join(tmp.dir, 'data'), { width: 96, height: 96 });
+    const description = readJson<Record<string, unknown>>(join(data, 'dataset.json'));
+    description.pixelSizeUm = undefined;
+    writeFileSync(join(data, 'dataset.json'), JSON.stringify(description));
+  });
+  after(() => tmp.remove());
+
+  test('--working-diameter 16: the model stores 16 px, training objects near 16 px and a note on the scales', async () => {
+    const lines: string[] = [];
+    const result = await train(
+      { data, out: join(tmp.dir, 'run'), ...TINY_TRAINING, epochs: 1, workingDiameterPx: 16 },
+      { progressStream: null, log: (line) => lines.push(line) },
+    );
+    const model = await loadModel(result.runDir, { engine: createEngine({ backend: TEST_ENGINE }) });
+    assert.equal(model.metadata.workingDiameterPx, 16);
+    const sizes = model.metadata.objectDiameterPx!;
+    assert.ok(Math.abs(sizes.medianPx - 16) < 3, `training median ${sizes.medianPx} px`);
+    assert.match(lines.join('\n'), /note: working diameter 16 px: each training image resampled so its median object is 16 px across \(×/);
+  });
+
+  test('--working-diameter with the dataset pixel size given back: one error naming both', async () => {
+    await assert.rejects(
+      train({ data, out: join(tmp.dir, 'both'), ...TINY_TRAINING, epochs: 1, workingDiameterPx: 16, pixelSizeUm: 0.5 }, QUIET),
+      /--working-diameter .*pixel size/,
+    );
   });
 });
