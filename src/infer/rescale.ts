@@ -174,9 +174,10 @@ export async function predictAtObjectScale(model: Model, image: FloatImage, opti
   const withOptions = (options: PredictOptions) => (factor: number) =>
     factor === 1 ? predictProbabilities(model, image, options) : predictScaled(model, image, factor, options);
   const atScale = withOptions(predictOptions);
-  // Sizes are measured on maps without TTA (a rough segmentation is enough, at an eighth of the cost).
-  const withTta = ttaMode(predictOptions.tta ?? model.metadata.tta) !== 'none';
-  const probeAt = withTta ? withOptions({ ...predictOptions, tta: 'none' }) : atScale;
+  // σ*'s checks measure maps without TTA (a rough segmentation is enough, at an eighth of the cost);
+  // a first pass's check keeps the map it measured, as before σ* was checked.
+  const probesWithoutTta = !native && ttaMode(predictOptions.tta ?? model.metadata.tta) !== 'none';
+  const probeAt = probesWithoutTta ? withOptions({ ...predictOptions, tta: 'none' }) : atScale;
   // The network measures objects near its training size well, so a rough estimate is checked by the
   // objects it finds at the chosen scale: σ* strays ±25 % from an image's median object for one
   // dsb2018 image in five, and a first pass is rough when its scale lies far from 1.
@@ -190,7 +191,7 @@ export async function predictAtObjectScale(model: Model, image: FloatImage, opti
     scale = refined;
     probe = await probeAt(scale);
   }
-  const map = scale === 1 && native ? native : probe && !withTta ? probe : await atScale(scale);
+  const map = scale === 1 && native ? native : probe && !probesWithoutTta ? probe : await atScale(scale);
   return { map: scale === 1 ? map : resampleProbabilities(map, image), scale, ...estimate };
 }
 
