@@ -11,12 +11,10 @@
  * 95th percentiles): nuclei of 10 px leave the three-class boundary ring little room, and those of
  * 50 px outgrow what a 16-filter U-Net sees; see the README's dsb2018 rows for the figures.
  */
-import { labelComponents } from '../image/components.js';
-import { withoutIgnored } from '../image/ignore.js';
 import { resampleImage, resampleLabels, scaledSize } from '../image/resample.js';
 import type { ObjectSizeDistribution } from '../nn/model.js';
 import { fail } from '../util/errors.js';
-import { objectDiameters, sizeDistribution, trainingObjectSizes } from './object-sizes.js';
+import { objectDiameters, objectIdsOf, sizeDistribution, trainingObjectSizes } from './object-sizes.js';
 import type { Sample } from './types.js';
 
 /** Scales are kept within [1/4, 4]: past that an estimate is more likely wrong than the image. */
@@ -48,10 +46,8 @@ export function resampleSample(sample: Sample, scale: number): Sample {
  * from its instance labels, else from connected components of its foreground; undefined without
  * objects.
  */
-export function sampleObjectDiameter({ image, labels, instances }: Sample): number | undefined {
-  const { width, height } = image;
-  const ids = instances ?? labelComponents({ width, height, data: withoutIgnored(labels) }).data;
-  return sizeDistribution(objectDiameters({ width, height, data: ids }))?.medianPx;
+export function sampleObjectDiameter(sample: Sample): number | undefined {
+  return sizeDistribution(objectDiameters(objectIdsOf(sample)))?.medianPx;
 }
 
 /**

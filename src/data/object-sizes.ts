@@ -99,6 +99,18 @@ function borderAreaOf({ areas, onBorder }: ObjectAreas): { foregroundPx: number;
 }
 
 /**
+ * A sample's objects as an instance image `[H, W]`: its instance labels, else connected components
+ * of its foreground (ignored pixels belong to no object).
+ */
+export function objectIdsOf({
+  image: { width, height },
+  labels,
+  instances,
+}: Pick<Sample, 'image' | 'labels' | 'instances'>): Plane<Int32Array> {
+  return { width, height, data: instances ?? labelComponents({ width, height, data: withoutIgnored(labels) }).data };
+}
+
+/**
  * Above this fraction of the training foreground in objects that touch the image border, the
  * foreground is a network or a tissue (membranes, neuropil, confluent cells), not separate objects,
  * and has no object size to rescale by: an ISBI 2012 EM model that stored one saw a test image's
@@ -134,9 +146,7 @@ export function trainingObjectSizes(
   let measured = 0;
   const measuredEvery = Math.max(1, Math.ceil(samples.length / SPECTRUM_IMAGES));
   for (const [index, { image, labels, instances }] of samples.entries()) {
-    const { width, height } = image;
-    const ids = { width, height, data: instances ?? labelComponents({ width, height, data: withoutIgnored(labels) }).data };
-    const objects = objectAreas(ids, 'trainingObjectSizes');
+    const objects = objectAreas(objectIdsOf({ image, labels, instances }), 'trainingObjectSizes');
     const area = borderAreaOf(objects);
     foregroundPx += area.foregroundPx;
     onBorderPx += area.onBorderPx;

@@ -11,20 +11,11 @@ import {
 } from '../../src/data/object-scale.js';
 import type { Sample } from '../../src/data/types.js';
 import { PyocyteError } from '../../src/util/errors.js';
+import { discs } from '../image/discs.js';
 
 /** A sample `[size, size]` of bright discs of `diameter` px on a grid, with instance ids 1…n. */
 function discSample(size: number, diameter: number, options: { instances?: boolean; pixelSizeUm?: number } = {}): Sample {
-  const ids = new Int32Array(size * size);
-  const r = diameter / 2;
-  const step = Math.ceil(diameter * 1.5);
-  let id = 0;
-  for (let cy = step / 2; cy + r < size - 1; cy += step) {
-    for (let cx = step / 2; cx + r < size - 1; cx += step) {
-      id++;
-      for (let y = 0; y < size; y++)
-        for (let x = 0; x < size; x++) if ((x + 0.5 - cx) ** 2 + (y + 0.5 - cy) ** 2 <= r * r) ids[y * size + x] = id;
-    }
-  }
+  const ids = discs(size, diameter).data;
   return {
     stem: `discs-${diameter}`,
     image: { width: size, height: size, channels: 1, data: Float32Array.from(ids, (v) => (v > 0 ? 1 : 0)) },

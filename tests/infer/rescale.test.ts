@@ -9,7 +9,6 @@ import {
   spectrumCalibration,
   trainingObjectSizes,
 } from '../../src/data/object-sizes.js';
-import type { Plane } from '../../src/image/plane.js';
 import { resampleLabels } from '../../src/image/resample.js';
 import {
   SCALE_LIMITS,
@@ -24,22 +23,7 @@ import {
 } from '../../src/infer/rescale.js';
 import { unet } from '../../src/nn/model.js';
 import { createEngine } from '../../src/engine/index.js';
-
-/** Instance image `[size, size]` with discs of `diameter` px on a grid, ids 1…n, none touching the border. */
-function discs(size: number, diameter: number): Plane<Int32Array> {
-  const data = new Int32Array(size * size);
-  const r = diameter / 2;
-  const step = Math.ceil(diameter * 1.5);
-  let id = 0;
-  for (let cy = step / 2; cy + r < size - 1; cy += step) {
-    for (let cx = step / 2; cx + r < size - 1; cx += step) {
-      id++;
-      for (let y = 0; y < size; y++)
-        for (let x = 0; x < size; x++) if ((x + 0.5 - cx) ** 2 + (y + 0.5 - cy) ** 2 <= r * r) data[y * size + x] = id;
-    }
-  }
-  return { width: size, height: size, data };
-}
+import { discs } from '../image/discs.js';
 
 const TRAINING = { medianPx: 20, lowerQuartilePx: 18, upperQuartilePx: 22, objects: 50 };
 
@@ -229,6 +213,13 @@ describe('estimateObjectDiameter and chooseScale', () => {
   });
 });
 
+/** The training object sizes, with σ*'s calibration, of one 128² training image of 20-px discs. */
+function calibratedOnDiscsOf20Px() {
+  const ids = discs(128, 20);
+  const trained = { stem: 't', image: discImage(128, 20), labels: Uint8Array.from(ids.data, (v) => (v > 0 ? 1 : 0)), instances: ids.data };
+  return trainingObjectSizes([trained], { calibrateSpectrum: true })!;
+}
+
 describe('predictAtObjectScale', () => {
   const model = unet({ inChannels: 1, classes: 1, depth: 2, filters: 4 }, { engine: createEngine({ backend: 'reference' }), seed: 1 });
   const image = { width: 64, height: 64, channels: 1, data: new Float32Array(64 * 64).fill(0.5) };
@@ -256,14 +247,7 @@ describe('predictAtObjectScale', () => {
   });
 
   test('a model calibrated on discs of 20 px, discs of 10 px in 128²: 2× from the characteristic scale, checked at 2× only', async () => {
-    const ids = discs(128, 20);
-    const trained = {
-      stem: 't',
-      image: discImage(128, 20),
-      labels: Uint8Array.from(ids.data, (v) => (v > 0 ? 1 : 0)),
-      instances: ids.data,
-    };
-    model.metadata.objectDiameterPx = trainingObjectSizes([trained], { calibrateSpectrum: true });
+    model.metadata.objectDiameterPx = calibratedOnDiscsOf20Px();
     const segmentedWidths: number[] = [];
     const recorded = (map: { width: number }) => {
       segmentedWidths.push(map.width);
@@ -284,14 +268,7 @@ describe('predictAtObjectScale', () => {
   });
 
   test('σ* off by 2× (calibration says 20 px for 10-px discs): the check at native scale finds 10 px and predicts at 2×', async () => {
-    const ids = discs(128, 20);
-    const trained = {
-      stem: 't',
-      image: discImage(128, 20),
-      labels: Uint8Array.from(ids.data, (v) => (v > 0 ? 1 : 0)),
-      instances: ids.data,
-    };
-    const calibrated = trainingObjectSizes([trained], { calibrateSpectrum: true })!;
+    const calibrated = calibratedOnDiscsOf20Px();
     const { median, p10, p90, images } = calibrated.diameterPerSigma!;
     model.metadata.objectDiameterPx = { ...calibrated, diameterPerSigma: { median: median * 2, p10: p10 * 2, p90: p90 * 2, images } };
     const sizes: number[] = [];
