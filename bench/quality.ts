@@ -27,7 +27,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { evaluate } from '../src/workflows/evaluate.js';
 import { evaluateCounts } from '../src/workflows/evaluate-counts.js';
@@ -279,7 +279,7 @@ if (wanted('umid')) {
     detection_counting_all_cells: counted.perClass,
   });
 }
-const file = arg('out') ? join(root, arg('out')!) : join(root, 'bench', 'results', `quality-${dayStamp()}.json`);
+const file = arg('out') ? resolve(root, arg('out')!) : join(root, 'bench', 'results', `quality-${dayStamp()}.json`);
 mkdirSync(dirname(file), { recursive: true });
 writeFileSync(file, `${JSON.stringify({ benchmark: 'quality', machine: machineInfo(), minutes, overrides, results }, null, 2)}\n`);
 process.stderr.write(`bench: wrote ${file}\n`);

@@ -22,6 +22,7 @@ import type { Sample } from './types.js';
 import type { Batch, Normalization } from '../nn/types.js';
 import { borderWeightMap } from './weights.js';
 import { distanceTarget, threeClassTarget } from './instance-targets.js';
+import { colourInstances, RAY_COUNT, starConvexTargets } from './star-distances.js';
 
 /** Options of {@link createLoader}. */
 export interface LoaderOptions {
@@ -53,9 +54,11 @@ export interface LoaderOptions {
    * Targets for separating touching cells, built from each sample's instances (its instance
    * plane, else the connected components of its labels): `threeClass` replaces the labels by
    * background / interior / boundary (needs `classes` 3); `distance` adds `regression`
-   * `[N, 1, o, o]`, each cell's normalised distance to its boundary (see data/instance-targets.ts).
+   * `[N, 1, o, o]`, each cell's normalised distance to its boundary (see data/instance-targets.ts);
+   * `starDist` adds `regression` `[N, 1 + R, o, o]`, the centre score and ray lengths of
+   * data/star-distances.ts, computed from each augmented patch's cells (rays turn with the patch).
    */
-  instanceTarget?: 'threeClass' | 'distance';
+  instanceTarget?: 'threeClass' | 'distance' | 'starDist';
   /**
    * Per-class loss weights, indexed by target class: each pixel's weight is its class's (times
    * its border weight with `weightMap`), set from the augmented patch's labels so it follows them
@@ -143,8 +146,8 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
   const sampling = checkName(SAMPLINGS, options.sampling ?? 'random', 'patch sampling');
   const weightMap = options.weightMap || undefined;
   const instanceTarget = options.instanceTarget;
-  if (instanceTarget === 'distance' && weightMap)
-    fail('the distance instance method cannot be combined with border weight maps (loss weighted)');
+  if ((instanceTarget === 'distance' || instanceTarget === 'starDist') && weightMap)
+    fail(`the ${instanceTarget} instance method cannot be combined with border weight maps (loss weighted)`);
   if (instanceTarget === 'threeClass' && options.classes !== 3) fail(`the threeClass target needs 3 classes, got ${options.classes}`);
   const classWeights = options.classWeights;
   if (classWeights && !(classWeights.length === options.classes && classWeights.every((w) => w >= 0 && Number.isFinite(w))))
@@ -189,7 +192,15 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
       const { image, labels, instances } = samples[index];
       const { width, height } = image;
       const ids = { width, height, data: instances ?? labelComponents({ width, height, data: labels }).data };
-      plane = instanceTarget === 'threeClass' ? threeClassTarget(ids) : distanceTarget(ids);
+      plane =
+        instanceTarget === 'threeClass'
+          ? threeClassTarget(ids)
+          : instanceTarget === 'starDist'
+            ? colourInstances(
+                ids,
+                Uint8Array.from(labels, (v) => (v === IGNORE_LABEL ? 1 : 0)),
+              )
+            : distanceTarget(ids);
       separationTargets.set(index, plane);
     }
     return plane;
@@ -213,6 +224,7 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
   };
   const plane = patchSize * patchSize;
   const target = outputSize * outputSize;
+  const regressionChannels = instanceTarget === 'distance' ? 1 : instanceTarget === 'starDist' ? 1 + RAY_COUNT : 0;
 
   // Released batches' arrays; every element is overwritten when one is reused.
   const free: Batch[] = [];
@@ -223,7 +235,8 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
     const x = recycled?.x ?? new Float32Array(batchSize * channels * plane);
     const y = recycled?.y ?? new Float32Array(batchSize * target);
     const weights = weighted ? (recycled?.weights ?? new Float32Array(batchSize * target)) : undefined;
-    const regression = instanceTarget === 'distance' ? (recycled?.regression ?? new Float32Array(batchSize * target)) : undefined;
+    const regression =
+      regressionChannels > 0 ? (recycled?.regression ?? new Float32Array(batchSize * regressionChannels * target)) : undefined;
     for (let n = 0; n < batchSize; n++) {
       const item = itemAt(stepIndex * batchSize + n);
       let sampleIndex: number;
@@ -238,20 +251,25 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
       const params = drawAugmentation(augment, rng);
       const source = { image: sample.image, labels: sample.labels, weights: weightMap ? weightsOf(sampleIndex) : undefined };
       // The distance target rides in the bilinearly warped weights slot (weight maps are excluded above).
-      if (instanceTarget === 'threeClass') source.labels = separationOf(sampleIndex) as Uint8Array;
+      // starDist's cells ride in the label slot, recoloured to 8 bits (neighbours differ), warped nearest-neighbour.
+      if (instanceTarget === 'threeClass' || instanceTarget === 'starDist') source.labels = separationOf(sampleIndex) as Uint8Array;
       else if (instanceTarget === 'distance') source.weights = separationOf(sampleIndex) as Float32Array;
       // Augmented and normalised straight into the batch.
       scratch.image = x.subarray(n * channels * plane, (n + 1) * channels * plane);
       const patch = augmentPatch(source, { ...origin, patchSize, outputSize }, params, { out: scratch, normalize: affineOf(sampleIndex) });
       const labels = patch.labels!;
-      for (let i = 0; i < target; i++) y[n * target + i] = labels[i];
+      if (instanceTarget === 'starDist') {
+        const slice = regression!.subarray(n * regressionChannels * target, (n + 1) * regressionChannels * target);
+        starConvexTargets({ width: outputSize, height: outputSize, data: labels }, RAY_COUNT, slice);
+        for (let i = 0; i < target; i++) y[n * target + i] = labels[i] === IGNORE_LABEL ? IGNORE_LABEL : labels[i] > 0 ? 1 : 0;
+      } else for (let i = 0; i < target; i++) y[n * target + i] = labels[i];
       if (weightMap) weights!.set(patch.weights!, n * target);
       else if (weights) weights.fill(1, n * target, (n + 1) * target);
       if (classWeights) {
         // Ignored pixels never reach the loss, so their weight does not matter.
-        for (let i = 0; i < target; i++) weights![n * target + i] *= classWeights[labels[i]] ?? 1;
+        for (let i = 0; i < target; i++) weights![n * target + i] *= classWeights[y[n * target + i]] ?? 1;
       }
-      if (regression) regression.set(patch.weights!, n * target);
+      if (instanceTarget === 'distance') regression!.set(patch.weights!, n * target);
     }
     return {
       x,
@@ -281,7 +299,7 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
         batch.x.length === batchSize * channels * plane &&
         batch.y.length === batchSize * target &&
         (weighted ? batch.weights?.length === batchSize * target : true) &&
-        (instanceTarget === 'distance' ? batch.regression?.length === batchSize * target : true);
+        (regressionChannels > 0 ? batch.regression?.length === batchSize * regressionChannels * target : true);
       if (fits && free.length < 4 && !free.includes(batch) && batch !== ready?.batch) free.push(batch);
     },
     get stepIndex() {

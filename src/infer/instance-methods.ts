@@ -4,7 +4,9 @@
  * transform's watershed; `threeClass` (Caicedo et al. 2019, the DSB2018 analysis) predicts
  * background / interior / boundary; `distance` (deep watershed, Bai & Urtasun 2017) predicts the
  * foreground and each cell's normalised distance to its boundary. The user-facing mask is always
- * the union of cells (the foreground map); the extra channels only seed and split it.
+ * the union of cells (the foreground map); the extra channels only seed and split it. `starDist`
+ * (Schmidt et al. 2018) predicts the foreground, how central each pixel is and its distances to
+ * the cell boundary along 32 rays; cells are the polygons of the most central pixels.
  */
 import { labelComponents, type InstanceLabels } from '../image/components.js';
 import type { Plane } from '../image/plane.js';
@@ -14,6 +16,9 @@ import type { InstanceRule, OutputHead } from '../nn/model.js';
 import { fail } from '../util/errors.js';
 import { lookup } from '../util/registry.js';
 import { splitTouching } from './instances.js';
+import { CENTRE_TARGET_SCALE, RAY_COUNT, RAY_UNIT_PX } from '../data/star-distances.js';
+import { starConvexInstances } from './star-convex.js';
+import type { ProbabilityMap } from './predict.js';
 
 /** One instance method: the network's output layout and the training target it needs. */
 export interface InstanceMethod {
@@ -22,8 +27,11 @@ export interface InstanceMethod {
   classes: number;
   /** Regression channels after the class logits. */
   regressionChannels: number;
-  /** The loader's target: plain labels, the three-class labels, or labels plus the distance map. */
-  target: 'labels' | 'threeClass' | 'distance';
+  /**
+   * The loader's target: plain labels, the three-class labels, labels plus the distance map, or
+   * labels plus the centre score and ray lengths (data/star-distances.ts).
+   */
+  target: 'labels' | 'threeClass' | 'distance' | 'starDist';
   /** Cross-entropy weight per target class, when the classes are weighted. */
   classWeights?: readonly number[];
   heads: readonly OutputHead[];
@@ -57,6 +65,17 @@ export const INSTANCE_METHODS = {
       { name: 'distance', channels: 1, activation: 'identity' },
     ],
   },
+  starDist: {
+    description: `foreground, centre score and ${RAY_COUNT} ray distances to the cell boundary; cells are star-convex polygons (StarDist, Schmidt et al. 2018)`,
+    classes: 1,
+    regressionChannels: 1 + RAY_COUNT,
+    target: 'starDist',
+    heads: [
+      { name: 'foreground', channels: 1, activation: 'sigmoid' },
+      { name: 'centre', channels: 1, activation: 'identity' },
+      { name: 'rays', channels: RAY_COUNT, activation: 'identity' },
+    ],
+  },
 } as const satisfies Record<string, InstanceMethod>;
 export type InstanceMethodName = keyof typeof INSTANCE_METHODS;
 
@@ -66,7 +85,10 @@ export type InstanceMethodName = keyof typeof INSTANCE_METHODS;
  * dsb2018-nuclei at equal epochs (4 epochs, 80 steps, 80 train / 12 validation images of
  * 256×256, depth 3, 8 filters, 96-px patches, a shared 2-core machine), validation AP@0.5:
  * threeClass 0.639, distance 0.626, watershed 0.591. A short run; bench:quality's dsb2018 rows
- * measure the 10-minute default against the watershed baseline.
+ * measure the 10-minute default against the watershed baseline. starDist in the 10-minute budget
+ * (2026-12-02, working diameter 24 px, AVX-512 bf16): test AP@0.5 0.757–0.766 in 1624 steps
+ * against threeClass's 0.819 in 2895 (its ray targets are computed per augmented patch, and it
+ * merged more touching nuclei: bench/results/instance-errors-2026-12-02-*.json).
  */
 export const AUTO_INSTANCE_METHOD: InstanceMethodName = 'threeClass';
 
@@ -92,13 +114,25 @@ export function instanceMethod(name: string): InstanceMethod {
   return lookup(INSTANCE_METHODS, name, 'instance method');
 }
 
+/** What the instance heads give a decoder besides the foreground: see {@link splitHeads}. */
+export type SeparationHeads = Pick<ProbabilityMap, 'seeds' | 'rays'>;
+
 /**
  * The network's activated outputs `[C, H, W]` (see `Model.predict`) split into the foreground
  * probability `[H, W]` and the seed map `[H, W]` the method grows cells from: the interior
- * probability (threeClass), the distance channel (distance), or none (watershed).
+ * probability (threeClass), the distance channel (distance), the centre score in [0, 1] with the
+ * ray lengths `[R, H, W]` in pixels (starDist), or none (watershed).
  */
-export function splitHeads(method: string, outputs: Float32Array, plane: number): { foreground: Float32Array; seeds?: Float32Array } {
+export function splitHeads(method: string, outputs: Float32Array, plane: number): { foreground: Float32Array } & SeparationHeads {
   const { target } = instanceMethod(method);
+  if (target === 'starDist') {
+    // Plain loops: Float32Array.from with a map function iterates element by element, far slower.
+    const seeds = outputs.slice(plane, 2 * plane);
+    for (let i = 0; i < plane; i++) seeds[i] /= CENTRE_TARGET_SCALE;
+    const rays = outputs.slice(2 * plane, (2 + RAY_COUNT) * plane);
+    for (let i = 0; i < rays.length; i++) rays[i] *= RAY_UNIT_PX;
+    return { foreground: outputs.slice(0, plane), seeds, rays };
+  }
   if (target === 'threeClass') {
     const foreground = new Float32Array(plane);
     for (let i = 0; i < plane; i++) foreground[i] = 1 - outputs[i];
@@ -136,12 +170,20 @@ export function seededInstances(
   return removeSmallObjects({ width, height, data: labels }, { minSizePx: options.minSizePx, inPlace: true });
 }
 
-/** Cells from a foreground mask and, for trained separation, the seed map, by the rule's decoder. */
+/**
+ * Cells from a foreground mask and, for trained separation, the seed map (and rays), by the rule's
+ * decoder: the distance-transform watershed, star-convex polygons, or seeded growth.
+ */
 export function decodeInstances(
   foreground: Plane<Uint8Array>,
-  seedMap: Float32Array | undefined,
-  rule: Pick<InstanceRule, 'decoder' | 'seedThreshold' | 'minSizePx' | 'splitSeeds'>,
+  heads: SeparationHeads,
+  rule: Pick<InstanceRule, 'decoder' | 'seedThreshold' | 'minSizePx' | 'splitSeeds' | 'overlapThreshold'>,
 ): InstanceLabels {
-  if (rule.decoder === 'watershed' || !seedMap) return splitTouching(foreground, { minSizePx: rule.minSizePx });
-  return seededInstances(foreground, seedMap, rule);
+  const { seeds, rays } = heads;
+  if (rule.decoder === 'watershed' || !seeds) return splitTouching(foreground, { minSizePx: rule.minSizePx });
+  if (rule.decoder === 'starDist') {
+    if (!rays) fail('the starDist decoder needs the ray heads of a starDist model');
+    return starConvexInstances(foreground, seeds, rays, rule);
+  }
+  return seededInstances(foreground, seeds, rule);
 }

@@ -9,6 +9,7 @@ import type { PredictOptionFields } from './options.generated.js';
 import { splitHeads } from './instance-methods.js';
 import { PREDICT_DEFAULTS } from './options.js';
 import { applySymmetry, invertSymmetry, ttaSymmetries } from './symmetry.js';
+import { unturnRays } from './star-convex.js';
 import { type TilePlan, accumulateTile, blendWeights, finishBlend, planTiles, readTile } from './tiling.js';
 
 /** Options of {@link predictProbabilities}; their docs and defaults are in PREDICT_OPTIONS (./options.ts). */
@@ -28,6 +29,8 @@ export interface ProbabilityMap extends PlanarImage<Float32Array> {
    * the foreground probability (the union of cells), one channel.
    */
   seeds?: Float32Array;
+  /** starDist models: each pixel's distance (px) to its cell's boundary along R rays, `[R, H, W]` (see `rayAngles`). */
+  rays?: Float32Array;
   instanceRule?: InstanceRule;
 }
 
@@ -101,8 +104,8 @@ export function probabilitiesOfOutputs(model: Model, outputs: ProbabilityMap): P
   const rule = model.metadata.instances;
   if (!rule || rule.method === 'watershed') return outputs;
   const { width, height } = outputs;
-  const { foreground, seeds } = splitHeads(rule.method, outputs.data, width * height);
-  return { width, height, channels: 1, data: foreground, seeds, instanceRule: rule };
+  const { foreground, seeds, rays } = splitHeads(rule.method, outputs.data, width * height);
+  return { width, height, channels: 1, data: foreground, seeds, ...(rays ? { rays } : {}), instanceRule: rule };
 }
 
 function checkImageChannels(model: Model, image: FloatImage): void {
@@ -143,6 +146,8 @@ export async function predictOutputs(model: Model, image: FloatImage, options: P
   const tileBuffer = new Float32Array(tileValues);
   // Work items: every (tile, symmetry) pair, run in batches.
   const items = plan.tiles.flatMap((tile) => symmetries.map((symmetry) => ({ tile, symmetry })));
+  // Ray heads point in directions, which a turned tile turns too: reorder them when turning back.
+  const rays = rayHeadOf(model);
   for (let start = 0; start < items.length; start += batchSize) {
     const batch = items.slice(start, start + batchSize);
     batch.forEach(({ tile, symmetry }, i) => {
@@ -159,11 +164,23 @@ export async function predictOutputs(model: Model, image: FloatImage, options: P
         networkOutput,
         symmetry,
       );
+      if (rays) unturnRays(out, networkOutput * networkOutput, rays.offset, rays.channels, symmetry);
       accumulateTile(accumulator, weightSum, centerCrop(out, outChannels, networkOutput, crop), weights, tile, plan);
     });
     options.onProgress?.(Math.min(items.length, start + batchSize), items.length);
   }
   return { width: image.width, height: image.height, channels: outChannels, data: finishBlend(accumulator, weightSum) };
+}
+
+/** Where a model's ray head sits among its output channels, if it has one. */
+function rayHeadOf(model: Model): { offset: number; channels: number } | undefined {
+  const heads = model.metadata.instances?.heads ?? [];
+  let offset = 0;
+  for (const head of heads) {
+    if (head.name === 'rays') return { offset, channels: head.channels };
+    offset += head.channels;
+  }
+  return undefined;
 }
 
 /** The centre `size − 2·margin` square of a planar `[C, size, size]` array. */
@@ -192,7 +209,19 @@ export function resampleProbabilities(map: ProbabilityMap, size: PlaneSize): Pro
     for (let i = 0; i < width * height; i++) data[k * width * height + i] = resized.data[i * map.channels + k];
   if (!map.seeds) return { width, height, channels: map.channels, data };
   const seeds = resampleImage({ width: map.width, height: map.height, channels: 1, data: map.seeds }, size).data;
-  return { width, height, channels: map.channels, data, seeds, instanceRule: map.instanceRule };
+  if (!map.rays) return { width, height, channels: map.channels, data, seeds, instanceRule: map.instanceRule };
+  // Ray lengths are in the map's pixels: resampled, they stretch with it.
+  const stretch = (width / map.width + height / map.height) / 2;
+  const rayCount = map.rays.length / plane;
+  const rays = new Float32Array(rayCount * width * height);
+  for (let k = 0; k < rayCount; k++) {
+    const ray = resampleImage(
+      { width: map.width, height: map.height, channels: 1, data: map.rays.subarray(k * plane, (k + 1) * plane) },
+      size,
+    );
+    for (let i = 0; i < width * height; i++) rays[k * width * height + i] = ray.data[i] * stretch;
+  }
+  return { width, height, channels: map.channels, data, seeds, rays, instanceRule: map.instanceRule };
 }
 
 /**

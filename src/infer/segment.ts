@@ -62,7 +62,7 @@ export function segment(map: ProbabilityMap, options: SegmentOptions): Segmentat
       ? options.instanceMinSizePx / (scale * scale)
       : (options.minSizePx ?? map.instanceRule.minSizePx / (scale * scale));
   const rule = { ...map.instanceRule, minSizePx };
-  const instances = decodeInstances({ width, height, data: foreground }, map.seeds, rule);
+  const instances = decodeInstances({ width, height, data: foreground }, map, rule);
   return { labels, instances };
 }
 

@@ -75,6 +75,9 @@ function spaceAxes(sizeOf: (axis: 'y' | 'x') => unknown): Record<string, unknown
 /** What the further heads pyocyte trains hold (infer/instance-methods.ts). */
 const HEAD_TEXT: Record<string, string> = {
   distance: "each cell pixel's distance to the cell boundary, normalised per cell to [0, 1] (deep watershed seeds)",
+  centre:
+    "how central each cell pixel is: its distance to the cell boundary normalised per cell to [0, 1], times √R (R rays; StarDist's object probability)",
+  rays: "each cell pixel's distance to the cell boundary along R rays at angles 2πk/R from +x towards +y, in units of 16 px (StarDist, Schmidt et al. 2018)",
 };
 
 /**

@@ -88,13 +88,21 @@ export interface InstanceRule {
    * method's seeds, or 'watershed' (the foreground map's distance transform) when that scored better.
    */
   decoder: string;
-  /** Seeds are connected regions where the seed head (interior probability or distance) exceeds this. */
+  /**
+   * Seeds are connected regions where the seed head (interior probability or distance) exceeds
+   * this; for starDist, candidate centres are pixels whose centre score does.
+   */
   seedThreshold: number;
   /**
    * Seed regions that touch are split by the distance-transform watershed of the seed mask
    * before they grow (chosen on validation; absent = false, as in models trained before it).
    */
   splitSeeds?: boolean;
+  /**
+   * starDist: a candidate polygon is dropped when more than this fraction of it lies in polygons
+   * kept before it (chosen on validation; absent = 0.4, StarDist's default NMS threshold).
+   */
+  overlapThreshold?: number;
   /** Cells smaller than this (pixels) are merged into a neighbour or dropped. */
   minSizePx: number;
   /** Validation AP at IoU 0.5 under this rule. */

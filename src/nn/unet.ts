@@ -63,7 +63,7 @@ export function resolveUNetConfig(config: Partial<UNetConfig> & Pick<UNetConfig,
   if (c.classes > 64) fail(`at most 64 classes are supported, got ${c.classes}`);
   if (!(c.dropout >= 0 && c.dropout < 1)) fail(`dropout must be in [0, 1), got ${c.dropout}`);
   const regression = c.regressionChannels ?? 0;
-  if (!(Number.isInteger(regression) && regression >= 0 && regression <= 8)) fail(`regressionChannels must be 0 to 8, got ${regression}`);
+  if (!(Number.isInteger(regression) && regression >= 0 && regression <= 64)) fail(`regressionChannels must be 0 to 64, got ${regression}`);
   return c;
 }
 

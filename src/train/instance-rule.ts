@@ -16,6 +16,8 @@ import type { InstanceRule, Model } from '../nn/model.js';
 
 /** Seed thresholds tried: interior probabilities and normalised distances both live in [0, 1]. */
 export const SEED_THRESHOLDS = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8] as const;
+/** starDist: polygon overlap thresholds tried (StarDist's NMS default is 0.4). */
+export const OVERLAP_THRESHOLDS = [0.2, 0.4, 0.6] as const;
 /** Minimum cell sizes tried, pixels. */
 export const MIN_SIZES_PX = [5, 15, 30] as const;
 
@@ -43,7 +45,7 @@ export function ruleTruth(sample: Sample): Int32Array {
 }
 
 /** How cells are drawn from a foreground mask and seed map, short of the minimum size. */
-export type DecoderSetting = Pick<InstanceRule, 'decoder' | 'seedThreshold' | 'splitSeeds'>;
+export type DecoderSetting = Pick<InstanceRule, 'decoder' | 'seedThreshold' | 'splitSeeds' | 'overlapThreshold'>;
 
 /**
  * Pooled AP@0.5 ({@link pooledAp50}) of each setting at each minimum size, `[setting][size]`, for
@@ -53,13 +55,13 @@ export type DecoderSetting = Pick<InstanceRule, 'decoder' | 'seedThreshold' | 's
  */
 export function scoreDecoderSettings(
   masks: readonly Plane<Uint8Array>[],
-  maps: readonly Pick<ProbabilityMap, 'seeds'>[],
+  maps: readonly Pick<ProbabilityMap, 'seeds' | 'rays'>[],
   truth: readonly Int32Array[],
   settings: readonly DecoderSetting[],
   minSizesPx: readonly number[],
 ): number[][] {
   return settings.map((setting) => {
-    const unfiltered = masks.map((mask, i) => decodeInstances(mask, maps[i].seeds, { ...setting, minSizePx: 0 }));
+    const unfiltered = masks.map((mask, i) => decodeInstances(mask, maps[i], { ...setting, minSizePx: 0 }));
     return minSizesPx.map((minSizePx) =>
       pooledAp50(
         unfiltered.map((cells) => removeSmallObjects(cells, { minSizePx }).data),
@@ -89,7 +91,11 @@ export async function chooseInstanceRule(
   );
   const truth = samples.map(ruleTruth);
   const settings: DecoderSetting[] = [];
-  if (current.method !== 'watershed') {
+  if (current.method === 'starDist') {
+    for (const overlapThreshold of OVERLAP_THRESHOLDS) {
+      for (const seedThreshold of SEED_THRESHOLDS) settings.push({ decoder: current.method, seedThreshold, overlapThreshold });
+    }
+  } else if (current.method !== 'watershed') {
     for (const splitSeeds of [false, true]) {
       for (const seedThreshold of SEED_THRESHOLDS) settings.push({ decoder: current.method, seedThreshold, splitSeeds });
     }
@@ -111,11 +117,14 @@ export async function chooseInstanceRule(
     seedThreshold: best.seedThreshold,
     minSizePx: best.minSizePx,
     splitSeeds: best.decoder !== 'watershed' && best.splitSeeds === true,
+    ...(best.overlapThreshold !== undefined && best.decoder === 'starDist' ? { overlapThreshold: best.overlapThreshold } : {}),
     validationAp50: best.ap,
   };
   const f = (v: number) => v.toFixed(4);
   const seeds =
-    best.decoder === 'watershed' ? '' : `, seed threshold ${best.seedThreshold}${best.splitSeeds ? ', touching seeds split' : ''}`;
+    best.decoder === 'watershed'
+      ? ''
+      : `, seed threshold ${best.seedThreshold}${best.splitSeeds ? ', touching seeds split' : ''}${best.decoder === 'starDist' ? `, polygon overlap ≤ ${best.overlapThreshold}` : ''}`;
   const summary =
     `instance rule: ${current.method} model, cells by ${best.decoder}${seeds}, min size ${best.minSizePx} px ` +
     `(validation AP@0.5 ${f(best.ap)}; distance-transform watershed of its foreground ${f(bestWatershed)})`;

@@ -64,12 +64,23 @@ function predictionFacts(model: Model): Record<string, unknown> {
     rule && rule.method !== 'watershed'
       ? {
           name: rule.method,
-          decoder: rule.decoder === 'watershed' ? 'distanceWatershed' : 'seededWatershed',
+          decoder:
+            rule.decoder === 'watershed' ? 'distanceWatershed' : rule.decoder === 'starDist' ? 'starConvexPolygons' : 'seededWatershed',
           seedThreshold: rule.seedThreshold,
+          ...(rule.decoder === 'starDist'
+            ? {
+                overlapThreshold: rule.overlapThreshold ?? 0.4,
+                rays: 'ray k at angle 2πk/R from +x towards +y, length in pixels = output × 16; centre score = output ÷ √R',
+              }
+            : {}),
           splitSeeds: rule.splitSeeds ?? false,
           minSizePx: rule.minSizePx,
           input: 'mask > 0',
-          ...(rule.decoder === 'watershed' ? {} : { seeds: rule.method === 'threeClass' ? 'probabilities[:, 1] (interior)' : 'distance' }),
+          ...(rule.decoder === 'watershed'
+            ? {}
+            : {
+                seeds: rule.method === 'threeClass' ? 'probabilities[:, 1] (interior)' : rule.method === 'starDist' ? 'centre' : 'distance',
+              }),
         }
       : { name: 'distanceWatershed', minSizePx: PREDICT_DEFAULTS.minSizePx, input: 'mask > 0' };
   return {

@@ -41,11 +41,15 @@ describe('instance methods', () => {
     const fromInterior = seededInstances(foreground, interior, { seedThreshold: 0.5, minSizePx: 5 });
     assert.equal(fromInterior.count, 2);
     assert.equal(pooledAp50([fromInterior.data], [ids]), 1);
-    const fromDistance = decodeInstances(foreground, distanceTarget(plane(ids, 32, 20)), {
-      decoder: 'distance',
-      seedThreshold: 0.5,
-      minSizePx: 5,
-    });
+    const fromDistance = decodeInstances(
+      foreground,
+      { seeds: distanceTarget(plane(ids, 32, 20)) },
+      {
+        decoder: 'distance',
+        seedThreshold: 0.5,
+        minSizePx: 5,
+      },
+    );
     assert.equal(fromDistance.count, 2);
     assert.equal(pooledAp50([fromDistance.data], [ids]), 1);
   });
@@ -54,7 +58,11 @@ describe('instance methods', () => {
     const interior = Float32Array.from(mask, (v) => (v ? 0.9 : 0.05));
     const whole = seededInstances(foreground, interior, { seedThreshold: 0.5, minSizePx: 5 });
     assert.equal(whole.count, 1);
-    const split = decodeInstances(foreground, interior, { decoder: 'threeClass', seedThreshold: 0.5, minSizePx: 5, splitSeeds: true });
+    const split = decodeInstances(
+      foreground,
+      { seeds: interior },
+      { decoder: 'threeClass', seedThreshold: 0.5, minSizePx: 5, splitSeeds: true },
+    );
     assert.equal(split.count, 2);
     assert.equal(pooledAp50([split.data], [ids]), 1);
   });

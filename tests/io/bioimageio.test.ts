@@ -163,7 +163,7 @@ describe('pyocyte export --format bioimageio', () => {
     });
   }
 
-  for (const method of ['threeClass', 'distance'] as const) {
+  for (const method of ['threeClass', 'distance', 'starDist'] as const) {
     test(`a ${method} instance model (binary task): the zip passes, its mask is pyocyte's union of cells, every head has a test tensor`, async (t) => {
       t.mock.method(console, 'log', () => {});
       const dir = mkdtempSync(join(tmpdir(), 'pyocyte-bioimageio-'));
@@ -188,11 +188,21 @@ describe('pyocyte export --format bioimageio', () => {
         const outputs = rdf.outputs as (TensorDescription & { description: string })[];
         assert.deepEqual(
           outputs.map((o) => o.id),
-          method === 'distance' ? ['probabilities', 'mask', 'distance'] : ['probabilities', 'mask'],
+          {
+            threeClass: ['probabilities', 'mask'],
+            distance: ['probabilities', 'mask', 'distance'],
+            starDist: ['probabilities', 'mask', 'centre', 'rays'],
+          }[method],
         );
         assert.deepEqual(outputs[0].axes[1].channel_names, method === 'threeClass' ? ['background', 'interior', 'boundary'] : ['nucleus']);
         if (method === 'threeClass') assert.match(outputs[1].description, /1 - probabilities\[:, 0\] \(the background channel\) > 0\.5/);
         const props = decodeOnnxModel(await readFile(join(dir, 'run', 'model.onnx'))).metadata;
+        const starDist = {
+          decoder: 'starConvexPolygons',
+          overlapThreshold: 0.4,
+          rays: 'ray k at angle 2πk/R from +x towards +y, length in pixels = output × 16; centre score = output ÷ √R',
+          seeds: 'centre',
+        };
         assert.deepEqual(JSON.parse(props.instanceMethod), {
           name: method,
           decoder: 'seededWatershed',
@@ -201,6 +211,7 @@ describe('pyocyte export --format bioimageio', () => {
           minSizePx: 30,
           input: 'mask > 0',
           seeds: method === 'threeClass' ? 'probabilities[:, 1] (interior)' : 'distance',
+          ...(method === 'starDist' ? starDist : {}),
         });
       } finally {
         rmSync(dir, { recursive: true, force: true });

@@ -5,6 +5,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { distanceTarget, threeClassTarget } from '../../src/data/instance-targets.js';
+import { starConvexTargets } from '../../src/data/star-distances.js';
 import {
   INSTANCE_METHODS,
   type InstanceMethod,
@@ -58,12 +59,14 @@ function batchFor(method: InstanceMethodName, images: { image: Float32Array; ids
   const plane = SIZE * SIZE;
   const x = new Float32Array(images.length * plane);
   const y = new Float32Array(images.length * plane);
-  const regression = new Float32Array(images.length * plane);
+  const regressionChannels = INSTANCE_METHODS[method].regressionChannels;
+  const regression = new Float32Array(images.length * regressionChannels * plane);
   images.forEach(({ image, ids }, n) => {
     x.set(image, n * plane);
     const instances = { width: SIZE, height: SIZE, data: ids };
     y.set(method === 'threeClass' ? threeClassTarget(instances) : Float32Array.from(ids, (v) => (v > 0 ? 1 : 0)), n * plane);
     if (method === 'distance') regression.set(distanceTarget(instances), n * plane);
+    if (method === 'starDist') regression.set(starConvexTargets(instances), n * regressionChannels * plane);
   });
   // As the loader weighs them: each pixel by its target class (threeClass: the boundary ×10).
   const classWeights: readonly number[] | undefined = (INSTANCE_METHODS[method] as InstanceMethod).classWeights;
@@ -71,7 +74,7 @@ function batchFor(method: InstanceMethodName, images: { image: Float32Array; ids
     x,
     y,
     ...(classWeights ? { weights: Float32Array.from(y, (label) => classWeights[label]) } : {}),
-    ...(method === 'distance' ? { regression } : {}),
+    ...(regressionChannels > 0 ? { regression } : {}),
     inputShape: [images.length, 1, SIZE, SIZE],
     targetShape: [images.length, SIZE, SIZE],
   };
@@ -106,7 +109,7 @@ describe('each instance method overfits synthetic clumps', () => {
             const heads = splitHeads(method, outputs.subarray(n * channels * plane, (n + 1) * channels * plane), plane);
             const mask = Uint8Array.from(heads.foreground, (p) => (p > 0.5 ? 1 : 0));
             const rule = { decoder: method, seedThreshold: 0.5, minSizePx: 10 };
-            return decodeInstances({ width: SIZE, height: SIZE, data: mask }, heads.seeds, rule).data;
+            return decodeInstances({ width: SIZE, height: SIZE, data: mask }, heads, rule).data;
           });
           ap = pooledAp50(
             predicted,
@@ -130,7 +133,7 @@ describe('each instance method overfits synthetic clumps', () => {
         for (const sample of samples) {
           const map = await predictProbabilities(model, sample.image);
           const mask = postprocess({ width: SIZE, height: SIZE, data: probabilitiesToLabels(map, 0.5) }, undefined);
-          decoded.push(decodeInstances(mask, map.seeds, rule).data);
+          decoded.push(decodeInstances(mask, map, rule).data);
         }
         assert.equal(
           pooledAp50(
