@@ -200,28 +200,27 @@ function centerCrop(data: Float32Array, channels: number, size: number, margin: 
 /** Bilinear/area resampling of a planar probability map to `size`. */
 export function resampleProbabilities(map: ProbabilityMap, size: PlaneSize): ProbabilityMap {
   const { width, height } = size;
-  const plane = map.width * map.height;
-  const interleaved = new Float32Array(map.data.length);
-  for (let k = 0; k < map.channels; k++) for (let i = 0; i < plane; i++) interleaved[i * map.channels + k] = map.data[k * plane + i];
-  const resized = resampleImage({ width: map.width, height: map.height, channels: map.channels, data: interleaved }, size);
-  const data = new Float32Array(resized.data.length);
-  for (let k = 0; k < map.channels; k++)
-    for (let i = 0; i < width * height; i++) data[k * width * height + i] = resized.data[i * map.channels + k];
+  const data = resamplePlanar(map.data, map.channels, map, size);
   if (!map.seeds) return { width, height, channels: map.channels, data };
   const seeds = resampleImage({ width: map.width, height: map.height, channels: 1, data: map.seeds }, size).data;
   if (!map.rays) return { width, height, channels: map.channels, data, seeds, instanceRule: map.instanceRule };
   // Ray lengths are in the map's pixels: resampled, they stretch with it.
   const stretch = (width / map.width + height / map.height) / 2;
-  const rayCount = map.rays.length / plane;
-  const rays = new Float32Array(rayCount * width * height);
-  for (let k = 0; k < rayCount; k++) {
-    const ray = resampleImage(
-      { width: map.width, height: map.height, channels: 1, data: map.rays.subarray(k * plane, (k + 1) * plane) },
-      size,
-    );
-    for (let i = 0; i < width * height; i++) rays[k * width * height + i] = ray.data[i] * stretch;
-  }
+  const rays = resamplePlanar(map.rays, map.rays.length / (map.width * map.height), map, size);
+  for (let i = 0; i < rays.length; i++) rays[i] *= stretch;
   return { width, height, channels: map.channels, data, seeds, rays, instanceRule: map.instanceRule };
+}
+
+/** A planar `[C, H, W]` array resampled to `size` (through the interleaved layout `resampleImage` takes). */
+function resamplePlanar(planar: Float32Array, channels: number, from: PlaneSize, size: PlaneSize): Float32Array {
+  const plane = from.width * from.height;
+  const target = size.width * size.height;
+  const interleaved = new Float32Array(planar.length);
+  for (let k = 0; k < channels; k++) for (let i = 0; i < plane; i++) interleaved[i * channels + k] = planar[k * plane + i];
+  const resized = resampleImage({ width: from.width, height: from.height, channels, data: interleaved }, size);
+  const out = new Float32Array(channels * target);
+  for (let k = 0; k < channels; k++) for (let i = 0; i < target; i++) out[k * target + i] = resized.data[i * channels + k];
+  return out;
 }
 
 /**

@@ -13,13 +13,16 @@ import { rayAngles } from '../data/star-distances.js';
 import { fail } from '../util/errors.js';
 import type { Symmetry } from './symmetry.js';
 
+/** StarDist's default NMS threshold: the IoU above which a later polygon is dropped. */
+export const DEFAULT_OVERLAP_THRESHOLD = 0.4;
+
 /** Options of {@link starConvexInstances}. */
 export interface StarConvexOptions {
   /** Candidate centres are foreground pixels whose centre score (in [0, 1]) exceeds this. */
   seedThreshold: number;
   /**
    * A candidate polygon is dropped when its IoU with a polygon kept before it exceeds this
-   * (StarDist's NMS threshold). Default 0.4.
+   * (StarDist's NMS threshold). Default {@link DEFAULT_OVERLAP_THRESHOLD}.
    */
   overlapThreshold?: number;
   /** Cells smaller than this (pixels) are dropped. */
@@ -47,7 +50,7 @@ export function starConvexInstances(
   if (centre.length !== plane || rays.length % plane !== 0)
     fail(`starConvexInstances: maps of ${centre.length} and ${rays.length} values for a ${width}×${height} mask`);
   const rayCount = rays.length / plane;
-  const overlapThreshold = options.overlapThreshold ?? 0.4;
+  const overlapThreshold = options.overlapThreshold ?? DEFAULT_OVERLAP_THRESHOLD;
   const candidates: number[] = [];
   for (let i = 0; i < plane; i++)
     if (mask[i] !== 0 && centre[i] > options.seedThreshold && isLocalMaximum(centre, i, width, height)) candidates.push(i);

@@ -6,6 +6,7 @@
  * The ONNX graph does its own intensity scaling, normalisation and activation, so the
  * description declares no pre- or post-processing: consumers feed raw pixels and read the outputs.
  */
+import { RAY_UNIT_PX } from '../data/star-distances.js';
 import { createHash } from 'node:crypto';
 import { zipSync } from 'fflate';
 import { dump } from 'npyjs';
@@ -77,7 +78,7 @@ const HEAD_TEXT: Record<string, string> = {
   distance: "each cell pixel's distance to the cell boundary, normalised per cell to [0, 1] (deep watershed seeds)",
   centre:
     "how central each cell pixel is: its distance to the cell boundary normalised per cell to [0, 1], times √R (R rays; StarDist's object probability)",
-  rays: "each cell pixel's distance to the cell boundary along R rays at angles 2πk/R from +x towards +y, in units of 16 px (StarDist, Schmidt et al. 2018)",
+  rays: `each cell pixel's distance to the cell boundary along R rays at angles 2πk/R from +x towards +y, in units of ${RAY_UNIT_PX} px (StarDist, Schmidt et al. 2018)`,
 };
 
 /**

@@ -99,8 +99,8 @@ export interface InstanceRule {
    */
   splitSeeds?: boolean;
   /**
-   * starDist: a candidate polygon is dropped when more than this fraction of it lies in polygons
-   * kept before it (chosen on validation; absent = 0.4, StarDist's default NMS threshold).
+   * starDist: a candidate polygon is dropped when its IoU with a polygon kept before it exceeds
+   * this (chosen on validation; absent = 0.4, StarDist's default NMS threshold).
    */
   overlapThreshold?: number;
   /** Cells smaller than this (pixels) are merged into a neighbour or dropped. */

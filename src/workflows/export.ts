@@ -2,6 +2,8 @@
  * Exports a saved model for other programs, as `pyocyte export` does: a self-contained ONNX file
  * (raw pixels in, probabilities and mask out) and a bioimage.io model package around it.
  */
+import { DEFAULT_OVERLAP_THRESHOLD } from '../infer/star-convex.js';
+import { RAY_UNIT_PX } from '../data/star-distances.js';
 import { basename, join } from 'node:path';
 import sharp from 'sharp';
 import { createEngine } from '../engine/index.js';
@@ -69,8 +71,8 @@ function predictionFacts(model: Model): Record<string, unknown> {
           seedThreshold: rule.seedThreshold,
           ...(rule.decoder === 'starDist'
             ? {
-                overlapThreshold: rule.overlapThreshold ?? 0.4,
-                rays: 'ray k at angle 2πk/R from +x towards +y, length in pixels = output × 16; centre score = output ÷ √R',
+                overlapThreshold: rule.overlapThreshold ?? DEFAULT_OVERLAP_THRESHOLD,
+                rays: `ray k at angle 2πk/R from +x towards +y, length in pixels = output × ${RAY_UNIT_PX}; centre score = output ÷ √R`,
               }
             : {}),
           splitSeeds: rule.splitSeeds ?? false,
