@@ -17,15 +17,60 @@ export function instanceBoundaries(instances: Plane<Int32Array>): Uint8Array {
 }
 
 /**
+ * How deep (pixels, per cell) the three-class boundary is where two cells touch; 1 elsewhere. A cell
+ * too small to keep an interior that deep keeps the 1-pixel boundary.
+ * Touching cells are then parted by 4 pixels, so the interior regions cells grow from stay apart
+ * where the network half-sees a contact. Measured on dsb2018-nuclei (bench:quality, 10 minutes,
+ * working diameter 24 px, same machine and day, 2026-12-02): 2 against 1, validation AP@0.5
+ * 0.866 against 0.859, test 0.819 against 0.811, count MAE 2.68 against 2.96.
+ */
+export const CONTACT_WIDTH_PX = 2;
+
+/**
  * The three-class target of Caicedo et al. 2019 ("Evaluation of deep learning strategies for
  * nucleus segmentation in fluorescence images", the DSB2018 analysis): 0 background, 1 interior,
- * 2 boundary (see {@link instanceBoundaries}). `[H, W]` class indices.
+ * 2 boundary (see {@link instanceBoundaries}). Where two cells touch, the boundary is
+ * `contactWidthPx` pixels deep on each side (default {@link CONTACT_WIDTH_PX}). `[H, W]` class indices.
  */
-export function threeClassTarget(instances: Plane<Int32Array>): Uint8Array {
+export function threeClassTarget(instances: Plane<Int32Array>, options: { contactWidthPx?: number } = {}): Uint8Array {
   const boundary = instanceBoundaries(instances);
+  const contactWidthPx = options.contactWidthPx ?? CONTACT_WIDTH_PX;
+  if (contactWidthPx > 1) widenContacts(instances, boundary, contactWidthPx);
   return Uint8Array.from(instances.data, (id, i) =>
     id === 0 ? THREE_CLASS.background : boundary[i] ? THREE_CLASS.boundary : THREE_CLASS.interior,
   );
+}
+
+/**
+ * Marks as boundary, in place, every cell pixel within `widthPx − 1` 4-steps (inside its own cell)
+ * of a pixel that touches another cell, in the cells that keep some interior.
+ */
+function widenContacts(instances: Plane<Int32Array>, boundary: Uint8Array, widthPx: number): void {
+  const { width, height, data } = instances;
+  let front = innerBoundaries(instances, { ignoreBackground: true });
+  for (let step = 1; step < widthPx; step++) {
+    const next = new Uint8Array(front);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const i = y * width + x;
+        const id = data[i];
+        if (id === 0 || front[i]) continue;
+        if (
+          (x > 0 && front[i - 1] && data[i - 1] === id) ||
+          (x < width - 1 && front[i + 1] && data[i + 1] === id) ||
+          (y > 0 && front[i - width] && data[i - width] === id) ||
+          (y < height - 1 && front[i + width] && data[i + width] === id)
+        ) {
+          next[i] = 1;
+        }
+      }
+    }
+    front = next;
+  }
+  // A cell the widening would leave without interior keeps its 1-pixel boundary: no interior, no seed.
+  const keepsInterior = new Set<number>();
+  for (let i = 0; i < data.length; i++) if (data[i] !== 0 && !boundary[i] && !front[i]) keepsInterior.add(data[i]);
+  for (let i = 0; i < front.length; i++) if (front[i] && keepsInterior.has(data[i])) boundary[i] = 1;
 }
 
 /**

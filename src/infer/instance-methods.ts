@@ -10,12 +10,14 @@
  */
 import { labelComponents, type InstanceLabels } from '../image/components.js';
 import type { Plane } from '../image/plane.js';
+import { distanceTransform } from '../image/distance.js';
 import { removeSmallObjects } from '../image/small-objects.js';
-import { markerWatershed } from '../image/watershed.js';
+import { smoothInsideMask } from '../image/smooth.js';
+import { hMaximaMarkers, markerWatershed } from '../image/watershed.js';
 import type { InstanceRule, OutputHead } from '../nn/model.js';
 import { fail } from '../util/errors.js';
 import { lookup } from '../util/registry.js';
-import { splitTouching } from './instances.js';
+import { type SplitOptions, splitTouching } from './instances.js';
 import { CENTRE_TARGET_SCALE, RAY_COUNT, RAY_UNIT_PX } from '../data/star-distances.js';
 import { starConvexInstances } from './star-convex.js';
 import type { ProbabilityMap } from './predict.js';
@@ -149,41 +151,90 @@ export function splitHeads(method: string, outputs: Float32Array, plane: number)
  * `minSizePx` are merged into the neighbour they touch most, or dropped. With `splitSeeds`, seed
  * regions that still touch (two interiors joined by a thin neck the boundary class missed) are
  * first split by the distance-transform watershed of the seed mask, as {@link splitTouching}
- * splits a foreground. Ids 1..count.
+ * splits a foreground (with `splitWatershed`'s h-maxima height and σ, default its own). Ids 1..count.
  */
 export function seededInstances(
   foreground: Plane<Uint8Array>,
   seedMap: Float32Array,
-  options: { seedThreshold: number; minSizePx: number; splitSeeds?: boolean },
+  options: {
+    seedThreshold: number;
+    minSizePx: number;
+    splitSeeds?: boolean;
+    splitWatershed?: Pick<SplitOptions, 'hMaxima' | 'smoothingSigmaPx'>;
+  },
 ): InstanceLabels {
   const { width, height, data: mask } = foreground;
   const seedMask = Uint8Array.from(seedMap, (v, i) => (mask[i] !== 0 && v > options.seedThreshold ? 1 : 0));
   const seedPlane = { width, height, data: seedMask };
   // minSizePx 0: a small seed still marks a cell; the size rule applies to the grown cells.
-  const seeds = options.splitSeeds ? splitTouching(seedPlane, { minSizePx: 0 }) : labelComponents(seedPlane, { connectivity: 4 });
+  const seeds = options.splitSeeds
+    ? splitTouching(seedPlane, { ...options.splitWatershed, minSizePx: 0 })
+    : labelComponents(seedPlane, { connectivity: 4 });
   const elevation = Float32Array.from(seedMap, (v) => Math.max(0, v));
+  return growCells(foreground, seeds, elevation, options.minSizePx);
+}
+
+/**
+ * Cells of a foreground mask `[H, W]` from the peaks of its distance transform (px) weighted by a
+ * seed map `[H, W]` in [0, 1] (interior probability or normalised distance): the product is
+ * lightly smoothed (Gaussian σ `smoothingSigmaPx` inside the mask, default 1), each h-maximum of height `peakHeightPx`
+ * marks a cell, and cells flood the mask by marker-controlled watershed on the product. The
+ * product has a valley wherever either cue parts two cells: a neck in the mask's shape, or a
+ * boundary the network saw where the shape shows none. Seed regions (`seededInstances`) merge two
+ * cells wherever the network missed a stretch of their boundary. Then as {@link seededInstances}:
+ * unreached regions are cells, cells under `minSizePx` are merged or dropped. Ids 1..count.
+ */
+export function peakSeededInstances(
+  foreground: Plane<Uint8Array>,
+  seedMap: Float32Array,
+  options: { peakHeightPx: number; minSizePx: number; smoothingSigmaPx?: number },
+): InstanceLabels {
+  const { width, height } = foreground;
+  const distance = distanceTransform(foreground).data;
+  // A mask covering the whole plane has no background to measure from: the seed map alone then.
+  const product = Float32Array.from(distance, (d, i) => (Number.isFinite(d) ? d : 1) * Math.max(0, seedMap[i]));
+  const elevation = smoothInsideMask({ width, height, data: product }, foreground, { sigmaPx: options.smoothingSigmaPx ?? 1 });
+  const seeds = hMaximaMarkers(elevation, foreground, { hMaxima: options.peakHeightPx });
+  return growCells(foreground, seeds, elevation.data, options.minSizePx);
+}
+
+/** Seeds flooded over the mask by watershed on `elevation`; unreached regions become cells of their own; then the size rule. */
+function growCells(foreground: Plane<Uint8Array>, seeds: InstanceLabels, elevation: Float32Array, minSizePx: number): InstanceLabels {
+  const { width, height, data: mask } = foreground;
   const grown = markerWatershed({ width, height, data: elevation }, seeds, foreground).data;
   // Foreground regions without a seed: their own cells, numbered after the seeded ones.
   const unreached = Uint8Array.from(grown, (id, i) => (mask[i] !== 0 && id <= 0 ? 1 : 0));
   const rest = labelComponents({ width, height, data: unreached });
   const labels = Int32Array.from(grown, (id, i) => (id > 0 ? id : rest.data[i] > 0 ? seeds.count + rest.data[i] : 0));
-  return removeSmallObjects({ width, height, data: labels }, { minSizePx: options.minSizePx, inPlace: true });
+  return removeSmallObjects({ width, height, data: labels }, { minSizePx, inPlace: true });
 }
 
 /**
  * Cells from a foreground mask and, for trained separation, the seed map (and rays), by the rule's
- * decoder: the distance-transform watershed, star-convex polygons, or seeded growth.
+ * decoder: the distance-transform watershed, star-convex polygons, seeded growth from seed regions,
+ * or from peaks. The rule's lengths (peak height, the watershed's h-maxima height and smoothing σ;
+ * rays are already stretched) were chosen in the network's pixels; `networkPixelPx` says how many
+ * of the mask's pixels one of those spans (a map resampled back from a 2× upscaled image: 0.5).
+ * `minSizePx` is taken as given (see `segment`).
  */
 export function decodeInstances(
   foreground: Plane<Uint8Array>,
   heads: SeparationHeads,
-  rule: Pick<InstanceRule, 'decoder' | 'seedThreshold' | 'minSizePx' | 'splitSeeds' | 'overlapThreshold'>,
+  rule: Pick<InstanceRule, 'decoder' | 'seedThreshold' | 'minSizePx' | 'splitSeeds' | 'overlapThreshold' | 'peakHeightPx'>,
+  networkPixelPx = 1,
 ): InstanceLabels {
   const { seeds, rays } = heads;
-  if (rule.decoder === 'watershed' || !seeds) return splitTouching(foreground, { minSizePx: rule.minSizePx });
+  const { minSizePx } = rule;
+  // splitTouching's defaults (h-maxima 2 px, σ 1 px), in the network's pixels.
+  const watershed = { hMaxima: 2 * networkPixelPx, smoothingSigmaPx: networkPixelPx };
+  if (rule.decoder === 'watershed' || !seeds) return splitTouching(foreground, { minSizePx, ...watershed });
   if (rule.decoder === 'starDist') {
     if (!rays) fail('the starDist decoder needs the ray heads of a starDist model');
     return starConvexInstances(foreground, seeds, rays, rule);
   }
-  return seededInstances(foreground, seeds, rule);
+  if (rule.peakHeightPx !== undefined) {
+    const peakHeightPx = rule.peakHeightPx * networkPixelPx;
+    return peakSeededInstances(foreground, seeds, { peakHeightPx, minSizePx, smoothingSigmaPx: networkPixelPx });
+  }
+  return seededInstances(foreground, seeds, { ...rule, splitWatershed: watershed });
 }

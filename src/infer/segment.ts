@@ -16,7 +16,8 @@ export interface SegmentOptions extends Pick<PredictOptionFields, 'minSizePx' | 
   /**
    * The factor that resamples the map's pixels to those the network saw (an image upscaled 2× for
    * the network, its map resampled back: 2). The instance rule's `minSizePx` was chosen in the
-   * network's pixels, so it shrinks by this factor squared here. Default 1.
+   * network's pixels, so it shrinks by this factor squared here, and its lengths (peak height,
+   * watershed smoothing) by this factor. Default 1.
    */
   toModelScale?: number;
   /**
@@ -62,7 +63,7 @@ export function segment(map: ProbabilityMap, options: SegmentOptions): Segmentat
       ? options.instanceMinSizePx / (scale * scale)
       : (options.minSizePx ?? map.instanceRule.minSizePx / (scale * scale));
   const rule = { ...map.instanceRule, minSizePx };
-  const instances = decodeInstances({ width, height, data: foreground }, map, rule);
+  const instances = decodeInstances({ width, height, data: foreground }, map, rule, 1 / scale);
   return { labels, instances };
 }
 

@@ -99,6 +99,12 @@ export interface InstanceRule {
    */
   splitSeeds?: boolean;
   /**
+   * When set, cells grow instead from the h-maxima of the foreground's distance transform (px)
+   * damped by the seed head: a peak must rise this many pixels above its saddle to a higher one
+   * (see `peakSeededInstances`; chosen on validation; absent = seed regions as above).
+   */
+  peakHeightPx?: number;
+  /**
    * starDist: a candidate polygon is dropped when its IoU with a polygon kept before it exceeds
    * this (chosen on validation; absent = 0.4, StarDist's default NMS threshold).
    */

@@ -1,8 +1,9 @@
 /**
  * Chooses how a model's outputs become cells, on the validation images, by object AP at IoU 0.5
  * (StarDist's `matching`: TP / (TP + FP + FN), summed over images): the decoder (the trained
- * method's seeds, whole or split where they touch, or the distance-transform watershed of the
- * foreground), the seed threshold and the minimum cell size. Stored in the model as `metadata.instances`, like the decision rule.
+ * method's seed regions, whole or split where they touch; the peaks of the foreground's distance
+ * transform times the seed map; or the distance-transform watershed of the foreground), the seed
+ * threshold or peak height, and the minimum cell size. Stored in the model as `metadata.instances`, like the decision rule.
  */
 import type { Sample } from '../data/types.js';
 import { labelComponents } from '../image/components.js';
@@ -18,8 +19,15 @@ import type { InstanceRule, Model } from '../nn/model.js';
 export const SEED_THRESHOLDS = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8] as const;
 /** starDist: polygon overlap thresholds tried (StarDist's NMS default is 0.4). */
 export const OVERLAP_THRESHOLDS = [0.2, 0.4, 0.6] as const;
-/** Minimum cell sizes tried, pixels. */
-export const MIN_SIZES_PX = [5, 15, 30] as const;
+/**
+ * Peak heights tried (px of distance × seed probability) when cells grow from peaks
+ * (`peakSeededInstances`). On dsb2018-nuclei validation (2026-12-02, working diameter 24 px, min
+ * size 50 px; bench/results/instance-separation-2026-12-02-experiments.json): AP@0.5 0.878 at
+ * 1 and 1.5 px, 0.873 at 0.75 px, against 0.875 for the best seed regions.
+ */
+export const PEAK_HEIGHTS_PX = [1, 1.5, 2] as const;
+/** Minimum cell sizes tried, pixels (at the working diameter of 24 px a nucleus is ~450 px). */
+export const MIN_SIZES_PX = [5, 15, 30, 50] as const;
 
 /** The instance rule a model starts training with, before validation chooses its settings. */
 export function initialInstanceRule(method: string): InstanceRule {
@@ -45,7 +53,7 @@ export function ruleTruth(sample: Sample): Int32Array {
 }
 
 /** How cells are drawn from a foreground mask and seed map, short of the minimum size. */
-export type DecoderSetting = Pick<InstanceRule, 'decoder' | 'seedThreshold' | 'splitSeeds' | 'overlapThreshold'>;
+export type DecoderSetting = Pick<InstanceRule, 'decoder' | 'seedThreshold' | 'splitSeeds' | 'overlapThreshold' | 'peakHeightPx'>;
 
 /**
  * Pooled AP@0.5 ({@link pooledAp50}) of each setting at each minimum size, `[setting][size]`, for
@@ -75,7 +83,7 @@ export function scoreDecoderSettings(
  * The best rule for the model's method on the validation samples (their instance planes, else
  * the connected components of their masks), given its decision rule (threshold, post-processing,
  * TTA). Ties keep the earlier candidate: the trained decoder before the watershed, whole seed
- * regions before split ones, lower seed thresholds and sizes first.
+ * regions before split ones before peaks, lower seed thresholds, heights and sizes first.
  */
 export async function chooseInstanceRule(
   model: Model,
@@ -99,6 +107,7 @@ export async function chooseInstanceRule(
     for (const splitSeeds of [false, true]) {
       for (const seedThreshold of SEED_THRESHOLDS) settings.push({ decoder: current.method, seedThreshold, splitSeeds });
     }
+    for (const peakHeightPx of PEAK_HEIGHTS_PX) settings.push({ decoder: current.method, seedThreshold: 0, peakHeightPx });
   }
   settings.push({ decoder: 'watershed', seedThreshold: 0, splitSeeds: false });
   const scores = scoreDecoderSettings(masks, maps, truth, settings, MIN_SIZES_PX);
@@ -111,12 +120,15 @@ export async function chooseInstanceRule(
     });
   });
   const bestWatershed = Math.max(...scores[settings.length - 1]);
+  // The settings chosen now replace any the model carried (a rule re-chosen on a trained model).
+  const { peakHeightPx: _peak, overlapThreshold: _overlap, ...kept } = current;
   const rule: InstanceRule = {
-    ...current,
+    ...kept,
     decoder: best.decoder,
     seedThreshold: best.seedThreshold,
     minSizePx: best.minSizePx,
     splitSeeds: best.decoder !== 'watershed' && best.splitSeeds === true,
+    ...(best.peakHeightPx !== undefined && best.decoder !== 'watershed' ? { peakHeightPx: best.peakHeightPx } : {}),
     ...(best.overlapThreshold !== undefined && best.decoder === 'starDist' ? { overlapThreshold: best.overlapThreshold } : {}),
     validationAp50: best.ap,
   };
@@ -124,7 +136,9 @@ export async function chooseInstanceRule(
   const seeds =
     best.decoder === 'watershed'
       ? ''
-      : `, seed threshold ${best.seedThreshold}${best.splitSeeds ? ', touching seeds split' : ''}${best.decoder === 'starDist' ? `, polygon overlap ≤ ${best.overlapThreshold}` : ''}`;
+      : best.peakHeightPx !== undefined
+        ? `, seeds at peaks of distance × seed map (h ${best.peakHeightPx} px)`
+        : `, seed threshold ${best.seedThreshold}${best.splitSeeds ? ', touching seeds split' : ''}${best.decoder === 'starDist' ? `, polygon overlap ≤ ${best.overlapThreshold}` : ''}`;
   const summary =
     `instance rule: ${current.method} model, cells by ${best.decoder}${seeds}, min size ${best.minSizePx} px ` +
     `(validation AP@0.5 ${f(best.ap)}; distance-transform watershed of its foreground ${f(bestWatershed)})`;

@@ -76,6 +76,12 @@ function predictionFacts(model: Model): Record<string, unknown> {
               }
             : {}),
           splitSeeds: rule.splitSeeds ?? false,
+          ...(rule.peakHeightPx !== undefined && rule.decoder !== 'watershed'
+            ? {
+                peakHeightPx: rule.peakHeightPx,
+                peaks: "h-maxima of (Euclidean distance to background × seeds), Gaussian σ 1 px; lengths in the network's pixels",
+              }
+            : {}),
           minSizePx: rule.minSizePx,
           input: 'mask > 0',
           ...(rule.decoder === 'watershed'

@@ -16,13 +16,27 @@ describe('instance targets on literal label images', () => {
       [...boundary],
       [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0],
     );
-    const target = threeClassTarget(plane(twoCells, 7, 5));
+    const target = threeClassTarget(plane(twoCells, 7, 5), { contactWidthPx: 1 });
     assert.deepEqual(
       [...target.subarray(14, 21)],
       [0, 2, 1, 2, 2, 1, 1],
       'middle row: background, boundary, interior, boundary | boundary, interior, interior (border)',
     );
     assert.equal(target.filter((v) => v === 1).length, 3);
+  });
+
+  test('two touching 3×3 cells at contact width 2: cell 2 widens at the contact, cell 1 (no interior left) keeps 1 px', () => {
+    const target = threeClassTarget(plane(twoCells, 7, 5), { contactWidthPx: 2 });
+    assert.deepEqual([...target.subarray(14, 21)], [0, 2, 1, 2, 2, 2, 1]);
+  });
+
+  test('two touching 5-wide cells in a 10×3 strip at contact widths 1, 2, 3: the contact boundary deepens, the ends stay', () => {
+    const strip = Int32Array.from({ length: 30 }, (_, i) => (i % 10 < 5 ? 1 : 2));
+    const rows = [1, 2, 3].map((contactWidthPx) =>
+      [...threeClassTarget(plane(strip, 10, 3), { contactWidthPx }).subarray(10, 20)].join(''),
+    );
+    // The strip fills the image: no background, so only the contact is boundary.
+    assert.deepEqual(rows, ['1111221111', '1112222111', '1122222211']);
   });
 
   test('two touching 3×3 cells: distance target peaks at 1 in each cell, 0 on background', () => {

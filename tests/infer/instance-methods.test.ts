@@ -2,7 +2,13 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { distanceTarget, threeClassTarget } from '../../src/data/instance-targets.js';
 import { labelComponents } from '../../src/image/components.js';
-import { decodeInstances, resolveInstanceMethod, seededInstances, splitHeads } from '../../src/infer/instance-methods.js';
+import {
+  decodeInstances,
+  peakSeededInstances,
+  resolveInstanceMethod,
+  seededInstances,
+  splitHeads,
+} from '../../src/infer/instance-methods.js';
 import { splitTouching } from '../../src/infer/instances.js';
 import { pooledAp50 } from '../../src/train/instance-rule.js';
 import { plane } from '../plane.js';
@@ -65,6 +71,60 @@ describe('instance methods', () => {
     );
     assert.equal(split.count, 2);
     assert.equal(pooledAp50([split.data], [ids]), 1);
+  });
+
+  test('two touching discs, interior 0.9 everywhere: peaks of distance × interior (h 1 px) give the true 2', () => {
+    const interior = Float32Array.from(mask, (v) => (v ? 0.9 : 0.05));
+    const cells = decodeInstances(
+      foreground,
+      { seeds: interior },
+      { decoder: 'threeClass', seedThreshold: 0, minSizePx: 5, peakHeightPx: 1 },
+    );
+    assert.equal(cells.count, 2);
+    assert.equal(pooledAp50([cells.data], [ids]), 1);
+  });
+
+  test('a 40×10 bar with a 2-px boundary predicted across its middle (interior 0 there): peaks give its 2 halves, no neck needed', () => {
+    const bar = new Uint8Array(48 * 14);
+    const truth = new Int32Array(48 * 14);
+    const interior = new Float32Array(48 * 14);
+    for (let y = 2; y < 12; y++) {
+      for (let x = 4; x < 44; x++) {
+        bar[y * 48 + x] = 1;
+        truth[y * 48 + x] = x < 24 ? 1 : 2;
+        interior[y * 48 + x] = x === 23 || x === 24 ? 0 : 0.95;
+      }
+    }
+    const cells = peakSeededInstances(plane(bar, 48, 14), interior, { peakHeightPx: 1, minSizePx: 5 });
+    assert.equal(cells.count, 2);
+    assert.equal(pooledAp50([cells.data], [truth]), 1);
+    const fromShapeOnly = splitTouching(plane(bar, 48, 14), { minSizePx: 5 });
+    assert.equal(fromShapeOnly.count, 1, 'the distance transform alone sees one bar');
+  });
+
+  test('peak heights are in network pixels: touching discs drawn 2× larger, decoded with networkPixelPx 2, split as at 1×', () => {
+    const discsAt = (scale: number) => {
+      const [w, h] = [32 * scale, 20 * scale];
+      const disc = Uint8Array.from({ length: w * h }, (_, i) => {
+        const [x, y] = [(i % w) / scale, Math.floor(i / w) / scale];
+        return Math.min(Math.hypot(x - 10, y - 10), Math.hypot(x - 22, y - 10)) <= 6 ? 1 : 0;
+      });
+      return { foreground: plane(disc, w, h), seeds: Float32Array.from(disc, (v) => (v ? 0.9 : 0)) };
+    };
+    const counts = (peakHeightPx: number) =>
+      (
+        [
+          [1, 1],
+          [2, 2],
+          [2, 1],
+        ] as const
+      ).map(([scale, networkPixelPx]) => {
+        const { foreground: f, seeds } = discsAt(scale);
+        return decodeInstances(f, { seeds }, { decoder: 'threeClass', seedThreshold: 0, minSizePx: 5, peakHeightPx }, networkPixelPx).count;
+      });
+    // [1×, 2× with networkPixelPx 2, 2× with 1]: the neck is a dip of 3.5–4 px (distance × 0.9) at 1×, twice that at 2×.
+    assert.deepEqual(counts(1.5), [2, 2, 2]);
+    assert.deepEqual(counts(4), [1, 1, 2]);
   });
 
   test('a foreground region with no seed above the threshold still becomes a cell', () => {
