@@ -15,6 +15,12 @@ export class CountPanel {
   private readonly threshold = byId<HTMLInputElement>('threshold');
   private readonly minSize = byId<HTMLInputElement>('min-size');
   private pending?: ReturnType<typeof setTimeout>;
+  /**
+   * The sliders moved since the last re-segmentation. Only their values are sent: a range input
+   * rounds to its step, so resending the other one would quietly move the model's tuned threshold
+   * (0.575 shown on a 0.01 grid becomes 0.58) when only the size changed.
+   */
+  private readonly moved = new Set<'threshold' | 'minSizePx'>();
 
   constructor(
     /** Called with a new result (the overlay must be redrawn). */
@@ -29,20 +35,26 @@ export class CountPanel {
         this.renderTable();
       });
     }
-    const resegment = () => {
+    const resegment = (slider: 'threshold' | 'minSizePx') => () => {
       byId('threshold-value').textContent = this.threshold.value;
       byId('min-size-value').textContent = this.minSize.value;
+      this.moved.add(slider);
       clearTimeout(this.pending);
       this.pending = setTimeout(() => void this.resegment(), 60);
     };
-    this.threshold.addEventListener('input', resegment);
-    this.minSize.addEventListener('input', resegment);
+    this.threshold.addEventListener('input', resegment('threshold'));
+    this.minSize.addEventListener('input', resegment('minSizePx'));
   }
 
   private async resegment(): Promise<void> {
     const id = this.imageId;
     if (!id || !this.result) return;
-    const result = await guarded(() => api.predict(id, { threshold: Number(this.threshold.value), minSizePx: Number(this.minSize.value) }));
+    const params = {
+      ...(this.moved.has('threshold') ? { threshold: Number(this.threshold.value) } : {}),
+      ...(this.moved.has('minSizePx') ? { minSizePx: Number(this.minSize.value) } : {}),
+    };
+    this.moved.clear();
+    const result = await guarded(() => api.predict(id, params));
     if (result && id === this.imageId) this.show(result);
   }
 
@@ -50,6 +62,7 @@ export class CountPanel {
   reset(imageId: string | undefined, binary: boolean): void {
     this.imageId = imageId;
     this.result = undefined;
+    this.moved.clear();
     this.selected = undefined;
     this.threshold.disabled = !binary;
     this.threshold.title = binary ? '' : 'multi-class models take the most probable class';
