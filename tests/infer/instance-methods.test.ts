@@ -13,17 +13,21 @@ import { splitTouching } from '../../src/infer/instances.js';
 import { pooledAp50 } from '../../src/train/instance-rule.js';
 import { plane } from '../plane.js';
 
-/** Two discs of radius 6 whose centres are 12 px apart in a 32×20 image: ids 1 and 2 (nearest centre). */
-function touchingDiscs(): { mask: Uint8Array; ids: Int32Array } {
-  const mask = new Uint8Array(32 * 20);
-  const ids = new Int32Array(32 * 20);
-  for (let y = 0; y < 20; y++) {
-    for (let x = 0; x < 32; x++) {
-      const d1 = Math.hypot(x - 10, y - 10);
-      const d2 = Math.hypot(x - 22, y - 10);
+/**
+ * Two discs of radius 6 whose centres are 12 px apart in a 32×20 image, drawn `scale` times larger
+ * (image and discs): ids 1 and 2 (nearest centre).
+ */
+function touchingDiscs(scale = 1): { mask: Uint8Array; ids: Int32Array } {
+  const [width, height] = [32 * scale, 20 * scale];
+  const mask = new Uint8Array(width * height);
+  const ids = new Int32Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const d1 = Math.hypot(x / scale - 10, y / scale - 10);
+      const d2 = Math.hypot(x / scale - 22, y / scale - 10);
       if (Math.min(d1, d2) <= 6) {
-        mask[y * 32 + x] = 1;
-        ids[y * 32 + x] = d1 <= d2 ? 1 : 2;
+        mask[y * width + x] = 1;
+        ids[y * width + x] = d1 <= d2 ? 1 : 2;
       }
     }
   }
@@ -104,12 +108,8 @@ describe('instance methods', () => {
 
   test('peak heights are in network pixels: touching discs drawn 2× larger, decoded with networkPixelPx 2, split as at 1×', () => {
     const discsAt = (scale: number) => {
-      const [w, h] = [32 * scale, 20 * scale];
-      const disc = Uint8Array.from({ length: w * h }, (_, i) => {
-        const [x, y] = [(i % w) / scale, Math.floor(i / w) / scale];
-        return Math.min(Math.hypot(x - 10, y - 10), Math.hypot(x - 22, y - 10)) <= 6 ? 1 : 0;
-      });
-      return { foreground: plane(disc, w, h), seeds: Float32Array.from(disc, (v) => (v ? 0.9 : 0)) };
+      const { mask: disc } = touchingDiscs(scale);
+      return { foreground: plane(disc, 32 * scale, 20 * scale), seeds: Float32Array.from(disc, (v) => (v ? 0.9 : 0)) };
     };
     const counts = (peakHeightPx: number) =>
       (
