@@ -48,7 +48,7 @@ export const PREDICT_OPTIONS = defineOptions({
     type: 'boolean',
     defaultText:
       'on when the model stores its training object size and no pixel size resamples; a model trained from boxes at a working scale resamples by that instead',
-    doc: "estimate the image's object diameter (from its characteristic scale when the model trained at a working diameter, else a first pass at native scale; checked once by the objects found) and resample the image to the model's training object size, the results back; --no-rescale predicts at native scale",
+    doc: "estimate the image's object diameter (from its characteristic scale when the model trained at a working diameter, else a first pass at native scale, and passes at ×0.25–×4 when that finds no objects or ones far from the training sizes; checked by the objects found) and resample the image to the model's training object size, the results back; --no-rescale predicts at native scale",
   },
   countRule: {
     type: 'boolean',

@@ -8,10 +8,13 @@
  * at a working diameter, data/object-scale.ts): it needs no network pass and does not degrade far
  * from the training sizes, where a network splits large objects and finds specks. Otherwise a first
  * pass at native scale finds the objects and their median equivalent diameter is the estimate.
- * Either estimate is checked by the objects the network finds at the scale it gave (a σ* estimate
- * up to three times, until they lie within 7 % of the training median; a first pass once, when its
- * scale is far from 1, by the training size range). The probabilities are resampled back, so
- * every output has the image's own size.
+ * A σ* estimate is checked by the objects the network finds at the scale it gave, up to three
+ * times, until they lie within 7 % of the training median. A first pass that finds no objects, or
+ * objects far from the training sizes (a scale beyond ×1.5 either way), is not trusted: the
+ * network is run at the octaves ×¼ … ×4 as well, and the least resampling that brings its objects
+ * into the training sizes wins (on wbc-cellavision test images at ×0.5, a native pass finds nothing
+ * in 2 of 20 and a 10-px speck in another). The probabilities are resampled back, so every output
+ * has the image's own size.
  */
 import { percentileOfSorted } from '../data/normalize.js';
 import { SCALE_LIMITS } from '../data/object-scale.js';
@@ -33,8 +36,13 @@ export { SCALE_LIMITS } from '../data/object-scale.js';
 export const MAX_SCALED_PIXELS = 4096 * 4096;
 /** Objects within this factor of the training median or per-image median range (or within the quartiles) stay at scale 1. */
 export const SCALE_TOLERANCE = 1.15;
-/** A first-pass scale beyond this factor (either way) is checked by a second pass. */
+/** A first-pass scale beyond this factor (either way) is not trusted: a scale search decides (see {@link SEARCH_SCALES}). */
 export const RECHECK_FACTOR = 1.5;
+/**
+ * The scales an untrusted first pass is checked at, besides its own and native: octaves, so that
+ * objects the network sees well at some scale are found at one of them within ×√2.
+ */
+export const SEARCH_SCALES = [0.25, 0.5, 2, 4] as const;
 /**
  * A σ* estimate (models trained at a working diameter) is checked by the objects found at its scale
  * up to this many times (each a network pass), until they lie within {@link SIZE_CHECK_TOLERANCE} of
@@ -72,12 +80,48 @@ export function estimateObjectDiameter(instances: Plane<Int32Array>): number | u
  */
 export function chooseScale(diameterPx: number | undefined, training: ObjectSizeDistribution, maxScale: number = SCALE_LIMITS.max): number {
   if (diameterPx === undefined || !(diameterPx > 0)) return 1;
-  const { medianPx, lowerQuartilePx, upperQuartilePx, perImageMedianPx: images } = training;
-  const low = Math.min(lowerQuartilePx, Math.min(medianPx, images?.p5 ?? medianPx) / SCALE_TOLERANCE);
-  const high = Math.max(upperQuartilePx, Math.max(medianPx, images?.p95 ?? medianPx) * SCALE_TOLERANCE);
+  const { low, high } = trainingSizeRange(training);
   if (diameterPx >= low && diameterPx <= high) return 1;
-  const target = images ? Math.min(Math.max(diameterPx, images.p25), images.p75) : medianPx;
+  const images = training.perImageMedianPx;
+  const target = images ? Math.min(Math.max(diameterPx, images.p25), images.p75) : training.medianPx;
   return Math.max(SCALE_LIMITS.min, Math.min(SCALE_LIMITS.max, maxScale, target / diameterPx));
+}
+
+/** The object diameters, px, that {@link chooseScale} leaves at native scale. */
+export function trainingSizeRange(training: ObjectSizeDistribution): { low: number; high: number } {
+  const { medianPx, lowerQuartilePx, upperQuartilePx, perImageMedianPx: images } = training;
+  return {
+    low: Math.min(lowerQuartilePx, Math.min(medianPx, images?.p5 ?? medianPx) / SCALE_TOLERANCE),
+    high: Math.max(upperQuartilePx, Math.max(medianPx, images?.p95 ?? medianPx) * SCALE_TOLERANCE),
+  };
+}
+
+/** A network pass at one scale and the median diameter, px at that scale, of the objects it found (undefined: none). */
+export interface ScaleProbe {
+  scale: number;
+  diameterPx: number | undefined;
+}
+
+/**
+ * The probe of a scale search that brings the image's objects into the training size range
+ * ({@link trainingSizeRange}) with the least resampling: among probes whose objects lie in the
+ * range, the one with the scale nearest 1 (in log); without any, the one whose objects come
+ * nearest the range. Nearest 1 rather than nearest the training median, because a network shown a
+ * cell at twice a size it knows often finds only its nucleus, which can land nearer the median
+ * than the whole cell at the right scale (wbc-cellavision test image 028 at ×0.5: 128 px at ×2,
+ * the true size; 178 px at ×4, a part; training median 164 px). Undefined when no probe found objects.
+ */
+export function closestProbe(probes: readonly ScaleProbe[], training: ObjectSizeDistribution): ScaleProbe | undefined {
+  const { low, high } = trainingSizeRange(training);
+  const misfit = (diameterPx: number) => Math.max(0, Math.log(low / diameterPx), Math.log(diameterPx / high));
+  let best: ScaleProbe | undefined;
+  let bestKey = [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY];
+  for (const probe of probes) {
+    if (probe.diameterPx === undefined || !(probe.diameterPx > 0)) continue;
+    const key = [misfit(probe.diameterPx), Math.abs(Math.log(probe.scale))];
+    if (key[0] < bestKey[0] || (key[0] === bestKey[0] && key[1] < bestKey[1])) [best, bestKey] = [probe, key];
+  }
+  return best;
 }
 
 /** The largest scale an image of this size may be resampled by (see {@link MAX_SCALED_PIXELS}), at least 1. */
@@ -111,6 +155,7 @@ export interface RescaledPrediction {
 export const SIZE_ESTIMATE_SOURCES = {
   'characteristic scale': "σ* of the image's Laplacian spectrum × the model's calibration",
   'first pass': 'median diameter of the objects a native-scale pass finds',
+  'scale search': 'the octave nearest native at which the objects the network finds lie in the training sizes',
 } as const;
 export type SizeEstimateSource = keyof typeof SIZE_ESTIMATE_SOURCES;
 
@@ -164,35 +209,55 @@ export async function predictAtObjectScale(model: Model, image: FloatImage, opti
   // and a watershed that splits one large cell in three would make it look a third of its size.
   const objectsOf = (map: ProbabilityMap) => (training.from === 'components' ? labelComponents(instancesOf(map)) : instancesOf(map));
   const fromImage = diameterFromCharacteristicScale(image, training);
-  // Without σ*, the first pass is both the size estimate and, at scale 1, the prediction.
+  // Without σ*, a first pass at native scale is both the size estimate and, trusted at scale 1, the prediction.
   const native = fromImage === undefined ? await predictProbabilities(model, image, predictOptions) : undefined;
-  const objectDiameterPx = native ? estimateObjectDiameter(objectsOf(native)) : fromImage;
-  const estimatedFrom: SizeEstimateSource = native ? 'first pass' : 'characteristic scale';
-  const estimate = { estimated: true, objectDiameterPx, estimatedFrom } as const;
   const maxScale = upscaleLimit(image);
-  let scale = chooseScale(objectDiameterPx, training, maxScale);
   const withOptions = (options: PredictOptions) => (factor: number) =>
     factor === 1 ? predictProbabilities(model, image, options) : predictScaled(model, image, factor, options);
   const atScale = withOptions(predictOptions);
-  // σ*'s checks measure maps without TTA (a rough segmentation is enough, at an eighth of the cost);
-  // a first pass's check keeps the map it measured, as before σ* was checked.
-  const probesWithoutTta = !native && ttaMode(predictOptions.tta ?? model.metadata.tta) !== 'none';
+  // Size probes run without TTA: a rough segmentation measures objects well enough, at an eighth of the cost.
+  const probesWithoutTta = ttaMode(predictOptions.tta ?? model.metadata.tta) !== 'none';
   const probeAt = probesWithoutTta ? withOptions({ ...predictOptions, tta: 'none' }) : atScale;
-  // The network measures objects near its training size well, so a rough estimate is checked by the
-  // objects it finds at the chosen scale: σ* strays ±25 % from an image's median object for one
-  // dsb2018 image in five, and a first pass is rough when its scale lies far from 1.
-  const checks = native ? (Math.max(scale, 1 / scale) > RECHECK_FACTOR ? 1 : 0) : MAX_SIZE_CHECKS;
-  let probe = checks === 0 || (scale === 1 && native) ? undefined : await probeAt(scale);
-  for (let check = 0; probe && check < checks; check++) {
-    const measured = estimateObjectDiameter(objectsOf(probe));
-    const correction = native ? chooseScale(measured, training) : towardsMedian(measured, training.medianPx);
+  const back = (map: ProbabilityMap, scale: number) => (scale === 1 ? map : resampleProbabilities(map, image));
+  if (native) {
+    const objectDiameterPx = estimateObjectDiameter(objectsOf(native));
+    const scale = chooseScale(objectDiameterPx, training, maxScale);
+    if (objectDiameterPx !== undefined && Math.max(scale, 1 / scale) <= RECHECK_FACTOR) {
+      const map = scale === 1 ? native : await atScale(scale);
+      return { map: back(map, scale), scale, estimated: true, objectDiameterPx, estimatedFrom: 'first pass' };
+    }
+    // Untrusted: no objects, or a scale far from 1 (a speck, or a large cell broken into pieces).
+    const probes: ScaleProbe[] = [{ scale: 1, diameterPx: objectDiameterPx }];
+    const maps = new Map<number, ProbabilityMap>();
+    const limit = Math.min(SCALE_LIMITS.max, maxScale);
+    for (const factor of new Set<number>([...SEARCH_SCALES, scale])) {
+      if (factor === 1 || factor < SCALE_LIMITS.min || factor > limit) continue;
+      const map = await probeAt(factor);
+      if (!probesWithoutTta) maps.set(factor, map);
+      probes.push({ scale: factor, diameterPx: estimateObjectDiameter(objectsOf(map)) });
+    }
+    const best = closestProbe(probes, training);
+    // The winner is refined into the training size range; a native winner stays (its refinement was probed and lost).
+    const chosen =
+      !best || best.scale === 1 ? 1 : Math.min(limit, Math.max(SCALE_LIMITS.min, best.scale * chooseScale(best.diameterPx, training)));
+    const map = chosen === 1 ? native : (maps.get(chosen) ?? (await atScale(chosen)));
+    const found = best?.diameterPx === undefined ? {} : { objectDiameterPx: best.diameterPx / best.scale };
+    return { map: back(map, chosen), scale: chosen, estimated: true, ...found, estimatedFrom: 'scale search' };
+  }
+  let scale = chooseScale(fromImage, training, maxScale);
+  // The network measures objects near its training size well, so σ*'s estimate is checked by the
+  // objects it finds at that scale: σ* strays ±25 % from an image's median object for one dsb2018
+  // image in five.
+  let probe = await probeAt(scale);
+  for (let check = 0; check < MAX_SIZE_CHECKS; check++) {
+    const correction = towardsMedian(estimateObjectDiameter(objectsOf(probe)), training.medianPx);
     const refined = Math.min(SCALE_LIMITS.max, maxScale, Math.max(SCALE_LIMITS.min, scale * correction));
     if (correction === 1 || Math.abs(refined - scale) < 1e-6) break;
     scale = refined;
     probe = await probeAt(scale);
   }
-  const map = scale === 1 && native ? native : probe && !probesWithoutTta ? probe : await atScale(scale);
-  return { map: scale === 1 ? map : resampleProbabilities(map, image), scale, ...estimate };
+  const map = probesWithoutTta ? await atScale(scale) : probe;
+  return { map: back(map, scale), scale, estimated: true, objectDiameterPx: fromImage, estimatedFrom: 'characteristic scale' };
 }
 
 async function predictScaled(model: Model, image: FloatImage, scale: number, options: PredictOptions): Promise<ProbabilityMap> {
@@ -204,9 +269,16 @@ async function predictScaled(model: Model, image: FloatImage, scale: number, opt
 export function describeScale(model: Model, prediction: RescaledPrediction): string {
   const training = model.metadata.objectDiameterPx;
   if (!training) return 'predicted at native scale (the model has no training object size)';
-  const from = prediction.estimatedFrom === 'characteristic scale' ? " (from the image's characteristic scale)" : '';
+  const search = prediction.estimatedFrom === 'scale search';
+  const from = {
+    'characteristic scale': " (from the image's characteristic scale)",
+    'first pass': '',
+    'scale search': ' (by a scale search: a native pass saw none, or objects far from the training sizes)',
+  }[prediction.estimatedFrom ?? 'first pass'];
   const found =
-    prediction.objectDiameterPx === undefined ? 'no objects found' : `objects ≈ ${prediction.objectDiameterPx.toFixed(1)} px across${from}`;
+    prediction.objectDiameterPx === undefined
+      ? `no objects found${search ? ' at any scale tried (×0.25–×4)' : ''}`
+      : `objects ≈ ${prediction.objectDiameterPx.toFixed(1)} px across${from}`;
   const images = training.perImageMedianPx;
   const range = images
     ? `training images' medians ${images.p5.toFixed(1)}–${images.p95.toFixed(1)}`

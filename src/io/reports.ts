@@ -15,7 +15,7 @@ import {
 
 /** How many images were rescaled to the model's training object size, at which scales (one line). */
 export function describeScales(rescale: NonNullable<EvaluationReport['rescale']>): string {
-  const { rescaled, images, minScale, medianScale, maxScale, fromCharacteristicScale } = rescale;
+  const { rescaled, images, minScale, medianScale, maxScale, fromCharacteristicScale, fromScaleSearch } = rescale;
   const estimate =
     fromCharacteristicScale === undefined
       ? ''
@@ -24,7 +24,10 @@ export function describeScales(rescale: NonNullable<EvaluationReport['rescale']>
         : fromCharacteristicScale > 0
           ? `; object sizes from the characteristic scale for ${fromCharacteristicScale}, a first pass for the rest`
           : '; object sizes from a first pass';
-  return `${rescaled} of ${images} images rescaled to the training object size (scales ${minScale}–${maxScale}, median ${medianScale})${estimate}`;
+  const searched = fromScaleSearch
+    ? ` (for ${fromScaleSearch}, it found no objects or ones far from the training sizes, and a scale search from ×0.25 to ×4 decided)`
+    : '';
+  return `${rescaled} of ${images} images rescaled to the training object size (scales ${minScale}–${maxScale}, median ${medianScale})${estimate}${searched}`;
 }
 
 export interface ImageScores {
@@ -58,6 +61,8 @@ export interface EvaluationReport {
     maxScale: number;
     /** How many images' object size came from their characteristic scale (infer/rescale.ts); the rest from a first pass. */
     fromCharacteristicScale?: number;
+    /** How many of the first passes were not trusted (no objects, or far from the training sizes), so that a scale search decided. */
+    fromScaleSearch?: number;
   };
   /** Pooled over all pixels of all images (the reference's `dice`). */
   pixels: PixelMetrics;

@@ -96,6 +96,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
   if (sizeNote) log(`note: ${sizeNote}`);
   const scales: number[] = [];
   let fromCharacteristicScale = 0;
+  let fromScaleSearch = 0;
   const countRule = options.countRule === false ? undefined : model.metadata.countRule;
   const toModelScale = pixelSizeScale(model, options);
   for (const [i, sample] of samples.entries()) {
@@ -103,6 +104,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
     const rescaled = await predictAtObjectScale(model, sample.image, { ...options, instancesOf });
     if (rescaled.estimated) scales.push(rescaled.scale);
     if (rescaled.estimatedFrom === 'characteristic scale') fromCharacteristicScale++;
+    if (rescaled.estimatedFrom === 'scale search') fromScaleSearch++;
     const map = rescaled.map;
     // As predict segments and counts (workflows/predict-image.ts): rules in the model's pixels; the
     // model's count rule erases the cells it does not count from both maps, as in predict's outputs.
@@ -138,7 +140,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
     pixelSizeUm: options.pixelSizeUm,
     modelPixelSizeUm: model.metadata.pixelSizeUm,
     tta: ttaMode(options.tta ?? model.metadata.tta),
-    ...(scales.length > 0 ? { rescale: { ...scaleSummary(scales), fromCharacteristicScale } } : {}),
+    ...(scales.length > 0 ? { rescale: { ...scaleSummary(scales), fromCharacteristicScale, fromScaleSearch } } : {}),
     pixels: global,
     meanImage,
     objects: objectSummary(matches),

@@ -13,6 +13,7 @@ import { resampleLabels } from '../../src/image/resample.js';
 import {
   SCALE_LIMITS,
   chooseScale,
+  closestProbe,
   describeScale,
   estimateObjectDiameter,
   pixelSizeWarning,
@@ -200,6 +201,48 @@ describe('estimateObjectDiameter and chooseScale', () => {
     assert.equal(chooseScale(5, TRAINING, 1.5), 1.5);
   });
 
+  test('closestProbe, training 17.4–23 px: 19 px at 2× beats 21 px at 4× (both in range, 2× nearer native); out of range, the nearer wins; none: undefined', () => {
+    const probes = [
+      { scale: 1, diameterPx: undefined },
+      { scale: 0.5, diameterPx: 9 },
+      { scale: 2, diameterPx: 19 },
+      { scale: 4, diameterPx: 21 },
+    ];
+    assert.equal(closestProbe(probes, TRAINING)?.scale, 2);
+    assert.equal(
+      closestProbe(
+        [
+          { scale: 4, diameterPx: 50 },
+          { scale: 2, diameterPx: 30 },
+        ],
+        TRAINING,
+      )?.scale,
+      2,
+    );
+    assert.equal(
+      closestProbe(
+        [
+          { scale: 0.5, diameterPx: 12 },
+          { scale: 0.25, diameterPx: 14 },
+        ],
+        TRAINING,
+      )?.scale,
+      0.25,
+    );
+    assert.equal(
+      closestProbe(
+        [
+          { scale: 0.5, diameterPx: 20 },
+          { scale: 2, diameterPx: 20 },
+        ],
+        TRAINING,
+      )?.scale,
+      0.5,
+      'a tie goes to the earlier',
+    );
+    assert.equal(closestProbe([{ scale: 1, diameterPx: undefined }], TRAINING), undefined);
+  });
+
   test('towardsMedian to 24 px: 20 px → 1.2, 48 px → 0.5, 23 px and 25 px (within 7 %) → 1, no objects → 1', () => {
     assert.equal(towardsMedian(20, 24), 1.2);
     assert.equal(towardsMedian(48, 24), 0.5);
@@ -263,7 +306,7 @@ describe('predictAtObjectScale', () => {
     // A flat image has no characteristic scale: the first pass decides, as for an uncalibrated model.
     model.metadata.objectDiameterPx = { ...TRAINING, diameterPerSigma: { median: 2.9, p10: 2.8, p90: 3, images: 3 } };
     const flat = await predictAtObjectScale(model, image, { instancesOf });
-    assert.equal(flat.estimatedFrom, 'first pass');
+    assert.equal(flat.estimatedFrom, 'scale search', 'a first pass at scale 2 is beyond ×1.5, so the search decides');
     assert.ok(Math.abs(flat.scale - 2) < 0.1, `scale ${flat.scale}`);
   });
 
@@ -281,6 +324,37 @@ describe('predictAtObjectScale', () => {
     assert.deepEqual(sizes[0], 128, 'the σ* estimate kept native scale, so the check ran there');
     assert.ok(Math.abs(result.scale - 2) < 0.15, `scale ${result.scale}`);
     assert.deepEqual([result.map.width, result.map.height], [128, 128]);
+  });
+
+  test('nothing found at native scale, 10-px discs seen at 128² and 256²: the search picks 2× (20 px, in range) over 4× (40 px)', async () => {
+    model.metadata.objectDiameterPx = TRAINING;
+    const widths: number[] = [];
+    const onlyWhenLarge = (map: { width: number }) => {
+      widths.push(map.width);
+      return map.width < 128
+        ? { width: map.width, height: map.width, data: new Int32Array(map.width ** 2) }
+        : discs(map.width, (10 * map.width) / 64);
+    };
+    const result = await predictAtObjectScale(model, image, { instancesOf: onlyWhenLarge });
+    assert.deepEqual([result.scale, result.estimatedFrom, result.objectDiameterPx !== undefined], [2, 'scale search', true]);
+    assert.ok(Math.abs(result.objectDiameterPx! - 10) < 1, `diameter ${result.objectDiameterPx}`);
+    assert.deepEqual(widths, [64, 16, 32, 128, 256], 'native, then the octaves; the 128² probe is reused without TTA');
+    assert.deepEqual([result.map.width, result.map.height], [64, 64]);
+    assert.match(describeScale(model, result), /by a scale search.*predicted at 2\.00×/);
+  });
+
+  test('a 3-px speck at native scale (scale 4 by itself): the search finds the 10-px discs whole at 2×', async () => {
+    model.metadata.objectDiameterPx = TRAINING;
+    const speckAtNative = (map: { width: number }) => discs(map.width, map.width === 64 ? 3 : (10 * map.width) / 64);
+    assert.equal((await predictAtObjectScale(model, image, { instancesOf: speckAtNative })).scale, 2);
+  });
+
+  test('no objects at any scale: native scale, no diameter, and the line says the search found none', async () => {
+    model.metadata.objectDiameterPx = TRAINING;
+    const none = (map: { width: number }) => ({ width: map.width, height: map.width, data: new Int32Array(map.width ** 2) });
+    const result = await predictAtObjectScale(model, image, { instancesOf: none });
+    assert.deepEqual([result.scale, result.estimatedFrom, result.objectDiameterPx], [1, 'scale search', undefined]);
+    assert.match(describeScale(model, result), /^no objects found at any scale tried/);
   });
 
   test('rescale false, or a model without training object size: native scale, not estimated', async () => {

@@ -13,5 +13,9 @@ describe('describeScales', () => {
     assert.match(describeScales({ ...summary, fromCharacteristicScale: 1 }), /characteristic scale for 1, a first pass for the rest$/);
     assert.match(describeScales({ ...summary, fromCharacteristicScale: 0 }), /; object sizes from a first pass$/);
     assert.match(describeScales(summary), /median 1\)$/);
+    assert.match(
+      describeScales({ ...summary, fromCharacteristicScale: 0, fromScaleSearch: 2 }),
+      /a first pass \(for 2, it found no objects or ones far from the training sizes, and a scale search from ×0\.25 to ×4 decided\)$/,
+    );
   });
 });
