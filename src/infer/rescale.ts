@@ -228,19 +228,21 @@ export async function predictAtObjectScale(model: Model, image: FloatImage, opti
     }
     // Untrusted: no objects, or a scale far from 1 (a speck, or a large cell broken into pieces).
     const probes: ScaleProbe[] = [{ scale: 1, diameterPx: objectDiameterPx }];
-    const maps = new Map<number, ProbabilityMap>();
+    // Only the leading probe's map is kept (a ×4 map of a large image is large), and only when it
+    // is what the final pass would compute again (no TTA).
+    let leadingMap: ProbabilityMap | undefined;
     const limit = Math.min(SCALE_LIMITS.max, maxScale);
     for (const factor of new Set<number>([...SEARCH_SCALES, scale])) {
       if (factor === 1 || factor < SCALE_LIMITS.min || factor > limit) continue;
       const map = await probeAt(factor);
-      if (!probesWithoutTta) maps.set(factor, map);
       probes.push({ scale: factor, diameterPx: estimateObjectDiameter(objectsOf(map)) });
+      if (!probesWithoutTta && closestProbe(probes, training) === probes.at(-1)) leadingMap = map;
     }
     const best = closestProbe(probes, training);
     // The winner is refined into the training size range; a native winner stays (its refinement was probed and lost).
     const chosen =
       !best || best.scale === 1 ? 1 : Math.min(limit, Math.max(SCALE_LIMITS.min, best.scale * chooseScale(best.diameterPx, training)));
-    const map = chosen === 1 ? native : (maps.get(chosen) ?? (await atScale(chosen)));
+    const map = chosen === 1 ? native : chosen === best?.scale && leadingMap ? leadingMap : await atScale(chosen);
     const found = best?.diameterPx === undefined ? {} : { objectDiameterPx: best.diameterPx / best.scale };
     return { map: back(map, chosen), scale: chosen, estimated: true, ...found, estimatedFrom: 'scale search' };
   }
