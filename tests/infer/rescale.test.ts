@@ -202,45 +202,16 @@ describe('estimateObjectDiameter and chooseScale', () => {
   });
 
   test('closestProbe, training 17.4–23 px: 19 px at 2× beats 21 px at 4× (both in range, 2× nearer native); out of range, the nearer wins; none: undefined', () => {
-    const probes = [
-      { scale: 1, diameterPx: undefined },
-      { scale: 0.5, diameterPx: 9 },
-      { scale: 2, diameterPx: 19 },
-      { scale: 4, diameterPx: 21 },
-    ];
-    assert.equal(closestProbe(probes, TRAINING)?.scale, 2);
-    assert.equal(
+    const chosen = (...probes: [number, number | undefined][]) =>
       closestProbe(
-        [
-          { scale: 4, diameterPx: 50 },
-          { scale: 2, diameterPx: 30 },
-        ],
+        probes.map(([scale, diameterPx]) => ({ scale, diameterPx })),
         TRAINING,
-      )?.scale,
-      2,
-    );
-    assert.equal(
-      closestProbe(
-        [
-          { scale: 0.5, diameterPx: 12 },
-          { scale: 0.25, diameterPx: 14 },
-        ],
-        TRAINING,
-      )?.scale,
-      0.25,
-    );
-    assert.equal(
-      closestProbe(
-        [
-          { scale: 0.5, diameterPx: 20 },
-          { scale: 2, diameterPx: 20 },
-        ],
-        TRAINING,
-      )?.scale,
-      0.5,
-      'a tie goes to the earlier',
-    );
-    assert.equal(closestProbe([{ scale: 1, diameterPx: undefined }], TRAINING), undefined);
+      )?.scale;
+    assert.equal(chosen([1, undefined], [0.5, 9], [2, 19], [4, 21]), 2);
+    assert.equal(chosen([4, 50], [2, 30]), 2);
+    assert.equal(chosen([0.5, 12], [0.25, 14]), 0.25);
+    assert.equal(chosen([0.5, 20], [2, 20]), 0.5, 'a tie goes to the earlier');
+    assert.equal(chosen([1, undefined]), undefined);
   });
 
   test('towardsMedian to 24 px: 20 px → 1.2, 48 px → 0.5, 23 px and 25 px (within 7 %) → 1, no objects → 1', () => {
