@@ -17,7 +17,7 @@ import { hMaximaMarkers, markerWatershed } from '../image/watershed.js';
 import type { InstanceRule, OutputHead } from '../nn/model.js';
 import { fail } from '../util/errors.js';
 import { lookup } from '../util/registry.js';
-import { type SplitOptions, splitTouching } from './instances.js';
+import { SPLIT_DEFAULTS, type SplitOptions, splitTouching } from './instances.js';
 import { CENTRE_TARGET_SCALE, RAY_COUNT, RAY_UNIT_PX } from '../data/star-distances.js';
 import { starConvexInstances } from './star-convex.js';
 import type { ProbabilityMap } from './predict.js';
@@ -225,8 +225,10 @@ export function decodeInstances(
 ): InstanceLabels {
   const { seeds, rays } = heads;
   const { minSizePx } = rule;
-  // splitTouching's defaults (h-maxima 2 px, σ 1 px), in the network's pixels.
-  const watershed = { hMaxima: 2 * networkPixelPx, smoothingSigmaPx: networkPixelPx };
+  const watershed = {
+    hMaxima: SPLIT_DEFAULTS.hMaxima * networkPixelPx,
+    smoothingSigmaPx: SPLIT_DEFAULTS.smoothingSigmaPx * networkPixelPx,
+  };
   if (rule.decoder === 'watershed' || !seeds) return splitTouching(foreground, { minSizePx, ...watershed });
   if (rule.decoder === 'starDist') {
     if (!rays) fail('the starDist decoder needs the ray heads of a starDist model');
@@ -234,7 +236,7 @@ export function decodeInstances(
   }
   if (rule.peakHeightPx !== undefined) {
     const peakHeightPx = rule.peakHeightPx * networkPixelPx;
-    return peakSeededInstances(foreground, seeds, { peakHeightPx, minSizePx, smoothingSigmaPx: networkPixelPx });
+    return peakSeededInstances(foreground, seeds, { peakHeightPx, minSizePx, smoothingSigmaPx: watershed.smoothingSigmaPx });
   }
   return seededInstances(foreground, seeds, { ...rule, splitWatershed: watershed });
 }

@@ -11,6 +11,9 @@ import { distanceTransform } from '../image/distance.js';
 import { checkPlane, type Plane } from '../image/plane.js';
 import { hMaximaMarkers, markerWatershed } from '../image/watershed.js';
 
+/** {@link splitTouching}'s lengths when none are given, pixels (decoders scale them to the network's pixels). */
+export const SPLIT_DEFAULTS = { hMaxima: 2, smoothingSigmaPx: 1 } as const;
+
 /** Options of {@link splitTouching}. */
 export interface SplitOptions {
   /** Objects smaller than this (pixels) are merged into the neighbour they touch most, or dropped when isolated. Default 30. */
@@ -45,8 +48,8 @@ export const RING_HOLE_FRACTION = 0.1;
  */
 export function splitTouching(mask: Plane<Uint8Array>, options: SplitOptions = {}): InstanceLabels {
   const minSizePx = options.minSizePx ?? 30;
-  const hMaxima = options.hMaxima ?? 2;
-  const smoothingSigmaPx = options.smoothingSigmaPx ?? 1;
+  const hMaxima = options.hMaxima ?? SPLIT_DEFAULTS.hMaxima;
+  const smoothingSigmaPx = options.smoothingSigmaPx ?? SPLIT_DEFAULTS.smoothingSigmaPx;
   const minSeedDistancePx = options.minSeedDistancePx ?? 0;
   if (!(minSizePx >= 0)) fail(`minSizePx must be ≥ 0, got ${minSizePx}`);
   if (!(hMaxima >= 0)) fail(`hMaxima must be ≥ 0, got ${hMaxima}`);
