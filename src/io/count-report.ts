@@ -116,7 +116,8 @@ export async function writeCountReport(dir: string, report: CountEvaluationRepor
 export function describeCountRule(rule: CountRule): string {
   const parts = Object.entries(rule.perClass).map(([name, r]) => {
     const f1 = rule.validationF1?.[name];
-    return `${name} score ≥ ${r.minScore}, area ≥ ${Math.round(r.minAreaPx)} px${f1 ? ` (validation F1 ${f1.rule.toFixed(3)}, ${f1.all.toFixed(3)} counting all)` : ''}`;
+    const edge = r.minEdgeDistancePx ? `, centroid ≥ ${r.minEdgeDistancePx} px from the image edge` : '';
+    return `${name} score ≥ ${r.minScore}, area ≥ ${Math.round(r.minAreaPx)} px${edge}${f1 ? ` (validation F1 ${f1.rule.toFixed(3)}, ${f1.all.toFixed(3)} counting all)` : ''}`;
   });
   return `count rule: ${parts.join('; ')}`;
 }

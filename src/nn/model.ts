@@ -61,6 +61,12 @@ export interface ClassCountRule {
   minScore: number;
   /** Cells smaller than this, in pixels at the model's scale, are dropped (0 keeps all). */
   minAreaPx: number;
+  /**
+   * Cells whose centroid lies nearer the image's edge than this, in pixels at the model's scale,
+   * are dropped: cells cut by the frame that the annotators did not count (0 or absent keeps all;
+   * models saved before 2026-12-03 have none).
+   */
+  minEdgeDistancePx?: number;
 }
 
 /** Per class name, the thresholds a cell must pass to be counted; classes not listed keep all. */

@@ -94,7 +94,12 @@ export async function countedCellPoints(
   });
   const toModelScale = pixelSizeScale(model, options) * scale;
   const segmentation = segment(map, { ...segmentOptions, toModelScale });
-  const cells = applyCountRule(classifyCells(segmentation, map, model.metadata.classNames), countRule, toModelScale);
+  const cells = applyCountRule(
+    classifyCells(segmentation, map, model.metadata.classNames),
+    countRule,
+    toModelScale,
+    segmentation.instances,
+  );
   return { predicted: cells.map(centroidPoint), scale };
 }
 

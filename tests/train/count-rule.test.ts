@@ -24,6 +24,50 @@ describe('applyCountRule', () => {
     const kept = applyCountRule(cells, { perClass: { pus: { minScore: 0, minAreaPx: 101 } } }, 0.5);
     assert.deepEqual(kept, [cells[3]]);
   });
+
+  describe('edge distance 5 px in a 100×60 frame', () => {
+    const rule = { perClass: { pus: { minScore: 0, minAreaPx: 0, minEdgeDistancePx: 5 } } };
+    const frame = { width: 100, height: 60 };
+    const at = (centroidX: number, centroidY: number) => ({ className: 'pus', score: 0.9, areaPx: 400, centroidX, centroidY });
+    // Pixel centres sit at index + 0.5: the pixel at index 4 is 4.5 px from the left edge.
+    const cut = [at(3, 30), at(50, 55)];
+    const whole = [at(4.5, 30), at(50, 50), at(94.5, 54.5)];
+
+    test('centroids 3.5 and 4.5 px from an edge are dropped, 5 px and more kept', () => {
+      assert.deepEqual(applyCountRule([...cut, ...whole], rule, 1, frame), whole);
+    });
+
+    test('at toModelScale 0.5 distances count half: 10 px from the edge is 5 model px and kept, 9.5 is not', () => {
+      const kept = applyCountRule([at(9.5, 30), at(9, 30)], rule, 0.5, frame);
+      assert.deepEqual(kept, [at(9.5, 30)]);
+    });
+
+    test('without the frame it says what is missing', () => {
+      assert.throws(() => applyCountRule(whole, rule), /pus edge distance needs the image size and the cells' centroids/);
+    });
+
+    test('countCells measures from the segmentation: of two 1-px cells in a 12×12 map, the one at x 0 is dropped, the one at x 6 kept', () => {
+      const instances = new Int32Array(144);
+      const labels = new Uint8Array(144);
+      instances[6 * 12] = 1;
+      instances[6 * 12 + 6] = 2;
+      labels[6 * 12] = labels[6 * 12 + 6] = 1;
+      const segmentation = {
+        instances: { width: 12, height: 12, data: instances, count: 2 },
+        labels: { width: 12, height: 12, data: labels },
+      };
+      const found = [
+        { id: 1, ...at(0, 6) },
+        { id: 2, ...at(6, 6) },
+      ];
+      const counted = countCells(found, segmentation, { perClass: { pus: { minScore: 0, minAreaPx: 0, minEdgeDistancePx: 1 } } });
+      assert.deepEqual(
+        counted.map((c) => [c.id, c.centroidX]),
+        [[1, 6]],
+      );
+      assert.deepEqual([instances[6 * 12], instances[6 * 12 + 6], labels[6 * 12]], [0, 1, 0]);
+    });
+  });
 });
 
 describe('keepInstances', () => {
@@ -111,7 +155,54 @@ describe('chooseCountRule', () => {
 
   test('nothing spurious: the loosest rule (score 0, area 0) wins the tie', () => {
     const clean = { ...image, cells: image.cells.slice(0, 2) };
-    assert.deepEqual(chooseCountRule([clean], ['pus'], { pus: 10 }).perClass.pus, { minScore: 0, minAreaPx: 0 });
+    assert.deepEqual(chooseCountRule([clean], ['pus'], { pus: 10 }).perClass.pus, { minScore: 0, minAreaPx: 0, minEdgeDistancePx: 0 });
+  });
+
+  test('true cells inside a 120×120 frame, bright whole-sized cells cut by its edge (centroids 2–4 px in): the edge distance drops exactly those', () => {
+    const framed: CountRuleImage = {
+      cells: [
+        cell('pus', 10, 10, 0.95, 300),
+        cell('pus', 60, 60, 0.85, 280),
+        cell('pus', 2, 60, 0.95, 300),
+        cell('pus', 60, 116, 0.9, 290),
+      ],
+      truth,
+      frame: { width: 120, height: 120 },
+    };
+    const rule = chooseCountRule([framed, framed], ['pus'], { pus: 10 });
+    const pus = rule.perClass.pus;
+    assert.ok(pus.minEdgeDistancePx! > 4 && pus.minEdgeDistancePx! <= 10, `minEdgeDistancePx ${pus.minEdgeDistancePx}`);
+    assert.deepEqual([pus.minScore, pus.minAreaPx], [0, 0]);
+    assert.equal(rule.validationF1?.pus.rule, 1);
+    assert.match(
+      describeCountRule(rule),
+      /pus score ≥ 0, area ≥ 0 px, centroid ≥ \d+(\.\d)? px from the image edge \(validation F1 1\.000/,
+    );
+  });
+
+  test('framed images with no cell near the edge: the rule keeps the centre-in-frame distance 4/(3π)·r = 4.2 px', () => {
+    const clean: CountRuleImage = {
+      cells: [cell('pus', 10, 10, 0.95, 300), cell('pus', 60, 60, 0.85, 280)],
+      truth,
+      frame: { width: 120, height: 120 },
+    };
+    assert.deepEqual(chooseCountRule([clean], ['pus'], { pus: 10 }).perClass.pus, { minScore: 0, minAreaPx: 0, minEdgeDistancePx: 4.2 });
+  });
+
+  test('annotators who box slivers (a true box on a cell 2 px from the edge): validation lowers the edge distance to 0', () => {
+    const sliver: CountRuleImage = {
+      cells: [cell('pus', 10, 10, 0.95, 300), cell('pus', 2, 60, 0.95, 60)],
+      truth: { boxes: [truth.boxes[0], { className: 'pus', xmin: 0, ymin: 55, xmax: 4, ymax: 65 }], points: [] },
+      frame: { width: 120, height: 120 },
+    };
+    const rule = chooseCountRule([sliver], ['pus'], { pus: 10 });
+    assert.equal(rule.perClass.pus.minEdgeDistancePx, 0);
+    assert.equal(rule.validationF1?.pus.rule, 1);
+  });
+
+  test('the same cells without frames: no edge distance is tried, so the cut cells stay', () => {
+    const unframed: CountRuleImage = { cells: [cell('pus', 10, 10, 0.95, 300), cell('pus', 2, 60, 0.95, 300)], truth };
+    assert.equal(chooseCountRule([unframed], ['pus'], { pus: 10 }).perClass.pus.minEdgeDistancePx, 0);
   });
 
   test('a class without true cells on the validation images is left out of the rule', () => {
