@@ -21,9 +21,10 @@ export const COUNT_RULE_AREA_FRACTIONS = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.65, 0.8]
  * The edge distance a count rule starts from, as a fraction of the class's radius: 4/(3π), the
  * distance from its straight edge to the centroid of a half disc. A cell of the typical radius
  * whose centroid (of the part inside the image) lies nearer the edge than this has its centre
- * outside the image; counting a cell only when its centre lies inside is the associated-point
- * rule of unbiased counting (Gundersen 1977, "Notes on the estimation of the numerical density of
- * arbitrary profiles: the edge effect"), under which adjacent fields of view count each cell once.
+ * outside the image. Counting a cell only when its centre lies inside is the associated-point
+ * rule of stereology (Howard and Reed, "Unbiased Stereology", 2005), which, like Gundersen's
+ * counting frame (J. Microsc. 111:219, 1977), counts each cell of a slide once when fields of view
+ * tile it, up to the error of placing a cut cell's centre.
  * UMID's annotators leave such cut cells unboxed: on its 68 validation and test images, of the 26
  * cells a 10-minute model counted there (under its score and area floors), 21 were false
  * positives, 3 lay in `missedlabel` boxes and 2 were true.

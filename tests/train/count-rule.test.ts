@@ -141,6 +141,7 @@ describe('chooseCountRule', () => {
     ],
     truth,
   };
+  const trueCells = image.cells.slice(0, 2);
 
   test('2 true cells, 3 spurious (faint or small): the rule keeps exactly the 2 (F1 1 against 0.571 counting all)', () => {
     const rule = chooseCountRule([image, image], ['pus'], { pus: 10 });
@@ -154,18 +155,13 @@ describe('chooseCountRule', () => {
   });
 
   test('nothing spurious: the loosest rule (score 0, area 0) wins the tie', () => {
-    const clean = { ...image, cells: image.cells.slice(0, 2) };
+    const clean = { ...image, cells: trueCells };
     assert.deepEqual(chooseCountRule([clean], ['pus'], { pus: 10 }).perClass.pus, { minScore: 0, minAreaPx: 0, minEdgeDistancePx: 0 });
   });
 
   test('true cells inside a 120×120 frame, bright whole-sized cells cut by its edge (centroids 2–4 px in): the edge distance drops exactly those', () => {
     const framed: CountRuleImage = {
-      cells: [
-        cell('pus', 10, 10, 0.95, 300),
-        cell('pus', 60, 60, 0.85, 280),
-        cell('pus', 2, 60, 0.95, 300),
-        cell('pus', 60, 116, 0.9, 290),
-      ],
+      cells: [...trueCells, cell('pus', 2, 60, 0.95, 300), cell('pus', 60, 116, 0.9, 290)],
       truth,
       frame: { width: 120, height: 120 },
     };
@@ -181,17 +177,13 @@ describe('chooseCountRule', () => {
   });
 
   test('framed images with no cell near the edge: the rule keeps the centre-in-frame distance 4/(3π)·r = 4.2 px', () => {
-    const clean: CountRuleImage = {
-      cells: [cell('pus', 10, 10, 0.95, 300), cell('pus', 60, 60, 0.85, 280)],
-      truth,
-      frame: { width: 120, height: 120 },
-    };
+    const clean: CountRuleImage = { cells: trueCells, truth, frame: { width: 120, height: 120 } };
     assert.deepEqual(chooseCountRule([clean], ['pus'], { pus: 10 }).perClass.pus, { minScore: 0, minAreaPx: 0, minEdgeDistancePx: 4.2 });
   });
 
   test('annotators who box slivers (a true box on a cell 2 px from the edge): validation lowers the edge distance to 0', () => {
     const sliver: CountRuleImage = {
-      cells: [cell('pus', 10, 10, 0.95, 300), cell('pus', 2, 60, 0.95, 60)],
+      cells: [trueCells[0], cell('pus', 2, 60, 0.95, 60)],
       truth: { boxes: [truth.boxes[0], { className: 'pus', xmin: 0, ymin: 55, xmax: 4, ymax: 65 }], points: [] },
       frame: { width: 120, height: 120 },
     };
