@@ -41,9 +41,9 @@ export interface PredictOptionFields {
    */
   rescale?: boolean;
   /**
-   * Count only the cells that pass the model's per-class minimum score and area, chosen on its validation
-   * annotations (masks and overlays show those); --no-count-rule counts every segmented cell. Default: on when the
-   * model has one (models trained from boxes and points). CLI: `--count-rule`.
+   * Count only the cells that pass the model's per-class minimum score, area and distance from the image edge,
+   * chosen on its validation annotations (masks and overlays show those); --no-count-rule counts every segmented
+   * cell. Default: on when the model has one (models trained from boxes and points). CLI: `--count-rule`.
    */
   countRule?: boolean;
   /** Foreground probability threshold (binary models). Default: the model's tuned threshold. CLI: `--threshold`. */

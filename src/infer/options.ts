@@ -53,7 +53,7 @@ export const PREDICT_OPTIONS = defineOptions({
   countRule: {
     type: 'boolean',
     defaultText: 'on when the model has one (models trained from boxes and points)',
-    doc: "count only the cells that pass the model's per-class minimum score and area, chosen on its validation annotations (masks and overlays show those); --no-count-rule counts every segmented cell",
+    doc: "count only the cells that pass the model's per-class minimum score, area and distance from the image edge, chosen on its validation annotations (masks and overlays show those); --no-count-rule counts every segmented cell",
   },
   threshold: { type: 'number', defaultText: "the model's tuned threshold", doc: 'foreground probability threshold (binary models)' },
   minSizePx: {

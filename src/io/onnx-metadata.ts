@@ -160,7 +160,7 @@ export function metadataProps(model: Model, output: string, facts?: ImageGraphFa
     inputSizes: unetInputSizes(model.config),
     output,
     mask: m.mask,
-    // Per class, the minimum score and area (model pixels) a cell needs to be counted (infer/count-rule.ts).
+    // Per class, the minimum score, area and centroid distance from the image edge (model pixels) a cell needs to be counted (infer/count-rule.ts).
     countRule: m.countRule,
     training: m.training,
     pyocyteVersion: packageVersion(),
