@@ -55,6 +55,8 @@ const bins = Object.fromEntries(
 );
 // Where the background false positives lie, in the image's pixels: to look at them.
 const backgroundFalsePositives: { image: string; className: string; x: number; y: number }[] = [];
+// Where the true cells nothing was predicted on lie (their centres), likewise.
+const missedTruths: { image: string; className: string; x: number; y: number }[] = [];
 
 for (const truth of images) {
   const { predicted } = await countedCellPoints(model, join(data, 'images', truth.image), {
@@ -92,11 +94,15 @@ for (const truth of images) {
     const confused = on.find(({ p, i }) => p.className !== t.className && !matchedPrediction.has(i));
     if (confused) bin.fnConfusion[confused.p.className] = (bin.fnConfusion[confused.p.className] ?? 0) + 1;
     else if (on.some(({ p }) => p.className === t.className)) bin.fnMerged++;
-    else bin.fnMissed++;
+    else {
+      bin.fnMissed++;
+      const [x, y] = 'xmin' in t ? [(t.xmin + t.xmax) / 2, (t.ymin + t.ymax) / 2] : [t.x, t.y];
+      missedTruths.push({ image: truth.image, className: t.className, x: Math.round(x), y: Math.round(y) });
+    }
   });
 }
 for (const [name, bin] of Object.entries(bins)) console.log(JSON.stringify({ class: name, ...bin }));
 writeFileSync(
   out,
-  `${JSON.stringify({ model: modelPath, data, subset, images: images.length, bins, backgroundFalsePositives }, null, 2)}\n`,
+  `${JSON.stringify({ model: modelPath, data, subset, images: images.length, bins, backgroundFalsePositives, missedTruths }, null, 2)}\n`,
 );

@@ -2,7 +2,8 @@
  * Re-chooses a trained box-and-point model's count rule (train/count-rule.ts) on its validation
  * images with this checkout's grid, as `train` chooses it: the run's config.json opens the same
  * dataset and split, the validation images are predicted at the model's scale with its TTA, and
- * the cells are drawn by its decision rule. Saves the model with that rule to a new folder and
+ * the cells are drawn by its decision rule (a centres model's seeds are chosen with the count rule,
+ * as train chooses them). Saves the model with that rule to a new folder and
  * scores the test images with it and without any rule (`pyocyte evaluate`'s counting). For trying
  * a count-rule change without training again.
  *
@@ -15,7 +16,7 @@ import { createEngine } from '../src/engine/index.js';
 import { predictProbabilities, ttaMode } from '../src/infer/predict.js';
 import { loadModel, saveModel } from '../src/io/model-file.js';
 import type { ResolvedTrainOptions } from '../src/train/options.js';
-import { chooseCountRuleFromMaps } from '../src/train/count-rule.js';
+import { chooseCentreAndCountRule, chooseCountRuleFromMaps } from '../src/train/count-rule.js';
 import { evaluateCounts } from '../src/workflows/evaluate-counts.js';
 import { machineInfo } from './machine.js';
 
@@ -40,14 +41,19 @@ for (const sample of val)
     await predictProbabilities(model, sample.image, { tileSize: config.validationTileSize, tta: ttaMode(tta) as 'none' | 'dihedral' }),
   );
 const before = model.metadata.countRule;
-const chosen = chooseCountRuleFromMaps(
-  model,
+const countArguments = [
   maps,
   val.map((s) => weak.annotationsOf(s.stem)),
   { pointRadiusPx: weak.pointRadiusPx, segment: { threshold, postprocessing } },
-);
+] as const;
+// A centres model's seeds are chosen with its count rule, as train chooses them.
+const chosen =
+  model.metadata.instances?.decoder === 'centres'
+    ? chooseCentreAndCountRule(model, ...countArguments)
+    : { ...chooseCountRuleFromMaps(model, ...countArguments), instances: model.metadata.instances };
 console.log(chosen.summary);
 model.metadata.countRule = chosen.rule;
+model.metadata.instances = chosen.instances;
 await saveModel(to, model);
 const test = { model: to, data: config.data, subset: 'test', progressStream: null, log: () => {} } as const;
 const report = await evaluateCounts(test);
@@ -59,6 +65,7 @@ const result = {
   validation_images: val.length,
   count_rule_before: before,
   count_rule: chosen.rule,
+  ...(chosen.instances ? { instance_rule: chosen.instances } : {}),
   detection: report.perClass,
   detection_counting_all_cells: all.perClass,
 };

@@ -1,12 +1,14 @@
 /**
  * Training targets for separating touching cells, built from an instance label image (`[H, W]`,
- * 0 = background, one id per cell). Both are computed on the whole sample before augmentation, so
+ * 0 = background, one id per cell), or for boxes and points from the annotated cells' centres.
+ * All are computed on the whole sample before augmentation, so
  * the augmentations warp them with the image like any other target (labels nearest-neighbour,
  * the distance map bilinearly) and they stay consistent with it.
  */
 import { distanceTransform } from '../image/distance.js';
 import { innerBoundaries } from '../image/boundaries.js';
 import type { Plane } from '../image/plane.js';
+import type { CellCentre } from './types.js';
 
 /** Three-class target classes: background, cell interior, cell boundary. */
 export const THREE_CLASS = { background: 0, interior: 1, boundary: 2 } as const;
@@ -99,4 +101,42 @@ export function distanceTarget(instances: Plane<Int32Array>): Float32Array {
     // A cell made only of contact pixels has no interior; give it a flat small value.
     return top > 0 ? Math.max(distance[i], 0.5) / top : 0.5;
   });
+}
+
+/**
+ * How wide a cell's Gaussian is in the centre heatmap, as a fraction of its core radius: two
+ * touching cells' peaks (centres two radii apart) then dip to e^(−1/(2·0.4²)·(1/0.8)²) ≈ 0.008
+ * between them, so any seed threshold above it parts them, while a click up to half a core
+ * radius off centre still scores e^(−0.78) ≈ 0.46 on the true centre.
+ */
+export const CENTRE_SIGMA_FRACTION = 0.4;
+
+/**
+ * The `centres` method's target: a Gaussian bump of height 1 at each annotated cell's centre,
+ * σ = {@link CENTRE_SIGMA_FRACTION} × its core radius per axis, the maximum where bumps overlap; 0
+ * far from every cell. The heatmap regression of cell counting by Xie, Noble and Zisserman
+ * ("Microscopy cell counting and detection with fully convolutional regression networks", 2018)
+ * and of CenterNet (Zhou et al., "Objects as points", 2019), with bumps sized per cell as in
+ * CenterNet. Coordinates as the annotations': pixel (i, j) spans [i, i + 1) × [j, j + 1).
+ * `[H, W]` in [0, 1].
+ */
+export function centreHeatmap(cells: readonly CellCentre[], width: number, height: number): Float32Array {
+  const heatmap = new Float32Array(width * height);
+  for (const { x, y, radiusXPx, radiusYPx } of cells) {
+    const sx = Math.max(0.5, CENTRE_SIGMA_FRACTION * radiusXPx);
+    const sy = Math.max(0.5, CENTRE_SIGMA_FRACTION * radiusYPx);
+    // Three σ: beyond it a bump is below 0.011 and adds nothing a seed threshold could see.
+    const [x0, x1] = [Math.max(0, Math.floor(x - 3 * sx)), Math.min(width - 1, Math.ceil(x + 3 * sx))];
+    const [y0, y1] = [Math.max(0, Math.floor(y - 3 * sy)), Math.min(height - 1, Math.ceil(y + 3 * sy))];
+    for (let py = y0; py <= y1; py++) {
+      const dy = (py + 0.5 - y) / sy;
+      for (let px = x0; px <= x1; px++) {
+        const dx = (px + 0.5 - x) / sx;
+        const v = Math.exp(-0.5 * (dx * dx + dy * dy));
+        const i = py * width + px;
+        if (v > heatmap[i]) heatmap[i] = v;
+      }
+    }
+  }
+  return heatmap;
 }

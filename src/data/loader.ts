@@ -21,7 +21,7 @@ import { fixedPatches, samplePatchOrigin, type FixedPatch } from './patches.js';
 import type { Sample } from './types.js';
 import type { Batch, Normalization } from '../nn/types.js';
 import { borderWeightMap } from './weights.js';
-import { distanceTarget, threeClassTarget } from './instance-targets.js';
+import { centreHeatmap, distanceTarget, threeClassTarget } from './instance-targets.js';
 import { colourInstances, RAY_COUNT, starConvexTargets } from './star-distances.js';
 
 /** Options of {@link createLoader}. */
@@ -56,9 +56,11 @@ export interface LoaderOptions {
    * background / interior / boundary (needs `classes` 3); `distance` adds `regression`
    * `[N, 1, o, o]`, each cell's normalised distance to its boundary (see data/instance-targets.ts);
    * `starDist` adds `regression` `[N, 1 + R, o, o]`, the centre score and ray lengths of
-   * data/star-distances.ts, computed from each augmented patch's cells (rays turn with the patch).
+   * data/star-distances.ts, computed from each augmented patch's cells (rays turn with the patch);
+   * `centres` keeps the labels and adds `regression` `[N, 1, o, o]`, the heatmap of the sample's
+   * annotated `cellCentres` (data/instance-targets.ts's centreHeatmap).
    */
-  instanceTarget?: 'threeClass' | 'distance' | 'starDist';
+  instanceTarget?: 'threeClass' | 'distance' | 'starDist' | 'centres';
   /**
    * Per-class loss weights, indexed by target class: each pixel's weight is its class's (times
    * its border weight with `weightMap`), set from the augmented patch's labels so it follows them
@@ -146,8 +148,10 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
   const sampling = checkName(SAMPLINGS, options.sampling ?? 'random', 'patch sampling');
   const weightMap = options.weightMap || undefined;
   const instanceTarget = options.instanceTarget;
-  if ((instanceTarget === 'distance' || instanceTarget === 'starDist') && weightMap)
+  if ((instanceTarget === 'distance' || instanceTarget === 'starDist' || instanceTarget === 'centres') && weightMap)
     fail(`the ${instanceTarget} instance method cannot be combined with border weight maps (loss weighted)`);
+  if (instanceTarget === 'centres' && samples.some((s) => !s.cellCentres))
+    fail('the centres target needs annotated cell centres (a dataset of boxes and points)');
   if (instanceTarget === 'threeClass' && options.classes !== 3) fail(`the threeClass target needs 3 classes, got ${options.classes}`);
   const classWeights = options.classWeights;
   if (classWeights && !(classWeights.length === options.classes && classWeights.every((w) => w >= 0 && Number.isFinite(w))))
@@ -189,8 +193,13 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
   const separationOf = (index: number) => {
     let plane = separationTargets.get(index);
     if (!plane) {
-      const { image, labels, instances } = samples[index];
+      const { image, labels, instances, cellCentres } = samples[index];
       const { width, height } = image;
+      if (instanceTarget === 'centres') {
+        plane = centreHeatmap(cellCentres!, width, height);
+        separationTargets.set(index, plane);
+        return plane;
+      }
       const ids = { width, height, data: instances ?? labelComponents({ width, height, data: labels }).data };
       plane =
         instanceTarget === 'threeClass'
@@ -220,11 +229,13 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
   const scratch: AugmentedPatch = {
     image: new Float32Array(0),
     labels: new Uint8Array(outputSize * outputSize),
-    weights: weightMap || instanceTarget === 'distance' ? new Float32Array(outputSize * outputSize) : undefined,
+    weights:
+      weightMap || instanceTarget === 'distance' || instanceTarget === 'centres' ? new Float32Array(outputSize * outputSize) : undefined,
   };
   const plane = patchSize * patchSize;
   const target = outputSize * outputSize;
-  const regressionChannels = instanceTarget === 'distance' ? 1 : instanceTarget === 'starDist' ? 1 + RAY_COUNT : 0;
+  const regressionChannels =
+    instanceTarget === 'distance' || instanceTarget === 'centres' ? 1 : instanceTarget === 'starDist' ? 1 + RAY_COUNT : 0;
 
   // Released batches' arrays; every element is overwritten when one is reused.
   const free: Batch[] = [];
@@ -250,10 +261,10 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
       const sample = samples[sampleIndex];
       const params = drawAugmentation(augment, rng);
       const source = { image: sample.image, labels: sample.labels, weights: weightMap ? weightsOf(sampleIndex) : undefined };
-      // The distance target rides in the bilinearly warped weights slot (weight maps are excluded above).
+      // The distance and centre targets ride in the bilinearly warped weights slot (weight maps are excluded above).
       // starDist's cells ride in the label slot, recoloured to 8 bits (neighbours differ), warped nearest-neighbour.
       if (instanceTarget === 'threeClass' || instanceTarget === 'starDist') source.labels = separationOf(sampleIndex) as Uint8Array;
-      else if (instanceTarget === 'distance') source.weights = separationOf(sampleIndex) as Float32Array;
+      else if (instanceTarget === 'distance' || instanceTarget === 'centres') source.weights = separationOf(sampleIndex) as Float32Array;
       // Augmented and normalised straight into the batch.
       scratch.image = x.subarray(n * channels * plane, (n + 1) * channels * plane);
       const patch = augmentPatch(source, { ...origin, patchSize, outputSize }, params, { out: scratch, normalize: affineOf(sampleIndex) });
@@ -269,7 +280,7 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
         // Ignored pixels never reach the loss, so their weight does not matter.
         for (let i = 0; i < target; i++) weights![n * target + i] *= classWeights[y[n * target + i]] ?? 1;
       }
-      if (instanceTarget === 'distance') regression!.set(patch.weights!, n * target);
+      if (instanceTarget === 'distance' || instanceTarget === 'centres') regression!.set(patch.weights!, n * target);
     }
     return {
       x,

@@ -25,7 +25,7 @@ export const WORKING_DIAMETER_PX = 24;
 
 /**
  * A sample resampled by `scale` (0.5 halves each side): the image by `resampleImage`, class and
- * instance labels by nearest neighbour; a known pixel size grows by 1/scale.
+ * instance labels by nearest neighbour, annotated cell centres with them; a known pixel size grows by 1/scale.
  */
 export function resampleSample(sample: Sample, scale: number): Sample {
   if (scale === 1) return sample;
@@ -38,6 +38,16 @@ export function resampleSample(sample: Sample, scale: number): Sample {
     labels: resampleLabels({ ...original, data: labels }, { width, height }).data,
     ...(instances ? { instances: resampleLabels({ ...original, data: instances }, { width, height }).data } : {}),
     ...(sample.pixelSizeUm !== undefined ? { pixelSizeUm: sample.pixelSizeUm / scale } : {}),
+    ...(sample.cellCentres
+      ? {
+          cellCentres: sample.cellCentres.map((c) => ({
+            x: (c.x * width) / image.width,
+            y: (c.y * height) / image.height,
+            radiusXPx: (c.radiusXPx * width) / image.width,
+            radiusYPx: (c.radiusYPx * height) / image.height,
+          })),
+        }
+      : {}),
   };
 }
 

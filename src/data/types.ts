@@ -26,4 +26,17 @@ export interface Sample {
   instanceSource?: InstanceSource;
   /** Micrometres per pixel after resampling, when known. */
   pixelSizeUm?: number;
+  /**
+   * Datasets of boxes and points: each kept annotated cell's centre and core radii (pixels of
+   * `image`), the `centres` instance method's target (data/instance-targets.ts's centreHeatmap).
+   */
+  cellCentres?: CellCentre[];
+}
+
+/** An annotated cell's centre and the radii of its drawn core, pixels. */
+export interface CellCentre {
+  x: number;
+  y: number;
+  radiusXPx: number;
+  radiusYPx: number;
 }

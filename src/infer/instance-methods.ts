@@ -6,9 +6,11 @@
  * foreground and each cell's normalised distance to its boundary. The user-facing mask is always
  * the union of cells (the foreground map); the extra channels only seed and split it. `starDist`
  * (Schmidt et al. 2018) predicts the foreground, how central each pixel is and its distances to
- * the cell boundary along 32 rays; cells are the polygons of the most central pixels.
+ * the cell boundary along 32 rays; cells are the polygons of the most central pixels. `centres`
+ * (for boxes and points) keeps the task's classes and adds a heatmap of annotated cell centres;
+ * each class's pixels split into cells grown from its peaks.
  */
-import { labelComponents, type InstanceLabels } from '../image/components.js';
+import { labelComponents, labelEachClass, type InstanceLabels } from '../image/components.js';
 import type { Plane } from '../image/plane.js';
 import { distanceTransform } from '../image/distance.js';
 import { removeSmallObjects } from '../image/small-objects.js';
@@ -25,17 +27,19 @@ import type { ProbabilityMap } from './predict.js';
 /** One instance method: the network's output layout and the training target it needs. */
 export interface InstanceMethod {
   description: string;
-  /** The network's class logits (1 = sigmoid foreground). */
-  classes: number;
+  /** The network's class logits (1 = sigmoid foreground), or 'task': the task's own classes. */
+  classes: number | 'task';
   /** Regression channels after the class logits. */
   regressionChannels: number;
   /**
    * The loader's target: plain labels, the three-class labels, labels plus the distance map, or
-   * labels plus the centre score and ray lengths (data/star-distances.ts).
+   * labels plus the centre score and ray lengths (data/star-distances.ts), or the task's labels
+   * plus the heatmap of annotated cell centres (data/instance-targets.ts's centreHeatmap).
    */
-  target: 'labels' | 'threeClass' | 'distance' | 'starDist';
+  target: 'labels' | 'threeClass' | 'distance' | 'starDist' | 'centres';
   /** Cross-entropy weight per target class, when the classes are weighted. */
   classWeights?: readonly number[];
+  /** The output heads; a method with the task's classes lists only those after the class head. */
   heads: readonly OutputHead[];
 }
 
@@ -78,6 +82,14 @@ export const INSTANCE_METHODS = {
       { name: 'rays', channels: RAY_COUNT, activation: 'identity' },
     ],
   },
+  centres: {
+    description:
+      'the classes plus a heatmap of cell centres (Xie et al. 2018; CenterNet, Zhou et al. 2019); each class splits into cells at its peaks. For boxes and points',
+    classes: 'task',
+    regressionChannels: 1,
+    target: 'centres',
+    heads: [{ name: 'centres', channels: 1, activation: 'identity' }],
+  },
 } as const satisfies Record<string, InstanceMethod>;
 export type InstanceMethodName = keyof typeof INSTANCE_METHODS;
 
@@ -102,13 +114,36 @@ export const INSTANCE_METHOD_CHOICES = {
 
 /**
  * The method to train: `auto` becomes {@link AUTO_INSTANCE_METHOD} for a binary task whose
- * samples carry instance labels, else `watershed`. Trained separation needs a binary task.
+ * samples carry instance labels, else `watershed`. Trained separation needs a binary task, except
+ * `centres`, which takes any task and needs annotated cell centres (boxes and points).
  */
-export function resolveInstanceMethod(name: string, context: { binary: boolean; hasInstances: boolean }): InstanceMethodName {
+export function resolveInstanceMethod(
+  name: string,
+  context: { binary: boolean; hasInstances: boolean; hasCellCentres?: boolean },
+): InstanceMethodName {
   if (name === 'auto') return context.binary && context.hasInstances ? AUTO_INSTANCE_METHOD : 'watershed';
-  instanceMethod(name);
+  const method = instanceMethod(name);
+  if (method.target === 'centres') {
+    if (!context.hasCellCentres) fail(`--instance-method ${name} learns from box or point annotations; this dataset has masks`);
+    return name as InstanceMethodName;
+  }
   if (name !== 'watershed' && !context.binary) fail(`--instance-method ${name} needs a binary (cell / background) task`);
   return name as InstanceMethodName;
+}
+
+/**
+ * A method's output heads for a task's class names (background first): its own, or for a method
+ * with the task's classes, the class head (sigmoid foreground for one class, softmax over the
+ * classes otherwise) before its own.
+ */
+export function methodHeads(name: string, classNames: readonly string[]): OutputHead[] {
+  const method = instanceMethod(name);
+  if (method.classes !== 'task') return [...method.heads];
+  const classHead: OutputHead =
+    classNames.length <= 2
+      ? { name: 'foreground', channels: 1, activation: 'sigmoid' }
+      : { name: classNames.join(','), channels: classNames.length, activation: 'softmax' };
+  return [classHead, ...method.heads];
 }
 
 /** The method for a name, or an error listing the valid names. */
@@ -127,6 +162,7 @@ export type SeparationHeads = Pick<ProbabilityMap, 'seeds' | 'rays'>;
  */
 export function splitHeads(method: string, outputs: Float32Array, plane: number): { foreground: Float32Array } & SeparationHeads {
   const { target } = instanceMethod(method);
+  if (target === 'centres') fail(`splitHeads: the ${method} method keeps its class channels; see splitClassHeads`);
   if (target === 'starDist') {
     // Plain loops: Float32Array.from with a map function iterates element by element, far slower.
     const seeds = outputs.slice(plane, 2 * plane);
@@ -142,6 +178,32 @@ export function splitHeads(method: string, outputs: Float32Array, plane: number)
   }
   if (target === 'distance') return { foreground: outputs.slice(0, plane), seeds: outputs.slice(plane, 2 * plane) };
   return { foreground: outputs.slice(0, plane) };
+}
+
+/**
+ * The outputs `[K + 1, H, W]` of a method with the task's classes (`centres`) split into the class
+ * probabilities `[K, H, W]` and the centre heatmap `[H, W]` the cells grow from.
+ */
+export function splitClassHeads(
+  outputs: Float32Array,
+  plane: number,
+  classChannels: number,
+): { classes: Float32Array; seeds: Float32Array } {
+  return { classes: outputs.slice(0, classChannels * plane), seeds: outputs.slice(classChannels * plane, (classChannels + 1) * plane) };
+}
+
+/**
+ * Cells of a class map `[H, W]` (0 = background) grown per class from a centre heatmap `[H, W]`:
+ * each class's pixels are flooded, by {@link seededInstances}, from the regions where the heatmap
+ * exceeds `seedThreshold`, so two touching cells of one class part where the heatmap dips between
+ * their centres, and a pus cell touching a red cell stays two cells. Ids 1..count.
+ */
+export function centreSeededInstances(
+  labels: Plane<Uint8Array>,
+  heatmap: Float32Array,
+  options: { seedThreshold: number; minSizePx: number },
+): InstanceLabels {
+  return labelEachClass(labels, (mask) => seededInstances(mask, heatmap, options));
 }
 
 /**

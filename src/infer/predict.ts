@@ -6,7 +6,7 @@ import type { InstanceRule, Model } from '../nn/model.js';
 import { nextValidTileSize } from '../nn/unet.js';
 import { fail } from '../util/errors.js';
 import type { PredictOptionFields } from './options.generated.js';
-import { splitHeads } from './instance-methods.js';
+import { instanceMethod, splitClassHeads, splitHeads } from './instance-methods.js';
 import { PREDICT_DEFAULTS } from './options.js';
 import { applySymmetry, invertSymmetry, ttaSymmetries } from './symmetry.js';
 import { unturnRays } from './star-convex.js';
@@ -98,12 +98,18 @@ export async function predictProbabilities(model: Model, image: FloatImage, opti
 
 /**
  * The probability map of {@link predictOutputs}' activated heads: the outputs themselves, or for a
- * model trained for separation its foreground `[1, H, W]` with the seed map and instance rule.
+ * model trained for separation its foreground `[1, H, W]` with the seed map and instance rule (for
+ * `centres`, its class probabilities `[K, H, W]` with the centre heatmap as the seed map).
  */
 export function probabilitiesOfOutputs(model: Model, outputs: ProbabilityMap): ProbabilityMap {
   const rule = model.metadata.instances;
   if (!rule || rule.method === 'watershed') return outputs;
   const { width, height } = outputs;
+  if (instanceMethod(rule.method).classes === 'task') {
+    const channels = model.config.classes;
+    const { classes, seeds } = splitClassHeads(outputs.data, width * height, channels);
+    return { width, height, channels, data: classes, seeds, instanceRule: rule };
+  }
   const { foreground, seeds, rays } = splitHeads(rule.method, outputs.data, width * height);
   return { width, height, channels: 1, data: foreground, seeds, ...(rays ? { rays } : {}), instanceRule: rule };
 }

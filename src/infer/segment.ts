@@ -2,7 +2,7 @@ import { type InstanceLabels, labelEachClass } from '../image/components.js';
 import type { Plane } from '../image/plane.js';
 import type { InstanceRule } from '../nn/model.js';
 import { fail } from '../util/errors.js';
-import { decodeInstances } from './instance-methods.js';
+import { centreSeededInstances, decodeInstances } from './instance-methods.js';
 import { splitTouching } from './instances.js';
 import type { PredictOptionFields } from './options.generated.js';
 import { PREDICT_DEFAULTS } from './options.js';
@@ -42,9 +42,10 @@ export interface Segmentation {
  * Classes by threshold/argmax, then instances. A model trained for separation (one foreground
  * class) grows its cells from its seed map by the model's instance rule, with the rule's `minSizePx`
  * (in the network's pixels, see {@link SegmentOptions.toModelScale}) unless the caller gives one.
- * Otherwise the pixels of each non-background class (of the argmax map, for multi-class models)
- * are split into touching cells by the distance-transform watershed on their own, so a pus cell
- * touching a red cell stays two cells of two classes.
+ * A `centres` model splits each class's pixels at the peaks of its centre heatmap
+ * (`centreSeededInstances`). Otherwise the pixels of each non-background class (of the argmax
+ * map, for multi-class models) are split into touching cells by the distance-transform watershed
+ * on their own, so a pus cell touching a red cell stays two cells of two classes.
  */
 export function segment(map: ProbabilityMap, options: SegmentOptions): Segmentation {
   const { width, height } = map;
@@ -52,8 +53,6 @@ export function segment(map: ProbabilityMap, options: SegmentOptions): Segmentat
   if (!map.instanceRule) {
     return { labels, instances: instancesPerClass(labels, Math.max(2, map.channels), options.minSizePx ?? PREDICT_DEFAULTS.minSizePx) };
   }
-  const foreground = new Uint8Array(labels.data.length);
-  for (let i = 0; i < foreground.length; i++) foreground[i] = labels.data[i] > 0 ? 1 : 0;
   const scale = options.toModelScale ?? 1;
   if (!(scale > 0)) fail(`segment: toModelScale must be > 0, got ${scale}`);
   // A size the caller chose wins over the rule's: in the network's pixels (instanceMinSizePx, like
@@ -63,6 +62,12 @@ export function segment(map: ProbabilityMap, options: SegmentOptions): Segmentat
       ? options.instanceMinSizePx / (scale * scale)
       : (options.minSizePx ?? map.instanceRule.minSizePx / (scale * scale));
   const rule = { ...map.instanceRule, minSizePx };
+  if (rule.decoder === 'centres') {
+    if (!map.seeds) fail('the centres decoder needs the centre heatmap of a centres model');
+    return { labels, instances: centreSeededInstances(labels, map.seeds, rule) };
+  }
+  const foreground = new Uint8Array(labels.data.length);
+  for (let i = 0; i < foreground.length; i++) foreground[i] = labels.data[i] > 0 ? 1 : 0;
   const instances = decodeInstances({ width, height, data: foreground }, map, rule, 1 / scale);
   return { labels, instances };
 }

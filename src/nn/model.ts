@@ -276,7 +276,8 @@ export class Model {
    */
   get taskClasses(): number {
     const method = this.metadata.instances?.method;
-    return method && method !== 'watershed' ? 1 : this.config.classes;
+    // Separation methods predict one foreground through their own classes; `centres` keeps the task's.
+    return method && method !== 'watershed' && method !== 'centres' ? 1 : this.config.classes;
   }
 
   /** The network's output channels: the class logits, then the regression channels. */

@@ -11,7 +11,7 @@ import type { ProbabilityMap } from '../infer/predict.js';
 import { type SegmentOptions, segment } from '../infer/segment.js';
 import { describeCountRule } from '../io/count-report.js';
 import { type WeakTruth, centroidPoint, detectionScores, matchWeakTruth, weakTruthOf } from '../metrics/counting.js';
-import type { CountRule, Model } from '../nn/model.js';
+import type { CountRule, InstanceRule, Model } from '../nn/model.js';
 
 /** Scores tried: a cell's mean class probability must reach this. */
 export const COUNT_RULE_SCORES = [0, 0.5, 0.6, 0.7, 0.8, 0.9] as const;
@@ -120,7 +120,7 @@ export function chooseCountRule(
  * @returns the rule and one line for the log.
  */
 export function chooseCountRuleFromMaps(
-  model: Model,
+  model: Pick<Model, 'metadata'>,
   maps: readonly ProbabilityMap[],
   annotations: readonly ImageAnnotations[],
   options: { pointRadiusPx: Record<string, number>; segment: SegmentOptions },
@@ -144,4 +144,41 @@ export function chooseCountRuleFromMaps(
   });
   const rule = chooseCountRule(images, classNames, options.pointRadiusPx);
   return { rule, summary: describeCountRule(rule) };
+}
+
+/**
+ * Seed thresholds a `centres` model's instance rule is chosen from (heights of its heatmap, whose
+ * peaks are 1). Growing cells instead from the heatmap's h-maxima (prominence 0.15 or 0.3) was
+ * tried on the 2026-12-03 UMID model and never chosen on validation.
+ */
+export const CENTRE_SEED_THRESHOLDS = [0.2, 0.3, 0.4, 0.5, 0.6] as const;
+
+/**
+ * A `centres` model's seed threshold and count rule, chosen together on its validation maps: for
+ * each threshold of {@link CENTRE_SEED_THRESHOLDS}, the count rule {@link chooseCountRuleFromMaps}
+ * chooses, scored by its validation F1 averaged over the classes; ties keep the lower threshold.
+ * @returns the instance rule, the count rule and one line for the log.
+ */
+export function chooseCentreAndCountRule(
+  model: Model,
+  maps: readonly ProbabilityMap[],
+  annotations: readonly ImageAnnotations[],
+  options: { pointRadiusPx: Record<string, number>; segment: SegmentOptions },
+): { instances: InstanceRule; rule: CountRule; summary: string } {
+  const current = model.metadata.instances;
+  if (current?.decoder !== 'centres') throw new Error('chooseCentreAndCountRule needs a model trained with the centres method');
+  let best: { instances: InstanceRule; rule: CountRule; summary: string; f1: number } | undefined;
+  for (const seedThreshold of CENTRE_SEED_THRESHOLDS) {
+    const instances = { ...current, seedThreshold };
+    const chosen = chooseCountRuleFromMaps({ metadata: { ...model.metadata, instances } }, maps, annotations, options);
+    const f1s = Object.values(chosen.rule.validationF1 ?? {}).map((v) => v.rule);
+    const f1 = f1s.length > 0 ? f1s.reduce((a, b) => a + b, 0) / f1s.length : 0;
+    if (!best || f1 > best.f1 + 1e-9) best = { instances, ...chosen, f1 };
+  }
+  const { instances, rule, summary } = best!;
+  return {
+    instances,
+    rule,
+    summary: `centre seeds: regions above ${instances.seedThreshold} (mean validation F1 ${best!.f1.toFixed(3)}); ${summary}`,
+  };
 }

@@ -8,7 +8,7 @@
 import type { Sample } from '../data/types.js';
 import { labelComponents } from '../image/components.js';
 import type { Plane } from '../image/plane.js';
-import { decodeInstances, instanceMethod } from '../infer/instance-methods.js';
+import { decodeInstances, methodHeads } from '../infer/instance-methods.js';
 import { postprocess } from '../infer/postprocess.js';
 import { removeSmallObjects } from '../image/small-objects.js';
 import { type PredictOptions, type ProbabilityMap, predictProbabilities, probabilitiesToLabels } from '../infer/predict.js';
@@ -29,9 +29,12 @@ export const PEAK_HEIGHTS_PX = [1, 1.5, 2] as const;
 /** Minimum cell sizes tried, pixels (at the working diameter of 24 px a nucleus is ~450 px). */
 export const MIN_SIZES_PX = [5, 15, 30, 50] as const;
 
-/** The instance rule a model starts training with, before validation chooses its settings. */
-export function initialInstanceRule(method: string): InstanceRule {
-  return { method, heads: [...instanceMethod(method).heads], decoder: method, seedThreshold: 0.5, minSizePx: 30 };
+/**
+ * The instance rule a model starts training with, before validation chooses its settings. A method
+ * with the task's classes (`centres`) needs the task's class names (background first) for its heads.
+ */
+export function initialInstanceRule(method: string, classNames: readonly string[] = ['background', 'foreground']): InstanceRule {
+  return { method, heads: methodHeads(method, classNames), decoder: method, seedThreshold: 0.5, minSizePx: 30 };
 }
 
 /** AP at IoU 0.5 pooled over images: Σ TP / Σ (TP + FP + FN); 1 when there is nothing to find or find. */

@@ -55,7 +55,7 @@ export interface TrainOptionFields extends EngineOptionFields {
    * What the network learns so touching cells separate; auto: the best measured method when the masks carry
    * instances, else watershed. Default `auto`. CLI: `--instance-method`.
    */
-  instanceMethod?: 'auto' | 'watershed' | 'threeClass' | 'distance' | 'starDist';
+  instanceMethod?: 'auto' | 'watershed' | 'threeClass' | 'distance' | 'starDist' | 'centres';
   /**
    * Resample each training image so its median object is this many pixels across, as Cellpose trains at one
    * diameter; predict brings new images to it by their estimated object size; 0 trains at native resolution.

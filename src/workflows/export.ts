@@ -83,11 +83,19 @@ function predictionFacts(model: Model): Record<string, unknown> {
               }
             : {}),
           minSizePx: rule.minSizePx,
-          input: 'mask > 0',
+          // centres splits each class of the mask on its own, from the same heatmap.
+          input: rule.decoder === 'centres' ? 'mask == c, for each class c > 0' : 'mask > 0',
           ...(rule.decoder === 'watershed'
             ? {}
             : {
-                seeds: rule.method === 'threeClass' ? 'probabilities[:, 1] (interior)' : rule.method === 'starDist' ? 'centre' : 'distance',
+                seeds:
+                  rule.method === 'threeClass'
+                    ? 'probabilities[:, 1] (interior)'
+                    : rule.method === 'starDist'
+                      ? 'centre'
+                      : rule.method === 'centres'
+                        ? 'centres'
+                        : 'distance',
               }),
         }
       : { name: 'distanceWatershed', minSizePx: PREDICT_DEFAULTS.minSizePx, input: 'mask > 0' };

@@ -26,7 +26,7 @@ import { type ResolvedTrainOptions, type TrainOptions, resolveTrainOptions } fro
 import { schedule } from '../train/schedules.js';
 import { chooseDecisionRule, validate } from '../train/validate.js';
 import { chooseInstanceRule, initialInstanceRule } from '../train/instance-rule.js';
-import { chooseCountRuleFromMaps } from '../train/count-rule.js';
+import { chooseCentreAndCountRule, chooseCountRuleFromMaps } from '../train/count-rule.js';
 import { refineTrainingLabels } from '../train/refine-labels.js';
 import { instanceMethod, resolveInstanceMethod } from '../infer/instance-methods.js';
 import { scaleSummary } from '../infer/rescale.js';
@@ -178,21 +178,28 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
     Object.assign(model.metadata, { threshold: rule.threshold, postprocessing: rule.postprocessing, tta: rule.tta });
     valDice = rule.dice;
     log(rule.summary);
-    if (model.metadata.instances) {
+    // A centres model's seed threshold is chosen with its count rule, on the annotated cells.
+    if (model.metadata.instances && model.metadata.instances.decoder !== 'centres') {
       const chosen = await chooseInstanceRule(model, valSamples, { predict: { ...predict, tta: rule.tta }, ...rule });
       model.metadata.instances = chosen.rule;
       log(chosen.summary);
     }
     if (dataset.weak && rule.maps) {
       const { weak } = dataset;
-      const chosen = chooseCountRuleFromMaps(
-        model,
+      const countArguments = [
         rule.maps,
         valSamples.map((s) => weak.annotationsOf(s.stem)),
         { pointRadiusPx: weak.pointRadiusPx, segment: { threshold: rule.threshold, postprocessing: rule.postprocessing } },
-      );
-      model.metadata.countRule = chosen.rule;
-      log(chosen.summary);
+      ] as const;
+      if (model.metadata.instances?.decoder === 'centres') {
+        const chosen = chooseCentreAndCountRule(model, ...countArguments);
+        Object.assign(model.metadata, { instances: chosen.instances, countRule: chosen.rule });
+        log(chosen.summary);
+      } else {
+        const chosen = chooseCountRuleFromMaps(model, ...countArguments);
+        model.metadata.countRule = chosen.rule;
+        log(chosen.summary);
+      }
     }
   }
   model.metadata.training = {
@@ -256,12 +263,13 @@ async function newModel(
   const methodName = resolveInstanceMethod(o.instanceMethod, {
     binary: scheme.task === 'binary',
     hasInstances: trainSamples.some((s) => s.instances !== undefined),
+    hasCellCentres: trainSamples.some((s) => s.cellCentres !== undefined),
   });
   const method = instanceMethod(methodName);
   const model = unet(
     {
       inChannels: trainSamples[0].image.channels,
-      classes: methodName === 'watershed' ? scheme.outputChannels : method.classes,
+      classes: methodName === 'watershed' || method.classes === 'task' ? scheme.outputChannels : method.classes,
       ...(method.regressionChannels > 0 ? { regressionChannels: method.regressionChannels } : {}),
       depth: o.depth,
       filters: o.filters,
@@ -284,7 +292,7 @@ async function newModel(
         ...(o.channels ? { channels: o.channels } : {}),
         pixelSizeUm: trainSamples[0].pixelSizeUm,
         ...(imageScale !== undefined ? { imageScale } : {}),
-        ...(methodName === 'watershed' ? {} : { instances: initialInstanceRule(methodName) }),
+        ...(methodName === 'watershed' ? {} : { instances: initialInstanceRule(methodName, scheme.classNames) }),
         ...objectSizeMetadata(trainSamples, working),
       },
     },

@@ -1,6 +1,12 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { distanceTarget, instanceBoundaries, threeClassTarget } from '../../src/data/instance-targets.js';
+import {
+  CENTRE_SIGMA_FRACTION,
+  centreHeatmap,
+  distanceTarget,
+  instanceBoundaries,
+  threeClassTarget,
+} from '../../src/data/instance-targets.js';
 import { createLoader } from '../../src/data/loader.js';
 import type { Sample } from '../../src/data/types.js';
 import { plane } from '../plane.js';
@@ -76,5 +82,35 @@ describe('instance targets on literal label images', () => {
     assert.equal(distance.regression?.length, 256);
     assert.deepEqual(new Set(distance.y), new Set([0, 1]));
     assert.equal(Math.max(...distance.regression!), 1);
+    // centres keeps the class labels (ignore included) and regresses the annotated centres' heatmap.
+    const annotated: Sample = { ...sample, instances: undefined, cellCentres: [{ x: 5, y: 8, radiusXPx: 3, radiusYPx: 4 }] };
+    const centres = createLoader([annotated], { ...base, classes: 2, instanceTarget: 'centres' }).next();
+    assert.deepEqual([...centres.y], [...labels]);
+    assert.equal(centres.regression?.length, 256);
+    assert.deepEqual([...centres.regression!], [...centreHeatmap(annotated.cellCentres!, 16, 16)]);
+    assert.throws(() => createLoader([sample], { ...base, classes: 2, instanceTarget: 'centres' }), /boxes and points/);
+  });
+});
+
+describe('centreHeatmap on literal cells', () => {
+  test('one cell of core radius 5 at pixel (3, 2) of a 16×5 image: 1 at its centre, the Gaussian of σ = 2 px beside it, 0 past 3σ', () => {
+    const heatmap = centreHeatmap([{ x: 3.5, y: 2.5, radiusXPx: 5, radiusYPx: 5 }], 16, 5);
+    const sigma = CENTRE_SIGMA_FRACTION * 5;
+    assert.equal(heatmap[2 * 16 + 3], 1);
+    assert.ok(Math.abs(heatmap[2 * 16 + 4] - Math.exp(-0.5 / sigma ** 2)) < 1e-6, 'one pixel right');
+    assert.ok(Math.abs(heatmap[2 * 16 + 10] - Math.exp(-0.5 * (7 / sigma) ** 2)) < 1e-6, 'seven pixels right, inside the 3σ window');
+    assert.equal(heatmap[2 * 16 + 11], 0, 'eight pixels right: past 3σ = 6 px (and its rounding)');
+  });
+  test('two overlapping cells: the larger bump wins where they meet (a maximum, not a sum), each peak stays 1', () => {
+    const cells = [
+      { x: 3.5, y: 2.5, radiusXPx: 5, radiusYPx: 5 },
+      { x: 6.5, y: 2.5, radiusXPx: 5, radiusYPx: 5 },
+    ];
+    const heatmap = centreHeatmap(cells, 16, 5);
+    assert.equal(heatmap[2 * 16 + 3], 1);
+    assert.equal(heatmap[2 * 16 + 6], 1);
+    const single = centreHeatmap([cells[0]], 16, 5);
+    assert.equal(heatmap[2 * 16 + 5], centreHeatmap([cells[1]], 16, 5)[2 * 16 + 5]);
+    assert.ok(heatmap[2 * 16 + 5] >= single[2 * 16 + 5]);
   });
 });

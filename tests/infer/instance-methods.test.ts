@@ -1,8 +1,9 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { distanceTarget, threeClassTarget } from '../../src/data/instance-targets.js';
+import { centreHeatmap, distanceTarget, threeClassTarget } from '../../src/data/instance-targets.js';
 import { labelComponents } from '../../src/image/components.js';
 import {
+  centreSeededInstances,
   decodeInstances,
   peakSeededInstances,
   resolveInstanceMethod,
@@ -143,5 +144,29 @@ describe('instance methods', () => {
     assert.equal(resolveInstanceMethod('auto', { binary: true, hasInstances: false }), 'watershed');
     assert.throws(() => resolveInstanceMethod('threeClass', { binary: false, hasInstances: true }), /binary/);
     assert.throws(() => resolveInstanceMethod('stardist', { binary: true, hasInstances: true }), /threeClass/);
+  });
+
+  test('centres: a multiclass task of boxes and points takes it; masks without annotated centres refuse it, naming why', () => {
+    assert.equal(resolveInstanceMethod('centres', { binary: false, hasInstances: false, hasCellCentres: true }), 'centres');
+    assert.throws(() => resolveInstanceMethod('centres', { binary: true, hasInstances: true }), /box or point annotations/);
+  });
+
+  test('centreSeededInstances: two touching class-1 discs with a heatmap peak each → 2 cells; the same discs as class 1 and 2 → 2 cells, one per class', () => {
+    const heatmap = centreHeatmap(
+      [
+        { x: 10.5, y: 10.5, radiusXPx: 5, radiusYPx: 5 },
+        { x: 22.5, y: 10.5, radiusXPx: 5, radiusYPx: 5 },
+      ],
+      32,
+      20,
+    );
+    const sameClass = centreSeededInstances(foreground, heatmap, { seedThreshold: 0.3, minSizePx: 5 });
+    assert.equal(sameClass.count, 2);
+    assert.ok(pooledAp50([sameClass.data], [ids]) === 1, 'each disc is one cell');
+    // Without the heatmap's dip the one region would be one cell.
+    assert.equal(centreSeededInstances(foreground, new Float32Array(32 * 20).fill(1), { seedThreshold: 0.3, minSizePx: 5 }).count, 1);
+    const twoClasses = Uint8Array.from(ids, (id) => id);
+    const cells = centreSeededInstances(plane(twoClasses, 32, 20), heatmap, { seedThreshold: 0.3, minSizePx: 5 });
+    assert.equal(cells.count, 2);
   });
 });

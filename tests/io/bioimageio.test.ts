@@ -219,6 +219,43 @@ describe('pyocyte export --format bioimageio', () => {
     });
   }
 
+  test('a centres model (pus, rbc from boxes and points): the zip passes with a centres head; cells are split per class of the mask', async (t) => {
+    t.mock.method(console, 'log', () => {});
+    const dir = mkdtempSync(join(tmpdir(), 'pyocyte-bioimageio-'));
+    try {
+      const classNames = ['background', 'pus', 'rbc'];
+      const model = unet(
+        { inChannels: 3, classes: 3, regressionChannels: 1, depth: 2, filters: 4, padding: 'same' },
+        {
+          engine: createEngine({ backend: 'reference' }),
+          seed: 8,
+          metadata: {
+            task: 'multiclass',
+            classNames,
+            normalization: { kind: 'percentile', low: 1, high: 99.8 },
+            instances: initialInstanceRule('centres', classNames),
+          },
+        },
+      );
+      await saveModel(join(dir, 'run'), model);
+      assert.equal(await command(['--model', join(dir, 'run'), '--format', 'all']), 0);
+      const rdf = await validatePackage(new Uint8Array(await readFile(join(dir, 'run', 'run.zip'))));
+      const outputs = rdf.outputs as (TensorDescription & { description: string })[];
+      assert.deepEqual(
+        outputs.map((o) => o.id),
+        ['probabilities', 'mask', 'centres'],
+      );
+      assert.deepEqual(outputs[0].axes[1].channel_names, classNames);
+      assert.match(outputs[2].description, /heatmap of cell centres/);
+      const props = decodeOnnxModel(await readFile(join(dir, 'run', 'model.onnx'))).metadata;
+      const cells = JSON.parse(props.instanceMethod);
+      assert.equal(cells.seeds, 'centres');
+      assert.equal(cells.input, 'mask == c, for each class c > 0');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('--format all --input-type uint8 --out DIR writes model.onnx and NAME.zip with the same weights', async (t) => {
     t.mock.method(console, 'log', () => {});
     const dir = mkdtempSync(join(tmpdir(), 'pyocyte-bioimageio-'));

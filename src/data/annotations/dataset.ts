@@ -11,7 +11,7 @@ import { displayName, scaleFactor } from '../samples.js';
 import { leftOut, type Split, splitStems } from '../split.js';
 import type { Sample } from '../types.js';
 import { findAnnotationFiles, readAnnotations } from './read.js';
-import { classesOf, rasterizeAnnotations, typicalRadii } from './rasterize.js';
+import { annotatedCores, classesOf, rasterizeAnnotations, typicalRadii } from './rasterize.js';
 import type { AnnotationSet, ImageAnnotations } from './types.js';
 import { chooseWorkingScale, WORKING_DIAMETER_PX } from './working-scale.js';
 import { listFolder } from '../../util/fs.js';
@@ -218,8 +218,15 @@ async function loadAnnotatedSample(
   const { image: raster } = await decodeImage(pair.imagePath, { name });
   const image = toFloatImage(raster, { file: name, channels: o.channels, scaling: o.intensityScaling });
   const { width, height } = image;
-  const labels = rasterizeAnnotations(annotations, { width, height, classes: o.classes, pointRadiusPx: o.pointRadiusPx });
-  const sample: Sample = { stem: pair.stem, image, labels };
+  const drawing = { width, height, classes: o.classes, pointRadiusPx: o.pointRadiusPx };
+  const labels = rasterizeAnnotations(annotations, drawing);
+  const cellCentres = annotatedCores(annotations, drawing).map(({ x, y, radiusXPx, radiusYPx }) => ({
+    x: x * o.factor,
+    y: y * o.factor,
+    radiusXPx: radiusXPx * o.factor,
+    radiusYPx: radiusYPx * o.factor,
+  }));
+  const sample: Sample = { stem: pair.stem, image, labels, cellCentres };
   if (o.factor !== 1) {
     const [w, h] = scaledSize(width, height, o.factor);
     sample.image = resampleImage(image, { width: w, height: h });

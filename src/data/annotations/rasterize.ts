@@ -1,5 +1,6 @@
 import { IGNORE_LABEL } from '../../image/ignore.js';
 import { fail } from '../../util/errors.js';
+import type { CellCentre } from '../types.js';
 import { type BoxAnnotation, className, type ImageAnnotations, isIgnoreLabel } from './types.js';
 
 /** Options of {@link rasterizeAnnotations}. */
@@ -73,7 +74,8 @@ export function paintPolygon(labels: Uint8Array, width: number, height: number, 
  * - a point → a disc of its class's radius × `coreFraction`, ignore out to radius × `pointRingFactor`;
  * - a polygon → its class, exactly (a drawn outline is a mask);
  * - a `missedlabel` box → ignore; labels not in `classes` → background; pixels outside all boxes → background.
- * Ignore areas are painted first and cores on top, so a core is never hidden by a neighbour's ring.
+ * Ignore areas are painted first and cores on top, so a core is never hidden by a neighbour's ring;
+ * cores are painted largest first, so where two overlap the smaller (the cell lying on the other) shows.
  */
 export function rasterizeAnnotations(annotations: ImageAnnotations, options: RasterizeOptions): Uint8Array {
   const { width, height, classes } = options;
@@ -88,31 +90,47 @@ export function rasterizeAnnotations(annotations: ImageAnnotations, options: Ras
     radius(p.label) * scale,
     radius(p.label) * scale,
   ];
-  const boxEllipse = (b: BoxAnnotation, scale: number) => [
-    (b.xmin + b.xmax) / 2,
-    (b.ymin + b.ymax) / 2,
-    ((b.xmax - b.xmin) / 2) * scale,
-    ((b.ymax - b.ymin) / 2) * scale,
-  ];
   const kept = (label: string) => labelIndex(label, classes);
   for (const box of annotations.boxes) if (kept(box.label) !== 0) paintBox(labels, width, height, box, IGNORE_LABEL);
   for (const point of annotations.points) {
     if (kept(point.label) !== 0 && kept(point.label) !== IGNORE_LABEL)
       paintEllipse(labels, width, height, pointCircle(point, ring), IGNORE_LABEL);
   }
-  for (const box of annotations.boxes) {
-    const value = kept(box.label);
-    if (value !== 0 && value !== IGNORE_LABEL) paintEllipse(labels, width, height, boxEllipse(box, core), value);
-  }
-  for (const point of annotations.points) {
-    const value = kept(point.label);
-    if (value !== 0 && value !== IGNORE_LABEL) paintEllipse(labels, width, height, pointCircle(point, core), value);
-  }
+  // Cores largest first, so a small cell lying on a large one (a pus cell on an epithelial cell, or
+  // inside an epithelial cell's point disc) keeps its class where it shows: drawn in file order, 18
+  // of UMID's 859 training pus cells were painted over as epithelial.
+  const cores = annotatedCores(annotations, options);
+  cores.sort((a, b) => b.radiusXPx * b.radiusYPx - a.radiusXPx * a.radiusYPx);
+  for (const c of cores) paintEllipse(labels, width, height, [c.x, c.y, c.radiusXPx, c.radiusYPx], c.value);
   for (const polygon of annotations.polygons) {
     const value = kept(polygon.label);
     if (value !== 0) paintPolygon(labels, width, height, polygon.points, value);
   }
   return labels;
+}
+
+/**
+ * The drawn cores of one image's kept boxes and points, in annotation order: a box's ellipse
+ * (`coreFraction` of its half sizes), a point's disc (`coreFraction` of its class's radius), with
+ * the class value. Polygons and `missedlabel` boxes have none.
+ */
+export function annotatedCores(annotations: ImageAnnotations, options: RasterizeOptions): (CellCentre & { value: number })[] {
+  const { classes } = options;
+  const core = options.coreFraction ?? 0.8;
+  const cores: (CellCentre & { value: number })[] = [];
+  for (const box of annotations.boxes) {
+    const value = labelIndex(box.label, classes);
+    if (value === 0 || value === IGNORE_LABEL) continue;
+    const [radiusXPx, radiusYPx] = [((box.xmax - box.xmin) / 2) * core, ((box.ymax - box.ymin) / 2) * core];
+    cores.push({ x: (box.xmin + box.xmax) / 2, y: (box.ymin + box.ymax) / 2, radiusXPx, radiusYPx, value });
+  }
+  for (const point of annotations.points) {
+    const value = labelIndex(point.label, classes);
+    if (value === 0 || value === IGNORE_LABEL) continue;
+    const radius = options.pointRadiusPx[className(point.label)] ?? fail(`no point radius for class ${className(point.label)}`);
+    cores.push({ x: point.x, y: point.y, radiusXPx: radius * core, radiusYPx: radius * core, value });
+  }
+  return cores;
 }
 
 /**

@@ -34,6 +34,17 @@ describe('rasterizeAnnotations on 8×8 grids', () => {
       'the rbc box is background',
     );
   });
+  test('a 2×2 pus box listed before the 8×8 ep box it lies on keeps its core; so does one under an ep point disc', () => {
+    const options = { width: 8, height: 8, classes: ['ep', 'pus'], pointRadiusPx: { ep: 4 }, coreFraction: 1 };
+    const pus = { image: 'a.png', label: 'pus', xmin: 3, ymin: 3, xmax: 5, ymax: 5 };
+    const underBox = rasterizeAnnotations(
+      image({ boxes: [pus, { image: 'a.png', label: 'ep', xmin: 0, ymin: 0, xmax: 8, ymax: 8 }] }),
+      options,
+    );
+    assert.deepEqual(rows(underBox, 8).slice(2, 6), ['11111111', '11122111', '11122111', '11111111']);
+    const underPoint = rasterizeAnnotations(image({ boxes: [pus], points: [{ image: 'a.png', label: 'point-ep', x: 4, y: 4 }] }), options);
+    assert.deepEqual(rows(underPoint, 8).slice(3, 5), ['11122111', '11122111']);
+  });
   test('a COCO polygon is painted exactly, without a ring', () => {
     const labels = rasterizeAnnotations(image({ polygons: [{ image: 'a.png', label: 'pus', points: [0, 0, 4, 0, 4, 2, 0, 2] }] }), {
       width: 8,
