@@ -1,0 +1,187 @@
+/**
+ * Is the count rule's choice on validation the limit of a box-and-point model's counts? For each
+ * saved run folder (a `bench/quality.ts` umid row copied aside), the validation images' candidate
+ * cells (as train's count rule sees them) and the test images' (as `pyocyte evaluate` predicts
+ * them, every cell kept) are computed once; then count rules are chosen on validation in several
+ * ways and scored on test by detection F1 per class:
+ * - `stored`: the model's own rule; `chosen`: train/count-rule.ts's chooseCountRule again;
+ * - `smoothed`: the same grid, each (score, area) cell's F1 averaged with its 3×3 neighbours
+ *   before the argmax (a choice less fitted to a few dozen images), centre-in-frame edge distance;
+ * - `fixed`: no choice, score ≥ 0.5, area ≥ 0.3 of the typical cell, centre in frame;
+ * - `none`: every segmented cell counts.
+ *
+ *   node --import tsx bench/count-rule-variants.ts RUN... [--out FILE]
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { typicalRadii } from '../src/data/annotations/rasterize.js';
+import { readAnnotations } from '../src/data/annotations/read.js';
+import { openDataset } from '../src/data/prepare.js';
+import { createEngine } from '../src/engine/index.js';
+import { type ClassifiedCell, classifyCells } from '../src/infer/cells.js';
+import { applyCountRule, edgeDistancePx, type Frame } from '../src/infer/count-rule.js';
+import { modelInput } from '../src/infer/model-input.js';
+import { predictProbabilities, ttaMode } from '../src/infer/predict.js';
+import { predictAtObjectScale } from '../src/infer/rescale.js';
+import { segment } from '../src/infer/segment.js';
+import { decodeImage } from '../src/io/image/image-io.js';
+import { loadModel } from '../src/io/model-file.js';
+import { type WeakTruth, centroidPoint, detectionScores, matchWeakTruth, weakTruthOf } from '../src/metrics/counting.js';
+import type { CountRule } from '../src/nn/model.js';
+import {
+  CENTRE_IN_FRAME_FRACTION,
+  COUNT_RULE_AREA_FRACTIONS,
+  COUNT_RULE_SCORES,
+  type CountRuleImage,
+  chooseCountRule,
+} from '../src/train/count-rule.js';
+import { machineInfo } from './machine.js';
+
+const args = process.argv.slice(2);
+const outIndex = args.indexOf('--out');
+const out = outIndex >= 0 ? args[outIndex + 1] : '.cache/count-rule-variants.json';
+const runs = args.filter((_, i) => i !== outIndex && i !== outIndex + 1);
+const results: Record<string, unknown>[] = [];
+
+/** chooseCountRule with F1 smoothed over the 3×3 neighbourhood of the score × area grid. */
+function chooseSmoothed(images: readonly CountRuleImage[], classNames: readonly string[], radii: Record<string, number>): CountRule {
+  const rule: CountRule = { perClass: {}, validationF1: {} };
+  for (const name of classNames) {
+    const truths = images.map((image) => ({
+      boxes: image.truth.boxes.filter((b) => b.className === name),
+      points: image.truth.points.filter((p) => p.className === name),
+      ignoreBoxes: image.truth.ignoreBoxes,
+    }));
+    if (truths.every((t) => t.boxes.length + t.points.length === 0)) continue;
+    const radius = radii[name];
+    const typicalArea = Math.PI * radius * radius;
+    const candidates = images.map((image) =>
+      image.cells.filter((c) => c.className === name).map((c) => ({ ...c, edgePx: edgeDistancePx(c.x, c.y, image.frame!) })),
+    );
+    const f1Of = (minScore: number, minAreaPx: number, minEdge: number) => {
+      let [tp, fp, fn] = [0, 0, 0];
+      for (const [i, cells] of candidates.entries()) {
+        const kept = cells.filter((c) => c.score >= minScore && c.areaPx >= minAreaPx && c.edgePx >= minEdge);
+        const counts = matchWeakTruth(kept, truths[i], { pointRadiusPx: radii }).perClass[name];
+        if (!counts) continue;
+        tp += counts.truePositives;
+        fp += counts.falsePositives;
+        fn += counts.falseNegatives;
+      }
+      return detectionScores(tp, fp, fn).f1;
+    };
+    const edge = Math.round(CENTRE_IN_FRAME_FRACTION * radius * 10) / 10;
+    const grid = COUNT_RULE_SCORES.map((s) => COUNT_RULE_AREA_FRACTIONS.map((a) => f1Of(s, Math.round(a * typicalArea), edge)));
+    let best = { i: 0, j: 0, f1: -1 };
+    for (let i = 0; i < grid.length; i++) {
+      for (let j = 0; j < grid[i].length; j++) {
+        let sum = 0;
+        let n = 0;
+        for (let di = -1; di <= 1; di++)
+          for (let dj = -1; dj <= 1; dj++) {
+            const row = grid[i + di];
+            if (row && row[j + dj] !== undefined) {
+              sum += row[j + dj];
+              n++;
+            }
+          }
+        if (sum / n > best.f1 + 1e-9) best = { i, j, f1: sum / n };
+      }
+    }
+    rule.perClass[name] = {
+      minScore: COUNT_RULE_SCORES[best.i],
+      minAreaPx: Math.round(COUNT_RULE_AREA_FRACTIONS[best.j] * typicalArea),
+      minEdgeDistancePx: edge,
+    };
+  }
+  return rule;
+}
+
+/** One rule for every class: score 0.5, area 0.3 of the typical cell, centre in frame. */
+function fixedRule(classNames: readonly string[], radii: Record<string, number>): CountRule {
+  const rule: CountRule = { perClass: {} };
+  for (const name of classNames) {
+    const r = radii[name];
+    rule.perClass[name] = {
+      minScore: 0.5,
+      minAreaPx: Math.round(0.3 * Math.PI * r * r),
+      minEdgeDistancePx: Math.round(CENTRE_IN_FRAME_FRACTION * r * 10) / 10,
+    };
+  }
+  return rule;
+}
+
+for (const run of runs) {
+  const config = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'));
+  const model = await loadModel(join(run, 'model'), { engine: createEngine({}) });
+  const dataset = await openDataset(config.data, { ...config, onNote: () => {} });
+  const weak = dataset.weak!;
+  const classNames = model.metadata.classNames.slice(1);
+  const { threshold, postprocessing, tta } = model.metadata;
+  const seg = { threshold, postprocessing };
+  const val = await dataset.load('val');
+  const valImages: CountRuleImage[] = [];
+  for (const sample of val) {
+    const map = await predictProbabilities(model, sample.image, {
+      tileSize: config.validationTileSize,
+      tta: ttaMode(tta) as 'none' | 'dihedral',
+    });
+    const cells = classifyCells(segment(map, seg), map, model.metadata.classNames).map((c) => ({
+      ...centroidPoint(c),
+      score: c.score,
+      areaPx: c.areaPx,
+    }));
+    valImages.push({
+      cells,
+      truth: weakTruthOf(weak.annotationsOf(sample.stem), classNames),
+      frame: { width: map.width, height: map.height },
+    });
+  }
+  // Test: as evaluate predicts (countedCellPoints), every cell kept for the rules to filter.
+  const annotations = await readAnnotations(config.data);
+  const testTruth = [...annotations.byImage.values()].filter((a) => annotations.splits.get(a.image) === 'test');
+  const testRadii = typicalRadii(annotations.byImage.values(), classNames);
+  const tests: { cells: ClassifiedCell[]; scale: number; frame: Frame; truth: WeakTruth }[] = [];
+  for (const truth of testTruth) {
+    const file = join(config.data, 'images', truth.image);
+    const { image: raster } = await decodeImage(file);
+    const input = modelInput(raster, model, { file });
+    const { map, scale } = await predictAtObjectScale(model, input, { instancesOf: (p) => segment(p, seg).instances });
+    const segmentation = segment(map, { ...seg, toModelScale: scale });
+    tests.push({
+      cells: classifyCells(segmentation, map, model.metadata.classNames),
+      scale,
+      frame: segmentation.instances,
+      truth: weakTruthOf(truth, classNames),
+    });
+  }
+  const score = (rule: CountRule | undefined) => {
+    const sums: Record<string, number[]> = Object.fromEntries(classNames.map((c) => [c, [0, 0, 0]]));
+    for (const t of tests) {
+      const kept = applyCountRule(t.cells, rule, t.scale, t.frame).map((c) => centroidPoint(c));
+      const match = matchWeakTruth(kept, t.truth, { pointRadiusPx: testRadii });
+      for (const c of classNames) {
+        const m = match.perClass[c];
+        if (!m) continue;
+        sums[c][0] += m.truePositives;
+        sums[c][1] += m.falsePositives;
+        sums[c][2] += m.falseNegatives;
+      }
+    }
+    return Object.fromEntries(classNames.map((c) => [c, Math.round(detectionScores(sums[c][0], sums[c][1], sums[c][2]).f1 * 1000) / 1000]));
+  };
+  const variants = {
+    stored: model.metadata.countRule,
+    chosen: chooseCountRule(valImages, classNames, weak.pointRadiusPx),
+    smoothed: chooseSmoothed(valImages, classNames, weak.pointRadiusPx),
+    fixed: fixedRule(classNames, weak.pointRadiusPx),
+    none: undefined,
+  };
+  const row: Record<string, unknown> = { run };
+  for (const [name, rule] of Object.entries(variants)) row[name] = score(rule);
+  row.rules = Object.fromEntries(Object.entries(variants).map(([k, v]) => [k, v?.perClass]));
+  console.log(JSON.stringify({ run, ...Object.fromEntries(Object.keys(variants).map((k) => [k, row[k]])) }));
+  results.push(row);
+  const file = { benchmark: 'count-rule-variants', date: new Date().toISOString().slice(0, 10), machine: machineInfo(), results };
+  writeFileSync(out, `${JSON.stringify(file, null, 2)}\n`);
+}
