@@ -19,7 +19,7 @@ import { readAnnotations } from '../src/data/annotations/read.js';
 import { openDataset } from '../src/data/prepare.js';
 import { createEngine } from '../src/engine/index.js';
 import { type ClassifiedCell, classifyCells } from '../src/infer/cells.js';
-import { applyCountRule, edgeDistancePx, type Frame } from '../src/infer/count-rule.js';
+import { applyCountRule, type Frame } from '../src/infer/count-rule.js';
 import { modelInput } from '../src/infer/model-input.js';
 import { predictProbabilities, ttaMode } from '../src/infer/predict.js';
 import { predictAtObjectScale } from '../src/infer/rescale.js';
@@ -34,6 +34,7 @@ import {
   COUNT_RULE_SCORES,
   type CountRuleImage,
   chooseCountRule,
+  classRuleScorer,
 } from '../src/train/count-rule.js';
 import { machineInfo } from './machine.js';
 
@@ -47,29 +48,10 @@ const results: Record<string, unknown>[] = [];
 function chooseSmoothed(images: readonly CountRuleImage[], classNames: readonly string[], radii: Record<string, number>): CountRule {
   const rule: CountRule = { perClass: {}, validationF1: {} };
   for (const name of classNames) {
-    const truths = images.map((image) => ({
-      boxes: image.truth.boxes.filter((b) => b.className === name),
-      points: image.truth.points.filter((p) => p.className === name),
-      ignoreBoxes: image.truth.ignoreBoxes,
-    }));
-    if (truths.every((t) => t.boxes.length + t.points.length === 0)) continue;
+    const f1Of = classRuleScorer(images, name, radii);
+    if (!f1Of) continue;
     const radius = radii[name];
     const typicalArea = Math.PI * radius * radius;
-    const candidates = images.map((image) =>
-      image.cells.filter((c) => c.className === name).map((c) => ({ ...c, edgePx: edgeDistancePx(c.x, c.y, image.frame!) })),
-    );
-    const f1Of = (minScore: number, minAreaPx: number, minEdge: number) => {
-      let [tp, fp, fn] = [0, 0, 0];
-      for (const [i, cells] of candidates.entries()) {
-        const kept = cells.filter((c) => c.score >= minScore && c.areaPx >= minAreaPx && c.edgePx >= minEdge);
-        const counts = matchWeakTruth(kept, truths[i], { pointRadiusPx: radii }).perClass[name];
-        if (!counts) continue;
-        tp += counts.truePositives;
-        fp += counts.falsePositives;
-        fn += counts.falseNegatives;
-      }
-      return detectionScores(tp, fp, fn).f1;
-    };
     const edge = Math.round(CENTRE_IN_FRAME_FRACTION * radius * 10) / 10;
     const grid = COUNT_RULE_SCORES.map((s) => COUNT_RULE_AREA_FRACTIONS.map((a) => f1Of(s, Math.round(a * typicalArea), edge)));
     let best = { i: 0, j: 0, f1: -1 };

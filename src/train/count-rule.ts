@@ -44,6 +44,43 @@ export interface CountRuleImage {
 }
 
 /**
+ * The detection F1 of class `name` pooled over `images` as a function of its rule's minimum
+ * score, area and edge distance (cells of images without a frame are never too near the edge);
+ * undefined when these images hold no true cell of the class.
+ */
+export function classRuleScorer(
+  images: readonly CountRuleImage[],
+  name: string,
+  pointRadiusPx: Readonly<Record<string, number>>,
+): ((minScore: number, minAreaPx: number, minEdgeDistancePx: number) => number) | undefined {
+  const truths = images.map((image) => ({
+    boxes: image.truth.boxes.filter((b) => b.className === name),
+    points: image.truth.points.filter((p) => p.className === name),
+    ignoreBoxes: image.truth.ignoreBoxes,
+  }));
+  if (truths.every((t) => t.boxes.length + t.points.length === 0)) return undefined;
+  const candidates = images.map((image) =>
+    image.cells
+      .filter((c) => c.className === name)
+      .map((c) => ({ ...c, edgePx: image.frame ? edgeDistancePx(c.x, c.y, image.frame) : Number.POSITIVE_INFINITY })),
+  );
+  return (minScore, minAreaPx, minEdgeDistancePx) => {
+    let tp = 0;
+    let fp = 0;
+    let fn = 0;
+    for (const [i, cells] of candidates.entries()) {
+      const kept = cells.filter((c) => c.score >= minScore && c.areaPx >= minAreaPx && c.edgePx >= minEdgeDistancePx);
+      const counts = matchWeakTruth(kept, truths[i], { pointRadiusPx }).perClass[name];
+      if (!counts) continue;
+      tp += counts.truePositives;
+      fp += counts.falsePositives;
+      fn += counts.falseNegatives;
+    }
+    return detectionScores(tp, fp, fn).f1;
+  };
+}
+
+/**
  * Per class of `classNames`, the (minScore, minAreaPx) of the grid with the highest F1 pooled over
  * the images, cells counted only with their centre in the frame ({@link CENTRE_IN_FRAME_FRACTION});
  * then the minEdgeDistancePx that raises F1 most with those two. Ties go to the looser score and
@@ -61,33 +98,10 @@ export function chooseCountRule(
   const rule: CountRule = { perClass: {}, validationF1: {} };
   const framed = images.every((image) => image.frame);
   for (const name of classNames) {
-    const truths = images.map((image) => ({
-      boxes: image.truth.boxes.filter((b) => b.className === name),
-      points: image.truth.points.filter((p) => p.className === name),
-      ignoreBoxes: image.truth.ignoreBoxes,
-    }));
-    if (truths.every((t) => t.boxes.length + t.points.length === 0)) continue;
+    const f1Of = classRuleScorer(images, name, pointRadiusPx);
+    if (!f1Of) continue;
     const radius = pointRadiusPx[name] ?? 0;
     const typicalArea = Math.PI * radius * radius;
-    const candidates = images.map((image) =>
-      image.cells
-        .filter((c) => c.className === name)
-        .map((c) => ({ ...c, edgePx: image.frame ? edgeDistancePx(c.x, c.y, image.frame) : Number.POSITIVE_INFINITY })),
-    );
-    const f1Of = (minScore: number, minAreaPx: number, minEdgeDistancePx: number) => {
-      let tp = 0;
-      let fp = 0;
-      let fn = 0;
-      for (const [i, cells] of candidates.entries()) {
-        const kept = cells.filter((c) => c.score >= minScore && c.areaPx >= minAreaPx && c.edgePx >= minEdgeDistancePx);
-        const counts = matchWeakTruth(kept, truths[i], { pointRadiusPx }).perClass[name];
-        if (!counts) continue;
-        tp += counts.truePositives;
-        fp += counts.falsePositives;
-        fn += counts.falseNegatives;
-      }
-      return detectionScores(tp, fp, fn).f1;
-    };
     const all = f1Of(0, 0, 0);
     const edgeOf = (fraction: number) => Math.round(fraction * radius * 10) / 10;
     const startEdge = framed ? edgeOf(CENTRE_IN_FRAME_FRACTION) : 0;

@@ -18,7 +18,7 @@ import { command } from '../../src/cli/export.js';
 import { createEngine } from '../../src/engine/index.js';
 import { writeImage } from '../../src/io/image/image-io.js';
 import { saveModel } from '../../src/io/model-file.js';
-import { INSTANCE_METHODS } from '../../src/infer/instance-methods.js';
+import { INSTANCE_METHODS, type InstanceMethodName } from '../../src/infer/instance-methods.js';
 import { decodeOnnxModel } from '../../src/io/onnx-decode.js';
 import { unet } from '../../src/nn/model.js';
 import { initialInstanceRule } from '../../src/train/instance-rule.js';
@@ -134,6 +134,32 @@ async function saveTinyModel(run: string): Promise<void> {
   await saveModel(run, unet(config, { engine: createEngine({ backend: 'reference' }), seed: 6 }));
 }
 
+/** Saves an untrained depth-2 model of an instance method for `classNames` (background first) to `folder`. */
+async function saveInstanceModel(folder: string, method: InstanceMethodName, classNames: string[]): Promise<void> {
+  const spec = INSTANCE_METHODS[method];
+  const model = unet(
+    {
+      inChannels: 3,
+      classes: spec.classes === 'task' ? (classNames.length === 2 ? 1 : classNames.length) : spec.classes,
+      regressionChannels: spec.regressionChannels,
+      depth: 2,
+      filters: 4,
+      padding: 'same',
+    },
+    {
+      engine: createEngine({ backend: 'reference' }),
+      seed: 8,
+      metadata: {
+        task: classNames.length === 2 ? 'binary' : 'multiclass',
+        classNames,
+        normalization: { kind: 'percentile', low: 1, high: 99.8 },
+        instances: initialInstanceRule(method, classNames),
+      },
+    },
+  );
+  await saveModel(folder, model);
+}
+
 describe('pyocyte export --format bioimageio', () => {
   for (const [classes, padding] of [
     [1, 'same'],
@@ -168,21 +194,7 @@ describe('pyocyte export --format bioimageio', () => {
       t.mock.method(console, 'log', () => {});
       const dir = mkdtempSync(join(tmpdir(), 'pyocyte-bioimageio-'));
       try {
-        const spec = INSTANCE_METHODS[method];
-        const model = unet(
-          { inChannels: 3, classes: spec.classes, regressionChannels: spec.regressionChannels, depth: 2, filters: 4, padding: 'same' },
-          {
-            engine: createEngine({ backend: 'reference' }),
-            seed: 8,
-            metadata: {
-              task: 'binary',
-              classNames: ['background', 'nucleus'],
-              normalization: { kind: 'percentile', low: 1, high: 99.8 },
-              instances: initialInstanceRule(method),
-            },
-          },
-        );
-        await saveModel(join(dir, 'run'), model);
+        await saveInstanceModel(join(dir, 'run'), method, ['background', 'nucleus']);
         assert.equal(await command(['--model', join(dir, 'run'), '--format', 'all']), 0);
         const rdf = await validatePackage(new Uint8Array(await readFile(join(dir, 'run', 'run.zip'))));
         const outputs = rdf.outputs as (TensorDescription & { description: string })[];
@@ -224,20 +236,7 @@ describe('pyocyte export --format bioimageio', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pyocyte-bioimageio-'));
     try {
       const classNames = ['background', 'pus', 'rbc'];
-      const model = unet(
-        { inChannels: 3, classes: 3, regressionChannels: 1, depth: 2, filters: 4, padding: 'same' },
-        {
-          engine: createEngine({ backend: 'reference' }),
-          seed: 8,
-          metadata: {
-            task: 'multiclass',
-            classNames,
-            normalization: { kind: 'percentile', low: 1, high: 99.8 },
-            instances: initialInstanceRule('centres', classNames),
-          },
-        },
-      );
-      await saveModel(join(dir, 'run'), model);
+      await saveInstanceModel(join(dir, 'run'), 'centres', classNames);
       assert.equal(await command(['--model', join(dir, 'run'), '--format', 'all']), 0);
       const rdf = await validatePackage(new Uint8Array(await readFile(join(dir, 'run', 'run.zip'))));
       const outputs = rdf.outputs as (TensorDescription & { description: string })[];
