@@ -1,9 +1,9 @@
 /**
  * Training targets for separating touching cells, built from an instance label image (`[H, W]`,
  * 0 = background, one id per cell), or for boxes and points from the annotated cells' centres.
- * All are computed on the whole sample before augmentation, so
- * the augmentations warp them with the image like any other target (labels nearest-neighbour,
- * the distance map bilinearly) and they stay consistent with it.
+ * All are computed on the whole sample before augmentation, so the augmentations warp them with
+ * the image like any other target (labels nearest-neighbour, the distance map and the centre
+ * heatmap bilinearly) and they stay consistent with it.
  */
 import { distanceTransform } from '../image/distance.js';
 import { innerBoundaries } from '../image/boundaries.js';
