@@ -8,7 +8,7 @@
  * (Schmidt et al. 2018) predicts the foreground, how central each pixel is and its distances to
  * the cell boundary along 32 rays; cells are the polygons of the most central pixels. `centres`
  * (for boxes and points) keeps the task's classes and adds a heatmap of annotated cell centres;
- * each class's pixels split into cells grown from its peaks.
+ * each class's pixels split into cells grown from where the heatmap exceeds a seed threshold.
  */
 import { labelComponents, labelEachClass, type InstanceLabels } from '../image/components.js';
 import type { Plane } from '../image/plane.js';
@@ -84,7 +84,7 @@ export const INSTANCE_METHODS = {
   },
   centres: {
     description:
-      'the classes plus a heatmap of cell centres (Xie et al. 2018; CenterNet, Zhou et al. 2019); each class splits into cells at its peaks. For boxes and points',
+      'the classes plus a heatmap of cell centres (Xie et al. 2018; CenterNet, Zhou et al. 2019); each class splits into cells grown from where it is high. For boxes and points',
     classes: 'task',
     regressionChannels: 1,
     target: 'centres',

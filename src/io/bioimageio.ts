@@ -79,7 +79,7 @@ const HEAD_TEXT: Record<string, string> = {
   centre:
     "how central each cell pixel is: its distance to the cell boundary normalised per cell to [0, 1], times √R (R rays; StarDist's object probability)",
   centres:
-    'a heatmap of cell centres: a Gaussian of height 1 at each cell centre, σ 0.4 × the cell radius (pyocyte splits each class into cells at its peaks)',
+    "a heatmap of cell centres: a Gaussian of height 1 at each cell centre, σ 0.4 × the cell's core radius (pyocyte grows each class's cells from where it exceeds the seedThreshold of the instanceMethod metadata)",
   rays: `each cell pixel's distance to the cell boundary along R rays at angles 2πk/R from +x towards +y, in units of ${RAY_UNIT_PX} px (StarDist, Schmidt et al. 2018)`,
 };
 
