@@ -18,13 +18,8 @@ import { typicalRadii } from '../src/data/annotations/rasterize.js';
 import { readAnnotations } from '../src/data/annotations/read.js';
 import { openDataset } from '../src/data/prepare.js';
 import { createEngine } from '../src/engine/index.js';
-import { type ClassifiedCell, classifyCells } from '../src/infer/cells.js';
-import { applyCountRule, type Frame } from '../src/infer/count-rule.js';
-import { modelInput } from '../src/infer/model-input.js';
+import { applyCountRule } from '../src/infer/count-rule.js';
 import { predictProbabilities, ttaMode } from '../src/infer/predict.js';
-import { predictAtObjectScale } from '../src/infer/rescale.js';
-import { segment } from '../src/infer/segment.js';
-import { decodeImage } from '../src/io/image/image-io.js';
 import { loadModel } from '../src/io/model-file.js';
 import { type WeakTruth, centroidPoint, detectionScores, matchWeakTruth, weakTruthOf } from '../src/metrics/counting.js';
 import type { CountRule } from '../src/nn/model.js';
@@ -35,7 +30,10 @@ import {
   type CountRuleImage,
   chooseCountRule,
   classRuleScorer,
+  countRuleImages,
+  edgeDistanceOfFraction,
 } from '../src/train/count-rule.js';
+import { segmentedCells } from '../src/workflows/evaluate-counts.js';
 import { machineInfo } from './machine.js';
 
 const args = process.argv.slice(2);
@@ -52,7 +50,7 @@ function chooseSmoothed(images: readonly CountRuleImage[], classNames: readonly 
     if (!f1Of) continue;
     const radius = radii[name];
     const typicalArea = Math.PI * radius * radius;
-    const edge = Math.round(CENTRE_IN_FRAME_FRACTION * radius * 10) / 10;
+    const edge = edgeDistanceOfFraction(CENTRE_IN_FRAME_FRACTION, radius);
     const grid = COUNT_RULE_SCORES.map((s) => COUNT_RULE_AREA_FRACTIONS.map((a) => f1Of(s, Math.round(a * typicalArea), edge)));
     let best = { i: 0, j: 0, f1: -1 };
     for (let i = 0; i < grid.length; i++) {
@@ -87,7 +85,7 @@ function fixedRule(classNames: readonly string[], radii: Record<string, number>)
     rule.perClass[name] = {
       minScore: 0.5,
       minAreaPx: Math.round(0.3 * Math.PI * r * r),
-      minEdgeDistancePx: Math.round(CENTRE_IN_FRAME_FRACTION * r * 10) / 10,
+      minEdgeDistancePx: edgeDistanceOfFraction(CENTRE_IN_FRAME_FRACTION, r),
     };
   }
   return rule;
@@ -102,45 +100,31 @@ for (const run of runs) {
   const { threshold, postprocessing, tta } = model.metadata;
   const seg = { threshold, postprocessing };
   const val = await dataset.load('val');
-  const valImages: CountRuleImage[] = [];
-  for (const sample of val) {
-    const map = await predictProbabilities(model, sample.image, {
-      tileSize: config.validationTileSize,
-      tta: ttaMode(tta) as 'none' | 'dihedral',
-    });
-    const cells = classifyCells(segment(map, seg), map, model.metadata.classNames).map((c) => ({
-      ...centroidPoint(c),
-      score: c.score,
-      areaPx: c.areaPx,
-    }));
-    valImages.push({
-      cells,
-      truth: weakTruthOf(weak.annotationsOf(sample.stem), classNames),
-      frame: { width: map.width, height: map.height },
-    });
-  }
-  // Test: as evaluate predicts (countedCellPoints), every cell kept for the rules to filter.
+  const maps = [];
+  for (const sample of val)
+    maps.push(
+      await predictProbabilities(model, sample.image, { tileSize: config.validationTileSize, tta: ttaMode(tta) as 'none' | 'dihedral' }),
+    );
+  const valImages = countRuleImages(
+    model,
+    maps,
+    val.map((s) => weak.annotationsOf(s.stem)),
+    seg,
+  );
+  // Test: as evaluate predicts (segmentedCells), every cell kept for the rules to filter.
   const annotations = await readAnnotations(config.data);
   const testTruth = [...annotations.byImage.values()].filter((a) => annotations.splits.get(a.image) === 'test');
   const testRadii = typicalRadii(annotations.byImage.values(), classNames);
-  const tests: { cells: ClassifiedCell[]; scale: number; frame: Frame; truth: WeakTruth }[] = [];
+  const tests: (Awaited<ReturnType<typeof segmentedCells>> & { truth: WeakTruth })[] = [];
   for (const truth of testTruth) {
     const file = join(config.data, 'images', truth.image);
-    const { image: raster } = await decodeImage(file);
-    const input = modelInput(raster, model, { file });
-    const { map, scale } = await predictAtObjectScale(model, input, { instancesOf: (p) => segment(p, seg).instances });
-    const segmentation = segment(map, { ...seg, toModelScale: scale });
-    tests.push({
-      cells: classifyCells(segmentation, map, model.metadata.classNames),
-      scale,
-      frame: segmentation.instances,
-      truth: weakTruthOf(truth, classNames),
-    });
+    const cells = await segmentedCells(model, file, { model, data: config.data, segmentOptions: seg, log: () => {} });
+    tests.push({ ...cells, truth: weakTruthOf(truth, classNames) });
   }
   const score = (rule: CountRule | undefined) => {
     const sums: Record<string, number[]> = Object.fromEntries(classNames.map((c) => [c, [0, 0, 0]]));
     for (const t of tests) {
-      const kept = applyCountRule(t.cells, rule, t.scale, t.frame).map((c) => centroidPoint(c));
+      const kept = applyCountRule(t.cells, rule, t.toModelScale, t.frame).map((c) => centroidPoint(c));
       const match = matchWeakTruth(kept, t.truth, { pointRadiusPx: testRadii });
       for (const c of classNames) {
         const m = match.perClass[c];

@@ -16,7 +16,7 @@ import { createEngine } from '../src/engine/index.js';
 import { predictProbabilities, ttaMode } from '../src/infer/predict.js';
 import { loadModel, saveModel } from '../src/io/model-file.js';
 import type { ResolvedTrainOptions } from '../src/train/options.js';
-import { chooseCentreAndCountRule, chooseCountRuleFromMaps } from '../src/train/count-rule.js';
+import { chooseModelCountRule } from '../src/train/count-rule.js';
 import { evaluateCounts } from '../src/workflows/evaluate-counts.js';
 import { machineInfo } from './machine.js';
 
@@ -41,19 +41,16 @@ for (const sample of val)
     await predictProbabilities(model, sample.image, { tileSize: config.validationTileSize, tta: ttaMode(tta) as 'none' | 'dihedral' }),
   );
 const before = model.metadata.countRule;
-const countArguments = [
+// A centres model's seeds are chosen with its count rule, as train chooses them.
+const chosen = chooseModelCountRule(
+  model,
   maps,
   val.map((s) => weak.annotationsOf(s.stem)),
   { pointRadiusPx: weak.pointRadiusPx, segment: { threshold, postprocessing } },
-] as const;
-// A centres model's seeds are chosen with its count rule, as train chooses them.
-const chosen =
-  model.metadata.instances?.decoder === 'centres'
-    ? chooseCentreAndCountRule(model, ...countArguments)
-    : { ...chooseCountRuleFromMaps(model, ...countArguments), instances: model.metadata.instances };
+);
 console.log(chosen.summary);
 model.metadata.countRule = chosen.rule;
-model.metadata.instances = chosen.instances;
+if (chosen.instances) model.metadata.instances = chosen.instances;
 await saveModel(to, model);
 const test = { model: to, data: config.data, subset: 'test', progressStream: null, log: () => {} } as const;
 const report = await evaluateCounts(test);

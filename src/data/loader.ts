@@ -148,7 +148,9 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
   const sampling = checkName(SAMPLINGS, options.sampling ?? 'random', 'patch sampling');
   const weightMap = options.weightMap || undefined;
   const instanceTarget = options.instanceTarget;
-  if ((instanceTarget === 'distance' || instanceTarget === 'starDist' || instanceTarget === 'centres') && weightMap)
+  // The distance map and the centre heatmap ride in the bilinearly warped weights slot.
+  const warpedTarget = instanceTarget === 'distance' || instanceTarget === 'centres';
+  if ((warpedTarget || instanceTarget === 'starDist') && weightMap)
     fail(`the ${instanceTarget} instance method cannot be combined with border weight maps (loss weighted)`);
   if (instanceTarget === 'centres' && samples.some((s) => !s.cellCentres))
     fail('the centres target needs annotated cell centres (a dataset of boxes and points)');
@@ -229,13 +231,11 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
   const scratch: AugmentedPatch = {
     image: new Float32Array(0),
     labels: new Uint8Array(outputSize * outputSize),
-    weights:
-      weightMap || instanceTarget === 'distance' || instanceTarget === 'centres' ? new Float32Array(outputSize * outputSize) : undefined,
+    weights: weightMap || warpedTarget ? new Float32Array(outputSize * outputSize) : undefined,
   };
   const plane = patchSize * patchSize;
   const target = outputSize * outputSize;
-  const regressionChannels =
-    instanceTarget === 'distance' || instanceTarget === 'centres' ? 1 : instanceTarget === 'starDist' ? 1 + RAY_COUNT : 0;
+  const regressionChannels = warpedTarget ? 1 : instanceTarget === 'starDist' ? 1 + RAY_COUNT : 0;
 
   // Released batches' arrays; every element is overwritten when one is reused.
   const free: Batch[] = [];
@@ -261,10 +261,10 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
       const sample = samples[sampleIndex];
       const params = drawAugmentation(augment, rng);
       const source = { image: sample.image, labels: sample.labels, weights: weightMap ? weightsOf(sampleIndex) : undefined };
-      // The distance and centre targets ride in the bilinearly warped weights slot (weight maps are excluded above).
+      // warpedTarget's map rides in the weights slot (weight maps are excluded above).
       // starDist's cells ride in the label slot, recoloured to 8 bits (neighbours differ), warped nearest-neighbour.
       if (instanceTarget === 'threeClass' || instanceTarget === 'starDist') source.labels = separationOf(sampleIndex) as Uint8Array;
-      else if (instanceTarget === 'distance' || instanceTarget === 'centres') source.weights = separationOf(sampleIndex) as Float32Array;
+      else if (warpedTarget) source.weights = separationOf(sampleIndex) as Float32Array;
       // Augmented and normalised straight into the batch.
       scratch.image = x.subarray(n * channels * plane, (n + 1) * channels * plane);
       const patch = augmentPatch(source, { ...origin, patchSize, outputSize }, params, { out: scratch, normalize: affineOf(sampleIndex) });
@@ -280,7 +280,7 @@ export function createLoader(samples: readonly Sample[], options: LoaderOptions)
         // Ignored pixels never reach the loss, so their weight does not matter.
         for (let i = 0; i < target; i++) weights![n * target + i] *= classWeights[y[n * target + i]] ?? 1;
       }
-      if (instanceTarget === 'distance' || instanceTarget === 'centres') regression!.set(patch.weights!, n * target);
+      if (warpedTarget) regression!.set(patch.weights!, n * target);
     }
     return {
       x,

@@ -42,8 +42,8 @@ export interface Segmentation {
  * Classes by threshold/argmax, then instances. A model trained for separation (one foreground
  * class) grows its cells from its seed map by the model's instance rule, with the rule's `minSizePx`
  * (in the network's pixels, see {@link SegmentOptions.toModelScale}) unless the caller gives one.
- * A `centres` model splits each class's pixels at the peaks of its centre heatmap
- * (`centreSeededInstances`). Otherwise the pixels of each non-background class (of the argmax
+ * A `centres` model grows each class's cells from where its centre heatmap exceeds the rule's seed
+ * threshold (`centreSeededInstances`). Otherwise the pixels of each non-background class (of the argmax
  * map, for multi-class models) are split into touching cells by the distance-transform watershed
  * on their own, so a pus cell touching a red cell stays two cells of two classes.
  */

@@ -43,6 +43,11 @@ export interface CountRuleImage {
   frame?: Frame;
 }
 
+/** An edge distance of the grid, px: `fraction` of the class's radius, to 0.1 px. */
+export function edgeDistanceOfFraction(fraction: number, radiusPx: number): number {
+  return Math.round(fraction * radiusPx * 10) / 10;
+}
+
 /**
  * The detection F1 of class `name` pooled over `images` as a function of its rule's minimum
  * score, area and edge distance (cells of images without a frame are never too near the edge);
@@ -103,7 +108,7 @@ export function chooseCountRule(
     const radius = pointRadiusPx[name] ?? 0;
     const typicalArea = Math.PI * radius * radius;
     const all = f1Of(0, 0, 0);
-    const edgeOf = (fraction: number) => Math.round(fraction * radius * 10) / 10;
+    const edgeOf = (fraction: number) => edgeDistanceOfFraction(fraction, radius);
     const startEdge = framed ? edgeOf(CENTRE_IN_FRAME_FRACTION) : 0;
     let best = { minScore: 0, minAreaPx: 0, minEdgeDistancePx: startEdge, f1: f1Of(0, 0, startEdge) };
     for (const minScore of COUNT_RULE_SCORES) {
@@ -129,25 +134,26 @@ export function chooseCountRule(
 }
 
 /**
- * The count rule of a model on its validation images' probability maps (at the model's scale, as
- * validation predicts them) and their annotations in the same pixels.
- * @returns the rule and one line for the log.
+ * The candidate cells and truth of a model's validation images, as the count rule is chosen on
+ * them: cells drawn from each probability map (at the model's scale, as validation predicts them)
+ * by the model's instance rule, with their centroids, scores and areas; the annotations in the
+ * same pixels.
  */
-export function chooseCountRuleFromMaps(
+export function countRuleImages(
   model: Pick<Model, 'metadata'>,
   maps: readonly ProbabilityMap[],
   annotations: readonly ImageAnnotations[],
-  options: { pointRadiusPx: Record<string, number>; segment: SegmentOptions },
-): { rule: CountRule; summary: string } {
+  segmentOptions: SegmentOptions,
+): CountRuleImage[] {
   const classNames = model.metadata.classNames.slice(1);
   const { instances } = model.metadata;
-  const images = maps.map((raw, i) => {
+  return maps.map((raw, i) => {
     // The maps were predicted before validation chose the instance rule (train.ts keeps the
     // decision rule's maps), so they carry the initial one: cells are drawn by the model's rule,
     // as predict will draw them.
     const map = raw.instanceRule && instances ? { ...raw, instanceRule: instances } : raw;
     return {
-      cells: classifyCells(segment(map, options.segment), map, model.metadata.classNames).map((c) => ({
+      cells: classifyCells(segment(map, segmentOptions), map, model.metadata.classNames).map((c) => ({
         ...centroidPoint(c),
         score: c.score,
         areaPx: c.areaPx,
@@ -156,7 +162,21 @@ export function chooseCountRuleFromMaps(
       frame: { width: map.width, height: map.height },
     };
   });
-  const rule = chooseCountRule(images, classNames, options.pointRadiusPx);
+}
+
+/**
+ * The count rule of a model on its validation images' probability maps and their annotations
+ * (see {@link countRuleImages}).
+ * @returns the rule and one line for the log.
+ */
+export function chooseCountRuleFromMaps(
+  model: Pick<Model, 'metadata'>,
+  maps: readonly ProbabilityMap[],
+  annotations: readonly ImageAnnotations[],
+  options: { pointRadiusPx: Record<string, number>; segment: SegmentOptions },
+): { rule: CountRule; summary: string } {
+  const images = countRuleImages(model, maps, annotations, options.segment);
+  const rule = chooseCountRule(images, model.metadata.classNames.slice(1), options.pointRadiusPx);
   return { rule, summary: describeCountRule(rule) };
 }
 
@@ -168,19 +188,20 @@ export function chooseCountRuleFromMaps(
 export const CENTRE_SEED_THRESHOLDS = [0.2, 0.3, 0.4, 0.5, 0.6] as const;
 
 /**
- * A `centres` model's seed threshold and count rule, chosen together on its validation maps: for
- * each threshold of {@link CENTRE_SEED_THRESHOLDS}, the count rule {@link chooseCountRuleFromMaps}
- * chooses, scored by its validation F1 averaged over the classes; ties keep the lower threshold.
- * @returns the instance rule, the count rule and one line for the log.
+ * A model's count rule on its validation maps ({@link chooseCountRuleFromMaps}); for a `centres`
+ * model with its seed threshold, chosen together: for each threshold of
+ * {@link CENTRE_SEED_THRESHOLDS}, the count rule chosen with it, scored by its validation F1
+ * averaged over the classes; ties keep the lower threshold.
+ * @returns the count rule, the instance rule when it was chosen too, and one line for the log.
  */
-export function chooseCentreAndCountRule(
-  model: Model,
+export function chooseModelCountRule(
+  model: Pick<Model, 'metadata'>,
   maps: readonly ProbabilityMap[],
   annotations: readonly ImageAnnotations[],
   options: { pointRadiusPx: Record<string, number>; segment: SegmentOptions },
-): { instances: InstanceRule; rule: CountRule; summary: string } {
+): { instances?: InstanceRule; rule: CountRule; summary: string } {
   const current = model.metadata.instances;
-  if (current?.decoder !== 'centres') throw new Error('chooseCentreAndCountRule needs a model trained with the centres method');
+  if (current?.decoder !== 'centres') return chooseCountRuleFromMaps(model, maps, annotations, options);
   let best: { instances: InstanceRule; rule: CountRule; summary: string; f1: number } | undefined;
   for (const seedThreshold of CENTRE_SEED_THRESHOLDS) {
     const instances = { ...current, seedThreshold };

@@ -9,8 +9,8 @@ import { typicalRadii } from '../data/annotations/rasterize.js';
 import { findAnnotationFiles, readAnnotations } from '../data/annotations/read.js';
 import { type AnnotationSplit, type ImageAnnotations, className, isIgnoreLabel } from '../data/annotations/types.js';
 import { createEngine } from '../engine/index.js';
-import { classifyCells } from '../infer/cells.js';
-import { applyCountRule } from '../infer/count-rule.js';
+import { type ClassifiedCell, classifyCells } from '../infer/cells.js';
+import { applyCountRule, type Frame } from '../infer/count-rule.js';
 import { modelInput } from '../infer/model-input.js';
 import { pixelSizeScale } from '../infer/predict.js';
 import { pixelSizeWarning, predictAtObjectScale } from '../infer/rescale.js';
@@ -74,17 +74,18 @@ export interface CountedCellOptions extends Omit<EvaluateOptions, 'countRule'> {
 }
 
 /**
- * One image's counted cells as centroids, predicted as `pyocyte predict` predicts them
+ * One image's cells before any count rule, predicted as `pyocyte predict` predicts them
  * (workflows/predict-image.ts): at the model's object size (infer/rescale.ts) or pixel size, cut
- * into cells by `segmentOptions`, filtered by `countRule`; so the counts scored are the counts
- * predict reports. `scale` is the object-size rescale applied (1: none).
+ * into cells by `segmentOptions`, classified and scored. `toModelScale` takes the segmentation's
+ * pixels to the model's (what a count rule's areas and distances are in), `frame` is its size and
+ * `scale` the object-size rescale applied (1: none).
  */
-export async function countedCellPoints(
+export async function segmentedCells(
   model: Model,
   file: string,
-  options: CountedCellOptions,
-): Promise<{ predicted: PredictedPoint[]; scale: number }> {
-  const { segmentOptions, countRule } = options;
+  options: Omit<CountedCellOptions, 'countRule'>,
+): Promise<{ cells: ClassifiedCell[]; toModelScale: number; frame: Frame; scale: number }> {
+  const { segmentOptions } = options;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const { image: raster } = await decodeImage(file);
   const input = modelInput(raster, model, { file, channels: options.channels, onWarning: (w) => log(`warning: ${w}`) });
@@ -94,13 +95,22 @@ export async function countedCellPoints(
   });
   const toModelScale = pixelSizeScale(model, options) * scale;
   const segmentation = segment(map, { ...segmentOptions, toModelScale });
-  const cells = applyCountRule(
-    classifyCells(segmentation, map, model.metadata.classNames),
-    countRule,
-    toModelScale,
-    segmentation.instances,
-  );
-  return { predicted: cells.map(centroidPoint), scale };
+  const cells = classifyCells(segmentation, map, model.metadata.classNames);
+  return { cells, toModelScale, frame: segmentation.instances, scale };
+}
+
+/**
+ * One image's counted cells as centroids: its {@link segmentedCells} filtered by `countRule`, so
+ * the counts scored are the counts predict reports. `scale` is the object-size rescale applied.
+ */
+export async function countedCellPoints(
+  model: Model,
+  file: string,
+  options: CountedCellOptions,
+): Promise<{ predicted: PredictedPoint[]; scale: number }> {
+  const { cells, toModelScale, frame, scale } = await segmentedCells(model, file, options);
+  const counted = applyCountRule(cells, options.countRule, toModelScale, frame);
+  return { predicted: counted.map(centroidPoint), scale };
 }
 
 /**

@@ -56,6 +56,9 @@ export function exportContextMargin(model: Model): number {
   return -planImageTiles(model, { width: 1, height: 1 }).tiles[0].x;
 }
 
+/** Where each instance method's seeds are among the graph's outputs (the `distance` head otherwise). */
+const SEED_OUTPUTS = { threeClass: 'probabilities[:, 1] (interior)', starDist: 'centre', centres: 'centres' } as const;
+
 /**
  * Facts about prediction that go into the ONNX metadata: the tiling, and how cells are drawn from
  * the outputs (the model's instance rule, else the distance-transform watershed of the mask).
@@ -88,14 +91,7 @@ function predictionFacts(model: Model): Record<string, unknown> {
           ...(rule.decoder === 'watershed'
             ? {}
             : {
-                seeds:
-                  rule.method === 'threeClass'
-                    ? 'probabilities[:, 1] (interior)'
-                    : rule.method === 'starDist'
-                      ? 'centre'
-                      : rule.method === 'centres'
-                        ? 'centres'
-                        : 'distance',
+                seeds: SEED_OUTPUTS[rule.method as keyof typeof SEED_OUTPUTS] ?? 'distance',
               }),
         }
       : { name: 'distanceWatershed', minSizePx: PREDICT_DEFAULTS.minSizePx, input: 'mask > 0' };

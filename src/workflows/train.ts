@@ -26,7 +26,7 @@ import { type ResolvedTrainOptions, type TrainOptions, resolveTrainOptions } fro
 import { schedule } from '../train/schedules.js';
 import { chooseDecisionRule, validate } from '../train/validate.js';
 import { chooseInstanceRule, initialInstanceRule } from '../train/instance-rule.js';
-import { chooseCentreAndCountRule, chooseCountRuleFromMaps } from '../train/count-rule.js';
+import { chooseModelCountRule } from '../train/count-rule.js';
 import { refineTrainingLabels } from '../train/refine-labels.js';
 import { instanceMethod, resolveInstanceMethod } from '../infer/instance-methods.js';
 import { scaleSummary } from '../infer/rescale.js';
@@ -186,20 +186,15 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
     }
     if (dataset.weak && rule.maps) {
       const { weak } = dataset;
-      const countArguments = [
+      const chosen = chooseModelCountRule(
+        model,
         rule.maps,
         valSamples.map((s) => weak.annotationsOf(s.stem)),
         { pointRadiusPx: weak.pointRadiusPx, segment: { threshold: rule.threshold, postprocessing: rule.postprocessing } },
-      ] as const;
-      if (model.metadata.instances?.decoder === 'centres') {
-        const chosen = chooseCentreAndCountRule(model, ...countArguments);
-        Object.assign(model.metadata, { instances: chosen.instances, countRule: chosen.rule });
-        log(chosen.summary);
-      } else {
-        const chosen = chooseCountRuleFromMaps(model, ...countArguments);
-        model.metadata.countRule = chosen.rule;
-        log(chosen.summary);
-      }
+      );
+      model.metadata.countRule = chosen.rule;
+      if (chosen.instances) model.metadata.instances = chosen.instances;
+      log(chosen.summary);
     }
   }
   model.metadata.training = {
