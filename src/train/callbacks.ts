@@ -15,6 +15,7 @@ import type { Progress } from '../util/progress.js';
 import type { TrainingPlan } from './budget.js';
 import { CHECKPOINTS, type EpochLog, type TrainerState, saveBestCheckpoint, saveLastCheckpoint } from './checkpoint.js';
 import { writeTrainingLog } from './log.js';
+import type { WeightAverage } from './weight-average.js';
 
 /** The parts of a run a phase hook can be told about, each announced when it starts. */
 export type TrainPhase = 'step' | 'validation' | 'checkpoint' | 'log' | 'decision rule' | 'saving model';
@@ -64,13 +65,16 @@ export function earlyStopping(patience: number): Callback {
 /**
  * Writes the run's checkpoints and log: `last` at the start of a fresh run (so a run killed in its
  * first epoch can resume), `best` when an epoch improves on it, `last` and log.jsonl/curves.png
- * after every epoch, and `last` again when the run is interrupted. Every write is atomic.
+ * after every epoch, and `last` again when the run is interrupted. Every write is atomic. With a
+ * weight average, `best` holds the average and `last` the weights beside it.
  */
-export function checkpointing(runDir: string, options: { fresh: boolean }): Callback {
+export function checkpointing(runDir: string, options: { fresh: boolean; average?: WeightAverage }): Callback {
+  const { average } = options;
   const save = async (run: TrainingRun, withBest: boolean) => {
     run.phase('checkpoint');
-    if (withBest) await saveBestCheckpoint(runDir, run.model);
-    await saveLastCheckpoint(runDir, run.model, run.state);
+    const saveBest = () => saveBestCheckpoint(runDir, run.model);
+    if (withBest) await (average ? average.with(run.model, saveBest) : saveBest());
+    await saveLastCheckpoint(runDir, run.model, run.state, average);
     run.phase('log');
     await writeTrainingLog(runDir, run.state.history);
   };

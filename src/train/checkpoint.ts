@@ -12,6 +12,7 @@ import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
 import type { Model } from '../nn/model.js';
 import { fail } from '../util/errors.js';
 import { writeFolderAtomic } from '../util/fs.js';
+import type { WeightAverage } from './weight-average.js';
 
 /** One epoch's line in log.jsonl. */
 export interface EpochLog {
@@ -69,14 +70,25 @@ export interface TrainerState {
 
 export const CHECKPOINTS = { last: 'checkpoints/last', best: 'checkpoints/best' } as const;
 
-/** Saves the `last` checkpoint: model, optimizer state and trainer state. */
-export async function saveLastCheckpoint(runDir: string, model: Model, state: TrainerState): Promise<void> {
+/**
+ * Saves the `last` checkpoint: model, optimizer state (with the weight average's tensors and
+ * update count when the run keeps one) and trainer state.
+ */
+export async function saveLastCheckpoint(runDir: string, model: Model, state: TrainerState, average?: WeightAverage): Promise<void> {
   const optimizer = model.trainingOptimizer ?? fail('saveLastCheckpoint: the model has no optimizer');
   const optimizerState = await optimizer.stateDict(model.network.parameters());
-  const tensors = Object.fromEntries(Object.entries(optimizerState.tensors).map(([name, t]) => [name, { shape: t.shape, data: t.data }]));
+  const tensors = {
+    ...Object.fromEntries(Object.entries(optimizerState.tensors).map(([name, t]) => [name, { shape: t.shape, data: t.data }])),
+    ...average?.checkpointTensors(model),
+  };
+  const metadata = {
+    optimizer: optimizer.name,
+    step: String(optimizerState.step),
+    ...(average ? { averageUpdates: String(average.updates) } : {}),
+  };
   const files = {
     ...(await modelFiles(model)),
-    'optimizer.safetensors': encodeSafetensors(tensors, { metadata: { optimizer: optimizer.name, step: String(optimizerState.step) } }),
+    'optimizer.safetensors': encodeSafetensors(tensors, { metadata }),
     'trainer.json': `${JSON.stringify(state)}\n`,
   };
   await writeFolderAtomic(join(runDir, CHECKPOINTS.last), files);
@@ -87,11 +99,15 @@ export async function saveBestCheckpoint(runDir: string, model: Model): Promise<
   await writeFolderAtomic(join(runDir, CHECKPOINTS.best), await modelFiles(model));
 }
 
-/** Loads the `last` checkpoint of a run for resuming: the model (with its optimizer state) and the trainer state. */
+/**
+ * Loads the `last` checkpoint of a run for resuming: the model (with its optimizer state) and the
+ * trainer state; `average`, when the run keeps one, takes its saved averages.
+ */
 export async function loadLastCheckpoint(
   runDir: string,
   engine: Engine,
   configure: (model: Model) => void,
+  average?: WeightAverage,
 ): Promise<{ model: Model; state: TrainerState }> {
   const dir = join(runDir, CHECKPOINTS.last);
   if (!existsSync(join(dir, 'trainer.json'))) fail(`cannot resume ${runDir}: it has no checkpoint (${dir}/trainer.json is missing)`);
@@ -104,5 +120,6 @@ export async function loadLastCheckpoint(
   if (metadata.optimizer !== optimizer.name) fail(`${file} holds ${metadata.optimizer} state but the run uses ${optimizer.name}`);
   const plain = Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, { data: t.data as Float32Array }]));
   optimizer.loadStateDict(model.network.parameters(), { step: Number(metadata.step), tensors: plain });
+  average?.load(model, plain, Number(metadata.averageUpdates ?? 0), file);
   return { model, state };
 }

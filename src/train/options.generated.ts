@@ -49,6 +49,11 @@ export interface TrainOptionFields extends EngineOptionFields {
   optimizer?: 'adam' | 'adamw' | 'sgd';
   /** Weight decay (not applied to biases and norms). Default `0.0001`. CLI: `--weight-decay`. */
   weightDecay?: number;
+  /**
+   * Keep an exponential moving average of the weights with this decay (e.g. 0.999, about 1000 steps remembered)
+   * and validate, checkpoint and save the average; 0 keeps none. Default `0`. CLI: `--ema-decay`.
+   */
+  emaDecay?: number;
   /** Training loss. Default `bce+dice`. CLI: `--loss`. */
   loss?: 'bce' | 'dice' | 'bce+dice' | 'focal' | 'weighted';
   /**

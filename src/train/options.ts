@@ -77,6 +77,11 @@ export const TRAIN_OPTIONS = defineOptions({
   learningRate: { type: 'number', flag: 'lr', default: 1e-3, doc: 'peak learning rate' },
   optimizer: { type: 'string', choices: OPTIMIZERS, default: 'adamw', doc: 'optimizer' },
   weightDecay: { type: 'number', default: 1e-4, doc: 'weight decay (not applied to biases and norms)' },
+  emaDecay: {
+    type: 'number',
+    default: 0,
+    doc: 'keep an exponential moving average of the weights with this decay (e.g. 0.999, about 1000 steps remembered) and validate, checkpoint and save the average; 0 keeps none',
+  },
   loss: { type: 'string', choices: LOSSES, what: 'loss', default: 'bce+dice', doc: 'training loss' },
   instanceMethod: {
     type: 'string',
@@ -162,6 +167,7 @@ export function resolveTrainOptions(options: TrainOptions): ResolvedTrainOptions
   if (o.minutes !== undefined && !(o.minutes > 0)) fail(`--minutes must be a positive number, got ${o.minutes}`);
   if (!(o.learningRate > 0 && o.learningRate < 1)) fail(`--lr must be in (0, 1), got ${o.learningRate}`);
   if (!(o.weightDecay >= 0)) fail(`--weight-decay must be ≥ 0, got ${o.weightDecay}`);
+  if (!(o.emaDecay >= 0 && o.emaDecay < 1)) fail(`--ema-decay must be 0 (no average) or a decay in (0, 1), got ${o.emaDecay}`);
   if (o.workingDiameterPx !== undefined && !(o.workingDiameterPx >= 0))
     fail(`--working-diameter must be 0 (native resolution) or a diameter in pixels, got ${o.workingDiameterPx}`);
   if (!(o.patience >= 0 && Number.isInteger(o.patience))) fail(`--patience must be a whole number ≥ 0, got ${o.patience}`);

@@ -22,6 +22,7 @@ import { newBudget, planFor } from '../train/budget.js';
 import { type Callback, type TrainPhase, checkpointing, earlyStopping, progressReport, restoreBestWeights } from '../train/callbacks.js';
 import { CHECKPOINTS, type TrainerState, loadLastCheckpoint } from '../train/checkpoint.js';
 import { TrainingClock, runLoop } from '../train/loop.js';
+import { WeightAverage, weightAveraging } from '../train/weight-average.js';
 import { type ResolvedTrainOptions, type TrainOptions, resolveTrainOptions } from '../train/options.js';
 import { schedule } from '../train/schedules.js';
 import { chooseDecisionRule, validate } from '../train/validate.js';
@@ -117,11 +118,12 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
   const engine = createEngine({ backend: o.engine, threads: o.threads, precision: o.precision, warn: log });
   log(`engine: ${engine.description}`);
   if (o.refineLabelsWith) trainSamples = await refinedSamples(o, engine, trainSamples, dataset, hooks, log);
+  const average = o.emaDecay > 0 ? new WeightAverage(o.emaDecay) : undefined;
   const { model, state } = resume
-    ? await loadLastCheckpoint(o.out, engine, configurer(o))
+    ? await loadLastCheckpoint(o.out, engine, configurer(o), average)
     : await newModel(o, engine, trainSamples, dataset, working);
   log(
-    `model: U-Net depth ${o.depth}, ${o.filters} filters, ${o.padding} padding, ${model.network.parameterCount().toLocaleString('en')} parameters; ${o.loss} loss, ${o.optimizer}; instances: ${model.metadata.instances?.method ?? 'watershed'}`,
+    `model: U-Net depth ${o.depth}, ${o.filters} filters, ${o.padding} padding, ${model.network.parameterCount().toLocaleString('en')} parameters; ${o.loss} loss, ${o.optimizer}${average ? `, weights averaged (EMA decay ${o.emaDecay})` : ''}; instances: ${model.metadata.instances?.method ?? 'watershed'}`,
   );
   const loader = batchLoader(o, model, trainSamples, state.step);
   if (!resume) {
@@ -143,12 +145,15 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
       : createProgress({ total: start.total, initialDone: start.done, label: 'train', stream: hooks.progressStream });
   const predict = { tileSize: o.validationTileSize };
   const callbacks: Callback[] = [
+    ...(average ? [weightAveraging(average)] : []),
     earlyStopping(o.patience),
-    checkpointing(o.out, { fresh: !resume }),
+    checkpointing(o.out, { fresh: !resume, average }),
     ...(progress ? [progressReport(progress, o.out)] : []),
     { onStepEnd: (r) => hooks.onStep?.(r.state.step) },
     restoreBestWeights(o.out),
   ];
+  // Validation scores the average, the weights `best` will hold.
+  const withAverage = <T>(work: () => Promise<T>) => (average ? average.with(model, work) : work());
   const { interrupted } = await runLoop({
     model,
     loader,
@@ -158,7 +163,10 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
     callbacks,
     signal: hooks.signal,
     onPhase,
-    validate: valSamples.length > 0 ? async () => (await validate(model, valSamples, { lossName: o.loss, predict })).scores : undefined,
+    validate:
+      valSamples.length > 0
+        ? () => withAverage(async () => (await validate(model, valSamples, { lossName: o.loss, predict })).scores)
+        : undefined,
   });
   const result = {
     runDir: o.out,
@@ -206,6 +214,7 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
     valDice,
     loss: o.loss,
     optimizer: o.optimizer,
+    ...(average ? { emaDecay: o.emaDecay } : {}),
     patchSize: o.patchSize,
     batchSize: o.batchSize,
     engine: engine.description,

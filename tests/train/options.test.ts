@@ -117,6 +117,8 @@ describe('resolveTrainOptions errors', () => {
     ['learningRate', 1, /--lr must be in \(0, 1\), got 1/],
     ['learningRate', 0, /--lr must be in \(0, 1\)/],
     ['weightDecay', -0.1, /--weight-decay must be ≥ 0/],
+    ['emaDecay', 1, /--ema-decay must be 0 \(no average\) or a decay in \(0, 1\), got 1/],
+    ['emaDecay', -0.5, /--ema-decay must be 0/],
     ['patience', 1.5, /--patience must be a whole number ≥ 0, got 1.5/],
     ['workingDiameterPx', -4, /--working-diameter must be 0 \(native resolution\) or a diameter in pixels, got -4/],
   ] as const) {

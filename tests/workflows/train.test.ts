@@ -183,6 +183,20 @@ describe('train / resumeTraining on 6 synthetic 64x64 images, 4 steps per epoch,
     assertSameRun(uninterrupted, await resumeTraining(interrupted.runDir, {}, QUIET));
   });
 
+  test('emaDecay 0.9: the model is the weight average, not the last weights; interrupted at step 3 and resumed equals uninterrupted', async () => {
+    const averaged = await train(options('G', { emaDecay: 0.9 }), QUIET);
+    const read = (run: string, folder: string) => decodeSafetensors(readFileSync(join(run, folder, 'model.safetensors'))).tensors;
+    const name = 'head.weight';
+    const last = read(averaged.runDir, 'checkpoints/last');
+    const saved = decodeSafetensors(readFileSync(join(averaged.runDir, 'checkpoints', 'last', 'optimizer.safetensors')));
+    assert.equal(saved.metadata.averageUpdates, '8');
+    // The final model is `best`, the average: it differs from the weights the last step left.
+    assert.notDeepEqual(read(averaged.runDir, 'model')[name].data, last[name].data);
+    assert.deepEqual(saved.tensors[`${name}.average`].shape, last[name].shape);
+    await train(options('H', { emaDecay: 0.9 }), abortAt(3));
+    assertSameRun(averaged, await resumeTraining(join(tmp.dir, 'H'), {}, QUIET));
+  });
+
   test('precision bf16 (the default where the CPU has it), 16 filters: resumed after step 3 equals uninterrupted', {
     skip: NO_BF16,
   }, async () => {
