@@ -22,6 +22,16 @@ function fill(model: Model, value: number): void {
     model.engine.write(b.value, new Float32Array(b.value.shape.reduce((a, c) => a * c, 1)).fill(value));
 }
 
+/** A weight average of `decay` updated once after each of `values` is written into the model. */
+async function averageOver(model: Model, decay: number, values: readonly number[]): Promise<WeightAverage> {
+  const average = new WeightAverage(decay);
+  for (const value of values) {
+    fill(model, value);
+    await average.update(model);
+  }
+  return average;
+}
+
 async function headWeights(model: Model): Promise<number[]> {
   const head = model.network.parameters().find((p) => p.name === 'head.weight')!;
   return Array.from(await model.engine.read(head.value));
@@ -39,13 +49,7 @@ describe('averageDecay: min(decay, (1 + t) / (10 + t))', () => {
 describe('WeightAverage on a 1-filter U-Net (reference engine)', () => {
   test('weights 1 (copied), then 3 (t 1 keeps 2/11: 29/11), then 0 (t 2 keeps 3/12: 29/44)', async () => {
     const model = tinyModel();
-    const average = new WeightAverage(0.9);
-    fill(model, 1);
-    await average.update(model);
-    fill(model, 3);
-    await average.update(model);
-    fill(model, 0);
-    await average.update(model);
+    const average = await averageOver(model, 0.9, [1, 3, 0]);
     assert.equal(average.updates, 3);
     await average.swapIn(model);
     for (const w of await headWeights(model)) assert.ok(Math.abs(w - 29 / 44) < 1e-6, String(w));
@@ -55,9 +59,7 @@ describe('WeightAverage on a 1-filter U-Net (reference engine)', () => {
 
   test('with(): the work sees the average and the weights come back even when it throws', async () => {
     const model = tinyModel();
-    const average = new WeightAverage(0.5);
-    fill(model, 2);
-    await average.update(model);
+    const average = await averageOver(model, 0.5, [2]);
     fill(model, 5);
     await assert.rejects(
       average.with(model, async () => {
@@ -71,9 +73,7 @@ describe('WeightAverage on a 1-filter U-Net (reference engine)', () => {
 
   test('checkpoint tensors round-trip through load(); a checkpoint lacking one is refused, naming it', async () => {
     const model = tinyModel();
-    const average = new WeightAverage(0.9);
-    fill(model, 4);
-    await average.update(model);
+    const average = await averageOver(model, 0.9, [4]);
     const tensors = average.checkpointTensors(model);
     assert.deepEqual(tensors['head.weight.average'].data.slice(0, 1), Float32Array.of(4));
     const restored = new WeightAverage(0.9);
