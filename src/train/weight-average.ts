@@ -1,12 +1,12 @@
 /**
  * An exponential moving average of the weights (Polyak averaging: Polyak & Juditsky, SIAM J.
- * Control Optim. 30, 1992), kept as YOLOv5's `ModelEMA` and TensorFlow's
- * `ExponentialMovingAverage(num_updates)` keep it: update t moves the average towards the weights
- * by 1 − d_t, with d_t = min(decay, (1 + t) / (10 + t)), so that early averages follow the weights
- * instead of remembering the random start (update 0 copies them). BatchNorm's running statistics are averaged the same
- * way. Training steps use the weights; validation, the `best` checkpoint and so the final model use
- * the average. The `last` checkpoint keeps the average beside the optimizer state, so a resumed run
- * goes on with it.
+ * Control Optim. 30, 1992), as YOLOv5's `ModelEMA` keeps one, with the warm-up of TensorFlow's
+ * `ExponentialMovingAverage(num_updates)`: update t moves the average towards the weights by
+ * 1 − d_t, with d_t = min(decay, (1 + t) / (10 + t)), so that early averages follow the weights
+ * instead of remembering the random start (update 0 copies them). BatchNorm's running statistics
+ * are averaged the same way. Training steps use the weights; validation, the `best` checkpoint and
+ * so the final model use the average. The `last` checkpoint keeps the average beside the optimizer
+ * state, so a resumed run goes on with it.
  */
 import type { Tensor } from '../engine/types.js';
 import type { Model } from '../nn/model.js';
@@ -21,7 +21,7 @@ function averagedTensors(model: Model): { name: string; value: Tensor }[] {
   return [...model.network.parameters().map((p) => ({ name: p.name, value: p.value })), ...model.network.buffers()];
 }
 
-/** The decay of update `t` (counting from 0) for a target decay: YOLOv5's and TensorFlow's warm-up. */
+/** The decay of update `t` (counting from 0) for a target decay: TensorFlow's warm-up. */
 export function averageDecay(decay: number, t: number): number {
   return Math.min(decay, (1 + t) / (10 + t));
 }
