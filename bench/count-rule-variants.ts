@@ -21,7 +21,7 @@ import { createEngine } from '../src/engine/index.js';
 import { applyCountRule } from '../src/infer/count-rule.js';
 import { predictProbabilities, ttaMode } from '../src/infer/predict.js';
 import { loadModel } from '../src/io/model-file.js';
-import { type WeakTruth, centroidPoint, detectionScores, matchWeakTruth, weakTruthOf } from '../src/metrics/counting.js';
+import { type WeakTruth, centroidPoint, matchWeakTruth, summarizeWeakMatches, weakTruthOf } from '../src/metrics/counting.js';
 import type { CountRule } from '../src/nn/model.js';
 import {
   CENTRE_IN_FRAME_FRACTION,
@@ -121,20 +121,13 @@ for (const run of runs) {
     const cells = await segmentedCells(model, file, { model, data: config.data, segmentOptions: seg, log: () => {} });
     tests.push({ ...cells, truth: weakTruthOf(truth, classNames) });
   }
+  // Detection F1 per class, pooled over the test images as evaluate pools it.
   const score = (rule: CountRule | undefined) => {
-    const sums: Record<string, number[]> = Object.fromEntries(classNames.map((c) => [c, [0, 0, 0]]));
-    for (const t of tests) {
-      const kept = applyCountRule(t.cells, rule, t.toModelScale, t.frame).map((c) => centroidPoint(c));
-      const match = matchWeakTruth(kept, t.truth, { pointRadiusPx: testRadii });
-      for (const c of classNames) {
-        const m = match.perClass[c];
-        if (!m) continue;
-        sums[c][0] += m.truePositives;
-        sums[c][1] += m.falsePositives;
-        sums[c][2] += m.falseNegatives;
-      }
-    }
-    return Object.fromEntries(classNames.map((c) => [c, Math.round(detectionScores(sums[c][0], sums[c][1], sums[c][2]).f1 * 1000) / 1000]));
+    const matches = tests.map((t) =>
+      matchWeakTruth(applyCountRule(t.cells, rule, t.toModelScale, t.frame).map(centroidPoint), t.truth, { pointRadiusPx: testRadii }),
+    );
+    const summary = summarizeWeakMatches(matches, classNames);
+    return Object.fromEntries(classNames.map((c) => [c, Math.round(summary[c].f1 * 1000) / 1000]));
   };
   const variants = {
     stored: model.metadata.countRule,

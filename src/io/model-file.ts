@@ -32,8 +32,7 @@ export interface ModelFileJson {
 export async function modelTensors(model: Model): Promise<Record<string, SafetensorsTensor>> {
   const tensors: Record<string, SafetensorsTensor> = {};
   const engine = model.engine;
-  for (const p of model.network.parameters()) tensors[p.name] = { shape: [...p.value.shape], data: await engine.read(p.value) };
-  for (const b of model.network.buffers()) tensors[b.name] = { shape: [...b.value.shape], data: await engine.read(b.value) };
+  for (const { name, value } of model.network.stateTensors()) tensors[name] = { shape: [...value.shape], data: await engine.read(value) };
   for (const norm of model.network.norms()) {
     tensors[`${norm.name}.num_batches_tracked`] = { dtype: 'I64', shape: [], data: BigInt64Array.of(BigInt(norm.batchesTracked)) };
   }
@@ -42,7 +41,7 @@ export async function modelTensors(model: Model): Promise<Record<string, Safeten
 
 /** Writes weights into a model; every tensor the model has must be present with its shape. */
 export function loadModelTensors(model: Model, tensors: Record<string, SafetensorsTensor>, file: string): void {
-  const targets = [...model.network.parameters().map((p) => ({ name: p.name, value: p.value })), ...model.network.buffers()];
+  const targets = model.network.stateTensors();
   const problems: string[] = [];
   for (const { name, value } of targets) {
     const saved = tensors[name];

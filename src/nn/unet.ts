@@ -211,6 +211,11 @@ export class UNet {
     return this.norms().flatMap((n) => n.buffers());
   }
 
+  /** Every tensor a saved model holds, by state_dict name: the parameters, then the BatchNorm running statistics. */
+  stateTensors(): { name: string; value: Tensor }[] {
+    return [...this.parameters().map((p) => ({ name: p.name, value: p.value })), ...this.buffers()];
+  }
+
   /** Number of trainable values. */
   parameterCount(): number {
     return this.parameters().reduce((n, p) => n + p.value.shape.reduce((a, b) => a * b, 1), 0);

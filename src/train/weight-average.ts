@@ -8,18 +8,12 @@
  * so the final model use the average. The `last` checkpoint keeps the average beside the optimizer
  * state, so a resumed run goes on with it.
  */
-import type { Tensor } from '../engine/types.js';
 import type { Model } from '../nn/model.js';
 import { fail } from '../util/errors.js';
 import type { Callback } from './callbacks.js';
 
 /** The suffix of an averaged tensor's name in the `last` checkpoint's optimizer.safetensors. */
 const SUFFIX = '.average';
-
-/** The averaged tensors of a model: its parameters and BatchNorm running statistics. */
-function averagedTensors(model: Model): { name: string; value: Tensor }[] {
-  return [...model.network.parameters().map((p) => ({ name: p.name, value: p.value })), ...model.network.buffers()];
-}
 
 /** The decay of update `t` (counting from 0) for a target decay: TensorFlow's warm-up. */
 export function averageDecay(decay: number, t: number): number {
@@ -41,7 +35,7 @@ export class WeightAverage {
 
   /** Moves the average towards the model's current weights (after an optimisation step). */
   async update(model: Model): Promise<void> {
-    const targets = averagedTensors(model);
+    const targets = model.network.stateTensors();
     const values = await Promise.all(targets.map((t) => model.engine.read(t.value)));
     const keep = averageDecay(this.decay, this.updates);
     this.updates += 1;
@@ -61,7 +55,7 @@ export class WeightAverage {
   async swapIn(model: Model): Promise<void> {
     if (this.held) fail('the weight average is already swapped in');
     if (this.averages.size === 0) return;
-    const targets = averagedTensors(model);
+    const targets = model.network.stateTensors();
     const values = await Promise.all(targets.map((t) => model.engine.read(t.value)));
     this.held = new Map(targets.map(({ name }, i) => [name, values[i]]));
     for (const { name, value } of targets) model.engine.write(value, this.averages.get(name)!);
@@ -71,7 +65,7 @@ export class WeightAverage {
   swapOut(model: Model): void {
     const held = this.held;
     if (!held) return;
-    for (const { name, value } of averagedTensors(model)) model.engine.write(value, held.get(name)!);
+    for (const { name, value } of model.network.stateTensors()) model.engine.write(value, held.get(name)!);
     this.held = undefined;
   }
 
@@ -88,7 +82,7 @@ export class WeightAverage {
   /** The averages for the `last` checkpoint, as `<tensor name>.average`. */
   checkpointTensors(model: Model): Record<string, { shape: number[]; data: Float32Array }> {
     const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
-    for (const { name, value } of averagedTensors(model)) {
+    for (const { name, value } of model.network.stateTensors()) {
       const average = this.averages.get(name);
       if (average) tensors[`${name}${SUFFIX}`] = { shape: [...value.shape], data: average };
     }
@@ -100,7 +94,7 @@ export class WeightAverage {
     this.updates = updates;
     this.averages.clear();
     if (updates === 0) return;
-    for (const { name, value } of averagedTensors(model)) {
+    for (const { name, value } of model.network.stateTensors()) {
       const saved = tensors[`${name}${SUFFIX}`]?.data;
       const elements = value.shape.reduce((a, b) => a * b, 1);
       if (!(saved instanceof Float32Array) || saved.length !== elements) {
