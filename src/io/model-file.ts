@@ -13,6 +13,7 @@ import { type UNetConfig, resolveUNetConfig } from '../nn/unet.js';
 import { fail } from '../util/errors.js';
 import { writeFolderAtomic } from '../util/fs.js';
 import { type SafetensorsTensor, decodeSafetensors, encodeSafetensors } from './safetensors.js';
+import { SHIPPED_MODEL_NAMES, shippedModelFolder } from './shipped-models.js';
 
 export const MODEL_FORMAT = 'pyocyte-model';
 export const MODEL_FORMAT_VERSION = 1;
@@ -39,6 +40,18 @@ export async function modelTensors(model: Model): Promise<Record<string, Safeten
   return tensors;
 }
 
+/**
+ * A tensor's values as float32: F32 as stored, BF16 widened (the upper half of a float32's bits;
+ * shipped models are stored so, at half the size), anything else undefined.
+ */
+export function float32Of(tensor: SafetensorsTensor): Float32Array | undefined {
+  if (tensor.data instanceof Float32Array) return tensor.data;
+  if (tensor.dtype !== 'BF16' || !(tensor.data instanceof Uint16Array)) return undefined;
+  const bits = new Uint32Array(tensor.data.length);
+  for (let i = 0; i < bits.length; i++) bits[i] = tensor.data[i] << 16;
+  return new Float32Array(bits.buffer);
+}
+
 /** Writes weights into a model; every tensor the model has must be present with its shape. */
 export function loadModelTensors(model: Model, tensors: Record<string, SafetensorsTensor>, file: string): void {
   const targets = model.network.stateTensors();
@@ -48,13 +61,13 @@ export function loadModelTensors(model: Model, tensors: Record<string, Safetenso
     if (!saved) problems.push(`'${name}' is missing`);
     else if (saved.shape.join('x') !== value.shape.join('x'))
       problems.push(`'${name}' is [${saved.shape}] but the model expects [${value.shape}]`);
-    else if (!(saved.data instanceof Float32Array)) problems.push(`'${name}' is not float32`);
+    else if (!float32Of(saved)) problems.push(`'${name}' is ${saved.dtype ?? 'not float32'}, not F32 or BF16`);
   }
   if (problems.length > 0)
     fail(
       `${file} does not fit the model in its model.json: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}`,
     );
-  for (const { name, value } of targets) model.engine.write(value, tensors[name].data as Float32Array);
+  for (const { name, value } of targets) model.engine.write(value, float32Of(tensors[name])!);
   for (const norm of model.network.norms()) {
     const tracked = tensors[`${norm.name}.num_batches_tracked`]?.data;
     if (tracked instanceof BigInt64Array) norm.batchesTracked = Number(tracked[0]);
@@ -85,10 +98,16 @@ export async function saveModel(dir: string, model: Model): Promise<void> {
 
 /**
  * Where the model of a path lives: a folder with model.json (a training run's output or a
- * checkpoint), or a model.json file itself.
+ * checkpoint), a model.json file itself, or the name of a shipped model (io/shipped-models.ts).
  */
 export function resolveModelPath(path: string): string {
-  if (!existsSync(path)) fail(`no model at ${path}: the path does not exist (train one with 'pyocyte train --out ${path}')`);
+  if (!existsSync(path)) {
+    const shipped = shippedModelFolder(path);
+    if (shipped) return join(shipped, 'model.json');
+    fail(
+      `no model at ${path}: the path does not exist (train one with 'pyocyte train --out ${path}', or name a model that ships with pyocyte: ${SHIPPED_MODEL_NAMES})`,
+    );
+  }
   if (statSync(path).isFile()) return path;
   for (const json of [join(path, 'model.json'), join(path, MODEL_FOLDER, 'model.json')]) if (existsSync(json)) return json;
   fail(`no model in ${path}: expected ${join(path, MODEL_FOLDER, 'model.json')} (written by 'pyocyte train')`);

@@ -84,8 +84,10 @@ export interface TrainOptionFields extends EngineOptionFields {
   /** Tile side for whole-image validation. Default `512`. Library only. */
   validationTileSize?: number;
   /**
-   * Start from this model's weights and normalisation (a run folder or model.json): fine-tuning; its architecture
-   * must match. CLI: `--initial-weights`.
+   * Start from this model's weights (a run folder, a model.json or a shipped model's name: nuclei): fine-tuning;
+   * depth, filters, padding and norm must match, a head for other classes starts fresh and a first convolution for
+   * other channels is adapted; none starts from scratch. Default: the shipped nuclei model for box and point
+   * annotations at the default architecture; else none. CLI: `--initial-weights`.
    */
   initialWeights?: string;
   /**

@@ -106,7 +106,8 @@ export const TRAIN_OPTIONS = defineOptions({
   initialWeights: {
     type: 'string',
     placeholder: 'RUN',
-    doc: "start from this model's weights and normalisation (a run folder or model.json): fine-tuning; its architecture must match",
+    defaultText: 'the shipped nuclei model for box and point annotations at the default architecture; else none',
+    doc: "start from this model's weights (a run folder, a model.json or a shipped model's name: nuclei): fine-tuning; depth, filters, padding and norm must match, a head for other classes starts fresh and a first convolution for other channels is adapted; none starts from scratch",
   },
   refineLabelsWith: {
     type: 'string',

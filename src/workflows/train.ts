@@ -14,7 +14,7 @@ import type { Sample } from '../data/types.js';
 import { type WorkingDiameter, chooseWorkingDiameter, normalizeObjectSizes } from '../data/object-scale.js';
 import { trainingObjectSizes } from '../data/object-sizes.js';
 import { type Engine, createEngine } from '../engine/index.js';
-import { MODEL_FOLDER, loadModel, loadModelTensors, modelTensors, saveModel } from '../io/model-file.js';
+import { MODEL_FOLDER, loadModel, modelTensors, saveModel } from '../io/model-file.js';
 import type { Model, ModelMetadata } from '../nn/model.js';
 import { unet } from '../nn/model.js';
 import { type LossDefinition, lossDefinition } from '../nn/losses.js';
@@ -23,6 +23,7 @@ import { type Callback, type TrainPhase, checkpointing, earlyStopping, progressR
 import { CHECKPOINTS, type TrainerState, loadLastCheckpoint } from '../train/checkpoint.js';
 import { TrainingClock, runLoop } from '../train/loop.js';
 import { WeightAverage, weightAveraging } from '../train/weight-average.js';
+import { initialWeightsOf, loadInitialWeights } from '../train/initial-weights.js';
 import { type ResolvedTrainOptions, type TrainOptions, resolveTrainOptions } from '../train/options.js';
 import { schedule } from '../train/schedules.js';
 import { chooseDecisionRule, validate } from '../train/validate.js';
@@ -121,7 +122,7 @@ async function run(o: ResolvedTrainOptions, resume: boolean, hooks: TrainHooks):
   const average = o.emaDecay > 0 ? new WeightAverage(o.emaDecay) : undefined;
   const { model, state } = resume
     ? await loadLastCheckpoint(o.out, engine, configurer(o), average)
-    : await newModel(o, engine, trainSamples, dataset, working);
+    : await newModel(o, engine, trainSamples, dataset, working, log);
   log(
     `model: U-Net depth ${o.depth}, ${o.filters} filters, ${o.padding} padding, ${model.network.parameterCount().toLocaleString('en')} parameters; ${o.loss} loss, ${o.optimizer}${average ? `, weights averaged (EMA decay ${o.emaDecay})` : ''}; instances: ${model.metadata.instances?.method ?? 'watershed'}`,
   );
@@ -261,8 +262,9 @@ async function newModel(
   o: ResolvedTrainOptions,
   engine: Engine,
   trainSamples: readonly Sample[],
-  { scheme, imageScale }: Pick<Awaited<ReturnType<typeof openDataset>>, 'scheme' | 'imageScale'>,
+  { scheme, imageScale, weak }: Pick<Awaited<ReturnType<typeof openDataset>>, 'scheme' | 'imageScale' | 'weak'>,
   working: WorkingDiameter | undefined,
+  log: (line: string) => void,
 ): Promise<{ model: Model; state: TrainerState }> {
   const methodName = resolveInstanceMethod(o.instanceMethod, {
     binary: scheme.task === 'binary',
@@ -301,10 +303,11 @@ async function newModel(
       },
     },
   );
-  if (o.initialWeights) {
-    const start = await loadModel(o.initialWeights, { engine });
-    loadModelTensors(model, await modelTensors(start), o.initialWeights);
-    model.metadata.normalization = start.metadata.normalization;
+  const initialWeights = initialWeightsOf(o, weak !== undefined);
+  if (initialWeights) {
+    const start = await loadModel(initialWeights, { engine });
+    const tensors = await modelTensors(start);
+    log(loadInitialWeights(model, { config: start.config, metadata: start.metadata, tensors }, initialWeights).summary);
   }
   configurer(o)(model);
   const state: TrainerState = {

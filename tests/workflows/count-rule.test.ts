@@ -74,6 +74,22 @@ describe('train on 6 synthetic 64x64 smears annotated with boxes (4 train, 2 val
     assert.equal(Number(match[1]) + Number(match[2]), boxes);
   });
 
+  test('--initial-weights a 1-channel model of the masks: fine-tunes, the first convolution adapted and the head fresh', async () => {
+    const grayscale = join(tmp.dir, 'grayscale');
+    await train({ data: join(tmp.dir, 'smears'), out: grayscale, epochs: 1, ...TINY_TRAINING, channels: [0] }, QUIET);
+    const tunedLines: string[] = [];
+    const tuned = join(tmp.dir, 'tuned');
+    await train({ data, out: tuned, epochs: 1, ...TINY_TRAINING, initialWeights: grayscale }, { ...QUIET, log: (l) => tunedLines.push(l) });
+    const line = tunedLines.find((l) => l.startsWith('fine-tuning from '));
+    assert.match(
+      line ?? tunedLines.join('\n'),
+      /: \d+ of \d+ tensors loaded; first convolution adapted from 1 to 3 input channels; output head starts fresh \(.* predicts binary: background\/foreground.*; this run binary: background\/pus/,
+    );
+    const model = await loadModel(tuned, { engine: createEngine({ backend: 'reference' }) });
+    assert.equal(model.config.inChannels, 3);
+    assert.deepEqual(model.metadata.classNames, ['background', 'pus']);
+  });
+
   test('--refine-labels-with on a dataset of masks: a one-line error', async () => {
     await assert.rejects(
       train({ data: join(tmp.dir, 'smears'), out: join(tmp.dir, 'masks-run'), epochs: 1, ...TINY_TRAINING, refineLabelsWith: run }, QUIET),
