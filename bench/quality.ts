@@ -248,7 +248,9 @@ if (wanted('umid')) {
   // Issue 11: pus, rbc and ep from boxes and points (no masks), scored on UMID's val.csv (38
   // images), which training never sees: it validates on 30 images held out of train.csv
   // (bench/umid-split.ts). A prediction matches a true box when its centroid lies inside it, a
-  // true point within the class radius. Defaults as `pyocyte train --data` has them: the working
+  // true point within the class radius. Defaults as `pyocyte train --data` has them (since
+  // 2026-12-03 a fine-tuning of the shipped `nuclei` model; `--set initialWeights=none` trains
+  // from scratch, as the rows before that date did): the working
   // scale from the boxes (data/annotations/working-scale.ts: ×0.5 on UMID, median box 44 px →
   // 22 px). `--set imageScale=1` trains at full resolution, `--set targetPixelSizeUm=2` at half by
   // micrometres (a pixel size of 1 µm, as the rows before 2026-12-02 did).
