@@ -63,11 +63,19 @@ export function loadModelTensors(model: Model, tensors: Record<string, Safetenso
       problems.push(`'${name}' is [${saved.shape}] but the model expects [${value.shape}]`);
     else if (!float32Of(saved)) problems.push(`'${name}' is ${saved.dtype ?? 'not float32'}, not F32 or BF16`);
   }
-  if (problems.length > 0)
-    fail(
-      `${file} does not fit the model in its model.json: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}`,
-    );
+  failOnTensorProblems(`${file} does not fit the model in its model.json`, problems);
   for (const { name, value } of targets) model.engine.write(value, float32Of(tensors[name])!);
+  restoreBatchesTracked(model, tensors);
+}
+
+/** Fails with `context: ` and the first five problems (and how many more), when there are any. */
+export function failOnTensorProblems(context: string, problems: readonly string[]): void {
+  if (problems.length === 0) return;
+  fail(`${context}: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}`);
+}
+
+/** Sets each BatchNorm's count of training batches from its `<name>.num_batches_tracked` tensor, where saved. */
+export function restoreBatchesTracked(model: Model, tensors: Record<string, SafetensorsTensor>): void {
   for (const norm of model.network.norms()) {
     const tracked = tensors[`${norm.name}.num_batches_tracked`]?.data;
     if (tracked instanceof BigInt64Array) norm.batchesTracked = Number(tracked[0]);

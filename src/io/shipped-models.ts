@@ -2,7 +2,7 @@
  * Models that ship with pyocyte, by name, as Cellpose ships `nuclei` and `cyto3`: wherever a
  * model path is asked for (`predict --model`, `evaluate --model`, `train --initial-weights`), a
  * name of this table that is not an existing path means the shipped model. Each is trained by
- * `npm run pretrain` (scripts/pretrain.mjs) only on data whose licence lets its weights ship.
+ * `npm run pretrain` (scripts/pretrain.ts) only on data whose licence lets its weights ship.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -7,7 +7,7 @@
  * ImageNet's RGB stem (Wightman, pytorch-image-models). Any other difference (depth, filters,
  * padding, norm) is an error that names it.
  */
-import { float32Of } from '../io/model-file.js';
+import { failOnTensorProblems, float32Of, restoreBatchesTracked } from '../io/model-file.js';
 import type { SafetensorsTensor } from '../io/safetensors.js';
 import { type ShippedModelName, shippedModelFolder } from '../io/shipped-models.js';
 import type { Model, ModelMetadata } from '../nn/model.js';
@@ -95,10 +95,7 @@ export function planInitialWeights(target: PlannedModel, start: PlannedModel, fi
       starts[name] = 'adapted';
     else problems.push(`'${name}' is [${saved}] but the model expects [${shape}]`);
   }
-  if (problems.length > 0)
-    fail(
-      `${file} does not fit this run's model: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}`,
-    );
+  failOnTensorProblems(`${file} does not fit this run's model`, problems);
   const count = (how: TensorStart) => Object.values(starts).filter((s) => s === how).length;
   const parts = [`${count('loaded')} of ${Object.keys(starts).length} tensors loaded`];
   if (count('adapted') > 0)
@@ -155,10 +152,7 @@ export function loadInitialWeights(
     const data = plan.starts[name] === 'adapted' ? adaptInputConvolution(values, saved.shape, value.shape[1]) : values;
     model.engine.write(value, data);
   }
-  for (const norm of model.network.norms()) {
-    const tracked = start.tensors[`${norm.name}.num_batches_tracked`]?.data;
-    if (tracked instanceof BigInt64Array) norm.batchesTracked = Number(tracked[0]);
-  }
+  restoreBatchesTracked(model, start.tensors);
   if (start.config.inChannels === model.config.inChannels) model.metadata.normalization = start.metadata.normalization;
   return plan;
 }
